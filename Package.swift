@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The x86_64 baseline is SSE2: SIMD FMA would become fmaf() libcalls. haswell = AVX2 + FMA + F16C.
+// Set on every Swift target, because release builds inline small public functions across modules
+// and inlined code is compiled with the client's flags.
+#if arch(x86_64)
+let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let cpuFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "Tessera",
+    products: [
+        .executable(name: "tessera", targets: ["tessera"]),
+        .library(name: "TesseraCore", targets: ["TesseraCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "TesseraCore",
+                dependencies: ["COpenBLAS", "CPNG", "CZstd"],
+                swiftSettings: cpuFlags),
+        .executableTarget(name: "tessera",
+                          dependencies: ["TesseraCore",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Yams", package: "Yams")],
+                          swiftSettings: cpuFlags),
+        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"],
+                    resources: [.copy("Fixtures")],
+                    swiftSettings: cpuFlags),
+    ],
+    // Swift 5 mode: the kernels share raw pointers across Dispatch workers by design;
+    // Swift 6's Sendable checking would demand wrappers on every one of them.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Crash-safe file writing: data goes to a temporary file in the same directory, is fsynced,
+/// then renamed over the target, and the directory entry is fsynced. A reader sees either the
+/// old file or the whole new one, never a half-written file.
+public enum FileIO {
+    public static func writeAtomically(_ path: String, _ body: (UnsafeMutablePointer<FILE>) throws -> Void) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        guard let f = fopen(tmp, "wb") else {
+            throw TesseraError.data(file: path, "cannot create \(tmp): \(String(cString: strerror(errno)))")
+        }
+        do {
+            try body(f)
+            guard fflush(f) == 0, fsync(fileno(f)) == 0 else {
+                throw TesseraError.data(file: path, "write failed: \(String(cString: strerror(errno)))")
+            }
+            fclose(f)
+        } catch {
+            fclose(f)
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = String(cString: strerror(errno))
+            unlink(tmp)
+            throw TesseraError.data(file: path, "rename failed: \(e)")
+        }
+        fsyncDirectory(of: path)
+    }
+
+    public static func writeAtomically(_ path: String, data: Data) throws {
+        try writeAtomically(path) { f in try write(f, data, path: path) }
+    }
+
+    public static func write(_ f: UnsafeMutablePointer<FILE>, _ data: Data, path: String) throws {
+        let n = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        guard n == data.count else { throw TesseraError.data(file: path, "short write") }
+    }
+
+    public static func write(_ f: UnsafeMutablePointer<FILE>, _ p: UnsafeRawPointer, bytes: Int, path: String) throws {
+        guard fwrite(p, 1, bytes, f) == bytes else { throw TesseraError.data(file: path, "short write") }
+    }
+
+    public static func fsyncDirectory(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        fsyncPath(dir.isEmpty ? "." : dir)
+    }
+
+    public static func fsyncPath(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var d: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &d) && d.boolValue
+    }
+
+    /// Reads a whole file, mapping it when possible; missing or unreadable files are data errors.
+    public static func read(_ path: String) throws -> Data {
+        guard exists(path) else { throw TesseraError.data(file: path, "no such file") }
+        guard !isDirectory(path) else { throw TesseraError.data(file: path, "is a directory, expected a file") }
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
+        catch { throw TesseraError.data(file: path, "cannot read: \(error.localizedDescription)") }
+    }
+
+    /// Appends one line and flushes (metrics, logs).
+    public final class LineWriter {
+        let f: UnsafeMutablePointer<FILE>
+        public init(path: String) throws {
+            guard let f = fopen(path, "a") else {
+                throw TesseraError.data(file: path, "cannot open for append: \(String(cString: strerror(errno)))")
+            }
+            self.f = f
+        }
+        public func write(_ line: String) {
+            fputs(line + "\n", f)
+            fflush(f)
+        }
+        deinit { fclose(f) }
+    }
+}

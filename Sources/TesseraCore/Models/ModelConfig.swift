@@ -1,0 +1,65 @@
+/// Shape of a pre-norm decoder-only transformer, covering the open_lm and Llama families.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var dModel: Int
+    public var nLayers: Int
+    public var nHeads: Int
+    public var nKVHeads: Int
+    public var vocabSize: Int
+    /// SwiGLU hidden width. open_lm's rule, used when the config gives none:
+    /// multipleOf · ceil(int(8d/3) / multipleOf).
+    public var ffnHidden: Int
+    public var norm: NormKind
+    public var normEps: Float
+    public var rope: RopeKind
+    public var ropeTheta: Double
+    public var tieEmbeddings: Bool
+    /// Longest sequence the model is planned for (RoPE table size).
+    public var maxSeqLen: Int
+
+    public init(dModel: Int, nLayers: Int, nHeads: Int, nKVHeads: Int? = nil, vocabSize: Int,
+                ffnHidden: Int? = nil, ffnMultipleOf: Int = 256, norm: NormKind = .layerNorm,
+                normEps: Float = 1e-5, rope: RopeKind = .half, ropeTheta: Double = 10000,
+                tieEmbeddings: Bool = false, maxSeqLen: Int) {
+        self.dModel = dModel
+        self.nLayers = nLayers
+        self.nHeads = nHeads
+        self.nKVHeads = nKVHeads ?? nHeads
+        self.vocabSize = vocabSize
+        self.ffnHidden = ffnHidden ?? ModelConfig.openLMHidden(dModel: dModel, multipleOf: ffnMultipleOf)
+        self.norm = norm
+        self.normEps = normEps
+        self.rope = rope
+        self.ropeTheta = ropeTheta
+        self.tieEmbeddings = tieEmbeddings
+        self.maxSeqLen = maxSeqLen
+    }
+
+    public static func openLMHidden(dModel: Int, multipleOf: Int) -> Int {
+        let raw = (8 * dModel) / 3
+        return multipleOf * ((raw + multipleOf - 1) / multipleOf)
+    }
+
+    public var headDim: Int { dModel / nHeads }
+    public var qkvDim: Int { (nHeads + 2 * nKVHeads) * headDim }
+
+    /// Problems with the shape, each naming the offending field; empty when valid.
+    public func problems() -> [String] {
+        var p: [String] = []
+        if dModel <= 0 { p.append("model.d_model must be positive (got \(dModel))") }
+        if nLayers <= 0 { p.append("model.n_layers must be positive (got \(nLayers))") }
+        if nHeads <= 0 { p.append("model.n_heads must be positive (got \(nHeads))") }
+        if nHeads > 0 && dModel % nHeads != 0 { p.append("model.d_model (\(dModel)) must be a multiple of model.n_heads (\(nHeads))") }
+        if nKVHeads <= 0 || (nHeads > 0 && nHeads % nKVHeads != 0) {
+            p.append("model.n_kv_heads (\(nKVHeads)) must divide model.n_heads (\(nHeads))")
+        }
+        if nHeads > 0 && dModel % nHeads == 0 && rope != .none && headDim % 2 != 0 {
+            p.append("model.rope needs an even head dimension (d_model / n_heads = \(headDim))")
+        }
+        if vocabSize <= 1 { p.append("model.vocab_size must be at least 2 (got \(vocabSize))") }
+        if ffnHidden <= 0 { p.append("model.ffn_hidden must be positive (got \(ffnHidden))") }
+        if !(normEps > 0) { p.append("model.norm_eps must be positive (got \(normEps))") }
+        if !(ropeTheta > 0) { p.append("model.rope_theta must be positive (got \(ropeTheta))") }
+        if maxSeqLen <= 0 { p.append("sequence length must be positive (got \(maxSeqLen))") }
+        return p
+    }
+}

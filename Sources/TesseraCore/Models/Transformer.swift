@@ -1,0 +1,244 @@
+/// A pre-norm decoder-only transformer (open_lm / Llama family) with explicit forward and
+/// backward, in the manner of llm.c: parameters and gradients in one flat store, activations in
+/// one buffer planned for a fixed (batch, seq) at construction. Nothing is allocated per step.
+///
+///   x₀ = E[tokens]
+///   for each layer:  x ← x + Attn(Norm₁(x)) · W_outᵀ ;  x ← x + (silu(g) ⊙ u) · W3ᵀ,  [g|u] = Norm₂(x)·W12ᵀ
+///   logits = Norm_f(x) · W_outputᵀ        (W_output = E when tied)
+public final class Transformer {
+    public let config: ModelConfig
+    public let params: ParameterStore
+    public let batch: Int
+    public let seqLen: Int
+    public let pool: Parallel
+    let rope: RotaryTable
+    let attnShape: AttentionShape
+    let acts: FloatBuffer
+
+    struct LayerParams {
+        var norm1W, norm1B, inProj, outProj, norm2W, norm2B, w12, w3: Int   // offsets; bias -1 when absent
+    }
+    struct LayerActs {
+        var resid, ln1, ln1Mean, ln1Rstd, qkv, att, lse, residMid, ln2, ln2Mean, ln2Rstd, gu, z: UnsafeMutablePointer<Float>
+    }
+    let layerParams: [LayerParams]
+    let layerActs: [LayerActs]
+    let embedOffset: Int, outputOffset: Int, normFW: Int, normFB: Int
+    let residOut, lnf, lnfMean, lnfRstd: UnsafeMutablePointer<Float>
+    public let tokenLosses: UnsafeMutablePointer<Float>
+    let dResid, dLn, dQkv, dAtt, dGu, dZ, attScratch, ceChunk: UnsafeMutablePointer<Float>
+    let ceChunkRows: Int
+    /// Tokens of the last forward, kept for the embedding backward.
+    private var lastTokens: [Int32]
+
+    public var rows: Int { batch * seqLen }
+
+    /// Parameter names and shapes in store order (see `ParameterStore` for the scheme).
+    public static func parameterShapes(_ c: ModelConfig) -> [(String, [Int])] {
+        let d = c.dModel, h = c.ffnHidden
+        var s: [(String, [Int])] = [("tok_embeddings.weight", [c.vocabSize, d])]
+        for i in 0..<c.nLayers {
+            let p = "layers.\(i)."
+            s.append((p + "attention_norm.weight", [d]))
+            if c.norm.hasBias { s.append((p + "attention_norm.bias", [d])) }
+            s.append((p + "attention.in_proj.weight", [c.qkvDim, d]))
+            s.append((p + "attention.out_proj.weight", [d, c.nHeads * c.headDim]))
+            s.append((p + "ffn_norm.weight", [d]))
+            if c.norm.hasBias { s.append((p + "ffn_norm.bias", [d])) }
+            s.append((p + "feed_forward.w12.weight", [2 * h, d]))
+            s.append((p + "feed_forward.w3.weight", [d, h]))
+        }
+        s.append(("norm.weight", [d]))
+        if c.norm.hasBias { s.append(("norm.bias", [d])) }
+        if !c.tieEmbeddings { s.append(("output.weight", [c.vocabSize, d])) }
+        return s
+    }
+
+    public init(config c: ModelConfig, batch: Int, seqLen: Int, pool: Parallel) {
+        precondition(c.problems().isEmpty, c.problems().joined(separator: "; "))
+        precondition(seqLen <= c.maxSeqLen, "seq_len \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)")
+        config = c
+        self.batch = batch
+        self.seqLen = seqLen
+        self.pool = pool
+        params = ParameterStore(shapes: Transformer.parameterShapes(c))
+        rope = RotaryTable(kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta)
+        attnShape = AttentionShape(batch: batch, seqLen: seqLen, heads: c.nHeads, kvHeads: c.nKVHeads, headDim: c.headDim)
+        lastTokens = [Int32](repeating: 0, count: batch * seqLen)
+
+        let N = batch * seqLen, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim
+        let chunkRows = CrossEntropy.chunkRows(rows: N, vocab: c.vocabSize)
+        ceChunkRows = chunkRows
+        // Plan every activation as an offset into one buffer.
+        var plan: [Int] = []
+        var total = 0
+        func take(_ n: Int) -> Int { let o = total; total += (n + 15) / 16 * 16; plan.append(o); return o }
+        var layerOffsets: [[Int]] = []
+        for _ in 0..<c.nLayers {
+            layerOffsets.append([take(N * d), take(N * d), take(N), take(N), take(N * c.qkvDim), take(N * att),
+                                 take(batch * c.nHeads * seqLen), take(N * d), take(N * d), take(N), take(N),
+                                 take(N * 2 * h), take(N * h)])
+        }
+        let fixed = [take(N * d), take(N * d), take(N), take(N), take(N),
+                     take(N * d), take(N * d), take(N * c.qkvDim), take(N * att), take(N * 2 * h), take(N * h),
+                     take(pool.threads * attnShape.scratchPerWorker), take(chunkRows * c.vocabSize)]
+        acts = FloatBuffer(count: total)
+        let base = acts.pointer
+        layerActs = layerOffsets.map { o in
+            LayerActs(resid: base + o[0], ln1: base + o[1], ln1Mean: base + o[2], ln1Rstd: base + o[3],
+                      qkv: base + o[4], att: base + o[5], lse: base + o[6], residMid: base + o[7],
+                      ln2: base + o[8], ln2Mean: base + o[9], ln2Rstd: base + o[10], gu: base + o[11], z: base + o[12])
+        }
+        residOut = base + fixed[0]; lnf = base + fixed[1]; lnfMean = base + fixed[2]; lnfRstd = base + fixed[3]
+        tokenLosses = base + fixed[4]
+        dResid = base + fixed[5]; dLn = base + fixed[6]; dQkv = base + fixed[7]; dAtt = base + fixed[8]
+        dGu = base + fixed[9]; dZ = base + fixed[10]; attScratch = base + fixed[11]; ceChunk = base + fixed[12]
+
+        let store = params
+        func off(_ n: String) -> Int { store.slot(n)?.offset ?? -1 }
+        layerParams = (0..<c.nLayers).map { i in
+            let p = "layers.\(i)."
+            return LayerParams(norm1W: off(p + "attention_norm.weight"), norm1B: off(p + "attention_norm.bias"),
+                               inProj: off(p + "attention.in_proj.weight"), outProj: off(p + "attention.out_proj.weight"),
+                               norm2W: off(p + "ffn_norm.weight"), norm2B: off(p + "ffn_norm.bias"),
+                               w12: off(p + "feed_forward.w12.weight"), w3: off(p + "feed_forward.w3.weight"))
+        }
+        embedOffset = off("tok_embeddings.weight")
+        outputOffset = c.tieEmbeddings ? embedOffset : off("output.weight")
+        normFW = off("norm.weight")
+        normFB = off("norm.bias")
+    }
+
+    /// Bytes held by activations (for memory reports).
+    public var activationBytes: Int { acts.count * 4 }
+
+    // MARK: initialisation
+
+    /// open_lm's initialisation: trunc_normal(σ, ±3σ) with σ = 1/√d for embeddings, output,
+    /// in_proj and w12; out_proj and w3 scaled down by √(2(layer+1)); norms γ=1, β=0.
+    /// Each tensor draws from its own stream "init/<name>", so adding a tensor changes no other.
+    public func initialize(seed: UInt64) {
+        let d = Float(config.dModel), h = Float(config.ffnHidden)
+        for slot in params.slots {
+            let p = params.values.pointer + slot.offset
+            let name = slot.name
+            if name.hasSuffix("norm.weight") {
+                p.update(repeating: 1, count: slot.count)
+                continue
+            }
+            if name.hasSuffix("norm.bias") {
+                p.update(repeating: 0, count: slot.count)
+                continue
+            }
+            var std = 1 / d.squareRoot()
+            if let layer = Transformer.layerIndex(name) {
+                let depth = (2 * Float(layer + 1)).squareRoot()
+                if name.hasSuffix("out_proj.weight") { std = std / depth }
+                if name.hasSuffix("w3.weight") { std = 1 / h.squareRoot() / depth }
+            }
+            var rng = RandomStream(seed: seed, name: "init/" + name)
+            for i in 0..<slot.count { p[i] = rng.truncatedNormal(std: std) }
+        }
+    }
+
+    static func layerIndex(_ name: String) -> Int? {
+        guard name.hasPrefix("layers.") else { return nil }
+        let rest = name.dropFirst("layers.".count)
+        return Int(rest.prefix { $0.isNumber })
+    }
+
+    // MARK: forward
+
+    /// Runs the network on `tokens` ([batch, seq], row-major) up to the final norm.
+    public func forward(tokens: UnsafePointer<Int32>) {
+        let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim
+        let P = params.values.pointer
+        for i in 0..<N { lastTokens[i] = tokens[i] }
+        Embedding.forward(pool, ids: tokens, table: P + embedOffset, out: layerActs.first?.resid ?? residOut, rows: N, d: d)
+        for l in 0..<c.nLayers {
+            let w = layerParams[l], a = layerActs[l]
+            let next = l + 1 < c.nLayers ? layerActs[l + 1].resid : residOut
+            Norm.forward(c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
+                         y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
+            Gemm.linearForward(pool, x: a.ln1, w: P + w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
+            rope.apply(pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                       heads: c.nHeads + c.nKVHeads, inverse: false)
+            Attention.forward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, scratch: attScratch)
+            Gemm.linearForward(pool, x: a.att, w: P + w.outProj, y: a.residMid, m: N, k: att, n: d)
+            addInPlace(a.residMid, a.resid, count: N * d)
+            Norm.forward(c.norm, pool, x: a.residMid, weight: P + w.norm2W, bias: w.norm2B >= 0 ? P + w.norm2B : nil,
+                         y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
+            Gemm.linearForward(pool, x: a.ln2, w: P + w.w12, y: a.gu, m: N, k: d, n: 2 * h)
+            SwiGLU.forward(pool, gu: a.gu, z: a.z, rows: N, hidden: h)
+            Gemm.linearForward(pool, x: a.z, w: P + w.w3, y: next, m: N, k: h, n: d)
+            addInPlace(next, a.residMid, count: N * d)
+        }
+        Norm.forward(c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
+                     y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
+    }
+
+    /// y += x, split across the pool.
+    func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        pool.forEachChunk(count, grain: 1 << 16) { r in
+            Kernels.add(x + r.lowerBound, into: y + r.lowerBound, count: r.count)
+        }
+    }
+
+    /// Σ cross-entropy over targets ≠ `ignoreIndex` after `forward`; per-token losses in `tokenLosses`.
+    public func loss(targets: UnsafePointer<Int32>, ignoreIndex: Int32) -> Double {
+        CrossEntropy.forwardBackward(pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
+                                     ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: config.vocabSize,
+                                     scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
+                                     dx: nil, dw: nil)
+    }
+
+    /// Full logits `[batch·seq, V]` of the last forward (for tests and small evaluations).
+    public func logits(into out: UnsafeMutablePointer<Float>) {
+        Gemm.linearForward(pool, x: lnf, w: params.values.pointer + outputOffset, y: out,
+                           m: rows, k: config.dModel, n: config.vocabSize)
+    }
+
+    // MARK: backward
+
+    /// Cross-entropy after `forward`, then the whole backward pass. Gradients accumulate into
+    /// `params.grads`, each counted target weighted by `scale`. Returns Σ losses (unscaled).
+    public func lossAndBackward(targets: UnsafePointer<Int32>, ignoreIndex: Int32, scale: Float) -> Double {
+        let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim
+        let P = params.values.pointer, G = params.grads.pointer
+        let total = CrossEntropy.forwardBackward(pool, x: lnf, w: P + outputOffset, targets: targets,
+                                                 ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
+                                                 scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
+                                                 losses: tokenLosses, dx: dLn, dw: G + outputOffset)
+        Norm.backward(c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
+                      dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
+                      rows: N, d: d)
+        for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
+            let w = layerParams[l], a = layerActs[l]
+            // FFN branch: out = residMid + z·W3ᵀ
+            Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
+            Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: G + w.w3, m: N, k: h, n: d)
+            SwiGLU.backward(pool, gu: a.gu, dz: dZ, dgu: dGu, rows: N, hidden: h)
+            Gemm.linearBackwardInput(pool, dy: dGu, w: P + w.w12, dx: dLn, m: N, k: d, n: 2 * h, accumulate: false)
+            Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: G + w.w12, m: N, k: d, n: 2 * h)
+            Norm.backward(c.norm, pool, dy: dLn, x: a.residMid, weight: P + w.norm2W, mean: a.ln2Mean, rstd: a.ln2Rstd,
+                          dx: dResid, accumulate: true, dWeight: G + w.norm2W, dBias: w.norm2B >= 0 ? G + w.norm2B : nil,
+                          rows: N, d: d)
+            // Attention branch: residMid = resid + att·W_outᵀ
+            Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
+            Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: G + w.outProj, m: N, k: att, n: d)
+            Attention.backward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
+                               scratch: attScratch)
+            rope.apply(pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                       heads: c.nHeads + c.nKVHeads, inverse: true)
+            Gemm.linearBackwardInput(pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
+            Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: G + w.inProj, m: N, k: d, n: c.qkvDim)
+            Norm.backward(c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
+                          dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
+                          rows: N, d: d)
+        }
+        lastTokens.withUnsafeBufferPointer { ids in
+            Embedding.backward(pool, ids: ids.baseAddress!, dOut: dResid, dTable: G + embedOffset, rows: N, d: d)
+        }
+        return total
+    }
+}

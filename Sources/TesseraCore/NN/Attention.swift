@@ -1,0 +1,121 @@
+import Foundation
+
+/// Causal multi-head attention with grouped KV heads over a packed qkv buffer.
+///
+/// Layout: each row of `qkv` (`[batch·seq, (H + 2·Hkv)·hd]`) is [q heads | k heads | v heads];
+/// query head h reads KV head h / (H/Hkv). Scores use scale 1/√hd.
+/// Memory: only the row log-sum-exp is kept (`[batch, H, seq]`); backward recomputes the
+/// probabilities block by block (as flash attention does) instead of storing B·H·T² of them.
+/// Work is split by (batch, KV group), so the dK/dV sums of a group stay on one thread.
+/// Rows are processed in blocks of `blockRows`; a block only touches keys up to its last row,
+/// which skips most of the masked upper triangle.
+public struct AttentionShape {
+    public let batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int
+    public init(batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int) {
+        precondition(heads % kvHeads == 0, "n_kv_heads must divide n_heads")
+        self.batch = batch; self.seqLen = seqLen; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+    }
+    public var qkvStride: Int { (heads + 2 * kvHeads) * headDim }
+    public var outStride: Int { heads * headDim }
+    /// Floats of per-worker scratch: two blocks of `blockRows × seq` scores.
+    public var scratchPerWorker: Int { 2 * blockCap * seqLen }
+    var blockCap: Int { min(seqLen, Attention.blockRows) }
+    var tasks: Int { batch * kvHeads }
+}
+
+public enum Attention {
+    static let blockRows = 64
+
+    public static func forward(_ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
+                               scratch: UnsafeMutablePointer<Float>) {
+        let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
+        let group = s.heads / s.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        pool.runWithWorker(tasks: s.tasks) { task, worker in
+            let b = task / s.kvHeads, g = task % s.kvHeads
+            let S = scratch + worker * s.scratchPerWorker
+            let base = qkv + b * T * ld
+            let k = base + (s.heads + g) * hd
+            let v = base + (s.heads + s.kvHeads + g) * hd
+            for h in (g * group)..<((g + 1) * group) {
+                let q = base + h * hd
+                let o = out + b * T * ldo + h * hd
+                let lseRow = lse + (b * s.heads + h) * T
+                var r0 = 0
+                while r0 < T {
+                    let r1 = min(T, r0 + blockRows), nr = r1 - r0
+                    // S[r0:r1, 0:r1] = scale · Q Kᵀ
+                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                               a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: S, ldc: T)
+                    for i in 0..<nr {
+                        let row = S + i * T, n = r0 + i + 1
+                        let mx = Kernels.max(row, count: n)
+                        let sum = Kernels.expShiftSum(row, row, count: n, shift: mx)
+                        let inv = 1 / sum
+                        Kernels.scale(row, count: n, by: inv)
+                        (row + n).update(repeating: 0, count: r1 - n)
+                        lseRow[r0 + i] = mx + Foundation.log(sum)
+                    }
+                    // O[r0:r1] = P V
+                    Gemm.sgemm(transA: false, transB: false, m: nr, n: hd, k: r1,
+                               a: S, lda: T, b: v, ldb: ld, beta: 0, c: o + r0 * ldo, ldc: ldo)
+                    r0 = r1
+                }
+            }
+        }
+    }
+
+    /// Writes dq, dk, dv (before RoPE's inverse) into `dqkv`, overwriting it.
+    public static func backward(_ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
+                                out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+                                dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
+                                scratch: UnsafeMutablePointer<Float>) {
+        let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
+        let group = s.heads / s.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        pool.runWithWorker(tasks: s.tasks) { task, worker in
+            let b = task / s.kvHeads, g = task % s.kvHeads
+            let P = scratch + worker * s.scratchPerWorker
+            let dP = P + s.blockCap * T
+            let base = qkv + b * T * ld, dbase = dqkv + b * T * ld
+            let k = base + (s.heads + g) * hd, v = base + (s.heads + s.kvHeads + g) * hd
+            let dk = dbase + (s.heads + g) * hd, dv = dbase + (s.heads + s.kvHeads + g) * hd
+            for t in 0..<T {
+                (dk + t * ld).update(repeating: 0, count: hd)
+                (dv + t * ld).update(repeating: 0, count: hd)
+            }
+            for h in (g * group)..<((g + 1) * group) {
+                let q = base + h * hd, dq = dbase + h * hd
+                let o = out + b * T * ldo + h * hd, dO = dOut + b * T * ldo + h * hd
+                let lseRow = lse + (b * s.heads + h) * T
+                var r0 = 0
+                while r0 < T {
+                    let r1 = min(T, r0 + blockRows), nr = r1 - r0
+                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                               a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: P, ldc: T)
+                    // dP = dO Vᵀ
+                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd,
+                               a: dO + r0 * ldo, lda: ldo, b: v, ldb: ld, beta: 0, c: dP, ldc: T)
+                    for i in 0..<nr {
+                        let row = P + i * T, drow = dP + i * T, n = r0 + i + 1
+                        _ = Kernels.expShiftSum(row, row, count: n, shift: lseRow[r0 + i])
+                        (row + n).update(repeating: 0, count: r1 - n)
+                        // D_i = dO_i · O_i  (= Σ_j P_ij dP_ij)
+                        let D = Kernels.dot(dO + (r0 + i) * ldo, o + (r0 + i) * ldo, count: hd)
+                        for j in 0..<n { drow[j] = row[j] * (drow[j] - D) }
+                        (drow + n).update(repeating: 0, count: r1 - n)
+                    }
+                    // dV[0:r1] += Pᵀ dO ;  dQ[r0:r1] = scale·dS K ;  dK[0:r1] += scale·dSᵀ Q
+                    Gemm.sgemm(transA: true, transB: false, m: r1, n: hd, k: nr,
+                               a: P, lda: T, b: dO + r0 * ldo, ldb: ldo, beta: 1, c: dv, ldc: ld)
+                    Gemm.sgemm(transA: false, transB: false, m: nr, n: hd, k: r1, alpha: scale,
+                               a: dP, lda: T, b: k, ldb: ld, beta: 0, c: dq + r0 * ld, ldc: ld)
+                    Gemm.sgemm(transA: true, transB: false, m: r1, n: hd, k: nr, alpha: scale,
+                               a: dP, lda: T, b: q + r0 * ld, ldb: ld, beta: 1, c: dk, ldc: ld)
+                    r0 = r1
+                }
+            }
+        }
+    }
+}

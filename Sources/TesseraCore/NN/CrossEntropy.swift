@@ -1,0 +1,63 @@
+import Foundation
+
+/// The output layer, softmax, cross-entropy and their gradients in one pass over row chunks.
+///
+/// For each chunk of R rows: logits = X·Wᵀ into a single `[R, V]` buffer; each row is turned in
+/// place into its gradient (softmax − one-hot) · scale while its loss is read off; then
+/// dX = dLogits·W and dW += dLogitsᵀ·X. Full `[N, V]` logits, probabilities and gradients never
+/// exist, so the memory is R·V floats however long the batch is.
+public enum CrossEntropy {
+    /// Rows per chunk so that one chunk holds about `budget` floats.
+    public static func chunkRows(rows: Int, vocab: Int, budget: Int = 1 << 24) -> Int {
+        max(1, min(rows, max(64, budget / max(vocab, 1)) / 8 * 8))
+    }
+
+    /// Returns Σ losses over counted rows (in Double). Writes per-row losses (0 for ignored
+    /// targets) to `losses`. With `dx`/`dw`, also writes dX (overwrite) and accumulates dW,
+    /// each counted row's gradient weighted by `scale` (1 / number of counted targets in the step).
+    @discardableResult
+    public static func forwardBackward(_ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                       targets: UnsafePointer<Int32>, ignoreIndex: Int32,
+                                       rows: Int, d: Int, vocab: Int, scale: Float,
+                                       chunk: UnsafeMutablePointer<Float>, chunkRows R: Int,
+                                       losses: UnsafeMutablePointer<Float>,
+                                       dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) -> Double {
+        var total = 0.0
+        var r0 = 0
+        while r0 < rows {
+            let nr = min(R, rows - r0)
+            Gemm.parallel(pool, transA: false, transB: true, m: nr, n: vocab, k: d,
+                          a: x + r0 * d, lda: d, b: w, ldb: d, beta: 0, c: chunk, ldc: vocab)
+            let wantGrad = dx != nil
+            pool.forEachChunk(nr, grain: 4) { range in
+                for i in range {
+                    let row = chunk + i * vocab
+                    let t = targets[r0 + i]
+                    if t == ignoreIndex {
+                        losses[r0 + i] = 0
+                        if wantGrad { row.update(repeating: 0, count: vocab) }
+                        continue
+                    }
+                    let target = Int(t)
+                    let mx = Kernels.max(row, count: vocab)
+                    let picked = row[target]
+                    let sum = Kernels.expShiftSum(row, row, count: vocab, shift: mx)
+                    losses[r0 + i] = Float(Double(mx) + Foundation.log(Double(sum)) - Double(picked))
+                    if wantGrad {
+                        Kernels.scale(row, count: vocab, by: scale / sum)
+                        row[target] -= scale
+                    }
+                }
+            }
+            for i in 0..<nr where targets[r0 + i] != ignoreIndex { total += Double(losses[r0 + i]) }
+            if let dx, let dw {
+                Gemm.parallel(pool, transA: false, transB: false, m: nr, n: d, k: vocab,
+                              a: chunk, lda: vocab, b: w, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)
+                Gemm.parallel(pool, transA: true, transB: false, m: vocab, n: d, k: nr,
+                              a: chunk, lda: vocab, b: x + r0 * d, ldb: d, beta: 1, c: dw, ldc: d)
+            }
+            r0 += nr
+        }
+        return total
+    }
+}

@@ -1,0 +1,84 @@
+import COpenBLAS
+
+/// Matrix products through OpenBLAS `cblas_sgemm`, row-major throughout.
+///
+/// The three layouts a linear layer needs, with W stored `[out, in]` as PyTorch does:
+///   forward      Y[M,N]  = X[M,K] · W[N,K]ᵀ     `nt`
+///   input grad  dX[M,K] += dY[M,N] · W[N,K]     `nn`
+///   weight grad dW[N,K] += dY[M,N]ᵀ · X[M,K]    `tn`
+/// Large products are cut into blocks of output rows (or columns) that the thread pool takes
+/// dynamically; each block is one single-threaded sgemm over the full K, so the partition
+/// changes nothing in the arithmetic.
+public enum Gemm {
+    /// C = alpha · op(A) · op(B) + beta · C, single call, caller's thread.
+    @inline(__always)
+    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Below this many multiply-adds a product runs on one thread: the split would cost more.
+    public static let parallelThreshold = 1 << 21
+
+    /// Same as `sgemm`, sharded over output rows or columns across `pool`.
+    public static func parallel(_ pool: Parallel, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if pool.threads == 1 || m * n * k < parallelThreshold {
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // Blocks of at least 64 rows/columns keep each sgemm efficient; about 16 blocks give
+        // the dynamic split room to absorb a slow core.
+        if m >= n {
+            let grain = max(64, ((m + 15) / 16 + 7) / 8 * 8)
+            pool.forEachChunk(m, grain: grain) { r in
+                let aBlock = transA ? a + r.lowerBound : a + r.lowerBound * lda
+                sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                      a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            let grain = max(64, ((n + 15) / 16 + 7) / 8 * 8)
+            pool.forEachChunk(n, grain: grain) { r in
+                let bBlock = transB ? b + r.lowerBound * ldb : b + r.lowerBound
+                sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
+                      a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
+            }
+        }
+    }
+
+    /// Y[M,N] = X[M,K]·Wᵀ (W is [N,K]), overwriting Y.
+    public static func linearForward(_ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                     y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+        parallel(pool, transA: false, transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k,
+                 beta: 0, c: y, ldc: n)
+    }
+
+    /// dX[M,K] (+)= dY[M,N]·W[N,K]; `accumulate` false overwrites.
+    public static func linearBackwardInput(_ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                           dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
+                                           accumulate: Bool) {
+        parallel(pool, transA: false, transB: false, m: m, n: k, k: n, a: dy, lda: n, b: w, ldb: k,
+                 beta: accumulate ? 1 : 0, c: dx, ldc: k)
+    }
+
+    /// dW[N,K] += dY[M,N]ᵀ·X[M,K].
+    public static func linearBackwardWeight(_ pool: Parallel, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                            dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+        parallel(pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
+                 beta: 1, c: dw, ldc: k)
+    }
+
+    /// Name of the OpenBLAS kernel set in use (e.g. "Haswell", "Cooperlake").
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+}

@@ -1,0 +1,130 @@
+/// Elementwise kernels over raw Float32 pointers. Memory-bound loops are plain loops (they reach
+/// bandwidth as written); the transcendental ones use a SIMD16 exp, since libm's scalar `expf`
+/// would dominate softmax over a 66k vocabulary.
+public enum Kernels {
+    public typealias V = SIMD16<Float>
+
+    /// exp(x) for 16 lanes: Cody–Waite range reduction and Cephes' degree-6 polynomial.
+    /// Relative error below 2e-7 over [-87, 88]; inputs below -87.3 give ~0 (not denormals).
+    @inline(__always)
+    public static func exp(_ v: V) -> V {
+        var x = v.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
+        let fx = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        x = x - fx * 0.693359375
+        x = x - fx * -2.12194440e-4
+        let x2 = x * x
+        var y = V(repeating: 1.9875691500e-4)
+        y = y * x + 1.3981999507e-3
+        y = y * x + 8.3334519073e-3
+        y = y * x + 4.1665795894e-2
+        y = y * x + 1.6666665459e-1
+        y = y * x + 5.0000001201e-1
+        y = y * x2 + x + 1
+        let n = SIMD16<Int32>(fx, rounding: .towardZero) &+ 127
+        let scale = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: n) &<< 23, to: V.self)
+        return y * scale
+    }
+
+    @inline(__always)
+    public static func exp(_ x: Float) -> Float { exp(V(repeating: x))[0] }
+
+    @inline(__always)
+    public static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    public static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// y[i] = exp(x[i] - shift), returns Σ y. In place allowed.
+    @inline(__always)
+    public static func expShiftSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                   count: Int, shift: Float) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        let s = V(repeating: shift)
+        while i + 16 <= count {
+            let e = exp(load(x + i) - s)
+            store(e, y + i)
+            acc += e
+            i += 16
+        }
+        var total = acc.sum()
+        while i < count {
+            let e = exp(x[i] - shift)
+            y[i] = e
+            total += e
+            i += 1
+        }
+        return total
+    }
+
+    @inline(__always)
+    public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var m = V(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            m = pointwiseMax(m, load(x + i))
+            i += 16
+        }
+        var r = m.max()
+        while i < count { r = Swift.max(r, x[i]); i += 1 }
+        return r
+    }
+
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by a: Float) {
+        for i in 0..<count { x[i] *= a }
+    }
+
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + 16 <= count {
+            acc.addProduct(load(a + i), load(b + i))
+            i += 16
+        }
+        var r = acc.sum()
+        while i < count { r += a[i] * b[i]; i += 1 }
+        return r
+    }
+
+    /// y += x
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+
+    /// Σ x² in Double, 16 lanes of Float partials per block so the order is fixed.
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        var i = 0
+        let block = 4096
+        while i < count {
+            let n = Swift.min(block, count - i)
+            var acc = V(repeating: 0)
+            var j = 0
+            while j + 16 <= n {
+                let v = load(x + i + j)
+                acc.addProduct(v, v)
+                j += 16
+            }
+            var s = Double(acc.sum())
+            while j < n { s += Double(x[i + j] * x[i + j]); j += 1 }
+            total += s
+            i += n
+        }
+        return total
+    }
+
+    @inline(__always)
+    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+        for i in 0..<count where !x[i].isFinite { return false }
+        return true
+    }
+}
