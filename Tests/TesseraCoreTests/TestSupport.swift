@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import TesseraCore
+import TesseraCore
 
 enum Fixtures {
     static func path(_ name: String) -> String {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import TesseraCore
+import TesseraCore
 
 /// Logits, loss, every gradient and three AdamW steps against PyTorch
 /// (scripts/reference/make_lm_fixture.py; reference computed in float64).

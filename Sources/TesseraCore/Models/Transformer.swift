@@ -198,6 +198,12 @@ public final class Transformer {
                            m: rows, k: config.dModel, n: config.vocabSize)
     }
 
+    /// Logits `[V]` at one row (batch·seq index) of the last forward.
+    public func logits(row: Int, into out: UnsafeMutablePointer<Float>) {
+        Gemm.linearForward(pool, x: lnf + row * config.dModel, w: params.values.pointer + outputOffset, y: out,
+                           m: 1, k: config.dModel, n: config.vocabSize)
+    }
+
     // MARK: backward
 
     /// Cross-entropy after `forward`, then the whole backward pass. Gradients accumulate into

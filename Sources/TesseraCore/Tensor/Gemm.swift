@@ -76,6 +76,9 @@ public enum Gemm {
                  beta: 1, c: dw, ldc: k)
     }
 
+    /// OpenBLAS's own thread count (Tessera keeps it at 1 and shards itself; benchmarks compare).
+    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
     /// Name of the OpenBLAS kernel set in use (e.g. "Haswell", "Cooperlake").
     public static var coreName: String {
         guard let p = openblas_get_corename() else { return "unknown" }

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A flat sequence of token ids with random-access batches.
+///
+/// Training windows are drawn at offsets from the named stream "data/<name>" whose counter is
+/// derived from (step, micro-batch, row): a batch is a pure function of the step, so resuming at
+/// step s reads exactly the batches an uninterrupted run would. Held-out windows are read in order.
+public struct TokenStream {
+    public let name: String
+    public let tokens: [Int32]
+
+    public init(name: String, tokens: [Int32]) {
+        self.name = name
+        self.tokens = tokens
+    }
+
+    /// UTF-8 bytes of a text file as tokens 0–255 (until the BPE tokenizer lands).
+    public static func bytes(of path: String) throws -> [Int32] {
+        let data = try FileIO.read(path)
+        guard !data.isEmpty else { throw TesseraError.data(file: path, "file is empty") }
+        return data.map { Int32($0) }
+    }
+
+    /// The train and held-out streams a config asks for: a separate file, or a fixed tail split.
+    public static func load(_ d: TrainConfig.DataSection) throws -> (train: TokenStream, val: TokenStream) {
+        let train = try bytes(of: d.train)
+        if !d.val.isEmpty {
+            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: try bytes(of: d.val)))
+        }
+        let cut = Int(Double(train.count) * (1 - d.valFraction))
+        return (TokenStream(name: "train", tokens: Array(train[..<cut])), TokenStream(name: "val", tokens: Array(train[cut...])))
+    }
+
+    public var count: Int { tokens.count }
+
+    /// Fills `rows` windows of `seqLen` inputs and their next-token targets for optimizer step
+    /// `step`, micro-batch `micro` (of `accumulation`).
+    public func fillTraining(step: Int, micro: Int, accumulation: Int, rows: Int, seqLen: Int, seed: UInt64,
+                             inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+        let span = tokens.count - seqLen - 1
+        tokens.withUnsafeBufferPointer { src in
+            for b in 0..<rows {
+                let counter = UInt64((step * accumulation + micro) * rows + b)
+                var rng = RandomStream(seed: seed, name: "data/" + name, counter: counter)
+                let o = span > 0 ? rng.int(below: span + 1) : 0
+                (inputs + b * seqLen).update(from: src.baseAddress! + o, count: seqLen)
+                (targets + b * seqLen).update(from: src.baseAddress! + o + 1, count: seqLen)
+            }
+        }
+    }
+
+    /// Number of consecutive non-overlapping windows for evaluation (each needs seqLen + 1 tokens;
+    /// the last is partial when the stream does not divide evenly).
+    public func evalWindows(seqLen: Int, maxTokens: Int) -> Int {
+        let usable = maxTokens > 0 ? min(tokens.count - 1, maxTokens) : tokens.count - 1
+        return max(0, (usable + seqLen - 1) / seqLen)
+    }
+
+    /// Window w of the in-order evaluation pass into row `row`; positions past the end get
+    /// `ignore` targets (and token 0 inputs). Returns the number of counted targets.
+    @discardableResult
+    public func fillEval(window w: Int, seqLen: Int, maxTokens: Int, ignore: Int32,
+                         inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) -> Int {
+        let limit = maxTokens > 0 ? min(tokens.count - 1, maxTokens) : tokens.count - 1
+        let start = w * seqLen
+        var counted = 0
+        for t in 0..<seqLen {
+            let i = start + t
+            if i < limit {
+                inputs[t] = tokens[i]
+                targets[t] = tokens[i + 1]
+                counted += 1
+            } else {
+                inputs[t] = 0
+                targets[t] = ignore
+            }
+        }
+        return counted
+    }
+}

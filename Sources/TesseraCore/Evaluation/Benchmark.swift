@@ -1,0 +1,103 @@
+import Foundation
+
+/// Throughput figures for the training step and for single GEMMs, measured in-process.
+public enum Benchmark {
+    /// Peak resident set size of this process so far, in MB.
+    public static var peakRSSMegabytes: Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+
+    /// Best GFLOP/s of C = A·B for an m×k·k×n product over `repeats` runs (after one warm-up).
+    /// `blasThreads` > 0 runs one sgemm call on OpenBLAS's own pool of that size instead of
+    /// Tessera's sharding.
+    public static func gemm(_ pool: Parallel, m: Int, k: Int, n: Int, transB: Bool = false, repeats: Int = 3,
+                            blasThreads: Int = 0, seed: UInt64 = 7) -> Double {
+        let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
+        var rng = RandomStream(seed: seed, name: "bench/gemm")
+        for i in 0..<a.count { a[i] = rng.uniform() - 0.5 }
+        for i in 0..<b.count { b[i] = rng.uniform() - 0.5 }
+        func once() {
+            if blasThreads > 0 {
+                Gemm.sgemm(transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
+                           b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
+            } else {
+                Gemm.parallel(pool, transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
+                              b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
+            }
+        }
+        if blasThreads > 0 { Gemm.setBLASThreads(blasThreads) }
+        defer { if blasThreads > 0 { Gemm.setBLASThreads(1) } }
+        once()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            once()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+
+    /// Model FLOPs per token, PaLM convention: 6·N_matmul + 12·L·d·T (attention counted in full;
+    /// the embedding lookup is not a matmul, the output layer is).
+    public static func flopsPerToken(_ c: ModelConfig, seqLen: Int) -> Double {
+        let d = c.dModel, h = c.ffnHidden
+        let perLayer = c.qkvDim * d + d * (c.nHeads * c.headDim) + 2 * h * d + d * h
+        let matmul = c.nLayers * perLayer + c.vocabSize * d
+        return 6 * Double(matmul) + 12 * Double(c.nLayers) * Double(c.nHeads * c.headDim) * Double(seqLen)
+    }
+
+    public struct TrainResult {
+        public let tokensPerSecond: Double
+        public let medianStepSeconds: Double
+        public let bestStepSeconds: Double
+        public let gflops: Double
+        public let peakGflops: Double
+        public let peakRSSMegabytes: Double
+        public let parameters: Int
+        public var mfu: Double { gflops / peakGflops }
+    }
+
+    /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens.
+    public static func train(config: TrainConfig, steps: Int, warmup: Int) throws -> TrainResult {
+        let c = config
+        let pool = Parallel(threads: c.threads)
+        let B = c.optim.microBatch, T = c.data.seqLen
+        let model = Transformer(config: c.model, batch: B, seqLen: T, pool: pool)
+        model.initialize(seed: c.seed)
+        let adam = AdamW(store: model.params, config: c.optim.adam, decays: { !Glob.matchesAny(c.optim.noDecay, $0) })
+        var inputs = [Int32](repeating: 0, count: B * T), targets = inputs
+        var rng = RandomStream(seed: c.seed, name: "bench/tokens")
+        var times: [Double] = []
+        let accum = c.accumulation
+        for s in 0..<(warmup + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            model.params.zeroGrads()
+            for _ in 0..<accum {
+                for i in 0..<inputs.count {
+                    inputs[i] = Int32(rng.int(below: c.model.vocabSize))
+                    targets[i] = Int32(rng.int(below: c.model.vocabSize))
+                }
+                inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+                _ = targets.withUnsafeBufferPointer {
+                    model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: -1, scale: 1 / Float(B * T * accum))
+                }
+            }
+            let norm = adam.gradNorm()
+            guard norm.isFinite else { throw TesseraError.divergence("benchmark step \(s): gradient norm \(norm)") }
+            if c.optim.gradClip > 0, norm > c.optim.gradClip { adam.scaleGrads(Float(c.optim.gradClip / (norm + 1e-6)), pool: pool) }
+            adam.update(lr: c.schedule.lr(at: s), pool: pool)
+            if s >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let tokens = Double(c.tokensPerStep)
+        let gflops = tokens * flopsPerToken(c.model, seqLen: T) / median / 1e9
+        // The peak a matmul reaches here with the same threads: a square product big enough to be compute-bound.
+        let peak = gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 3)
+        return TrainResult(tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
+                           gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
+                           parameters: model.params.parameterCount)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Held-out loss: consecutive windows of the stream, `batch` rows at a time; the tail window is
+/// padded with ignored targets so every token is counted exactly once. Token-weighted mean.
+public enum Evaluator {
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32) -> Double? {
+        let T = model.seqLen, B = model.batch
+        let windows = stream.evalWindows(seqLen: T, maxTokens: maxTokens)
+        guard windows > 0 else { return nil }
+        var inputs = [Int32](repeating: 0, count: B * T)
+        var targets = [Int32](repeating: ignoreIndex, count: B * T)
+        var sum = 0.0
+        var counted = 0
+        var w = 0
+        while w < windows {
+            inputs.withUnsafeMutableBufferPointer { i in
+                targets.withUnsafeMutableBufferPointer { t in
+                    for b in 0..<B {
+                        if w + b < windows {
+                            stream.fillEval(window: w + b, seqLen: T, maxTokens: maxTokens, ignore: ignoreIndex,
+                                            inputs: i.baseAddress! + b * T, targets: t.baseAddress! + b * T)
+                        } else {
+                            (i.baseAddress! + b * T).update(repeating: 0, count: T)
+                            (t.baseAddress! + b * T).update(repeating: ignoreIndex, count: T)
+                        }
+                    }
+                }
+            }
+            counted += targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+            sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
+            w += B
+        }
+        return counted > 0 ? sum / Double(counted) : nil
+    }
+}

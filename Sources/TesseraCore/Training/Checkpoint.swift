@@ -1,0 +1,154 @@
+import Foundation
+
+/// What a checkpoint records besides tensors. Everything needed to continue bit for bit:
+/// the data position and every RNG stream are functions of `step` and the seed.
+public struct TrainState: Codable, Equatable {
+    public static let formatVersion = 1
+    public var formatVersion = TrainState.formatVersion
+    public var step: Int
+    public var adamStep: Int
+    public var tokensSeen: Int
+    public var elapsedSeconds: Double
+    public var configHash: String
+    public var seed: UInt64
+    public var lastLoss: Double?
+    public var bestValLoss: Double?
+    public var bestValStep: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", step, adamStep = "adam_step", tokensSeen = "tokens_seen"
+        case elapsedSeconds = "elapsed_s", configHash = "config_hash", seed, lastLoss = "last_loss"
+        case bestValLoss = "best_val_loss", bestValStep = "best_val_step"
+    }
+}
+
+/// Checkpoint directories `checkpoints/step_NNNNNNNN/` holding model.safetensors (weights),
+/// optimizer.safetensors (AdamW moments `m.<name>`, `v.<name>` of trainable tensors),
+/// state.json, config.json, and the marker `COMPLETE`, written last.
+///
+/// Writing: everything goes into a hidden temp directory, each file fsynced, the directory
+/// renamed into place and fsynced, then the marker written and fsynced. Discovery ignores any
+/// directory without the marker, so a crash at any moment leaves the previous checkpoints usable.
+public enum Checkpoint {
+    public static let marker = "COMPLETE"
+
+    public static func name(step: Int) -> String { String(format: "step_%08d", step) }
+
+    public static func directory(runDir: String) -> String { (runDir as NSString).appendingPathComponent("checkpoints") }
+
+    /// Complete checkpoints of a run, newest first.
+    public static func list(runDir: String) -> [(step: Int, path: String)] {
+        let dir = directory(runDir: runDir)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.compactMap { n -> (Int, String)? in
+            guard n.hasPrefix("step_"), let s = Int(n.dropFirst(5)) else { return nil }
+            let p = (dir as NSString).appendingPathComponent(n)
+            return FileIO.exists((p as NSString).appendingPathComponent(marker)) ? (s, p) : nil
+        }.sorted { $0.0 > $1.0 }
+    }
+
+    /// Directories under checkpoints/ that look like checkpoints but lack the marker.
+    public static func incomplete(runDir: String) -> [String] {
+        let dir = directory(runDir: runDir)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.filter { n in
+            let p = (dir as NSString).appendingPathComponent(n)
+            return n.hasPrefix(".tmp-") || (n.hasPrefix("step_") && !FileIO.exists((p as NSString).appendingPathComponent(marker)))
+        }.map { (dir as NSString).appendingPathComponent($0) }
+    }
+
+    public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig) throws -> String {
+        let dir = directory(runDir: runDir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let final = (dir as NSString).appendingPathComponent(name(step: state.step))
+        let tmp = (dir as NSString).appendingPathComponent(".tmp-\(name(step: state.step))-\(getpid())")
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+        func at(_ f: String) -> String { (tmp as NSString).appendingPathComponent(f) }
+
+        let p = model.params
+        try SafetensorsWriter.write(path: at("model.safetensors"),
+                                    tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) },
+                                    metadata: ["format": "tessera", "config_hash": state.configHash])
+        var moments: [SafetensorsTensor] = []
+        for g in adam.groups {
+            moments.append(SafetensorsTensor(name: "m." + g.slot.name, shape: g.slot.shape, f32: adam.m.pointer + g.momentOffset))
+            moments.append(SafetensorsTensor(name: "v." + g.slot.name, shape: g.slot.shape, f32: adam.v.pointer + g.momentOffset))
+        }
+        try SafetensorsWriter.write(path: at("optimizer.safetensors"), tensors: moments, metadata: ["adam_step": String(adam.step)])
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
+        try FileIO.writeAtomically(at("config.json"), data: config.json)
+        FileIO.fsyncPath(tmp)
+        if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }
+        guard rename(tmp, final) == 0 else {
+            throw TesseraError.data(file: final, "cannot rename checkpoint into place: \(String(cString: strerror(errno)))")
+        }
+        FileIO.fsyncPath(dir)
+        try FileIO.writeAtomically((final as NSString).appendingPathComponent(marker), data: Data("ok\n".utf8))
+        return final
+    }
+
+    public static func loadState(_ path: String) throws -> TrainState {
+        let file = (path as NSString).appendingPathComponent("state.json")
+        let data = try FileIO.read(file)
+        do {
+            let s = try JSONDecoder().decode(TrainState.self, from: data)
+            guard s.formatVersion == TrainState.formatVersion else {
+                throw TesseraError.data(file: file, "format_version \(s.formatVersion) is not supported (expected \(TrainState.formatVersion))")
+            }
+            return s
+        } catch let e as TesseraError { throw e }
+        catch { throw TesseraError.data(file: file, "malformed state: \(error)") }
+    }
+
+    /// Loads weights into `model` by name; every parameter must be present with its exact shape,
+    /// and no tensor may be left unused.
+    public static func loadWeights(_ path: String, into model: Transformer) throws {
+        let file = (path as NSString).appendingPathComponent("model.safetensors")
+        let st = try SafetensorsFile(path: file)
+        let p = model.params
+        for s in p.slots {
+            guard let e = st.entries[s.name] else { throw TesseraError.data(file: file, "missing tensor \"\(s.name)\"") }
+            guard e.shape == s.shape else {
+                throw TesseraError.data(file: file, "tensor \"\(s.name)\" has shape \(e.shape), the model expects \(s.shape)")
+            }
+            try st.read(s.name, into: p.values.pointer + s.offset, count: s.count)
+        }
+        let unused = Set(st.entries.keys).subtracting(p.names)
+        if let u = unused.sorted().first { throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter") }
+    }
+
+    public static func loadOptimizer(_ path: String, into adam: AdamW) throws {
+        let file = (path as NSString).appendingPathComponent("optimizer.safetensors")
+        let st = try SafetensorsFile(path: file)
+        for g in adam.groups {
+            for (prefix, buf) in [("m.", adam.m), ("v.", adam.v)] {
+                let n = prefix + g.slot.name
+                guard let e = st.entries[n] else { throw TesseraError.data(file: file, "missing tensor \"\(n)\"") }
+                guard e.shape == g.slot.shape else {
+                    throw TesseraError.data(file: file, "tensor \"\(n)\" has shape \(e.shape), expected \(g.slot.shape)")
+                }
+                try st.read(n, into: buf.pointer + g.momentOffset, count: g.slot.count)
+            }
+        }
+        guard st.entries.count == 2 * adam.groups.count else {
+            throw TesseraError.data(file: file, "holds \(st.entries.count) tensors, expected \(2 * adam.groups.count) (trainable set changed?)")
+        }
+        guard let s = st.metadata["adam_step"], let step = Int(s) else {
+            throw TesseraError.data(file: file, "metadata adam_step is missing")
+        }
+        adam.step = step
+    }
+
+    /// Deletes checkpoints beyond the newest `keepLast`, sparing milestones.
+    public static func prune(runDir: String, keepLast: Int, milestoneEvery: Int) {
+        for (i, c) in list(runDir: runDir).enumerated() where i >= keepLast {
+            if milestoneEvery > 0 && c.step % milestoneEvery == 0 { continue }
+            // Remove the marker first: a crash mid-delete leaves an incomplete (ignored) directory.
+            unlink((c.path as NSString).appendingPathComponent(marker))
+            try? FileManager.default.removeItem(atPath: c.path)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// Strict reading of a nested config (from YAML or JSON) flattened to dotted key paths.
+/// Every read marks its key as known; `finish()` rejects whatever was never read, so a typo is an
+/// error naming the key path, never a silently ignored setting.
+public final class ConfigReader {
+    public let file: String
+    private var values: [String: Any]
+    private var known: Set<String> = []
+
+    public init(tree: [String: Any], file: String) {
+        self.file = file
+        var flat: [String: Any] = [:]
+        ConfigReader.flatten(tree, prefix: "", into: &flat)
+        values = flat
+    }
+
+    static func flatten(_ tree: [String: Any], prefix: String, into out: inout [String: Any]) {
+        for (k, v) in tree {
+            let path = prefix.isEmpty ? k : prefix + "." + k
+            if let sub = v as? [String: Any] { flatten(sub, prefix: path, into: &out) } else { out[path] = v }
+        }
+    }
+
+    /// Applies a `key.path=value` override; the value is already typed by the caller's parser.
+    public func set(_ path: String, _ value: Any) {
+        // An override replaces a whole subtree too (e.g. setting a list).
+        for k in values.keys where k.hasPrefix(path + ".") { values.removeValue(forKey: k) }
+        values[path] = value
+    }
+
+    func fail(_ path: String, _ message: String) -> TesseraError {
+        .config("\(file): \(path): \(message)")
+    }
+
+    private func raw(_ path: String) -> Any? {
+        known.insert(path)
+        guard let v = values[path], !(v is NSNull) else { return nil }
+        return v
+    }
+
+    public func has(_ path: String) -> Bool { values[path] != nil && !(values[path] is NSNull) }
+
+    static func describe(_ v: Any) -> String {
+        if let s = v as? String { return "\"\(s)\"" }
+        return "\(v)"
+    }
+
+    public func int(_ path: String, _ def: Int? = nil, min: Int? = nil) throws -> Int {
+        guard let v = raw(path) else {
+            if let def { return def }
+            throw fail(path, "is required (an integer)")
+        }
+        let i: Int
+        if let x = v as? Int, !(v is Bool) { i = x }
+        else if let d = v as? Double, d == d.rounded(), abs(d) < 1e15 { i = Int(d) }
+        else { throw fail(path, "expected an integer, got \(Self.describe(v))") }
+        if let min, i < min { throw fail(path, "must be at least \(min), got \(i)") }
+        return i
+    }
+
+    public func optionalInt(_ path: String, min: Int? = nil) throws -> Int? {
+        has(path) ? try int(path, min: min) : { known.insert(path); return nil }()
+    }
+
+    public func double(_ path: String, _ def: Double? = nil, min: Double? = nil, max: Double? = nil,
+                       exclusiveMin: Bool = false) throws -> Double {
+        guard let v = raw(path) else {
+            if let def { return def }
+            throw fail(path, "is required (a number)")
+        }
+        let d: Double
+        if let x = v as? Double { d = x }
+        else if let x = v as? Int, !(v is Bool) { d = Double(x) }
+        // YAML 1.1 reads 3e-4 (no dot) as a string; accept numeric strings for numbers.
+        else if let s = v as? String, let x = Double(s) { d = x }
+        else { throw fail(path, "expected a number, got \(Self.describe(v))") }
+        guard d.isFinite else { throw fail(path, "must be finite, got \(d)") }
+        if let min {
+            if exclusiveMin ? d <= min : d < min {
+                throw fail(path, "must be \(exclusiveMin ? "greater than" : "at least") \(min), got \(d)")
+            }
+        }
+        if let max, d > max { throw fail(path, "must be at most \(max), got \(d)") }
+        return d
+    }
+
+    public func bool(_ path: String, _ def: Bool) throws -> Bool {
+        guard let v = raw(path) else { return def }
+        guard let b = v as? Bool else { throw fail(path, "expected true or false, got \(Self.describe(v))") }
+        return b
+    }
+
+    public func string(_ path: String, _ def: String? = nil) throws -> String {
+        guard let v = raw(path) else {
+            if let def { return def }
+            throw fail(path, "is required (a string)")
+        }
+        guard let s = v as? String else { throw fail(path, "expected a string, got \(Self.describe(v))") }
+        return s
+    }
+
+    public func optionalString(_ path: String) throws -> String? {
+        has(path) ? try string(path) : { known.insert(path); return nil }()
+    }
+
+    public func choice<T: RawRepresentable & CaseIterable>(_ path: String, _ def: T) throws -> T where T.RawValue == String {
+        let s = try string(path, def.rawValue)
+        guard let v = T(rawValue: s) else {
+            throw fail(path, "unknown value \"\(s)\"; expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return v
+    }
+
+    public func strings(_ path: String, _ def: [String]) throws -> [String] {
+        guard let v = raw(path) else { return def }
+        if let s = v as? String { return [s] }
+        guard let a = v as? [Any] else { throw fail(path, "expected a list of strings, got \(Self.describe(v))") }
+        return try a.map {
+            guard let s = $0 as? String else { throw fail(path, "expected a list of strings, found \(Self.describe($0))") }
+            return s
+        }
+    }
+
+    /// Rejects keys that no reader asked for.
+    public func finish() throws {
+        let unknown = values.keys.filter { !known.contains($0) }.sorted()
+        if let first = unknown.first {
+            let hint = ConfigReader.closest(first, among: Array(known))
+            throw fail(first, "unknown key" + (hint.map { " (did you mean \($0)?)" } ?? ""))
+        }
+    }
+
+    static func closest(_ key: String, among candidates: [String]) -> String? {
+        func distance(_ a: String, _ b: String) -> Int {
+            let a = Array(a), b = Array(b)
+            var prev = Array(0...b.count)
+            for i in 1...max(1, a.count) where !a.isEmpty {
+                var cur = [i] + Array(repeating: 0, count: b.count)
+                for j in 1...max(1, b.count) where !b.isEmpty {
+                    cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                prev = cur
+            }
+            return prev[b.count]
+        }
+        let best = candidates.map { ($0, distance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let best, best.1 <= max(2, key.count / 4) else { return nil }
+        return best.0
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// A run's directory: config.json (resolved), metrics.jsonl, train.log, checkpoints/, summary.json.
+/// A new run refuses an existing non-empty directory unless told to overwrite it; a resume
+/// requires the directory and its config.json.
+public enum RunDirectory {
+    public static func configPath(_ dir: String) -> String { (dir as NSString).appendingPathComponent("config.json") }
+
+    /// Default name: runs/<config file stem>-<UTC timestamp>.
+    public static func defaultPath(configFile: String, root: String = "runs") -> String {
+        let stem = ((configFile as NSString).lastPathComponent as NSString).deletingPathExtension
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return (root as NSString).appendingPathComponent("\(stem)-\(f.string(from: Date()))")
+    }
+
+    public static func create(_ dir: String, config: TrainConfig, overwrite: Bool) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: dir) {
+            let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
+            if !contents.isEmpty {
+                guard overwrite else {
+                    throw TesseraError.runState("run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
+                }
+                try fm.removeItem(atPath: dir)
+            }
+        }
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw TesseraError.runState("cannot create run directory \(dir): \(error.localizedDescription)") }
+        try FileIO.writeAtomically(configPath(dir), data: config.json)
+    }
+
+    /// The config a run was started with.
+    public static func savedConfig(_ dir: String) throws -> TrainConfig {
+        guard FileIO.isDirectory(dir) else { throw TesseraError.runState("no run directory \(dir) to resume") }
+        let path = configPath(dir)
+        guard FileIO.exists(path) else { throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory") }
+        return try TrainConfig.load(json: path)
+    }
+
+    public static func writeSummary(_ dir: String, _ s: TrainSummary) {
+        try? FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"), data: s.json)
+    }
+}

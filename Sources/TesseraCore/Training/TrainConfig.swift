@@ -1,0 +1,177 @@
+import Foundation
+
+/// Everything a `tessera train` run is made of. Read strictly from YAML/JSON by `ConfigReader`
+/// (key paths in snake_case, as written below); saved resolved as `config.json` in the run dir.
+public struct TrainConfig: Equatable, Sendable {
+    public var seed: UInt64 = 1337
+    /// Worker threads for matmuls and kernels (OpenBLAS itself runs single-threaded).
+    public var threads: Int = 2
+    public var model: ModelConfig
+    public var data = DataSection()
+    public var optim = OptimSection()
+    public var eval = EvalSection()
+    public var checkpoint = CheckpointSection()
+    public var logEvery: Int = 1
+
+    public struct DataSection: Equatable, Sendable {
+        /// UTF-8 text whose bytes are the tokens (ids 0–255). Empty for synthetic data (bench).
+        public var train: String = ""
+        /// Held-out text; when empty, the last `valFraction` of `train` is held out.
+        public var val: String = ""
+        public var valFraction: Double = 0.1
+        public var seqLen: Int = 256
+        /// Targets equal to this id are not counted in the loss (-1: none).
+        public var ignoreIndex: Int = -1
+    }
+
+    public struct OptimSection: Equatable, Sendable {
+        public var steps: Int = 100
+        public var microBatch: Int = 8
+        /// Tokens per optimizer step; a multiple of micro_batch·seq_len. Accumulation = this / (micro_batch·seq_len).
+        public var batchTokens: Int = 0
+        public var lr: Double = 3e-4
+        public var minLR: Double = 0
+        public var warmupSteps: Int = 0
+        public var adam = AdamWConfig()
+        /// Global gradient-norm clip; 0 turns clipping off.
+        public var gradClip: Double = 1.0
+        /// Globs of parameter names that get no weight decay.
+        public var noDecay: [String] = []
+    }
+
+    public struct EvalSection: Equatable, Sendable {
+        /// Evaluate the held-out loss every N steps (0: only at the end).
+        public var every: Int = 0
+        /// At most this many held-out tokens per evaluation (0: all).
+        public var tokens: Int = 65536
+    }
+
+    public struct CheckpointSection: Equatable, Sendable {
+        /// Save every N steps (0: only at the end).
+        public var every: Int = 0
+        /// Keep the newest K checkpoints (milestones are kept regardless).
+        public var keepLast: Int = 2
+        /// Steps that are multiples of this are never deleted (0: none).
+        public var milestoneEvery: Int = 0
+    }
+
+    public var accumulation: Int { max(1, optim.batchTokens / (optim.microBatch * data.seqLen)) }
+    public var tokensPerStep: Int { accumulation * optim.microBatch * data.seqLen }
+
+    public var schedule: LRSchedule {
+        LRSchedule(baseLR: optim.lr, minLR: optim.minLR, warmupSteps: optim.warmupSteps, totalSteps: optim.steps)
+    }
+
+    public init(model: ModelConfig) { self.model = model }
+
+    /// Reads and validates a whole config. Relative data paths are relative to the working directory.
+    public init(reader r: ConfigReader) throws {
+        let seqLen = try r.int("data.seq_len", 256, min: 2)
+        let d = try r.int("model.d_model", min: 1)
+        let heads = try r.int("model.n_heads", min: 1)
+        let normKind = try r.choice("model.norm", NormKind.layerNorm)
+        model = ModelConfig(
+            dModel: d, nLayers: try r.int("model.n_layers", min: 1), nHeads: heads,
+            nKVHeads: try r.optionalInt("model.n_kv_heads", min: 1),
+            vocabSize: try r.int("model.vocab_size", 256, min: 2),
+            ffnHidden: try r.optionalInt("model.ffn_hidden", min: 1),
+            ffnMultipleOf: try r.int("model.ffn_multiple_of", 256, min: 1),
+            norm: normKind,
+            normEps: Float(try r.double("model.norm_eps", normKind == .rmsNorm ? 1e-6 : 1e-5, min: 0, exclusiveMin: true)),
+            rope: try r.choice("model.rope", RopeKind.half),
+            ropeTheta: try r.double("model.rope_theta", 10000, min: 0, exclusiveMin: true),
+            tieEmbeddings: try r.bool("model.tie_embeddings", false),
+            maxSeqLen: try r.int("model.max_seq_len", seqLen, min: seqLen))
+        seed = UInt64(try r.int("seed", 1337, min: 0))
+        threads = try r.int("threads", 2, min: 1)
+        logEvery = try r.int("log_every", 1, min: 1)
+
+        data.train = try r.string("data.train", "")
+        data.val = try r.string("data.val", "")
+        data.valFraction = try r.double("data.val_fraction", 0.1, min: 0, max: 0.9)
+        data.seqLen = seqLen
+        data.ignoreIndex = try r.int("data.ignore_index", -1, min: -1)
+
+        optim.steps = try r.int("optim.steps", 100, min: 1)
+        optim.microBatch = try r.int("optim.micro_batch", 8, min: 1)
+        optim.batchTokens = try r.int("optim.batch_tokens", optim.microBatch * seqLen, min: 1)
+        optim.lr = try r.double("optim.lr", 3e-4, min: 0, exclusiveMin: true)
+        optim.minLR = try r.double("optim.min_lr", 0, min: 0)
+        optim.warmupSteps = try r.int("optim.warmup_steps", 0, min: 0)
+        optim.adam = AdamWConfig(beta1: try r.double("optim.beta1", 0.9, min: 0, max: 0.999999),
+                                 beta2: try r.double("optim.beta2", 0.95, min: 0, max: 0.999999),
+                                 eps: try r.double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
+                                 weightDecay: try r.double("optim.weight_decay", 0.1, min: 0))
+        optim.gradClip = try r.double("optim.grad_clip", 1.0, min: 0)
+        optim.noDecay = try r.strings("optim.no_decay", [])
+
+        eval.every = try r.int("eval.every", 0, min: 0)
+        eval.tokens = try r.int("eval.tokens", 65536, min: 0)
+        checkpoint.every = try r.int("checkpoint.every", 0, min: 0)
+        checkpoint.keepLast = try r.int("checkpoint.keep_last", 2, min: 1)
+        checkpoint.milestoneEvery = try r.int("checkpoint.milestone_every", 0, min: 0)
+        try r.finish()
+
+        if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
+        if optim.minLR > optim.lr {
+            throw TesseraError.config("\(r.file): optim.min_lr (\(optim.minLR)) must not exceed optim.lr (\(optim.lr))")
+        }
+        let micro = optim.microBatch * seqLen
+        if optim.batchTokens % micro != 0 {
+            throw TesseraError.config("\(r.file): optim.batch_tokens (\(optim.batchTokens)) must be a multiple of micro_batch × seq_len (\(micro))")
+        }
+        if data.ignoreIndex >= model.vocabSize {
+            throw TesseraError.config("\(r.file): data.ignore_index (\(data.ignoreIndex)) must be below model.vocab_size (\(model.vocabSize))")
+        }
+    }
+
+    /// The resolved config as a nested JSON-ready tree (what `config.json` holds).
+    public var tree: [String: Any] {
+        var m: [String: Any] = [
+            "d_model": model.dModel, "n_layers": model.nLayers, "n_heads": model.nHeads, "n_kv_heads": model.nKVHeads,
+            "vocab_size": model.vocabSize, "ffn_hidden": model.ffnHidden, "norm": model.norm.rawValue,
+            "norm_eps": Double(model.normEps), "rope": model.rope.rawValue, "rope_theta": model.ropeTheta,
+            "tie_embeddings": model.tieEmbeddings, "max_seq_len": model.maxSeqLen,
+        ]
+        return [
+            "seed": Int(seed), "threads": threads, "log_every": logEvery, "model": m,
+            "data": ["train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
+                     "ignore_index": data.ignoreIndex],
+            "optim": ["steps": optim.steps, "micro_batch": optim.microBatch, "batch_tokens": optim.batchTokens,
+                      "lr": optim.lr, "min_lr": optim.minLR, "warmup_steps": optim.warmupSteps,
+                      "beta1": optim.adam.beta1, "beta2": optim.adam.beta2, "eps": optim.adam.eps,
+                      "weight_decay": optim.adam.weightDecay, "grad_clip": optim.gradClip, "no_decay": optim.noDecay],
+            "eval": ["every": eval.every, "tokens": eval.tokens],
+            "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast,
+                           "milestone_every": checkpoint.milestoneEvery],
+        ]
+    }
+
+    public var json: Data {
+        try! JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    /// Hash of what determines the numbers a run produces. `threads` and the logging/eval/checkpoint
+    /// cadence are left out: they change no loss, so a resume may change them.
+    public var hash: String {
+        var t = tree
+        t["threads"] = nil
+        t["log_every"] = nil
+        t["eval"] = nil
+        t["checkpoint"] = nil
+        let data = try! JSONSerialization.data(withJSONObject: t, options: [.sortedKeys])
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in data { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return String(format: "%016llx", h)
+    }
+
+    /// Loads a resolved `config.json` (written by a run or a checkpoint).
+    public static func load(json path: String) throws -> TrainConfig {
+        let data = try FileIO.read(path)
+        guard let tree = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw TesseraError.data(file: path, "not a JSON object")
+        }
+        do { return try TrainConfig(reader: ConfigReader(tree: tree, file: path)) }
+        catch TesseraError.config(let m) { throw TesseraError.data(file: path, m) }
+    }
+}

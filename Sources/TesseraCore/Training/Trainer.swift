@@ -1,0 +1,258 @@
+import Foundation
+
+/// How a run ended, written to `summary.json` whatever way it ends.
+public struct TrainSummary {
+    public var status: String          // completed | diverged | interrupted | failed
+    public var exitReason: String
+    public var exitCode: Int32
+    public var step: Int
+    public var tokens: Int
+    public var finalLoss: Double?
+    public var finalValLoss: Double?
+    public var bestValLoss: Double?
+    public var bestValStep: Int?
+    public var wallSeconds: Double
+
+    public init(status: String, exitReason: String, exitCode: Int32, step: Int = 0, tokens: Int = 0,
+                finalLoss: Double? = nil, finalValLoss: Double? = nil, bestValLoss: Double? = nil,
+                bestValStep: Int? = nil, wallSeconds: Double = 0) {
+        self.status = status; self.exitReason = exitReason; self.exitCode = exitCode; self.step = step
+        self.tokens = tokens; self.finalLoss = finalLoss; self.finalValLoss = finalValLoss
+        self.bestValLoss = bestValLoss; self.bestValStep = bestValStep; self.wallSeconds = wallSeconds
+    }
+
+    public var json: Data {
+        var o: [String: Any] = ["status": status, "exit_reason": exitReason, "exit_code": Int(exitCode),
+                                "step": step, "tokens": tokens, "wall_time_s": wallSeconds]
+        var final: [String: Any] = [:]
+        if let l = finalLoss { final["loss"] = l }
+        if let v = finalValLoss { final["val_loss"] = v; final["val_ppl"] = Foundation.exp(v) }
+        o["final"] = final
+        var best: [String: Any] = [:]
+        if let b = bestValLoss { best["val_loss"] = b; best["val_ppl"] = Foundation.exp(b) }
+        if let s = bestValStep { best["step"] = s }
+        o["best"] = best
+        return try! JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+/// The training loop: gradient accumulation normalised by the step's total target count,
+/// global-norm clipping, AdamW with warmup+cosine, held-out evaluation, checkpoints, metrics.
+public final class Trainer {
+    public let config: TrainConfig
+    public let runDir: String
+    public let model: Transformer
+    public let adam: AdamW
+    public let pool: Parallel
+    let train: TokenStream
+    let val: TokenStream
+    var inputs: [Int32]
+    var targets: [Int32]
+    public private(set) var step = 0
+    var tokensSeen = 0
+    var elapsedBefore = 0.0
+    var lastLoss: Double?
+    var lastValLoss: Double?
+    var bestValLoss: Double?
+    var bestValStep: Int?
+    let started = Date()
+    let allowConfigChange: Bool
+    /// Called with progress lines (the CLI prints them).
+    public var log: (String) -> Void = { _ in }
+    /// Called with a live progress line that may be overwritten (terminal only).
+    public var progress: ((String) -> Void)?
+    /// Polled between steps; when it returns a signal number the run checkpoints and stops.
+    public var stopRequested: () -> Int32? = { nil }
+
+    /// Sets up a run in `runDir`, which must already exist (see `RunDirectory`). With `resume`,
+    /// continues from the newest checkpoint that loads.
+    public init(config: TrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
+                log: @escaping (String) -> Void = { _ in }) throws {
+        self.config = config
+        self.runDir = runDir
+        self.log = log
+        self.allowConfigChange = allowConfigChange
+        pool = Parallel(threads: config.threads)
+        let streams = try TokenStream.load(config.data)
+        train = streams.train
+        val = streams.val
+        let T = config.data.seqLen, B = config.optim.microBatch
+        guard train.count >= T + 1 else {
+            throw TesseraError.data(file: config.data.train, "training text has \(train.count) tokens, fewer than seq_len + 1 = \(T + 1)")
+        }
+        let maxId = max(train.tokens.max() ?? 0, val.tokens.max() ?? 0)
+        guard Int(maxId) < config.model.vocabSize else {
+            throw TesseraError.data(file: config.data.train, "token id \(maxId) is outside model.vocab_size \(config.model.vocabSize)")
+        }
+        model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
+        let o = config.optim
+        adam = AdamW(store: model.params, config: o.adam, decays: { !Glob.matchesAny(o.noDecay, $0) })
+        inputs = [Int32](repeating: 0, count: B * T)
+        targets = [Int32](repeating: 0, count: B * T)
+        model.initialize(seed: config.seed)
+        if resume { try restore() }
+    }
+
+    func restore() throws {
+        let found = Checkpoint.list(runDir: runDir)
+        if found.isEmpty {
+            log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
+            return
+        }
+        var failures: [String] = []
+        for c in found {
+            do {
+                let s = try Checkpoint.loadState(c.path)
+                guard s.configHash == config.hash || allowConfigChange else {
+                    throw TesseraError.runState("\(c.path): config hash \(s.configHash) differs from this config's \(config.hash); the run's config.json decides a resume")
+                }
+                try Checkpoint.loadWeights(c.path, into: model)
+                try Checkpoint.loadOptimizer(c.path, into: adam)
+                step = s.step
+                tokensSeen = s.tokensSeen
+                elapsedBefore = s.elapsedSeconds
+                lastLoss = s.lastLoss
+                bestValLoss = s.bestValLoss
+                bestValStep = s.bestValStep
+                for f in failures { log("resume: skipped unloadable checkpoint: \(f)") }
+                log("resume: continuing from \(c.path) at step \(s.step)")
+                try MetricsLog.truncate(runDir: runDir, afterStep: s.step)
+                return
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        throw TesseraError.runState("\(runDir): \(found.count) checkpoint(s) exist but none loads; refusing to start over. First error: \(failures[0])")
+    }
+
+    var state: TrainState {
+        TrainState(step: step, adamStep: adam.step, tokensSeen: tokensSeen, elapsedSeconds: elapsed,
+                   configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestValLoss,
+                   bestValStep: bestValStep)
+    }
+
+    var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
+
+    /// One optimizer step: forward/backward over every micro-batch, clip, update. Returns
+    /// (mean loss, gradient norm before clipping). Throws on a non-finite value, before the update.
+    public func trainStep() throws -> (loss: Double, gradNorm: Double) {
+        let c = config, B = c.optim.microBatch, T = c.data.seqLen, accum = c.accumulation
+        let ignore = Int32(c.data.ignoreIndex)
+        // The loss is a mean over every counted target of the whole step, so count them first.
+        var counted = 0
+        for m in 0..<accum {
+            fill(micro: m)
+            counted += targets.reduce(0) { $0 + ($1 == ignore ? 0 : 1) }
+        }
+        guard counted > 0 else {
+            throw TesseraError.data(file: c.data.train, "step \(step + 1) has no counted targets (all equal ignore_index)")
+        }
+        model.params.zeroGrads()
+        var sum = 0.0
+        for m in 0..<accum {
+            fill(micro: m)
+            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+            sum += targets.withUnsafeBufferPointer {
+                model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: ignore, scale: 1 / Float(counted))
+            }
+        }
+        let loss = sum / Double(counted)
+        let norm = adam.gradNorm()
+        guard loss.isFinite, norm.isFinite else {
+            throw TesseraError.divergence("step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
+        }
+        if c.optim.gradClip > 0 {
+            let coef = c.optim.gradClip / (norm + 1e-6)
+            if coef < 1 { adam.scaleGrads(Float(coef), pool: pool) }
+        }
+        adam.update(lr: c.schedule.lr(at: step), pool: pool)
+        step += 1
+        tokensSeen += accum * B * T
+        return (loss, norm)
+    }
+
+    func fill(micro: Int) {
+        let c = config
+        inputs.withUnsafeMutableBufferPointer { i in
+            targets.withUnsafeMutableBufferPointer { t in
+                train.fillTraining(step: step, micro: micro, accumulation: c.accumulation, rows: c.optim.microBatch,
+                                   seqLen: c.data.seqLen, seed: c.seed, inputs: i.baseAddress!, targets: t.baseAddress!)
+            }
+        }
+    }
+
+    /// Mean held-out loss over up to `eval.tokens` tokens, read in order.
+    public func evaluate() -> Double? {
+        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: Int32(config.data.ignoreIndex))
+    }
+
+    /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
+    public func run() throws -> TrainSummary {
+        let c = config
+        let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
+        log("model: \(model.params.parameterCount) parameters, \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
+        while step < c.optim.steps {
+            if let sig = stopRequested() {
+                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c)
+                log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
+                throw TesseraError.interrupted(signal: sig)
+            }
+            let t0 = Date()
+            let lr = c.schedule.lr(at: step)
+            let (loss, norm) = try trainStep()
+            lastLoss = loss
+            let dt = Date().timeIntervalSince(t0)
+            let tps = Double(c.tokensPerStep) / max(dt, 1e-9)
+            var row: [String: Any] = ["step": step, "tokens": tokensSeen, "lr": lr, "loss": loss, "grad_norm": norm,
+                                      "tokens_per_s": tps.rounded(), "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            let isLast = step == c.optim.steps
+            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate() {
+                row["val_loss"] = v
+                row["val_ppl"] = Foundation.exp(v)
+                lastValLoss = v
+                if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
+            }
+            metrics.write(MetricsLog.line(row))
+            let text = String(format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr, norm, tps)
+                + (row["val_loss"].map { String(format: "  val %.4f", $0 as! Double) } ?? "")
+            if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
+            if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
+                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c)
+                Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
+            }
+        }
+        return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
+    }
+
+    public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
+        TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, tokens: tokensSeen,
+                     finalLoss: lastLoss, finalValLoss: lastValLoss, bestValLoss: bestValLoss, bestValStep: bestValStep,
+                     wallSeconds: elapsed)
+    }
+}
+
+/// metrics.jsonl: one JSON object per optimizer step.
+public enum MetricsLog {
+    public static func line(_ row: [String: Any]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Drops rows past `step` (written by a run that died after its last checkpoint), atomically.
+    public static func truncate(runDir: String, afterStep step: Int) throws {
+        let path = (runDir as NSString).appendingPathComponent("metrics.jsonl")
+        guard let data = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        var kept: [Substring] = []
+        for line in data.split(separator: "\n") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = obj["step"] as? Int else { continue }
+            if s <= step { kept.append(line) }
+        }
+        try FileIO.writeAtomically(path, data: Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8))
+    }
+
+    /// Rows of a metrics.jsonl file.
+    public static func read(_ path: String) throws -> [[String: Any]] {
+        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Held-out loss and perplexity of a checkpoint on a text corpus.",
+        discussion: "--checkpoint takes a checkpoint directory or a run directory (its newest complete checkpoint).")
+
+    @Option(help: "Checkpoint directory, or a run directory.")
+    var checkpoint: String
+
+    @Option(help: "UTF-8 text file to evaluate on.")
+    var corpus: String
+
+    @Option(help: "Evaluate at most this many tokens (0: all).")
+    var tokens: Int = 0
+
+    @Option(help: "Rows per forward pass.")
+    var batch: Int = 8
+
+    @Option(help: "Worker threads.")
+    var threads: Int = 2
+
+    @Flag(help: "Print one JSON line instead of text.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
+            let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
+            let stream = TokenStream(name: "eval", tokens: try TokenStream.bytes(of: corpus))
+            if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
+                throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
+            }
+            let t0 = Date()
+            guard let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens,
+                                                ignoreIndex: Int32(loaded.config.data.ignoreIndex)) else {
+                throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
+            }
+            let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
+            let dt = Date().timeIntervalSince(t0)
+            if json {
+                Console.out(MetricsLog.line(["checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
+                                             "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt]))
+            } else {
+                Console.out(String(format: "val_loss %.4f  perplexity %.3f  tokens %d  (%@, %.1f s)",
+                                   loss, Foundation.exp(loss), counted, loaded.path, dt))
+            }
+        }
+    }
+}
+
+/// A trained model loaded from a checkpoint (or a run directory's newest checkpoint),
+/// planned for `batch` rows of the training sequence length.
+struct LoadedCheckpoint {
+    let path: String
+    let config: TrainConfig
+    let model: Transformer
+
+    init(path given: String, batch: Int, threads: Int) throws {
+        var path = given
+        if !FileIO.exists((given as NSString).appendingPathComponent("model.safetensors")) {
+            guard let newest = Checkpoint.list(runDir: given).first else {
+                throw TesseraError.data(file: given, "neither a checkpoint (no model.safetensors) nor a run directory with a complete checkpoint")
+            }
+            path = newest.path
+        }
+        self.path = path
+        config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
+        model = Transformer(config: config.model, batch: batch, seqLen: config.data.seqLen, pool: Parallel(threads: threads))
+        try Checkpoint.loadWeights(path, into: model)
+    }
+}
