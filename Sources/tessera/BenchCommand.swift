@@ -22,12 +22,13 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Timed steps.") var steps: Int = 5
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 1
     @Flag(help: "One JSON line on stdout.") var json = false
+    @Flag(help: "Also print the time per step of each phase (norm, linear, attention, ...).") var profile = false
 
     func run() throws {
         try guarded {
             guard steps >= 1, warmup >= 0 else { throw TesseraError.config("--steps must be ≥ 1 and --warmup ≥ 0") }
             let c = try options.load()
-            let r = try Benchmark.train(config: c, steps: steps, warmup: warmup)
+            let r = try Benchmark.train(config: c, steps: steps, warmup: warmup, profile: profile)
             if json {
                 Console.out(MetricsLog.line([
                     "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
@@ -36,7 +37,7 @@ struct BenchTrain: ParsableCommand {
                     "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10, "gflops": (r.gflops * 10).rounded() / 10,
                     "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10, "mfu": (r.mfu * 1000).rounded() / 1000,
                     "peak_rss_mb": r.peakRSSMegabytes.rounded(),
-                ]))
+                ].merging(profile ? ["phases_ms": Dictionary(uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })] : [:]) { a, _ in a }))
             } else {
                 Console.out(String(format: """
                     config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
@@ -45,6 +46,11 @@ struct BenchTrain: ParsableCommand {
                     """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
                     r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
                     r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
+                let total = r.phases.reduce(0) { $0 + $1.1 }
+                for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
+                    Console.out("    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                                + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
+                }
             }
         }
     }
@@ -70,7 +76,11 @@ struct BenchGemm: ParsableCommand {
                 ("small ffn up 4608x512x2752", 4608, 512, 2752, true), ("small head chunk 256x512x66695", 256, 512, 66695, true),
             ]
             if !json { Console.out("OpenBLAS kernel \(Gemm.coreName), \(threads) thread(s); GFLOP/s, best of \(repeats)") }
-            if !json { Console.out(String(format: "%-34@ %12@ %12@ %12@", "shape (M x K x N)" as NSString, "1 thread" as NSString, "sharded" as NSString, "blas-pool" as NSString)) }
+            func row(_ cols: [String]) -> String {
+                cols[0].padding(toLength: 34, withPad: " ", startingAt: 0)
+                    + cols.dropFirst().map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
+            }
+            if !json { Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool"])) }
             let single = Parallel(threads: 1)
             for (name, m, k, n, t) in shapes {
                 let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
@@ -81,7 +91,7 @@ struct BenchGemm: ParsableCommand {
                                                  "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
                                                  "gflops_blas_pool": blas.rounded()]))
                 } else {
-                    Console.out(String(format: "%-34@ %12.1f %12.1f %12.1f", name as NSString, one, sharded, blas))
+                    Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
                 }
             }
         }

