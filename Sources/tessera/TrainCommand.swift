@@ -53,17 +53,23 @@ struct Train: ParsableCommand {
             } else {
                 config = try options.load()
                 dir = runDir ?? RunDirectory.defaultPath(configFile: options.config ?? "run")
-                try RunDirectory.create(dir, config: config, overwrite: overwrite)
+                try RunDirectory.checkCreatable(dir, overwrite: overwrite)
             }
+            // Inputs are read and checked before anything is written: a bad corpus leaves no run behind.
+            var pending: [String] = []
+            let t = try Trainer(config: config, runDir: dir, resume: resume, allowConfigChange: allowConfigChange,
+                                log: { pending.append($0) })
+            if !resume { try RunDirectory.create(dir, config: config, overwrite: overwrite) }
             dirForSummary = dir
+            trainer = t
             let logFile = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("train.log"))
             let log: (String) -> Void = { line in
                 Console.log(line)
                 logFile.write(line)
             }
+            t.log = log
             log("run directory: \(dir)")
-            let t = try Trainer(config: config, runDir: dir, resume: resume, allowConfigChange: allowConfigChange, log: log)
-            trainer = t
+            pending.forEach(log)
             if Console.isTerminal { t.progress = { Console.live($0) } }
             t.stopRequested = { Signals.received != 0 ? Signals.received : nil }
             let summary = try t.run()

@@ -52,3 +52,22 @@ func runTessera(_ args: [String], cwd: String? = nil, env: [String: String] = [:
     return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                      stderr: String(decoding: e, as: UTF8.self))
 }
+
+/// The package root (configs/ and the embedded corpus live there).
+let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A small byte-level training config for tests; `extra` is appended YAML.
+func testConfigYAML(steps: Int, extra: String = "") -> String {
+    """
+    seed: 7
+    threads: 2
+    model: {d_model: 32, n_layers: 2, n_heads: 4, n_kv_heads: 2, vocab_size: 256, ffn_hidden: 64, norm: rmsnorm, rope: half}
+    data: {train: \(packageRoot)/configs/corpus/pride-and-prejudice.txt, val_fraction: 0.05, seq_len: 32}
+    optim: {steps: \(steps), micro_batch: 4, batch_tokens: 256, lr: 3.0e-3, min_lr: 3.0e-4, warmup_steps: 3, grad_clip: 1.0}
+    eval: {every: 4, tokens: 2048}
+    checkpoint: {every: 3, keep_last: 2}
+    log_every: 1
+    \(extra)
+    """
+}

@@ -15,16 +15,20 @@ public enum RunDirectory {
         return (root as NSString).appendingPathComponent("\(stem)-\(f.string(from: Date()))")
     }
 
+    /// Fails if `dir` exists with content and `overwrite` is not set; writes nothing.
+    public static func checkCreatable(_ dir: String, overwrite: Bool) throws {
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        if !contents.isEmpty && !overwrite {
+            throw TesseraError.runState("run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
+        }
+    }
+
     public static func create(_ dir: String, config: TrainConfig, overwrite: Bool) throws {
         let fm = FileManager.default
+        try checkCreatable(dir, overwrite: overwrite)
         if fm.fileExists(atPath: dir) {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
-            if !contents.isEmpty {
-                guard overwrite else {
-                    throw TesseraError.runState("run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
-                }
-                try fm.removeItem(atPath: dir)
-            }
+            if !contents.isEmpty { try fm.removeItem(atPath: dir) }
         }
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         catch { throw TesseraError.runState("cannot create run directory \(dir): \(error.localizedDescription)") }

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// The `tessera` executable as a user runs it: exit codes, one-line errors, the smoke run.
+@Suite struct CLITests {
+    func write(_ text: String, _ name: String = "c.yaml") -> String {
+        let path = tempDirectory("cli") + "/" + name
+        try! text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Fails unless the command exits with `code` and prints exactly one line on stderr containing `fragment`.
+    func expectError(_ args: [String], code: Int32, _ fragment: String) throws {
+        let r = try runTessera(args, cwd: packageRoot)
+        #expect(r.status == code, "exit \(r.status), stderr: \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "expected one line, got: \(r.stderr)")
+        #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)")
+    }
+
+    @Test func smokeConfigTrainsAndItsLossFalls() throws {
+        let dir = tempDirectory("smoke") + "/run"
+        let r = try runTessera(["train", "--config", "configs/smoke.yaml", "--run-dir", dir], cwd: packageRoot)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try MetricsLog.read(dir + "/metrics.jsonl")
+        #expect(rows.count == 60)
+        let first = rows[0]["loss"] as! Double, last = rows.last!["loss"] as! Double
+        #expect(first > 5.0 && last < 3.0, "loss \(first) → \(last)")
+        let vals = rows.compactMap { $0["val_loss"] as? Double }
+        #expect(vals.count == 3 && vals.last! < vals.first!)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        #expect(summary["status"] as? String == "completed")
+        // eval on the saved run
+        let e = try runTessera(["eval", "--checkpoint", dir, "--corpus", "configs/corpus/pride-and-prejudice.txt",
+                                "--tokens", "4096", "--json"], cwd: packageRoot)
+        #expect(e.status == 0, "\(e.stderr)")
+        let ev = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        #expect((ev["val_loss"] as! Double) < 3.0 && (ev["tokens"] as! Int) == 4096)
+    }
+
+    @Test func helpListsTheSubcommands() throws {
+        let r = try runTessera(["--help"])
+        #expect(r.status == 0)
+        for c in ["tokenize", "train", "eval", "probe", "bench"] { #expect(r.stdout.contains(c)) }
+        #expect(r.stdout.contains("Exit codes"))
+    }
+
+    @Test func unknownKeyIsAConfigError() throws {
+        let c = write(testConfigYAML(steps: 2).replacingOccurrences(of: "seq_len: 32", with: "seq_len: 32, shuffle: true"))
+        try expectError(["train", "--config", c, "--run-dir", tempDirectory() + "/r"], code: 2, "data.shuffle: unknown key")
+    }
+
+    @Test func wrongTypeIsAConfigError() throws {
+        let c = write(testConfigYAML(steps: 2))
+        try expectError(["train", "--config", c, "--set", "model.n_layers=two", "--run-dir", tempDirectory() + "/r"],
+                        code: 2, "model.n_layers: expected an integer, got \"two\"")
+    }
+
+    @Test func negativeLearningRateIsAConfigError() throws {
+        let c = write(testConfigYAML(steps: 2))
+        try expectError(["train", "--config", c, "--set", "optim.lr=-0.001", "--run-dir", tempDirectory() + "/r"],
+                        code: 2, "optim.lr: must be greater than 0")
+    }
+
+    @Test func missingCorpusIsADataError() throws {
+        let c = write(testConfigYAML(steps: 2))
+        try expectError(["train", "--config", c, "--set", "data.train=/nonexistent/corpus.txt", "--run-dir", tempDirectory() + "/r"],
+                        code: 3, "/nonexistent/corpus.txt: no such file")
+    }
+
+    @Test func missingConfigFileIsADataError() throws {
+        try expectError(["train", "--config", "/nonexistent.yaml"], code: 3, "/nonexistent.yaml: no such file")
+    }
+
+    @Test func existingRunDirectoryIsNeverOverwritten() throws {
+        let c = write(testConfigYAML(steps: 2))
+        let dir = tempDirectory("exists")
+        try "keep me".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
+        try expectError(["train", "--config", c, "--run-dir", dir], code: 5, "already exists")
+        #expect(FileManager.default.fileExists(atPath: dir + "/notes.txt"))
+    }
+
+    @Test func truncatedCheckpointIsADataError() throws {
+        let c = write(testConfigYAML(steps: 3))
+        let dir = tempDirectory("trunc") + "/run"
+        #expect(try runTessera(["train", "--config", c, "--run-dir", dir]).status == 0)
+        let ck = Checkpoint.list(runDir: dir)[0].path
+        let f = ck + "/model.safetensors"
+        let d = try Data(contentsOf: URL(fileURLWithPath: f))
+        try d.prefix(d.count - 100).write(to: URL(fileURLWithPath: f))
+        try expectError(["eval", "--checkpoint", ck, "--corpus", "configs/corpus/pride-and-prejudice.txt"], code: 3,
+                        "model.safetensors: not a valid safetensors file: tensor data runs 100 bytes past the end")
+        // Resuming a run whose only checkpoint is broken fails loudly instead of starting over.
+        try expectError(["train", "--resume", "--run-dir", dir], code: 5, "none loads")
+    }
+
+    /// SIGINT checkpoints and exits 130; --resume finishes with the same weights as an
+    /// uninterrupted run.
+    @Test func interruptAndResumeThroughTheCLI() throws {
+        let c = write(testConfigYAML(steps: 40).replacingOccurrences(of: "checkpoint: {every: 3, keep_last: 2}",
+                                                                     with: "checkpoint: {every: 40, keep_last: 2}"))
+        let whole = tempDirectory("whole") + "/run", cut = tempDirectory("cut") + "/run"
+        #expect(try runTessera(["train", "--config", c, "--run-dir", whole]).status == 0)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tesseraBinary())
+        p.arguments = ["train", "--config", c, "--run-dir", cut]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait for a few steps, then interrupt.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let rows = try? MetricsLog.read(cut + "/metrics.jsonl"), rows.count >= 5 { break }
+            usleep(20_000)
+        }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let stoppedAt = Checkpoint.list(runDir: cut).first?.step ?? -1
+        if p.terminationStatus == 130 {
+            #expect(stoppedAt >= 5 && stoppedAt < 40)
+            let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cut + "/summary.json"))) as! [String: Any]
+            #expect(s["status"] as? String == "interrupted")
+            let r = try runTessera(["train", "--resume", "--run-dir", cut])
+            #expect(r.status == 0, "\(r.stderr)")
+        } else {
+            // The run finished before the signal arrived; nothing to resume.
+            #expect(p.terminationStatus == 0)
+        }
+        let name = Checkpoint.name(step: 40)
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(whole)/checkpoints/\(name)/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: "\(cut)/checkpoints/\(name)/model.safetensors"))
+        #expect(a == b)
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// Every layer's backward against central finite differences of L = Σ y·r (r fixed, random),
+/// L accumulated in Double, step h = 1e-2 (float32 layers). Tolerance: the largest
+/// |finite difference − analytic| over the checked entries is at most 1e-2 · max |analytic|.
+/// Entries are a seeded sample when a tensor is large.
+@Suite struct GradientCheckTests {
+    static let tolerance = 1e-2
+    let pool = Parallel(threads: 2)
+
+    static func random(_ n: Int, _ name: String, scale: Float = 1) -> [Float] {
+        var r = RandomStream(seed: 99, name: name)
+        return (0..<n).map { _ in r.normal() * scale }
+    }
+
+    static func dot(_ y: UnsafePointer<Float>, _ r: [Float]) -> Double {
+        var s = 0.0
+        for i in 0..<r.count { s += Double(y[i]) * Double(r[i]) }
+        return s
+    }
+
+    /// Relative error of `analytic` against finite differences of `loss` w.r.t. `x`.
+    static func check(_ x: inout [Float], analytic: [Float], samples: Int = 120, h: Float = 1e-2,
+                      _ loss: ([Float]) -> Double) -> Double {
+        precondition(x.count == analytic.count)
+        var idx = Array(0..<x.count)
+        if x.count > samples {
+            var r = RandomStream(seed: 5, name: "fd/sample")
+            idx = (0..<samples).map { _ in r.int(below: x.count) }
+        }
+        var maxErr = 0.0
+        for i in idx {
+            let saved = x[i]
+            x[i] = saved + h
+            let up = loss(x)
+            x[i] = saved - h
+            let down = loss(x)
+            x[i] = saved
+            let fd = (up - down) / Double(2 * h)
+            maxErr = max(maxErr, abs(fd - Double(analytic[i])))
+        }
+        let scale = analytic.map { abs(Double($0)) }.max() ?? 0
+        return scale == 0 ? maxErr : maxErr / scale
+    }
+
+    @Test func linear() {
+        let m = 7, k = 13, n = 9
+        var x = Self.random(m * k, "x"), w = Self.random(n * k, "w", scale: 0.3)
+        let r = Self.random(m * n, "r")
+        func forward(_ x: [Float], _ w: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: m * n)
+            Gemm.linearForward(pool, x: x, w: w, y: &y, m: m, k: k, n: n)
+            return Self.dot(y, r)
+        }
+        var dx = [Float](repeating: 0, count: m * k), dw = [Float](repeating: 0, count: n * k)
+        Gemm.linearBackwardInput(pool, dy: r, w: w, dx: &dx, m: m, k: k, n: n, accumulate: false)
+        Gemm.linearBackwardWeight(pool, dy: r, x: x, dw: &dw, m: m, k: k, n: n)
+        let wc = w, xc = x
+        #expect(Self.check(&x, analytic: dx) { forward($0, wc) } <= Self.tolerance)
+        #expect(Self.check(&w, analytic: dw) { forward(xc, $0) } <= Self.tolerance)
+    }
+
+    @Test(arguments: NormKind.allCases)
+    func norm(kind: NormKind) {
+        let rows = 5, d = 19
+        var x = Self.random(rows * d, "x", scale: 2).map { $0 + 0.5 }
+        var w = Self.random(d, "w", scale: 0.2).map { $0 + 1 }
+        var b = Self.random(d, "b", scale: 0.2)
+        let r = Self.random(rows * d, "r")
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
+            b.withUnsafeBufferPointer { bp in
+                Norm.forward(kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
+                             mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
+            }
+            return Self.dot(y, r)
+        }
+        var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
+        b.withUnsafeBufferPointer { bp in
+            Norm.forward(kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
+                         mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
+        }
+        var dx = [Float](repeating: 0.5, count: rows * d), dw = [Float](repeating: 0, count: d), db = dw
+        let dx0 = dx
+        db.withUnsafeMutableBufferPointer { dbp in
+            Norm.backward(kind, pool, dy: r, x: x, weight: w, mean: mean, rstd: rstd, dx: &dx, accumulate: true,
+                          dWeight: &dw, dBias: kind.hasBias ? dbp.baseAddress! : nil, rows: rows, d: d)
+        }
+        let gx = zip(dx, dx0).map { $0 - $1 }   // accumulate mode added to the 0.5s
+        let (xc, wc, bc) = (x, w, b)
+        #expect(Self.check(&x, analytic: gx) { forward($0, wc, bc) } <= Self.tolerance)
+        #expect(Self.check(&w, analytic: dw) { forward(xc, $0, bc) } <= Self.tolerance)
+        if kind.hasBias { #expect(Self.check(&b, analytic: db) { forward(xc, wc, $0) } <= Self.tolerance) }
+    }
+
+    @Test func embedding() {
+        let vocab = 11, d = 6, rows = 9
+        let ids: [Int32] = [3, 1, 3, 10, 0, 3, 7, 1, 2]
+        var table = Self.random(vocab * d, "E")
+        let r = Self.random(rows * d, "r")
+        func forward(_ t: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: rows * d)
+            Embedding.forward(pool, ids: ids, table: t, out: &out, rows: rows, d: d)
+            return Self.dot(out, r)
+        }
+        var dt = [Float](repeating: 0, count: vocab * d)
+        Embedding.backward(pool, ids: ids, dOut: r, dTable: &dt, rows: rows, d: d)
+        #expect(Self.check(&table, analytic: dt, forward) <= Self.tolerance)
+    }
+
+    @Test(arguments: [RopeKind.half, RopeKind.interleaved])
+    func rope(kind: RopeKind) {
+        let seq = 6, heads = 3, hd = 8, stride = heads * hd + 5
+        let table = RotaryTable(kind: kind, headDim: hd, positions: seq, theta: 100)
+        var x = Self.random(seq * stride, "x")
+        let r = Self.random(seq * stride, "r")
+        func forward(_ x: [Float]) -> Double {
+            var y = x
+            table.apply(pool, &y, rows: seq, seqLen: seq, stride: stride, column: 2, heads: heads, inverse: false)
+            return Self.dot(y, r)
+        }
+        var g = r
+        table.apply(pool, &g, rows: seq, seqLen: seq, stride: stride, column: 2, heads: heads, inverse: true)
+        #expect(Self.check(&x, analytic: g, forward) <= Self.tolerance)
+    }
+
+    /// Sequence longer than one 128-row block, grouped KV heads.
+    @Test(arguments: [(2, 2), (4, 2), (3, 1)])
+    func attention(heads: Int, kvHeads: Int) {
+        let shape = AttentionShape(batch: 2, seqLen: 131, heads: heads, kvHeads: kvHeads, headDim: 4)
+        let n = shape.batch * shape.seqLen
+        var qkv = Self.random(n * shape.qkvStride, "qkv")
+        let r = Self.random(n * shape.outStride, "r")
+        var scratch = [Float](repeating: 0, count: pool.threads * shape.scratchPerWorker)
+        var lse = [Float](repeating: 0, count: shape.batch * heads * shape.seqLen)
+        func forward(_ qkv: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: n * shape.outStride)
+            Attention.forward(pool, shape, qkv: qkv, out: &out, lse: &lse, scratch: &scratch)
+            return Self.dot(out, r)
+        }
+        var out = [Float](repeating: 0, count: n * shape.outStride)
+        Attention.forward(pool, shape, qkv: qkv, out: &out, lse: &lse, scratch: &scratch)
+        var dqkv = [Float](repeating: 7, count: n * shape.qkvStride)
+        Attention.backward(pool, shape, qkv: qkv, out: out, lse: lse, dOut: r, dqkv: &dqkv, scratch: &scratch)
+        #expect(Self.check(&qkv, analytic: dqkv, samples: 300) { forward($0) } <= Self.tolerance)
+    }
+
+    @Test func swiglu() {
+        let rows = 4, h = 21
+        var gu = Self.random(rows * 2 * h, "gu", scale: 2)
+        let r = Self.random(rows * h, "r")
+        func forward(_ gu: [Float]) -> Double {
+            var z = [Float](repeating: 0, count: rows * h)
+            SwiGLU.forward(pool, gu: gu, z: &z, rows: rows, hidden: h)
+            return Self.dot(z, r)
+        }
+        var dgu = [Float](repeating: 0, count: rows * 2 * h)
+        SwiGLU.backward(pool, gu: gu, dz: r, dgu: &dgu, rows: rows, hidden: h)
+        #expect(Self.check(&gu, analytic: dgu, forward) <= Self.tolerance)
+    }
+
+    /// Fused output layer + softmax + cross-entropy, with ignored targets and several row chunks.
+    @Test func crossEntropy() {
+        let rows = 10, d = 7, vocab = 37
+        var x = Self.random(rows * d, "x"), w = Self.random(vocab * d, "w", scale: 0.5)
+        var targets: [Int32] = (0..<rows).map { Int32(($0 * 7) % vocab) }
+        targets[3] = -1
+        targets[8] = -1
+        let counted = targets.filter { $0 >= 0 }.count
+        var chunk = [Float](repeating: 0, count: 4 * vocab), losses = [Float](repeating: 0, count: rows)
+        func loss(_ x: [Float], _ w: [Float]) -> Double {
+            CrossEntropy.forwardBackward(pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
+                                         scale: 0, chunk: &chunk, chunkRows: 4, losses: &losses, dx: nil, dw: nil) / Double(counted)
+        }
+        var dx = [Float](repeating: 0, count: rows * d), dw = [Float](repeating: 0, count: vocab * d)
+        CrossEntropy.forwardBackward(pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
+                                     scale: 1 / Float(counted), chunk: &chunk, chunkRows: 4, losses: &losses, dx: &dx, dw: &dw)
+        #expect(losses[3] == 0 && losses[8] == 0)
+        let (xc, wc) = (x, w)
+        #expect(Self.check(&x, analytic: dx) { loss($0, wc) } <= Self.tolerance)
+        #expect(Self.check(&w, analytic: dw) { loss(xc, $0) } <= Self.tolerance)
+    }
+
+    /// The composed model: a sample of every tensor's gradient against finite differences.
+    @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
+    func wholeTransformer(norm: NormKind) {
+        let c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23, ffnHidden: 24, norm: norm,
+                            rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 9)
+        let model = Transformer(config: c, batch: 2, seqLen: 9, pool: pool)
+        model.initialize(seed: 3)
+        let tokens: [Int32] = (0..<18).map { Int32(($0 * 5 + 1) % 23) }
+        let targets: [Int32] = (0..<18).map { Int32(($0 * 3 + 2) % 23) }
+        func loss() -> Double {
+            model.forward(tokens: tokens)
+            return model.loss(targets: targets, ignoreIndex: -1) / 18
+        }
+        model.params.zeroGrads()
+        model.forward(tokens: tokens)
+        _ = model.lossAndBackward(targets: targets, ignoreIndex: -1, scale: 1 / 18)
+        for slot in model.params.slots {
+            let p = model.params.values.pointer + slot.offset
+            var values = Array(UnsafeBufferPointer(start: p, count: slot.count))
+            let analytic = Array(UnsafeBufferPointer(start: model.params.grads.pointer + slot.offset, count: slot.count))
+            let err = Self.check(&values, analytic: analytic, samples: 25) { v in
+                p.update(from: v, count: v.count)
+                return loss()
+            }
+            p.update(from: values, count: values.count)
+            #expect(err <= Self.tolerance, "\(slot.name): \(err)")
+        }
+    }
+}

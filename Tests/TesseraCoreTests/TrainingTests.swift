@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import TesseraCore
+
+@Suite struct TrainingTests {
+    static func config(steps: Int) throws -> TrainConfig {
+        let tree: [String: Any] = [
+            "seed": 7, "threads": 2,
+            "model": ["d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 256, "ffn_hidden": 64,
+                      "norm": "rmsnorm", "rope": "half"],
+            "data": ["train": packageRoot + "/configs/corpus/pride-and-prejudice.txt", "val_fraction": 0.05, "seq_len": 32],
+            "optim": ["steps": steps, "micro_batch": 4, "batch_tokens": 256, "lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 3,
+                      "grad_clip": 1.0, "no_decay": ["*norm.weight"]],
+            "eval": ["every": 4, "tokens": 2048],
+            "checkpoint": ["every": 3, "keep_last": 2],
+        ]
+        return try TrainConfig(reader: ConfigReader(tree: tree, file: "test"))
+    }
+
+    static func losses(_ runDir: String) throws -> [[Double]] {
+        try MetricsLog.read(runDir + "/metrics.jsonl").map { row in
+            ["step", "loss", "grad_norm", "lr", "val_loss"].map { (row[$0] as? Double) ?? Double((row[$0] as? Int) ?? -1) }
+        }
+    }
+
+    static func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    /// N steps, stop (as on SIGINT), resume for M more: the same losses, weights and optimizer
+    /// moments, bit for bit, as N+M uninterrupted steps.
+    @Test func resumeIsBitIdenticalToAnUninterruptedRun() throws {
+        let c = try Self.config(steps: 10)
+        let a = tempDirectory("a"), b = tempDirectory("b")
+        try RunDirectory.create(a, config: c, overwrite: true)
+        try RunDirectory.create(b, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: a, resume: false).run()
+
+        let first = try Trainer(config: c, runDir: b, resume: false)
+        first.stopRequested = { first.step == 5 ? SIGINT : nil }
+        #expect(throws: TesseraError.interrupted(signal: SIGINT)) { try first.run() }
+        #expect(Checkpoint.list(runDir: b).first?.step == 5)
+        let second = try Trainer(config: c, runDir: b, resume: true)
+        #expect(second.step == 5)
+        _ = try second.run()
+
+        #expect(try Self.losses(a) == Self.losses(b))
+        let last = Checkpoint.name(step: 10)
+        for f in ["model.safetensors", "optimizer.safetensors"] {
+            #expect(try Self.bytes("\(a)/checkpoints/\(last)/\(f)") == Self.bytes("\(b)/checkpoints/\(last)/\(f)"), "\(f) differs")
+        }
+    }
+
+    /// Same config and seed, twice: the same losses bit for bit; the thread count changes nothing.
+    @Test func deterministicAcrossRunsAndThreadCounts() throws {
+        var c = try Self.config(steps: 4)
+        let a = tempDirectory("d1"), b = tempDirectory("d2")
+        try RunDirectory.create(a, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: a, resume: false).run()
+        c.threads = 1
+        try RunDirectory.create(b, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: b, resume: false).run()
+        #expect(try Self.losses(a) == Self.losses(b))
+    }
+
+    @Test func retentionKeepsTheNewestAndMilestones() throws {
+        var c = try Self.config(steps: 12)
+        c.checkpoint.every = 2
+        c.checkpoint.keepLast = 2
+        c.checkpoint.milestoneEvery = 4
+        let dir = tempDirectory("keep")
+        try RunDirectory.create(dir, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: dir, resume: false).run()
+        #expect(Checkpoint.list(runDir: dir).map(\.step) == [12, 10, 8, 4])
+    }
+
+    /// A checkpoint without its marker is ignored; if every checkpoint is broken the resume fails.
+    @Test func resumeSkipsIncompleteAndRefusesWhenNoneLoads() throws {
+        let c = try Self.config(steps: 6)
+        let dir = tempDirectory("broken")
+        try RunDirectory.create(dir, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: dir, resume: false).run()
+        let newest = Checkpoint.list(runDir: dir)[0]
+        unlink(newest.path + "/" + Checkpoint.marker)
+        let t = try Trainer(config: c, runDir: dir, resume: true)
+        #expect(t.step == 3)
+        for ck in Checkpoint.list(runDir: dir) {
+            let f = ck.path + "/model.safetensors"
+            let d = try Self.bytes(f)
+            try d.prefix(d.count / 2).write(to: URL(fileURLWithPath: f))
+        }
+        #expect(throws: TesseraError.self) { _ = try Trainer(config: c, runDir: dir, resume: true) }
+        do { _ = try Trainer(config: c, runDir: dir, resume: true) } catch let e as TesseraError {
+            #expect(e.exitCode == 5)
+            #expect(e.description.contains("none loads"))
+        }
+    }
+
+    /// One step over 4 rows at once equals one step of 2 accumulated micro-batches of 2 rows:
+    /// the windows are the same (their RNG counters are (step·accum + micro)·rows + row), and
+    /// the loss is normalised by all targets of the step, not per micro-batch.
+    @Test func gradientAccumulationEqualsOneLargeBatch() throws {
+        var one = try Self.config(steps: 2)
+        one.optim.microBatch = 4
+        one.optim.batchTokens = 4 * 32
+        var two = one
+        two.optim.microBatch = 2
+        #expect(two.accumulation == 2)
+        let a = try Trainer(config: one, runDir: tempDirectory("acc1"), resume: false)
+        let b = try Trainer(config: two, runDir: tempDirectory("acc2"), resume: false)
+        let (la, ga) = try a.trainStep()
+        let (lb, gb) = try b.trainStep()
+        #expect(abs(la - lb) <= 1e-5 * la)
+        #expect(abs(ga - gb) <= 1e-4 * ga)
+        let wa = a.model.params.values.toArray(), wb = b.model.params.values.toArray()
+        #expect(relativeError(wb, wa) <= 1e-4)
+    }
+}
