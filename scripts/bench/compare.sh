@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Tessera vs PyTorch on the same model and AdamW step, side by side, interleaved rounds.
+#   scripts/bench/compare.sh [CONFIG ...]   (default: configs/bench-tiny.yaml configs/bench-small.yaml)
+# Env: ROUNDS (default 3), STEPS (timed steps per run; default 5 tiny / 2 otherwise), THREADS (default 2).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for these runs only, so each library picks its best
+# kernel as on a user's machine; the OpenBLAS kernel in use is printed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scripts/setup.sh
+python3 -c "import torch, yaml" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml >&2
+swift build -c release --product tessera >&2
+configs=("$@")
+[ ${#configs[@]} -eq 0 ] && configs=(configs/bench-tiny.yaml configs/bench-small.yaml)
+rounds=${ROUNDS:-3}
+threads=${THREADS:-2}
+out=$(mktemp)
+for cfg in "${configs[@]}"; do
+  steps=${STEPS:-$([[ $cfg == *tiny* ]] && echo 5 || echo 2)}
+  for r in $(seq "$rounds"); do
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench train --config "$cfg" --steps "$steps" \
+      --threads "$threads" --json | sed 's/^{/{"who":"tessera",/' | tee -a "$out" >&2
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_train.py "$cfg" --steps "$steps" \
+      --threads "$threads" | sed 's/^{/{"who":"torch",/' | tee -a "$out" >&2
+  done
+done
+python3 - "$out" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+keys = sorted({(r["config"], r["who"]) for r in rows})
+print(f'{"config":30} {"who":8} {"tokens/s (median, best)":>26} {"GFLOP/s":>9} {"MFU":>6} {"peak RSS MB":>12}')
+for cfg, who in keys:
+    rs = [r for r in rows if r["config"] == cfg and r["who"] == who]
+    tps = [r["tokens_per_s"] for r in rs]
+    g = statistics.median(r["gflops"] for r in rs)
+    mfu = statistics.median(r["mfu"] for r in rs) if "mfu" in rs[0] else float("nan")
+    rss = max(r["peak_rss_mb"] for r in rs)
+    print(f'{cfg:30} {who:8} {statistics.median(tps):>15.0f} ({max(tps):>7.0f}) {g:>9.1f} {mfu*100:>5.1f}% {rss:>12.0f}')
+print("OpenBLAS kernel:", rows[0].get("blas_core", "?"))
+PY
+rm -f "$out"
