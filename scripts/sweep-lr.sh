@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs one config at several learning rates, each into its own run directory, and prints a table
 # of the results read from each run's summary.json.
-#   scripts/sweep-lr.sh CONFIG LR [LR ...]     (extra `tessera train` options via TESSERA_ARGS)
+#   scripts/sweep-lr.sh CONFIG LR [LR ...]
+# Env: TESSERA_ARGS (extra `tessera train` options), TESSERA_BIN (binary; default the release build),
+# TESSERA_RUNS (parent of the sweep directory; default runs).
 # A failed or diverged run does not stop the sweep; its status is in the table.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,7 @@ if [ ! -x "$bin" ]; then
   swift build -c release --product tessera >&2 || exit 1
 fi
 stem=$(basename "${config%.*}")
-root="runs/sweep-$stem-$(date -u +%Y%m%d-%H%M%S)"
+root="${TESSERA_RUNS:-runs}/sweep-$stem-$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$root"
 field() { # field FILE KEY: a number or string from the pretty-printed summary.json
   sed -n "s/^ *\"$2\" : \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$1" | head -n 1

@@ -133,3 +133,50 @@ import TesseraCore
         #expect(a == b)
     }
 }
+
+@Suite struct CLIRunOutcomeTests {
+    /// A learning rate that blows up: exit 4, summary says diverged, the update was not applied,
+    /// and checkpoints written before stay loadable.
+    @Test func divergenceStopsBeforeTheUpdate() throws {
+        let path = tempDirectory("div") + "/c.yaml"
+        try testConfigYAML(steps: 30).write(toFile: path, atomically: true, encoding: .utf8)
+        let dir = tempDirectory("div") + "/run"
+        let r = try runTessera(["train", "--config", path, "--set", "optim.lr=1e12", "--set", "optim.warmup_steps=0",
+                                "--set", "optim.grad_clip=0", "--set", "checkpoint.every=1", "--run-dir", dir])
+        #expect(r.status == 4, "\(r.stderr)")
+        #expect(r.stderr.contains("diverged: step"))
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        #expect(s["status"] as? String == "diverged")
+        #expect(s["exit_code"] as? Int == 4)
+        let steps = s["step"] as! Int
+        #expect(steps < 30)
+        // The newest checkpoint is the last good step and loads.
+        let newest = Checkpoint.list(runDir: dir).first
+        #expect(newest?.step == steps)
+        if let newest { #expect(try Checkpoint.loadState(newest.path).step == steps) }
+    }
+
+    /// scripts/sweep-lr.sh: one run directory per learning rate and a table with each one's status.
+    @Test func sweepPrintsOneRowPerLearningRate() throws {
+        let cfg = tempDirectory("sweep") + "/c.yaml"
+        try testConfigYAML(steps: 3).write(toFile: cfg, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [packageRoot + "/scripts/sweep-lr.sh", cfg, "1e-3", "1e12"]
+        var env = ProcessInfo.processInfo.environment
+        env["TESSERA_BIN"] = tesseraBinary()
+        env["TESSERA_RUNS"] = tempDirectory("sweep-runs")
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 3, "\(text)")
+        #expect(lines.count == 3 && lines[1].hasPrefix("1e-3") && lines[1].contains("completed"))
+        #expect(lines.count == 3 && lines[2].hasPrefix("1e12"))
+    }
+}

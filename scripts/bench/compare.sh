@@ -32,9 +32,9 @@ for cfg, who in keys:
     rs = [r for r in rows if r["config"] == cfg and r["who"] == who]
     tps = [r["tokens_per_s"] for r in rs]
     g = statistics.median(r["gflops"] for r in rs)
-    mfu = statistics.median(r["mfu"] for r in rs) if "mfu" in rs[0] else float("nan")
+    mfu = f'{statistics.median(r["mfu"] for r in rs) * 100:.1f}%' if "mfu" in rs[0] else "-"
     rss = max(r["peak_rss_mb"] for r in rs)
-    print(f'{cfg:30} {who:8} {statistics.median(tps):>15.0f} ({max(tps):>7.0f}) {g:>9.1f} {mfu*100:>5.1f}% {rss:>12.0f}')
+    print(f'{cfg:30} {who:8} {statistics.median(tps):>15.0f} ({max(tps):>7.0f}) {g:>9.1f} {mfu:>6} {rss:>12.0f}')
 print("OpenBLAS kernel:", rows[0].get("blas_core", "?"))
 PY
 rm -f "$out"

@@ -74,6 +74,7 @@ public enum Benchmark {
         var times: [Double] = []
         let accum = c.accumulation
         let timer = PhaseTimer()
+        let peakBefore = gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5)
         for s in 0..<(warmup + steps) {
             if profile && s == warmup { model.timer = timer }
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -100,8 +101,10 @@ public enum Benchmark {
         let median = times[times.count / 2]
         let tokens = Double(c.tokensPerStep)
         let gflops = tokens * flopsPerToken(c.model, seqLen: T) / median / 1e9
-        // The peak a matmul reaches here with the same threads: a square product big enough to be compute-bound.
-        let peak = gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 3)
+        // The peak a matmul reaches here with the same threads: a square product big enough to be
+        // compute-bound, best of runs before and after the timed steps (the second vCPU of a shared
+        // host comes and goes; the best run is the honest ceiling).
+        let peak = max(peakBefore, gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5))
         return TrainResult(tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
                            gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
                            parameters: model.params.parameterCount,

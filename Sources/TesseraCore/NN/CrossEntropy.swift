@@ -7,9 +7,11 @@ import Foundation
 /// dX = dLogits·W and dW += dLogitsᵀ·X. Full `[N, V]` logits, probabilities and gradients never
 /// exist, so the memory is R·V floats however long the batch is.
 public enum CrossEntropy {
-    /// Rows per chunk so that one chunk holds about `budget` floats.
-    public static func chunkRows(rows: Int, vocab: Int, budget: Int = 1 << 22) -> Int {
-        max(1, min(rows, max(64, budget / max(vocab, 1)) / 8 * 8))
+    /// Rows per chunk: about `budget` floats (the size of L3 here), but never fewer than 512 rows,
+    /// because the dW product's inner dimension is the chunk's row count and short ones run slowly
+    /// (measured on the 66k vocabulary: 64 rows 8.7 s, 256 rows 7.1 s, 1024 rows 6.1 s per step).
+    public static func chunkRows(rows: Int, vocab: Int, budget: Int = 1 << 23) -> Int {
+        max(1, min(rows, max(512, budget / max(vocab, 1)) / 8 * 8))
     }
 
     /// Returns Σ losses over counted rows (in Double). Writes per-row losses (0 for ignored

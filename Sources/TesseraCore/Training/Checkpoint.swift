@@ -14,11 +14,14 @@ public struct TrainState: Codable, Equatable {
     public var lastLoss: Double?
     public var bestValLoss: Double?
     public var bestValStep: Int?
+    /// Positions of the random streams the next step reads ("data/train" counter). Derivable from
+    /// `step`, recorded so a checkpoint says where its data stands.
+    public var rng: [String: UInt64] = [:]
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, adamStep = "adam_step", tokensSeen = "tokens_seen"
         case elapsedSeconds = "elapsed_s", configHash = "config_hash", seed, lastLoss = "last_loss"
-        case bestValLoss = "best_val_loss", bestValStep = "best_val_step"
+        case bestValLoss = "best_val_loss", bestValStep = "best_val_step", rng
     }
 }
 

@@ -108,6 +108,9 @@ public final class Trainer {
                 }
                 try Checkpoint.loadWeights(c.path, into: model)
                 try Checkpoint.loadOptimizer(c.path, into: adam)
+                if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
+                    throw TesseraError.data(file: c.path + "/state.json", "data/train position \(counter) does not match step \(s.step)")
+                }
                 step = s.step
                 tokensSeen = s.tokensSeen
                 elapsedBefore = s.elapsedSeconds
@@ -128,8 +131,11 @@ public final class Trainer {
     var state: TrainState {
         TrainState(step: step, adamStep: adam.step, tokensSeen: tokensSeen, elapsedSeconds: elapsed,
                    configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestValLoss,
-                   bestValStep: bestValStep)
+                   bestValStep: bestValStep, rng: ["data/train": dataCounter(step: step)])
     }
+
+    /// Counter of the first training window of `step` in the "data/train" stream.
+    func dataCounter(step: Int) -> UInt64 { UInt64(step * config.accumulation * config.optim.microBatch) }
 
     var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
 
@@ -190,6 +196,7 @@ public final class Trainer {
     public func run() throws -> TrainSummary {
         let c = config
         let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
+        let firstStep = step
         log("model: \(model.params.parameterCount) parameters, \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
         while step < c.optim.steps {
             if let sig = stopRequested() {
@@ -213,8 +220,10 @@ public final class Trainer {
                 if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
             }
             metrics.write(MetricsLog.line(row))
+            let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
             let text = String(format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr, norm, tps)
                 + (row["val_loss"].map { String(format: "  val %.4f", $0 as! Double) } ?? "")
+                + "  eta " + Trainer.duration(remaining)
             if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
             if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
                 _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c)
@@ -222,6 +231,11 @@ public final class Trainer {
             }
         }
         return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
     }
 
     public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
