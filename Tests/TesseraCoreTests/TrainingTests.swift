@@ -49,16 +49,29 @@ import TesseraCore
         }
     }
 
-    /// Same config and seed, twice: the same losses bit for bit; the thread count changes nothing.
-    @Test func deterministicAcrossRunsAndThreadCounts() throws {
-        var c = try Self.config(steps: 4)
-        let a = tempDirectory("d1"), b = tempDirectory("d2")
+    /// Same config and seed: the same losses bit for bit, whatever the thread count and whether
+    /// OpenBLAS or Tessera splits the GEMMs (each output element sums over K in the same order).
+    @Test func deterministicAcrossRunsThreadCountsAndGemmThreading() throws {
+        // Large enough that GEMMs take the threaded paths (m·n·k above Gemm.parallelThreshold).
+        var c = try Self.config(steps: 3)
+        c.model = ModelConfig(dModel: 128, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 256, ffnHidden: 256,
+                              norm: .rmsNorm, rope: .half, maxSeqLen: 64)
+        c.data.seqLen = 64
+        c.optim.microBatch = 8
+        c.optim.batchTokens = 512
+        #expect(c.optim.microBatch * c.data.seqLen * c.model.dModel * c.model.qkvDim >= Gemm.parallelThreshold)
+        let a = tempDirectory("d1"), b = tempDirectory("d2"), d = tempDirectory("d3")
         try RunDirectory.create(a, config: c, overwrite: true)
         _ = try Trainer(config: c, runDir: a, resume: false).run()
         c.threads = 1
         try RunDirectory.create(b, config: c, overwrite: true)
         _ = try Trainer(config: c, runDir: b, resume: false).run()
         #expect(try Self.losses(a) == Self.losses(b))
+        c.threads = 2
+        c.gemmThreading = .openblas
+        try RunDirectory.create(d, config: c, overwrite: true)
+        _ = try Trainer(config: c, runDir: d, resume: false).run()
+        #expect(try Self.losses(a) == Self.losses(d))
     }
 
     @Test func retentionKeepsTheNewestAndMilestones() throws {

@@ -64,7 +64,7 @@ public enum Benchmark {
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens.
     public static func train(config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false) throws -> TrainResult {
         let c = config
-        let pool = Parallel(threads: c.threads)
+        let pool = c.makePool()
         let B = c.optim.microBatch, T = c.data.seqLen
         let model = Transformer(config: c.model, batch: B, seqLen: T, pool: pool)
         model.initialize(seed: c.seed)

@@ -35,17 +35,26 @@ public enum Gemm {
                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        // Blocks of at least 64 rows/columns keep each sgemm efficient; about 16 blocks give
-        // the dynamic split room to absorb a slow core.
+        if pool.blasThreading {
+            Gemm.useBLASThreads(pool.threads)
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            Gemm.useBLASThreads(1)
+            return
+        }
+        // Blocks of at least 64 rows/columns keep each sgemm efficient; about 16 blocks give the
+        // dynamic split room to absorb a slow core (each block re-packs the shared operand, the
+        // price of that freedom: `tessera bench gemm` shows it next to OpenBLAS's own pool).
+        let parts = 16
         if m >= n {
-            let grain = max(64, ((m + 15) / 16 + 7) / 8 * 8)
+            let grain = max(64, ((m + parts - 1) / parts + 7) / 8 * 8)
             pool.forEachChunk(m, grain: grain) { r in
                 let aBlock = transA ? a + r.lowerBound : a + r.lowerBound * lda
                 sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
                       a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
             }
         } else {
-            let grain = max(64, ((n + 15) / 16 + 7) / 8 * 8)
+            let grain = max(64, ((n + parts - 1) / parts + 7) / 8 * 8)
             pool.forEachChunk(n, grain: grain) { r in
                 let bBlock = transB ? b + r.lowerBound * ldb : b + r.lowerBound
                 sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
@@ -74,6 +83,12 @@ public enum Gemm {
                                             dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
         parallel(pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
                  beta: 1, c: dw, ldc: k)
+    }
+
+    nonisolated(unsafe) static var currentBLASThreads = 1
+    @inline(__always)
+    static func useBLASThreads(_ n: Int) {
+        if currentBLASThreads != n { openblas_set_num_threads(Int32(n)); currentBLASThreads = n }
     }
 
     /// OpenBLAS's own thread count (Tessera keeps it at 1 and shards itself; benchmarks compare).

@@ -8,10 +8,14 @@ import COpenBLAS
 /// so results are bit-identical whatever `threads` is.
 public final class Parallel: @unchecked Sendable {
     public let threads: Int
+    /// Large GEMMs on OpenBLAS's own thread pool (one call) instead of Tessera's dynamic
+    /// row/column blocks. Everything else stays on Tessera's workers.
+    public let blasThreading: Bool
 
-    public init(threads: Int) {
+    public init(threads: Int, blasThreading: Bool = false) {
         precondition(threads >= 1, "threads must be at least 1")
         self.threads = threads
+        self.blasThreading = blasThreading
         // Tessera shards matmuls itself: OpenBLAS's own pool would oversubscribe the cores.
         openblas_set_num_threads(1)
     }

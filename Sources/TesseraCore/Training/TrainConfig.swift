@@ -6,6 +6,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var seed: UInt64 = 1337
     /// Worker threads for matmuls and kernels (OpenBLAS itself runs single-threaded).
     public var threads: Int = 2
+    /// How large GEMMs use the threads: Tessera's dynamic blocks (`sharded`) or OpenBLAS's pool (`openblas`).
+    public var gemmThreading: GemmThreading = .sharded
     public var model: ModelConfig
     public var data = DataSection()
     public var optim = OptimSection()
@@ -84,6 +86,7 @@ public struct TrainConfig: Equatable, Sendable {
             maxSeqLen: try r.int("model.max_seq_len", seqLen, min: seqLen))
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1)
+        gemmThreading = try r.choice("gemm_threading", GemmThreading.sharded)
         logEvery = try r.int("log_every", 1, min: 1)
 
         data.train = try r.string("data.train", "")
@@ -134,7 +137,7 @@ public struct TrainConfig: Equatable, Sendable {
             "tie_embeddings": model.tieEmbeddings, "max_seq_len": model.maxSeqLen,
         ]
         return [
-            "seed": Int(seed), "threads": threads, "log_every": logEvery, "model": m,
+            "seed": Int(seed), "threads": threads, "gemm_threading": gemmThreading.rawValue, "log_every": logEvery, "model": m,
             "data": ["train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
                      "ignore_index": data.ignoreIndex],
             "optim": ["steps": optim.steps, "micro_batch": optim.microBatch, "batch_tokens": optim.batchTokens,
@@ -151,11 +154,14 @@ public struct TrainConfig: Equatable, Sendable {
         try! JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys])
     }
 
+    public func makePool() -> Parallel { Parallel(threads: threads, blasThreading: gemmThreading == .openblas) }
+
     /// Hash of what determines the numbers a run produces. `threads` and the logging/eval/checkpoint
     /// cadence are left out: they change no loss, so a resume may change them.
     public var hash: String {
         var t = tree
         t["threads"] = nil
+        t["gemm_threading"] = nil
         t["log_every"] = nil
         t["eval"] = nil
         t["checkpoint"] = nil
@@ -174,4 +180,9 @@ public struct TrainConfig: Equatable, Sendable {
         do { return try TrainConfig(reader: ConfigReader(tree: tree, file: path)) }
         catch TesseraError.config(let m) { throw TesseraError.data(file: path, m) }
     }
+}
+
+public enum GemmThreading: String, CaseIterable, Sendable {
+    case sharded
+    case openblas
 }

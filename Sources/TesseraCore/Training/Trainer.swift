@@ -72,7 +72,7 @@ public final class Trainer {
         self.runDir = runDir
         self.log = log
         self.allowConfigChange = allowConfigChange
-        pool = Parallel(threads: config.threads)
+        pool = config.makePool()
         let streams = try TokenStream.load(config.data)
         train = streams.train
         val = streams.val
