@@ -23,24 +23,10 @@ public final class Parallel: @unchecked Sendable {
     /// Calls `body(task)` once for each task in 0..<tasks, on up to `threads` threads.
     @inline(__always)
     public func run(tasks: Int, _ body: (Int) -> Void) {
-        if tasks <= 0 { return }
-        if threads == 1 || tasks == 1 {
-            for t in 0..<tasks { body(t) }
-            return
-        }
-        let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: min(threads, tasks)) { _ in
-                while true {
-                    let t = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if t >= tasks { break }
-                    body(t)
-                }
-            }
-        }
+        runWithWorker(tasks: tasks) { task, _ in body(task) }
     }
 
-    /// Like `run`, and also passes the worker's index in 0..<threads, for per-worker scratch space.
+    /// Calls `body(task, worker)` once for each task; `worker` in 0..<threads indexes per-worker scratch space.
     @inline(__always)
     public func runWithWorker(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
         if tasks <= 0 { return }
