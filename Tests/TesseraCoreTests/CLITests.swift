@@ -180,3 +180,41 @@ import TesseraCore
         #expect(lines.count == 3 && lines[2].hasPrefix("1e12"))
     }
 }
+
+@Suite struct FaultToleranceTests {
+    /// The short CI version of scripts/fault-test.sh: kill -9 five times, resume after each.
+    @Test func killNineAndResumeGivesBitIdenticalWeights() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [packageRoot + "/scripts/fault-test.sh", "5"]
+        var env = ProcessInfo.processInfo.environment
+        env["TESSERA_BIN"] = tesseraBinary()
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(errText)")
+        #expect(text.contains("passed: 5 of 5 kills"))
+    }
+
+    @Test func checkpointsVerifyFindsACorruptCheckpoint() throws {
+        let cfg = tempDirectory("verify") + "/c.yaml"
+        try testConfigYAML(steps: 6).write(toFile: cfg, atomically: true, encoding: .utf8)
+        let dir = tempDirectory("verify") + "/run"
+        #expect(try runTessera(["train", "--config", cfg, "--run-dir", dir]).status == 0)
+        let ok = try runTessera(["checkpoints", dir, "--verify"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.split(separator: "\n").count == 2 && ok.stdout.contains("verified"))
+        let f = Checkpoint.list(runDir: dir)[1].path + "/optimizer.safetensors"
+        var d = try Data(contentsOf: URL(fileURLWithPath: f))
+        d[3] = 0x7F   // header length now far beyond the file
+        try d.write(to: URL(fileURLWithPath: f))
+        let bad = try runTessera(["checkpoints", dir, "--verify"])
+        #expect(bad.status == 3)
+        #expect(bad.stdout.contains("BROKEN"))
+    }
+}

@@ -3,12 +3,14 @@ import Foundation
 /// Held-out loss: consecutive windows of the stream, `batch` rows at a time; the tail window is
 /// padded with ignored targets so every token is counted exactly once. Token-weighted mean.
 public enum Evaluator {
-    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32) -> Double? {
+    /// `inputs`/`targets` are scratch of `batch·seq` ids (the trainer passes its own, so an
+    /// evaluation allocates nothing).
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
+                                inputs: inout [Int32], targets: inout [Int32]) -> Double? {
         let T = model.seqLen, B = model.batch
+        precondition(inputs.count == B * T && targets.count == B * T)
         let windows = stream.evalWindows(seqLen: T, maxTokens: maxTokens)
         guard windows > 0 else { return nil }
-        var inputs = [Int32](repeating: 0, count: B * T)
-        var targets = [Int32](repeating: ignoreIndex, count: B * T)
         var sum = 0.0
         var counted = 0
         var w = 0
@@ -32,5 +34,11 @@ public enum Evaluator {
             w += B
         }
         return counted > 0 ? sum / Double(counted) : nil
+    }
+
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32) -> Double? {
+        var inputs = [Int32](repeating: 0, count: model.rows), targets = inputs
+        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex,
+                        inputs: &inputs, targets: &targets)
     }
 }

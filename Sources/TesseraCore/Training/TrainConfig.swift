@@ -111,7 +111,8 @@ public struct TrainConfig: Equatable, Sendable {
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
         checkpoint.every = try r.int("checkpoint.every", 0, min: 0)
-        checkpoint.keepLast = try r.int("checkpoint.keep_last", 2, min: 1)
+        // At least 2: the newest may be the one a crash interrupted.
+        checkpoint.keepLast = try r.int("checkpoint.keep_last", 2, min: 2)
         checkpoint.milestoneEvery = try r.int("checkpoint.milestone_every", 0, min: 0)
         try r.finish()
 
@@ -130,7 +131,7 @@ public struct TrainConfig: Equatable, Sendable {
 
     /// The resolved config as a nested JSON-ready tree (what `config.json` holds).
     public var tree: [String: Any] {
-        var m: [String: Any] = [
+        let m: [String: Any] = [
             "d_model": model.dModel, "n_layers": model.nLayers, "n_heads": model.nHeads, "n_kv_heads": model.nKVHeads,
             "vocab_size": model.vocabSize, "ffn_hidden": model.ffnHidden, "norm": model.norm.rawValue,
             "norm_eps": Double(model.normEps), "rope": model.rope.rawValue, "rope_theta": model.ropeTheta,

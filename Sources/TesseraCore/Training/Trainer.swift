@@ -189,7 +189,8 @@ public final class Trainer {
 
     /// Mean held-out loss over up to `eval.tokens` tokens, read in order.
     public func evaluate() -> Double? {
-        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: Int32(config.data.ignoreIndex))
+        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: Int32(config.data.ignoreIndex),
+                           inputs: &inputs, targets: &targets)
     }
 
     /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
