@@ -145,6 +145,15 @@ public enum Checkpoint {
         adam.step = step
     }
 
+    /// Removes what interrupted writes left behind (temp directories, directories without the
+    /// marker); returns their paths. Only ever called by the run that owns the directory.
+    @discardableResult
+    public static func removeIncomplete(runDir: String) -> [String] {
+        let leftovers = incomplete(runDir: runDir)
+        for p in leftovers { try? FileManager.default.removeItem(atPath: p) }
+        return leftovers
+    }
+
     /// Deletes checkpoints beyond the newest `keepLast`, sparing milestones.
     public static func prune(runDir: String, keepLast: Int, milestoneEvery: Int) {
         for (i, c) in list(runDir: runDir).enumerated() where i >= keepLast {

@@ -94,6 +94,7 @@ public final class Trainer {
     }
 
     func restore() throws {
+        for p in Checkpoint.removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") }
         let found = Checkpoint.list(runDir: runDir)
         if found.isEmpty {
             log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
