@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/fetch-reference.sh
 swift build -c release --build-tests
 swift test -c release --skip-build "$@"
