@@ -96,3 +96,23 @@ enum ReferenceCache {
         }
     }
 }
+
+@Suite struct LlamaCppVocabVectors {
+    /// llama.cpp's GPT-2 tokenizer test vectors (Fixtures/llama-cpp), token for token.
+    @Test(.enabled(if: ReferenceCache.hasGPT2, "GPT-2 vocabulary absent: run scripts/fetch-reference.sh"))
+    func gpt2Vectors() throws {
+        let tok = try TokenizerFiles.load(ReferenceCache.gpt2Vocab)
+        let dir = Fixtures.path("llama-cpp")
+        let inp = try String(contentsOfFile: dir + "/ggml-vocab-gpt-2.gguf.inp", encoding: .utf8)
+            .components(separatedBy: "\n__ggml_vocab_test__\n")
+        let out = try String(contentsOfFile: dir + "/ggml-vocab-gpt-2.gguf.out", encoding: .utf8)
+            .components(separatedBy: "\n")
+        let cases = inp.last == "" ? inp.dropLast() : inp[...]
+        #expect(cases.count >= 40)
+        #expect(out.count >= cases.count)
+        for (i, text) in cases.enumerated() {
+            let want = out[i].split(separator: " ").map { Int32($0)! }
+            #expect(tok.encode(text) == want, "case \(i): \(text.debugDescription)")
+        }
+    }
+}
