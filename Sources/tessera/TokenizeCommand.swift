@@ -4,26 +4,96 @@ import TesseraCore
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Turn text into token ids.",
-        subcommands: [TokenizeEncode.self])
+        abstract: "Train tokenizers and turn text into token ids and back.",
+        subcommands: [TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
+}
+
+/// `--tokenizer`: `bytes`, a tokenizer.json, or a GPT-2 vocab.json (merges.txt beside it).
+struct TokenizerOption: ParsableArguments {
+    @Option(help: "bytes, a tokenizer.json, or a vocab.json with merges.txt beside it.")
+    var tokenizer: String = "bytes"
+
+    func load() throws -> BPETokenizer? {
+        if tokenizer == "bytes" { return nil }
+        return try TokenizerFiles.load(tokenizer)
+    }
 }
 
 struct TokenizeEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode",
-        abstract: "Read lines on stdin, print each line's token ids space-separated, one output line per input line.",
-        discussion: "Tokenizers: `bytes` (UTF-8 bytes as ids 0–255, what `train` uses on plain text).")
+        abstract: "Read lines on stdin, print each line's token ids space-separated, one output line per input line.")
 
-    @Option(help: "Tokenizer.") var tokenizer: String = "bytes"
+    @OptionGroup var tok: TokenizerOption
 
     func run() throws {
         try guarded {
-            guard tokenizer == "bytes" else {
-                throw TesseraError.config("--tokenizer \(tokenizer): unknown tokenizer; available: bytes")
-            }
+            let t = try tok.load()
             while let line = readLine(strippingNewline: true) {
-                Console.out(line.utf8.map { String($0) }.joined(separator: " "))
+                let ids: [Int32] = t?.encode(line) ?? line.utf8.map { Int32($0) }
+                Console.out(ids.map { String($0) }.joined(separator: " "))
             }
+        }
+    }
+}
+
+struct TokenizeDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Read lines of space-separated ids on stdin, print each line's text.")
+
+    @OptionGroup var tok: TokenizerOption
+
+    func run() throws {
+        try guarded {
+            let t = try tok.load()
+            var n = 0
+            while let line = readLine(strippingNewline: true) {
+                n += 1
+                let ids = try line.split(separator: " ").map { s -> Int32 in
+                    guard let v = Int32(s) else { throw TesseraError.data(file: "stdin", "line \(n): \"\(s)\" is not a token id") }
+                    return v
+                }
+                if let t {
+                    Console.out(try t.decode(ids))
+                } else {
+                    guard let bad = ids.first(where: { $0 < 0 || $0 > 255 }) else {
+                        Console.out(String(decoding: ids.map { UInt8($0) }, as: UTF8.self))
+                        continue
+                    }
+                    throw TesseraError.data(file: "stdin", "line \(n): id \(bad) is not a byte (0–255)")
+                }
+            }
+        }
+    }
+}
+
+struct TokenizeTrainBPE: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-bpe",
+        abstract: "Learn a byte-level BPE of a chosen vocabulary size from text files; writes an HF-compatible tokenizer.json.")
+
+    @Option(name: .customLong("in"), help: "UTF-8 text file (repeatable).") var inputs: [String]
+    @Option(help: "Vocabulary size, special tokens included.") var vocabSize: Int
+    @Option(help: "Output tokenizer.json.") var out: String
+    @Option(help: "Pre-tokenizer: gpt2, or smollm (digits split one by one).") var preTokenizer: String = "gpt2"
+    @Option(help: "Special token appended to the vocabulary (repeatable).") var special: [String] = []
+    @Option(help: "Stop when the best pair occurs fewer times.") var minFrequency: Int = 2
+
+    func run() throws {
+        try guarded {
+            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+            guard let pre = PreTokenizer(rawValue: preTokenizer) else {
+                throw TesseraError.config("--pre-tokenizer \(preTokenizer): expected gpt2 or smollm")
+            }
+            guard minFrequency >= 1 else { throw TesseraError.config("--min-frequency must be ≥ 1") }
+            let texts = try inputs.map { [UInt8](try FileIO.read($0)) }
+            let t0 = Date()
+            let t = try BPETrainer.train(texts: texts, vocabSize: vocabSize, preTokenizer: pre, specialTokens: special,
+                                         minFrequency: minFrequency)
+            try TokenizerFiles.save(t, to: out)
+            Console.log(String(format: "trained %d tokens (%d merges) on %d bytes in %.1f s → %@",
+                               t.vocabSize, t.merges.count, texts.reduce(0) { $0 + $1.count }, Date().timeIntervalSince(t0), out))
         }
     }
 }

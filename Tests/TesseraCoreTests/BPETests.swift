@@ -116,3 +116,42 @@ enum ReferenceCache {
         }
     }
 }
+
+/// BPEs trained by Tessera (committed tokenizer.json) against HF tokenizers loading the same file.
+@Suite struct TrainedBPETests {
+    static let cases: [(name: String, vocab: Int, pre: PreTokenizer, special: [String])] = [
+        ("austen4k", 4096, .gpt2, ["<|endoftext|>"]),
+        ("austen2k_digits", 2048, .smollm, ["<|endoftext|>", "<pad>"]),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func encodingEqualsHuggingFace(index: Int) throws {
+        let c = Self.cases[index]
+        let tok = try TokenizerFiles.load(Fixtures.path("bpe_\(c.name).tokenizer.json"))
+        #expect(tok.vocabSize == c.vocab)
+        #expect(tok.preTokenizer == c.pre)
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).json")))) as! [String: Any]
+        for case let e as [String: Any] in meta["edge_cases"] as! [Any] {
+            let text = e["text"] as! String
+            #expect(tok.encode(text) == (e["ids"] as! [Int]).map { Int32($0) }, "\(text.debugDescription)")
+        }
+        let text = try BPETests.austenText()
+        let got = tok.encode(bytes: text)
+        let want = try BPETests.fixtureIDs("bpe_\(c.name)_austen.ids.zst")
+        #expect(got == want)
+        #expect(try tok.decodeBytes(got) == text)
+    }
+
+    /// Training is deterministic: the same corpus and settings write the committed file byte for byte.
+    @Test(arguments: 0..<cases.count)
+    func retrainingReproducesTheCommittedFile(index: Int) throws {
+        let c = Self.cases[index]
+        let texts = try ["pride-and-prejudice.txt", "sense-and-sensibility.txt"].map {
+            [UInt8](try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/configs/corpus/" + $0)))
+        }
+        let t = try BPETrainer.train(texts: texts, vocabSize: c.vocab, preTokenizer: c.pre, specialTokens: c.special)
+        let out = tempDirectory("bpe") + "/tokenizer.json"
+        try TokenizerFiles.save(t, to: out)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).tokenizer.json"))))
+    }
+}
