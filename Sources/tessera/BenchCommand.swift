@@ -5,7 +5,7 @@ import TesseraCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
-        subcommands: [BenchTrain.self, BenchGemm.self])
+        subcommands: [BenchTrain.self, BenchGemm.self, BenchTokenize.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -93,6 +93,40 @@ struct BenchGemm: ParsableCommand {
                 } else {
                     Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
                 }
+            }
+        }
+    }
+}
+
+struct BenchTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "BPE encode speed on one thread (MB/s, best of 3 passes, a fresh tokenizer and cache each pass).",
+        discussion: "scripts/bench/hf_tokenize.py measures HF tokenizers the same way.")
+
+    @Option(help: "tokenizer.json, or vocab.json with merges.txt beside it.") var tokenizer: String
+    @Option(name: .customLong("in"), help: "Text file (repeatable).") var inputs: [String]
+    @Flag(help: "One JSON line on stdout.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+            var text: [UInt8] = []
+            for f in inputs { text += try FileIO.read(f) }
+            var best = Double.infinity
+            var count = 0
+            for _ in 0..<3 {
+                let tok = try TokenizerFiles.load(tokenizer)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                count = tok.encode(bytes: text).count
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            let mbps = Double(text.count) / best / 1e6
+            if json {
+                Console.out(MetricsLog.line(["who": "tessera", "tokenizer": tokenizer, "bytes": text.count, "ids": count,
+                                             "mb_per_s": (mbps * 100).rounded() / 100]))
+            } else {
+                Console.out(String(format: "%d bytes → %d ids: %.2f MB/s (one thread)", text.count, count, mbps))
             }
         }
     }
