@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The main job on the embedded data: set-up, release build, then train configs/tiny.yaml (a 4-layer
-# open_lm-style byte-level LM) on Pride and Prejudice, evaluate it and let it complete a prompt.
+# The main job on the embedded data: set-up, release build, then
+#   1. train a 4,096-token byte-level BPE on the two embedded Austen novels,
+#   2. tokenize them into shards (5 % of each held out),
+#   3. pretrain configs/tiny-bpe.yaml (a 4-layer open_lm-style LM) on them,
+#   4. report held-out loss, perplexity and bits per byte, and let the model complete a prompt.
 # Extra arguments go to `tessera train` (e.g. --set optim.steps=100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product tessera
 bin=.build/release/tessera
-run="runs/tiny-$(date -u +%Y%m%d-%H%M%S)"
-"$bin" train --config configs/tiny.yaml --run-dir "$run" "$@"
-"$bin" eval --checkpoint "$run" --corpus configs/corpus/pride-and-prejudice.txt --tokens 65536
-"$bin" probe complete --checkpoint "$run" --prompt "It is a truth universally acknowledged, that" --max-new-tokens 120
+data=runs/data/austen-bpe4k
+corpus=(configs/corpus/pride-and-prejudice.txt configs/corpus/sense-and-sensibility.txt)
+if [ ! -f "$data/manifest.json" ]; then
+  mkdir -p runs/data
+  "$bin" tokenize train-bpe --vocab-size 4096 --special "<|endoftext|>" --out runs/data/austen-bpe4k.tokenizer.json \
+    $(printf -- '--in %s ' "${corpus[@]}")
+  "$bin" tokenize text --tokenizer runs/data/austen-bpe4k.tokenizer.json --separator "<|endoftext|>" --out "$data" \
+    $(printf -- '--in %s ' "${corpus[@]}")
+fi
+run="runs/tiny-bpe-$(date -u +%Y%m%d-%H%M%S)"
+"$bin" train --config configs/tiny-bpe.yaml --run-dir "$run" "$@"
+"$bin" eval --checkpoint "$run" --corpus "$data" --json
+"$bin" probe complete --checkpoint "$run" --prompt "It is a truth universally acknowledged, that" --max-new-tokens 60
 echo "run directory: $run"

@@ -10,7 +10,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Checkpoint directory, or a run directory.")
     var checkpoint: String
 
-    @Option(help: "UTF-8 text file to evaluate on.")
+    @Option(help: "UTF-8 text file (encoded with the checkpoint's tokenizer), or a token-shard directory (its val split).")
     var corpus: String
 
     @Option(help: "Evaluate at most this many tokens (0: all).")
@@ -29,7 +29,7 @@ struct Eval: ParsableCommand {
         try guarded {
             guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
-            let stream = TokenStream(name: "eval", tokens: try TokenStream.bytes(of: corpus))
+            let stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
             if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
                 throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
             }
@@ -39,10 +39,14 @@ struct Eval: ParsableCommand {
                 throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
             }
             let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
+            let bytesPerToken = loaded.tokenizer == nil ? 1.0 : Double((try? FileIO.read(corpus).count) ?? 0) / Double(stream.count)
             let dt = Date().timeIntervalSince(t0)
             if json {
-                Console.out(MetricsLog.line(["checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
-                                             "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt]))
+                var row: [String: Any] = ["checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
+                                          "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt]
+                // Bits per byte compare models with different tokenizers (text files only).
+                if bytesPerToken > 0, !FileIO.isDirectory(corpus) { row["bits_per_byte"] = loss / Foundation.log(2) / bytesPerToken }
+                Console.out(MetricsLog.line(row))
             } else {
                 Console.out(String(format: "val_loss %.4f  perplexity %.3f  tokens %d  (%@, %.1f s)",
                                    loss, Foundation.exp(loss), counted, loaded.path, dt))
@@ -57,6 +61,8 @@ struct LoadedCheckpoint {
     let path: String
     let config: TrainConfig
     let model: Transformer
+    /// The checkpoint's tokenizer.json, when it was trained on tokenized shards; bytes otherwise.
+    let tokenizer: BPETokenizer?
 
     init(path given: String, batch: Int, threads: Int) throws {
         var path = given
@@ -70,5 +76,22 @@ struct LoadedCheckpoint {
         config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
         model = Transformer(config: config.model, batch: batch, seqLen: config.data.seqLen, pool: Parallel(threads: threads))
         try Checkpoint.loadWeights(path, into: model)
+        let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
+        tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
+    }
+
+    /// Ids of a text file (with this checkpoint's tokenizer) or of a shard directory's val split.
+    func tokens(of corpus: String) throws -> [Int32] {
+        if FileIO.isDirectory(corpus) { return try TokenShards.load(dir: corpus, split: "val").ids }
+        let data = [UInt8](try FileIO.read(corpus))
+        guard !data.isEmpty else { throw TesseraError.data(file: corpus, "file is empty") }
+        return tokenizer?.encode(bytes: data) ?? data.map { Int32($0) }
+    }
+
+    func encode(_ text: String) -> [Int32] { tokenizer?.encode(text) ?? Array(text.utf8).map { Int32($0) } }
+
+    func decode(_ ids: [Int32]) -> String {
+        if let tokenizer, let s = try? tokenizer.decode(ids) { return s }
+        return String(decoding: ids.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
     }
 }

@@ -25,8 +25,8 @@ struct ProbeComplete: ParsableCommand {
             guard !prompt.isEmpty else { throw TesseraError.config("give at least one --prompt") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads)
             for p in prompt {
-                let ids = Generation.greedy(model: loaded.model, prompt: Array(p.utf8).map { Int32($0) }, maxNewTokens: maxNewTokens)
-                Console.out(String(decoding: ids.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self))
+                let ids = Generation.greedy(model: loaded.model, prompt: loaded.encode(p), maxNewTokens: maxNewTokens)
+                Console.out(loaded.decode(ids))
             }
         }
     }

@@ -5,7 +5,7 @@ import TesseraCore
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train tokenizers and turn text into token ids and back.",
-        subcommands: [TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
+        subcommands: [TokenizeText.self, TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
 }
 
 /// `--tokenizer`: `bytes`, a tokenizer.json, or a GPT-2 vocab.json (merges.txt beside it).
@@ -94,6 +94,69 @@ struct TokenizeTrainBPE: ParsableCommand {
             try TokenizerFiles.save(t, to: out)
             Console.log(String(format: "trained %d tokens (%d merges) on %d bytes in %.1f s → %@",
                                t.vocabSize, t.merges.count, texts.reduce(0) { $0 + $1.count }, Date().timeIntervalSince(t0), out))
+        }
+    }
+}
+
+struct TokenizeText: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text",
+        abstract: "Tokenize text files into zstd token shards with a manifest, ready for `train` (data.train: DIR).",
+        discussion: """
+        Each input's last --val-fraction of tokens goes to the "val" split, the rest to "train", so \
+        every source is represented in both. The output directory receives train-NNNNN.tok.zst, \
+        val-NNNNN.tok.zst, tokenizer.json (the tokenizer, rewritten in HF format) and manifest.json \
+        (counts, vocabulary size, tokenizer hash, checksums), written last.
+        """)
+
+    @Option(help: "tokenizer.json, or vocab.json with merges.txt beside it.") var tokenizer: String
+    @Option(name: .customLong("in"), help: "UTF-8 text file (repeatable).") var inputs: [String]
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Fraction of each input held out.") var valFraction: Double = 0.05
+    @Option(help: "Token appended after each input (e.g. \"<|endoftext|>\"); must be in the vocabulary.") var separator: String?
+    @Option(help: "Ids per shard.") var shardTokens: Int = 4_000_000
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+            guard valFraction >= 0, valFraction < 1 else { throw TesseraError.config("--val-fraction must be in [0, 1)") }
+            guard shardTokens >= 1 else { throw TesseraError.config("--shard-tokens must be ≥ 1") }
+            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            if !existing.isEmpty {
+                guard overwrite else { throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it") }
+                try FileManager.default.removeItem(atPath: out)
+            }
+            let tok = try TokenizerFiles.load(tokenizer)
+            var sep: Int32?
+            if let separator {
+                guard let id = tok.id(of: separator) else {
+                    throw TesseraError.config("--separator \(separator) is not a token of \(tokenizer)")
+                }
+                sep = id
+            }
+            var train: [Int32] = [], val: [Int32] = []
+            var sources: [[String: String]] = []
+            let t0 = Date()
+            var bytes = 0
+            for f in inputs {
+                let data = [UInt8](try FileIO.read(f))
+                bytes += data.count
+                var ids = tok.encode(bytes: data)
+                if let sep { ids.append(sep) }
+                let cut = ids.count - Int(Double(ids.count) * valFraction)
+                train += ids[..<cut]
+                val += ids[cut...]
+                sources.append(["file": f, "bytes": String(data.count), "tokens": String(ids.count)])
+            }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let tokPath = (out as NSString).appendingPathComponent("tokenizer.json")
+            try TokenizerFiles.save(tok, to: tokPath)
+            let m = try TokenShards.write(splits: ["train": train, "val": val], to: out, vocabSize: tok.vocabSize,
+                                          tokenizer: "tokenizer.json", tokenizerHash: TokenShards.fnv1a(try FileIO.read(tokPath)),
+                                          sources: sources, shardTokens: shardTokens)
+            Console.log(String(format: "%d bytes → %d train + %d val tokens (vocabulary %d) in %.1f s → %@",
+                               bytes, m.splits["train"]!.tokens, m.splits["val"]!.tokens, m.vocabSize, Date().timeIntervalSince(t0), out))
         }
     }
 }

@@ -21,14 +21,25 @@ public struct TokenStream {
         return data.map { Int32($0) }
     }
 
-    /// The train and held-out streams a config asks for: a separate file, or a fixed tail split.
-    public static func load(_ d: TrainConfig.DataSection) throws -> (train: TokenStream, val: TokenStream) {
+    /// The train and held-out streams a config asks for. `data.train` is either a directory of
+    /// token shards (`tessera tokenize text`; its "train" and "val" splits, checksums verified) or
+    /// a text file whose bytes are the tokens, held out by a separate file or a fixed tail split.
+    public static func load(_ d: TrainConfig.DataSection) throws -> (train: TokenStream, val: TokenStream, shards: TokenShards.Manifest?) {
+        if FileIO.isDirectory(d.train) {
+            let (m, train) = try TokenShards.load(dir: d.train, split: "train")
+            let valDir = d.val.isEmpty ? d.train : d.val
+            let (vm, val) = try TokenShards.load(dir: valDir, split: "val")
+            guard vm.tokenizerHash == m.tokenizerHash else {
+                throw TesseraError.data(file: valDir, "held-out shards use tokenizer \(vm.tokenizerHash), the training shards \(m.tokenizerHash)")
+            }
+            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: val), m)
+        }
         let train = try bytes(of: d.train)
         if !d.val.isEmpty {
-            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: try bytes(of: d.val)))
+            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: try bytes(of: d.val)), nil)
         }
         let cut = Int(Double(train.count) * (1 - d.valFraction))
-        return (TokenStream(name: "train", tokens: Array(train[..<cut])), TokenStream(name: "val", tokens: Array(train[cut...])))
+        return (TokenStream(name: "train", tokens: Array(train[..<cut])), TokenStream(name: "val", tokens: Array(train[cut...])), nil)
     }
 
     public var count: Int { tokens.count }

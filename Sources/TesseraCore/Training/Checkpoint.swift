@@ -27,7 +27,8 @@ public struct TrainState: Codable, Equatable {
 
 /// Checkpoint directories `checkpoints/step_NNNNNNNN/` holding model.safetensors (weights),
 /// optimizer.safetensors (AdamW moments `m.<name>`, `v.<name>` of trainable tensors),
-/// state.json, config.json, and the marker `COMPLETE`, written last.
+/// state.json, config.json, tokenizer.json (when the data was tokenized), and the marker
+/// `COMPLETE`, written last.
 ///
 /// Writing: everything goes into a hidden temp directory, each file fsynced, the directory
 /// renamed into place and fsynced, then the marker written and fsynced. Discovery ignores any
@@ -60,7 +61,8 @@ public enum Checkpoint {
         }.map { (dir as NSString).appendingPathComponent($0) }
     }
 
-    public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig) throws -> String {
+    public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig,
+                            tokenizer: String? = nil) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = (dir as NSString).appendingPathComponent(name(step: state.step))
@@ -83,6 +85,7 @@ public enum Checkpoint {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
         try FileIO.writeAtomically(at("config.json"), data: config.json)
+        if let tokenizer { try FileIO.writeAtomically(at("tokenizer.json"), data: try FileIO.read(tokenizer)) }
         FileIO.fsyncPath(tmp)
         if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }
         guard rename(tmp, final) == 0 else {

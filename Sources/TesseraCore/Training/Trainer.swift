@@ -57,6 +57,8 @@ public final class Trainer {
     var bestValStep: Int?
     let started = Date()
     let allowConfigChange: Bool
+    /// The tokenizer the data was made with; copied into every checkpoint.
+    let tokenizerFile: String?
     /// Called with progress lines (the CLI prints them).
     public var log: (String) -> Void = { _ in }
     /// Called with a live progress line that may be overwritten (terminal only).
@@ -76,6 +78,15 @@ public final class Trainer {
         let streams = try TokenStream.load(config.data)
         train = streams.train
         val = streams.val
+        if let m = streams.shards {
+            guard m.vocabSize <= config.model.vocabSize else {
+                throw TesseraError.config("model.vocab_size (\(config.model.vocabSize)) is smaller than the shards' vocabulary (\(m.vocabSize), \(config.data.train)/manifest.json)")
+            }
+            let t = (config.data.train as NSString).appendingPathComponent("tokenizer.json")
+            tokenizerFile = FileIO.exists(t) ? t : nil
+        } else {
+            tokenizerFile = nil
+        }
         let T = config.data.seqLen, B = config.optim.microBatch
         guard train.count >= T + 1 else {
             throw TesseraError.data(file: config.data.train, "training text has \(train.count) tokens, fewer than seq_len + 1 = \(T + 1)")
@@ -202,7 +213,7 @@ public final class Trainer {
         log("model: \(model.params.parameterCount) parameters, \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
         while step < c.optim.steps {
             if let sig = stopRequested() {
-                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c)
+                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile)
                 log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
                 throw TesseraError.interrupted(signal: sig)
             }
@@ -228,7 +239,7 @@ public final class Trainer {
                 + "  eta " + Trainer.duration(remaining)
             if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
             if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
-                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c)
+                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile)
                 Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
             }
         }

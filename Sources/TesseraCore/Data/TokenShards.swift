@@ -1,0 +1,164 @@
+import Foundation
+
+/// Tokenized corpora on disk: zstd-compressed shards of token ids plus a `manifest.json` that
+/// records counts, the vocabulary size, the tokenizer's hash and every shard's checksum.
+///
+/// Shard payload (before zstd): magic "TSRD", u32 format version, u32 bytes per id (2 or 4),
+/// u64 id count, then the ids little-endian. The checksum is FNV-1a 64 of the compressed file.
+public enum TokenShards {
+    public static let magic: [UInt8] = Array("TSRD".utf8)
+    public static let formatVersion = 1
+    public static let manifestName = "manifest.json"
+
+    public struct Shard: Equatable {
+        public var file: String
+        public var tokens: Int
+        public var checksum: String
+    }
+
+    public struct Split: Equatable {
+        public var tokens: Int
+        public var shards: [Shard]
+    }
+
+    public struct Manifest: Equatable {
+        public var vocabSize: Int
+        public var tokenizer: String
+        public var tokenizerHash: String
+        public var splits: [String: Split]
+        public var sources: [[String: String]]
+    }
+
+    public static func fnv1a(_ data: Data) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { p in
+            for b in p { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        return String(format: "%016llx", h)
+    }
+
+    /// Encodes ids into one compressed shard.
+    public static func encodeShard(_ ids: ArraySlice<Int32>, vocabSize: Int) -> Data {
+        let width = vocabSize <= 65536 ? 2 : 4
+        var raw = Data(magic)
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { raw.append(contentsOf: $0) } }
+        put(UInt32(formatVersion))
+        put(UInt32(width))
+        put(UInt64(ids.count))
+        raw.reserveCapacity(raw.count + ids.count * width)
+        if width == 2 { for id in ids { put(UInt16(truncatingIfNeeded: id)) } } else { for id in ids { put(UInt32(bitPattern: id)) } }
+        return Zstd.compress(raw)
+    }
+
+    /// Decodes and checks one shard: magic, version, width, count, and every id below `vocabSize`.
+    public static func decodeShard(_ data: Data, file: String, vocabSize: Int) throws -> [Int32] {
+        let raw = try Zstd.decompress(data, file: file)
+        guard raw.count >= 20, Array(raw.prefix(4)) == magic else { throw TesseraError.data(file: file, "not a Tessera token shard (bad magic)") }
+        return try raw.withUnsafeBytes { p -> [Int32] in
+            let version = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            let width = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+            let count = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+            guard version == formatVersion else { throw TesseraError.data(file: file, "shard format version \(version) is not supported") }
+            guard width == 2 || width == 4 else { throw TesseraError.data(file: file, "shard id width \(width) is not 2 or 4") }
+            guard count <= UInt64(raw.count), 20 + Int(count) * width == raw.count else {
+                throw TesseraError.data(file: file, "shard says \(count) ids but holds \((raw.count - 20) / width)")
+            }
+            var ids = [Int32](repeating: 0, count: Int(count))
+            for i in 0..<Int(count) {
+                let v = width == 2 ? Int32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 2 * i, as: UInt16.self)))
+                                   : Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 4 * i, as: UInt32.self)))
+                guard v >= 0 && Int(v) < vocabSize else {
+                    throw TesseraError.data(file: file, "id \(v) at position \(i) is outside the vocabulary of \(vocabSize)")
+                }
+                ids[i] = v
+            }
+            return ids
+        }
+    }
+
+    // MARK: manifest
+
+    public static func write(_ m: Manifest, to dir: String) throws {
+        var splits: [String: Any] = [:]
+        for (name, s) in m.splits {
+            splits[name] = ["tokens": s.tokens,
+                            "shards": s.shards.map { ["file": $0.file, "tokens": $0.tokens, "checksum": $0.checksum] }]
+        }
+        let obj: [String: Any] = ["format": "tessera-token-shards", "format_version": formatVersion, "vocab_size": m.vocabSize,
+                                  "tokenizer": m.tokenizer, "tokenizer_hash": m.tokenizerHash, "splits": splits,
+                                  "sources": m.sources]
+        let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
+        try FileIO.writeAtomically((dir as NSString).appendingPathComponent(manifestName), data: data)
+    }
+
+    public static func readManifest(_ dir: String) throws -> Manifest {
+        let path = (dir as NSString).appendingPathComponent(manifestName)
+        guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
+            throw TesseraError.data(file: path, "not a JSON object")
+        }
+        func bad(_ m: String) -> TesseraError { .data(file: path, m) }
+        guard o["format"] as? String == "tessera-token-shards" else { throw bad("format is not tessera-token-shards") }
+        guard o["format_version"].flatMap(JSONKeys.exactInt) == formatVersion else { throw bad("format_version is not \(formatVersion)") }
+        guard let vocab = o["vocab_size"].flatMap(JSONKeys.exactInt), vocab > 0 else { throw bad("vocab_size is missing or not positive") }
+        guard let splitsAny = o["splits"] as? [String: Any] else { throw bad("splits is missing") }
+        var splits: [String: Split] = [:]
+        for (name, v) in splitsAny {
+            guard let s = v as? [String: Any], let total = s["tokens"].flatMap(JSONKeys.exactInt),
+                  let shardList = s["shards"] as? [[String: Any]] else { throw bad("splits.\(name) needs tokens and shards") }
+            var shards: [Shard] = []
+            for (i, sh) in shardList.enumerated() {
+                guard let f = sh["file"] as? String, !f.contains("/"), let n = sh["tokens"].flatMap(JSONKeys.exactInt), n >= 0,
+                      let c = sh["checksum"] as? String else { throw bad("splits.\(name).shards[\(i)] needs file, tokens, checksum") }
+                shards.append(Shard(file: f, tokens: n, checksum: c))
+            }
+            guard shards.reduce(0, { $0 + $1.tokens }) == total else {
+                throw bad("splits.\(name).tokens (\(total)) disagrees with its shards (\(shards.reduce(0) { $0 + $1.tokens }))")
+            }
+            splits[name] = Split(tokens: total, shards: shards)
+        }
+        return Manifest(vocabSize: vocab, tokenizer: o["tokenizer"] as? String ?? "", tokenizerHash: o["tokenizer_hash"] as? String ?? "",
+                        splits: splits, sources: o["sources"] as? [[String: String]] ?? [])
+    }
+
+    /// All ids of a split, each shard checked against the manifest (checksum, count, id range).
+    public static func load(dir: String, split: String) throws -> (manifest: Manifest, ids: [Int32]) {
+        let m = try readManifest(dir)
+        let manifestPath = (dir as NSString).appendingPathComponent(manifestName)
+        guard let s = m.splits[split] else { throw TesseraError.data(file: manifestPath, "has no \"\(split)\" split") }
+        var ids: [Int32] = []
+        ids.reserveCapacity(s.tokens)
+        for sh in s.shards {
+            let path = (dir as NSString).appendingPathComponent(sh.file)
+            let data = try FileIO.read(path)
+            let sum = fnv1a(data)
+            guard sum == sh.checksum else { throw TesseraError.data(file: path, "checksum \(sum) does not match the manifest's \(sh.checksum)") }
+            let part = try decodeShard(data, file: path, vocabSize: m.vocabSize)
+            guard part.count == sh.tokens else { throw TesseraError.data(file: path, "holds \(part.count) ids, the manifest says \(sh.tokens)") }
+            ids += part
+        }
+        return (m, ids)
+    }
+
+    /// Writes `splits` (name → ids) as shards of at most `shardTokens` ids, then the manifest last.
+    public static func write(splits: [String: [Int32]], to dir: String, vocabSize: Int, tokenizer: String,
+                             tokenizerHash: String, sources: [[String: String]], shardTokens: Int = 4_000_000) throws -> Manifest {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var out: [String: Split] = [:]
+        for (name, ids) in splits.sorted(by: { $0.key < $1.key }) {
+            var shards: [Shard] = []
+            var start = 0
+            repeat {
+                let end = min(ids.count, start + shardTokens)
+                let file = String(format: "%@-%05d.tok.zst", name, shards.count)
+                let data = encodeShard(ids[start..<end], vocabSize: vocabSize)
+                try FileIO.writeAtomically((dir as NSString).appendingPathComponent(file), data: data)
+                shards.append(Shard(file: file, tokens: end - start, checksum: fnv1a(data)))
+                start = end
+            } while start < ids.count
+            out[name] = Split(tokens: ids.count, shards: shards)
+        }
+        let m = Manifest(vocabSize: vocabSize, tokenizer: tokenizer, tokenizerHash: tokenizerHash, splits: out, sources: sources)
+        try write(m, to: dir)
+        return m
+    }
+}
