@@ -45,8 +45,10 @@ public struct SafetensorsFile {
         let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n <= UInt64(SafetensorsFile.maxHeaderBytes) else { throw bad("header length \(n) exceeds the 100 MB limit") }
         guard 8 + Int(n) <= data.count else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
-        dataStart = 8 + Int(n)
-        let headerBytes = data.subdata(in: 8..<dataStart)
+        let start = 8 + Int(n)
+        dataStart = start
+        // A copy through raw bytes: Data.subdata(in:) traps on some slices (seen on prefix()).
+        let headerBytes = data.withUnsafeBytes { Data(UnsafeRawBufferPointer(rebasing: $0[8..<start])) }
         guard String(data: headerBytes, encoding: .utf8) != nil else { throw bad("header is not UTF-8") }
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: headerBytes) }
