@@ -4,7 +4,15 @@ import TesseraCore
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Held-out loss and perplexity of a checkpoint on a text corpus.",
+        abstract: "Evaluate a checkpoint: held-out loss (default) or text generation.",
+        subcommands: [EvalLoss.self, EvalGenerate.self],
+        defaultSubcommand: EvalLoss.self)
+}
+
+struct EvalLoss: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loss",
+        abstract: "Held-out loss and perplexity of a checkpoint on a text corpus (`tessera eval --checkpoint DIR --corpus FILE`).",
         discussion: "--checkpoint takes a checkpoint directory or a run directory (its newest complete checkpoint).")
 
     @Option(help: "Checkpoint directory, or a run directory.")
@@ -64,7 +72,8 @@ struct LoadedCheckpoint {
     /// The checkpoint's tokenizer.json, when it was trained on tokenized shards; bytes otherwise.
     let tokenizer: BPETokenizer?
 
-    init(path given: String, batch: Int, threads: Int) throws {
+    /// `seqLen` nil plans the training sequence length; generation passes 1 (it keeps its own cache).
+    init(path given: String, batch: Int, threads: Int, seqLen: Int? = nil) throws {
         var path = given
         if !FileIO.exists((given as NSString).appendingPathComponent("model.safetensors")) {
             guard let newest = Checkpoint.list(runDir: given).first else {
@@ -74,7 +83,7 @@ struct LoadedCheckpoint {
         }
         self.path = path
         config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
-        model = Transformer(config: config.model, batch: batch, seqLen: config.data.seqLen, pool: Parallel(threads: threads))
+        model = Transformer(config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
         try Checkpoint.loadWeights(path, into: model)
         let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
         tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
@@ -93,5 +102,57 @@ struct LoadedCheckpoint {
     func decode(_ ids: [Int32]) -> String {
         if let tokenizer, let s = try? tokenizer.decode(ids) { return s }
         return String(decoding: ids.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
+    }
+}
+
+struct EvalGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Complete a prompt with a KV cache: greedy by default, or temperature / top-k / top-p sampling, seeded.",
+        discussion: "The completion goes to stdout; prompt and generation speed (tokens/s) to stderr.")
+
+    @Option(help: "Checkpoint directory (from train or import), or a run directory.") var checkpoint: String
+    @Option(help: "Prompt text.") var prompt: String
+    @Option(help: "Tokens to generate.") var maxNewTokens: Int = 64
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0
+    @Option(help: "Keep the k most likely tokens (0: all).") var topK: Int = 0
+    @Option(help: "Keep the smallest set of tokens whose probability reaches p.") var topP: Float = 1
+    @Option(help: "Seed of the sampling stream.") var seed: UInt64 = 0
+    @Option(help: "Worker threads.") var threads: Int = 2
+    @Flag(help: "Print the completion's token ids instead of its text.") var ids = false
+
+    func run() throws {
+        try guarded {
+            guard maxNewTokens >= 1, threads >= 1 else { throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1") }
+            guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
+                throw TesseraError.config("--temperature ≥ 0, --top-k ≥ 0 and 0 < --top-p ≤ 1 are required")
+            }
+            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
+            let promptIDs = loaded.encode(prompt)
+            guard !promptIDs.isEmpty else { throw TesseraError.config("--prompt is empty") }
+            let length = min(loaded.config.model.maxSeqLen, promptIDs.count + maxNewTokens)
+            guard promptIDs.count < length else {
+                throw TesseraError.config("the prompt (\(promptIDs.count) tokens) fills the model's context of \(loaded.config.model.maxSeqLen)")
+            }
+            let session = InferenceSession(config: loaded.config.model, params: loaded.model.params, maxLength: length,
+                                           pool: loaded.model.pool)
+            var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var logits = session.logits
+            for t in promptIDs { logits = session.step(t) }
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            var out: [Int32] = []
+            while out.count < maxNewTokens && session.position < length {
+                let next = sampler.next(logits, vocab: loaded.config.model.vocabSize)
+                out.append(next)
+                if session.position >= length { break }
+                logits = session.step(next)
+            }
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            Console.out(ids ? out.map(String.init).joined(separator: " ") : loaded.decode(out))
+            Console.log(String(format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
+                               promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
+                               out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
+        }
     }
 }

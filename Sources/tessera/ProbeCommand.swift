@@ -23,9 +23,14 @@ struct ProbeComplete: ParsableCommand {
         try guarded {
             guard maxNewTokens >= 1, threads >= 1 else { throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1") }
             guard !prompt.isEmpty else { throw TesseraError.config("give at least one --prompt") }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads)
+            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
+            let session = InferenceSession(config: loaded.config.model, params: loaded.model.params,
+                                           maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
             for p in prompt {
-                let ids = Generation.greedy(model: loaded.model, prompt: loaded.encode(p), maxNewTokens: maxNewTokens)
+                var greedy = Sampler()
+                let promptIDs = Array(loaded.encode(p).suffix(loaded.config.model.maxSeqLen - 1))
+                let n = min(maxNewTokens, loaded.config.model.maxSeqLen - promptIDs.count)
+                let ids = session.generate(prompt: promptIDs, maxNewTokens: n, sampler: &greedy)
                 Console.out(loaded.decode(ids))
             }
         }

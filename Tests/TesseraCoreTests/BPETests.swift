@@ -81,7 +81,7 @@ enum ReferenceCache {
             ("no-merges.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "model.merges is missing"),
             ("bad.json", #"{"model": "#, "not a JSON object"),
             ("wordpiece.json", #"{"model": {"type": "WordPiece", "vocab": {}}}"#, "model.type WordPiece is not supported"),
-            ("no-bytes.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "no token for byte 0"),
+            ("no-bytes.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "tokens for only 1 of the 256 bytes"),
         ]
         for (name, text, message) in cases {
             try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)

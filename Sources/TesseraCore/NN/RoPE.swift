@@ -39,6 +39,26 @@ public struct RotaryTable {
         sin = s
     }
 
+    /// Rotates `heads` consecutive head vectors starting at `v`, all at sequence position `position`.
+    public func rotate(_ v: UnsafeMutablePointer<Float>, position: Int, heads: Int) {
+        guard kind != .none else { return }
+        let hd = headDim, half = hd / 2
+        cos.withUnsafeBufferPointer { c in
+            sin.withUnsafeBufferPointer { s in
+                let cr = c.baseAddress! + position * half, sr = s.baseAddress! + position * half
+                for h in 0..<heads {
+                    let x = v + h * hd
+                    for i in 0..<half {
+                        let (a, b) = kind == .half ? (i, i + half) : (2 * i, 2 * i + 1)
+                        let x1 = x[a], x2 = x[b]
+                        x[a] = x1 * cr[i] - x2 * sr[i]
+                        x[b] = x2 * cr[i] + x1 * sr[i]
+                    }
+                }
+            }
+        }
+    }
+
     /// Rotates `heads` consecutive head vectors of each row, starting at column `column` of a
     /// `[batch·seq, stride]` buffer. `inverse` applies the transpose (backward).
     public func apply(_ pool: Parallel, _ buf: UnsafeMutablePointer<Float>, rows: Int, seqLen: Int,

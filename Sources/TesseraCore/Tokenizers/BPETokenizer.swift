@@ -59,12 +59,13 @@ public final class BPETokenizer {
         if let hole = seen.firstIndex(of: false) {
             throw TesseraError.data(file: source, "vocabulary has no token with id \(hole) (ids must be contiguous)")
         }
+        // A byte without a token of its own (SmolLM2 lacks a few control bytes) is dropped when
+        // encoding, as HF tokenizers does for a BPE without unk_token; most bytes must be there.
         var byteIDs = [Int32](repeating: -1, count: 256)
-        for b in 0..<256 {
-            guard let id = vocab[String(ByteLevel.byteToChar[b])] else {
-                throw TesseraError.data(file: source, "vocabulary has no token for byte \(b) (\"\(ByteLevel.byteToChar[b])\"): not a byte-level BPE")
-            }
-            byteIDs[b] = id
+        for b in 0..<256 { byteIDs[b] = vocab[String(ByteLevel.byteToChar[b])] ?? -1 }
+        let missing = byteIDs.filter { $0 < 0 }.count
+        guard missing < 128 else {
+            throw TesseraError.data(file: source, "vocabulary has tokens for only \(256 - missing) of the 256 bytes: not a byte-level BPE")
         }
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(merges.count)
@@ -142,7 +143,10 @@ public final class BPETokenizer {
             let key = Array(b[r])
             if let hit = cache[key] { out.append(contentsOf: hit); return }
             symbols.removeAll(keepingCapacity: true)
-            for i in r { symbols.append(byteIDs[Int(b[i])]) }
+            for i in r {
+                let id = byteIDs[Int(b[i])]
+                if id >= 0 { symbols.append(id) }
+            }
             mergeWord(&symbols)
             if cache.count < 1 << 20 { cache[key] = symbols }
             out.append(contentsOf: symbols)

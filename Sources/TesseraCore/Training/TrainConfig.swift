@@ -64,7 +64,10 @@ public struct TrainConfig: Equatable, Sendable {
         LRSchedule(baseLR: optim.lr, minLR: optim.minLR, warmupSteps: optim.warmupSteps, totalSteps: optim.steps)
     }
 
-    public init(model: ModelConfig) { self.model = model }
+    public init(model: ModelConfig) {
+        self.model = model
+        optim.batchTokens = optim.microBatch * data.seqLen
+    }
 
     /// Reads and validates a whole config. Relative data paths are relative to the working directory.
     public init(reader r: ConfigReader) throws {
@@ -179,7 +182,9 @@ public struct TrainConfig: Equatable, Sendable {
             throw TesseraError.data(file: path, "not a JSON object")
         }
         do { return try TrainConfig(reader: ConfigReader(tree: tree, file: path)) }
-        catch TesseraError.config(let m) { throw TesseraError.data(file: path, m) }
+        catch TesseraError.config(let m) {
+            throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
+        }
     }
 }
 
