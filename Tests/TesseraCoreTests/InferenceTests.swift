@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TesseraCore
+
+extension ReferenceCache {
+    static var smolLM2: String { root + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }
+    static var hasSmolLM2: Bool { FileManager.default.fileExists(atPath: smolLM2) }
+}
+
+@Suite struct InferenceTests {
+    /// The KV-cache path gives, at every position, the logits of a full forward pass.
+    @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
+    func kvCacheEqualsFullForward(norm: NormKind) {
+        let pool = Parallel(threads: 2)
+        let c = ModelConfig(dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: norm == .rmsNorm ? 2 : 4, vocabSize: 50, ffnHidden: 48,
+                            norm: norm, rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 20)
+        let model = Transformer(config: c, batch: 1, seqLen: 20, pool: pool)
+        model.initialize(seed: 9)
+        let tokens: [Int32] = (0..<20).map { Int32(($0 * 7 + 3) % 50) }
+        model.forward(tokens: tokens)
+        var full = [Float](repeating: 0, count: 20 * 50)
+        model.logits(into: &full)
+        let session = InferenceSession(config: c, params: model.params, maxLength: 20, pool: pool)
+        for (t, id) in tokens.enumerated() {
+            let l = Array(UnsafeBufferPointer(start: session.step(id), count: 50))
+            #expect(relativeError(l, Array(full[(t * 50)..<((t + 1) * 50)])) <= 1e-5, "position \(t)")
+        }
+    }
+
+    @Test func samplerIsSeededAndRespectsTopK() {
+        let logits: [Float] = [1, 3, 2, 0.5, 2.9]
+        var a = Sampler(temperature: 1, topK: 2, seed: 4), b = Sampler(temperature: 1, topK: 2, seed: 4)
+        let xs = (0..<200).map { _ in a.next(logits, vocab: 5) }
+        #expect(xs == (0..<200).map { _ in b.next(logits, vocab: 5) })
+        #expect(Set(xs) == [1, 4])
+        var greedy = Sampler()
+        #expect(greedy.next(logits, vocab: 5) == 1)
+        var nucleus = Sampler(temperature: 1, topP: 0.01, seed: 1)
+        #expect((0..<50).allSatisfy { _ in nucleus.next(logits, vocab: 5) == 1 })
+    }
+
+    /// The real SmolLM2-135M-Instruct imported from its Q4_1 GGUF: tokenization and next-token
+    /// logits against an independent numpy forward pass (scripts/reference/make_smollm2_fixture.py),
+    /// ≤ 1e-3 relative error; greedy completion of "The capital of France is" begins " Paris".
+    @Test(.enabled(if: ReferenceCache.hasSmolLM2, "SmolLM2 GGUF absent: run scripts/fetch-reference.sh"))
+    func smolLM2MatchesNumpyAndKnowsParis() throws {
+        let imported = try GGUFImport.load(try GGUFFile(path: ReferenceCache.smolLM2), maxSeqLen: 64)
+        #expect(imported.model.nLayers == 30 && imported.model.nKVHeads == 3 && imported.model.tieEmbeddings)
+        let fixture = try SafetensorsFile(path: Fixtures.path("smollm2_logits.safetensors"))
+        let prompts = try JSONSerialization.jsonObject(with: Data(fixture.metadata["prompts"]!.utf8)) as! [String]
+        let session = InferenceSession(config: imported.model, params: imported.store, maxLength: 64, pool: Parallel(threads: 2))
+        for (n, prompt) in prompts.enumerated() {
+            let ids = imported.tokenizer.encode(prompt)
+            #expect(ids == (try fixture.int32s("prompt\(n).ids")), "\(prompt.debugDescription)")
+            session.reset()
+            var logits = session.logits
+            for t in ids { logits = session.step(t) }
+            let got = Array(UnsafeBufferPointer(start: logits, count: imported.model.vocabSize))
+            let err = relativeError(got, try fixture.floats("prompt\(n).logits"))
+            #expect(err <= 1e-3, "\(prompt.debugDescription): relative error \(err)")
+        }
+        var greedy = Sampler()
+        let out = session.generate(prompt: imported.tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
+        #expect(try imported.tokenizer.decode(out).hasPrefix(" Paris"))
+    }
+}
