@@ -63,9 +63,18 @@ public enum Gemm {
         }
     }
 
-    /// Y[M,N] = X[M,K]·Wᵀ (W is [N,K]), overwriting Y.
+    /// Y[M,N] = X[M,K]·Wᵀ (W is [N,K]), overwriting Y. One row (decoding) is a matrix–vector
+    /// product: sgemv over blocks of W's rows, since sgemm packs both operands for nothing there.
     public static func linearForward(_ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                      y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+        if m == 1 {
+            let grain = n * k >= 1 << 18 ? max(64, (n + 4 * pool.threads - 1) / (4 * pool.threads)) : n
+            pool.forEachChunk(n, grain: grain) { r in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, w + r.lowerBound * k, Int32(k),
+                            x, 1, 0, y + r.lowerBound, 1)
+            }
+            return
+        }
         parallel(pool, transA: false, transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k,
                  beta: 0, c: y, ldc: n)
     }
