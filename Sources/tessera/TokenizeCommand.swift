@@ -10,7 +10,7 @@ struct Tokenize: ParsableCommand {
 
 /// `--tokenizer`: `bytes`, a tokenizer.json, or a GPT-2 vocab.json (merges.txt beside it).
 struct TokenizerOption: ParsableArguments {
-    @Option(help: "bytes, a tokenizer.json, or a vocab.json with merges.txt beside it.")
+    @Option(help: "bytes, a tokenizer.json, a vocab.json (merges.txt beside it), a .gguf, or a checkpoint directory.")
     var tokenizer: String = "bytes"
 
     func load() throws -> BPETokenizer? {
@@ -109,7 +109,7 @@ struct TokenizeText: ParsableCommand {
         (counts, vocabulary size, tokenizer hash, checksums), written last.
         """)
 
-    @Option(help: "tokenizer.json, or vocab.json with merges.txt beside it.") var tokenizer: String
+    @Option(help: "tokenizer.json, vocab.json (merges.txt beside it), .gguf, or a checkpoint directory.") var tokenizer: String
     @Option(name: .customLong("in"), help: "UTF-8 text file (repeatable).") var inputs: [String]
     @Option(help: "Output directory.") var out: String
     @Option(help: "Fraction of each input held out.") var valFraction: Double = 0.05

@@ -155,3 +155,25 @@ enum ReferenceCache {
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).tokenizer.json"))))
     }
 }
+
+@Suite struct SmolLM2TokenizerTests {
+    /// SmolLM2's BPE read from its GGUF (digits split one by one) against HF tokenizers on the
+    /// edge cases and 1.36 MB of real text.
+    @Test(.enabled(if: ReferenceCache.hasSmolLM2, "SmolLM2 GGUF absent: run scripts/fetch-reference.sh"))
+    func smolLM2MatchesHuggingFace() throws {
+        let tok = try TokenizerFiles.load(ReferenceCache.smolLM2)
+        #expect(tok.vocabSize == 49152)
+        #expect(tok.preTokenizer == .smollm)
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_smollm2.json")))) as! [String: Any]
+        for case let e as [String: Any] in meta["edge_cases"] as! [Any] {
+            let text = e["text"] as! String
+            #expect(tok.encode(text) == (e["ids"] as! [Int]).map { Int32($0) }, "\(text.debugDescription)")
+        }
+        let got = tok.encode(bytes: try BPETests.austenText())
+        let want = try BPETests.fixtureIDs("bpe_smollm2_austen.ids.zst")
+        #expect(got.count == want.count)
+        if let i = (0..<min(got.count, want.count)).first(where: { got[$0] != want[$0] }) {
+            Issue.record("first difference at id \(i): \(got[i]) vs \(want[i])")
+        }
+    }
+}

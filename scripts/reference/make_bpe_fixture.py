@@ -8,7 +8,9 @@ Tests/TesseraCoreTests/Fixtures/bpe_<name>.json (edge cases with their ids) and
 bpe_<name>_austen.ids.zst (the novels' ids, little-endian uint32, zstd).
 
 Usage: scripts/reference/make_bpe_fixture.py name=PATH [name=PATH ...]
-  e.g. gpt2=$HOME/.cache/tessera/gpt2/vocab.json   (scripts/fetch-reference.sh fetches it)
+  PATH: tokenizer.json, vocab.json (merges.txt beside it), or a .gguf (its embedded BPE), e.g.
+  gpt2=$HOME/.cache/tessera/gpt2/vocab.json smollm2=$HOME/.cache/tessera/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+  (scripts/fetch-reference.sh fetches both)
 """
 import json, os, struct, subprocess, sys
 try:
@@ -31,7 +33,29 @@ EDGE = [
 ]
 
 
+def load_gguf(path):
+    """The BPE inside a GGUF (llama.cpp layout), as an HF tokenizer: vocab + merges, SmolLM2's
+    Digits + ByteLevel pre-tokenizer when tokenizer.ggml.pre says smollm, control tokens special."""
+    import gguf
+    r = gguf.GGUFReader(path)
+    def arr(name):
+        f = r.fields[name]
+        if f.types[1] == gguf.GGUFValueType.STRING:
+            return [bytes(f.parts[i]).decode("utf-8") for i in f.data]
+        return [f.parts[i][0].item() for i in f.data]
+    tokens, merges, types = arr("tokenizer.ggml.tokens"), arr("tokenizer.ggml.merges"), arr("tokenizer.ggml.token_type")
+    pre = bytes(r.fields["tokenizer.ggml.pre"].parts[-1]).decode()
+    tok = Tokenizer(models.BPE({t: i for i, t in enumerate(tokens)}, [tuple(m.split(" ", 1)) for m in merges]))
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level]) if pre == "smollm" else byte_level
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([t for t, ty in zip(tokens, types) if ty == 3])
+    return tok
+
+
 def load(path):
+    if path.endswith(".gguf"):
+        return load_gguf(path)
     if path.endswith("vocab.json") and not isinstance(json.load(open(path)).get("model"), dict):
         merges = os.path.join(os.path.dirname(path), "merges.txt")
         tok = Tokenizer(models.BPE.from_file(path, merges))

@@ -3,9 +3,16 @@ import Foundation
 /// Reading and writing tokenizers: HF `tokenizer.json` (BPE model, ByteLevel pre-tokenizer,
 /// optionally after `Digits(individual_digits)`), GPT-2 `vocab.json` + `merges.txt`.
 public enum TokenizerFiles {
-    /// Loads by file name: `*.json` with a `model` key is a tokenizer.json; `vocab.json` wants
-    /// `merges.txt` beside it.
+    /// Loads by kind: a directory (a Tessera checkpoint or shard directory) uses its
+    /// tokenizer.json; `*.gguf` its embedded vocabulary; a JSON object with a `model` object is a
+    /// tokenizer.json; any other JSON object is a GPT-2 vocab.json with `merges.txt` beside it.
     public static func load(_ path: String) throws -> BPETokenizer {
+        if FileIO.isDirectory(path) {
+            let inner = (path as NSString).appendingPathComponent("tokenizer.json")
+            guard FileIO.exists(inner) else { throw TesseraError.data(file: path, "directory has no tokenizer.json") }
+            return try load(inner)
+        }
+        if path.hasSuffix(".gguf") { return try GGUFImport.tokenizer(try GGUFFile(path: path)) }
         let data = try FileIO.read(path)
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object (expected tokenizer.json or vocab.json)")
