@@ -218,3 +218,31 @@ import TesseraCore
         #expect(bad.stdout.contains("BROKEN"))
     }
 }
+
+/// The malformed-input corpus (Fixtures/malformed, scripts/reference/make_malformed.py): every bad
+/// file gives exit 2 or 3 and one line on stderr naming the file and the problem; never a crash.
+@Suite struct MalformedInputTests {
+    struct Case: Decodable { let path: String; let exit: Int32; let message: String }
+
+    static let cases: [Case] = {
+        let url = URL(fileURLWithPath: Fixtures.path("malformed/cases.json"))
+        return (try? JSONDecoder().decode([Case].self, from: Data(contentsOf: url))) ?? []
+    }()
+
+    @Test func corpusCoversEveryReader() {
+        #expect(Self.cases.count >= 30)
+        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml"] {
+            #expect(Self.cases.contains { $0.path.contains(kind) }, "no case for \(kind)")
+        }
+    }
+
+    @Test(arguments: 0..<MalformedInputTests.cases.count)
+    func oneLineErrorWithItsExitCode(index: Int) throws {
+        let c = Self.cases[index]
+        let r = try runTessera(["inspect", Fixtures.path("malformed/" + c.path)])
+        #expect(r.status == c.exit, "\(c.path): exit \(r.status), stderr \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(c.path): \(r.stderr)")
+        #expect(r.stderr.contains(c.path.split(separator: "/").first.map(String.init) ?? c.path), "\(c.path): \(r.stderr)")
+        #expect(r.stderr.contains(c.message), "\(c.path): \(r.stderr)")
+    }
+}

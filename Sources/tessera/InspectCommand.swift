@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read and check any file Tessera reads, and summarise it.",
+        discussion: """
+        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), \\
+        tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \\
+        (the resolved config), a token-shard directory (manifest; every shard verified), a checkpoint \\
+        directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \\
+        or 3 (data).
+        """)
+
+    @Argument(help: "File or directory.") var path: String
+
+    func run() throws {
+        try guarded {
+            if FileIO.isDirectory(path) { return try directory() }
+            if path.hasSuffix(".safetensors") {
+                let f = try SafetensorsFile(path: path)
+                Console.out("safetensors: \(f.entries.count) tensors, metadata \(f.metadata)")
+                for n in f.names { let e = f.entries[n]!; Console.out("  \(n)\t\(e.dtype.rawValue)\t\(e.shape)") }
+            } else if path.hasSuffix(".gguf") {
+                let g = try GGUFFile(path: path)
+                Console.out("GGUF v\(g.version): \(g.metadata.count) metadata keys, \(g.tensors.count) tensors, architecture \(g.metadata["general.architecture"]?.string ?? "?")")
+                for n in g.tensorOrder { let t = g.tensors[n]!; Console.out("  \(n)\t\(t.type)\t\(t.dims)") }
+                if g.metadata["tokenizer.ggml.model"] != nil {
+                    let t = try GGUFImport.tokenizer(g)
+                    Console.out("  tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue)")
+                }
+            } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+                let c = try ConfigFile.load(path, overrides: [], threads: nil)
+                Console.out(String(decoding: c.json, as: UTF8.self))
+            } else if path.hasSuffix(".json") {
+                let t = try TokenizerFiles.load(path)
+                Console.out("tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue), added \(t.added.map(\.content))")
+            } else {
+                throw TesseraError.data(file: path, "unknown kind of file (expected .safetensors, .gguf, .json, .yaml, or a directory)")
+            }
+        }
+    }
+
+    func directory() throws {
+        if FileIO.exists((path as NSString).appendingPathComponent(TokenShards.manifestName)) {
+            let m = try TokenShards.readManifest(path)
+            for (name, split) in m.splits.sorted(by: { $0.key < $1.key }) {
+                _ = try TokenShards.load(dir: path, split: name)
+                Console.out("\(name): \(split.tokens) tokens in \(split.shards.count) shard(s), verified")
+            }
+            Console.out("vocabulary \(m.vocabSize), tokenizer \(m.tokenizer) (\(m.tokenizerHash))")
+        } else if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) {
+            let c = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
+            let model = Transformer(config: c.model, batch: 1, seqLen: 1, pool: Parallel(threads: 1))
+            try Checkpoint.loadWeights(path, into: model)
+            if FileIO.exists((path as NSString).appendingPathComponent("state.json")) {
+                let s = try Checkpoint.loadState(path)
+                Console.out("checkpoint at step \(s.step), \(s.tokensSeen) tokens")
+            }
+            Console.out("model: \(model.params.parameterCount) parameters, d_model \(c.model.dModel), \(c.model.nLayers) layers, vocabulary \(c.model.vocabSize)")
+        } else {
+            throw TesseraError.data(file: path, "directory is neither token shards (manifest.json) nor a checkpoint (model.safetensors)")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Writes the malformed-input corpus: Tests/TesseraCoreTests/Fixtures/malformed/ holds one bad file
+(or directory) per case, and cases.json says for each what `tessera inspect` must answer: the exit
+code and a fragment of its one-line error. Every reader is covered: safetensors, GGUF,
+tokenizer.json / vocab.json, token shards and their manifest, YAML configs.
+Usage: scripts/reference/make_malformed.py   (needs Fixtures/gguf_types.gguf; installs zstandard)
+"""
+import json, os, shutil, struct, subprocess, sys
+try:
+    import zstandard
+except ImportError:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "zstandard"], check=True)
+    import zstandard
+
+FIX = os.path.join(os.path.dirname(__file__), "..", "..", "Tests/TesseraCoreTests/Fixtures")
+OUT = os.path.join(FIX, "malformed")
+cases = []
+
+
+def case(name, data, code, message):
+    path = os.path.join(OUT, name)
+    if isinstance(data, dict):  # a directory
+        os.makedirs(path, exist_ok=True)
+        for f, b in data.items():
+            open(os.path.join(path, f), "wb").write(b)
+    else:
+        open(path, "wb").write(data)
+    cases.append({"path": name, "exit": code, "message": message})
+
+
+def st(header, data=b"", length=None):
+    h = json.dumps(header).encode() if isinstance(header, dict) else header
+    return struct.pack("<Q", len(h) if length is None else length) + h + data
+
+
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def shard(ids, width=2, magic=b"TSRD", count=None):
+    raw = magic + struct.pack("<IIQ", 1, width, len(ids) if count is None else count)
+    raw += b"".join(struct.pack("<H" if width == 2 else "<I", i) for i in ids)
+    return zstandard.ZstdCompressor().compress(raw)
+
+
+def shard_dir(payload, tokens, vocab=100, checksum=None, total=None):
+    m = {"format": "tessera-token-shards", "format_version": 1, "vocab_size": vocab, "tokenizer": "t", "tokenizer_hash": "0",
+         "sources": [], "splits": {"train": {"tokens": tokens if total is None else total,
+                                             "shards": [{"file": "train-00000.tok.zst", "tokens": tokens,
+                                                         "checksum": checksum or fnv(payload)}]}}}
+    return {"manifest.json": json.dumps(m).encode(), "train-00000.tok.zst": payload}
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    f32 = lambda n: {"dtype": "F32", "shape": [n], "data_offsets": [0, 4 * n]}
+    # safetensors
+    case("truncated.safetensors", st({"a": f32(8)}, b"\0" * 16), 3, "past the end of the file")
+    case("header-beyond-file.safetensors", st({"a": f32(1)}, b"\0" * 4, length=10_000), 3, "runs past the end")
+    case("huge-header.safetensors", st(b"{}", length=1 << 40), 3, "100 MB limit")
+    case("short.safetensors", b"\x01\x02", 3, "shorter than the 8-byte")
+    case("offsets-out-of-range.safetensors", st({"a": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, b"\0" * 8), 3, "gap")
+    case("overlap.safetensors", st({"a": f32(2), "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8), 3, "overlaps")
+    case("gap.safetensors", st({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8), 3, "gap of 4 bytes")
+    case("unknown-dtype.safetensors", st({"a": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]}}, b"\0" * 4), 3, "unsupported dtype F8_E4M3")
+    case("bad-json.safetensors", st(b'{"a": '), 3, "not valid JSON")
+    case("shape-mismatch.safetensors", st({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8), 3, "needs 12")
+    # GGUF, patched from a valid file
+    good = open(os.path.join(FIX, "gguf_types.gguf"), "rb").read()
+    def patch(off, b):
+        return good[:off] + b + good[off + len(b):]
+    case("bad-magic.gguf", patch(0, b"GGML"), 3, "bad magic")
+    case("bad-version.gguf", patch(4, struct.pack("<I", 7)), 3, "version 7")
+    case("tensor-count.gguf", patch(8, struct.pack("<Q", 1 << 50)), 3, "tensor count")
+    case("metadata-count.gguf", patch(16, struct.pack("<Q", 1 << 40)), 3, "metadata count")
+    key_len = struct.unpack("<Q", good[24:32])[0]
+    case("unknown-value-type.gguf", patch(32 + key_len, struct.pack("<I", 99)), 3, "unknown value type 99")
+    name = struct.pack("<Q", 5) + b"t.f32"
+    at = good.index(name) + len(name) + 4 + 16
+    case("unknown-tensor-type.gguf", patch(at, struct.pack("<I", 77)), 3, "ggml type 77")
+    case("misaligned.gguf", patch(at + 4, struct.pack("<Q", 3)), 3, "not aligned")
+    case("truncated.gguf", good[:-64], 3, "runs past the end")
+    # tokenizers
+    bytelevel = {"type": "ByteLevel", "add_prefix_space": False}
+    case("missing-merges.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": bytelevel}).encode(), 3, "model.merges is missing")
+    case("bad-json.tokenizer.json", b'{"model": {', 3, "not a JSON object")
+    case("wordpiece.tokenizer.json", json.dumps({"model": {"type": "WordPiece", "vocab": {}}}).encode(), 3, "model.type WordPiece")
+    # GPT-2's byte-to-character map, so the 256 byte tokens are all present and the bad merge is reached.
+    printable = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    chars, extra = {}, 256
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(extra); extra += 1
+    vocab = {chars[b]: b for b in range(256)}
+    case("merge-unknown.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": vocab, "merges": ["a zz"]}, "pre_tokenizer": bytelevel}).encode(), 3, "missing from the vocabulary")
+    case("unsupported-pretokenizer.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Whitespace"}}).encode(), 3, "unsupported pre_tokenizer")
+    case("vocab-without-merges", {"vocab.json": json.dumps({"a": 0}).encode(), "x.txt": b""}, 3, "neither token shards")
+    # token shards
+    ids = list(range(100)) * 3
+    good_shard = shard(ids)
+    case("shard-bad-checksum", shard_dir(good_shard, len(ids), checksum="0123456789abcdef"), 3, "does not match the manifest")
+    bad = shard(ids, magic=b"NOPE")
+    case("shard-bad-magic", shard_dir(bad, len(ids)), 3, "bad magic")
+    trunc = good_shard[:25]
+    case("shard-truncated-zstd", shard_dir(trunc, len(ids)), 3, "zstd")
+    case("shard-count-disagrees", shard_dir(good_shard, len(ids) - 1), 3, "the manifest says 299")
+    case("shard-ids-outside-vocab", shard_dir(good_shard, len(ids), vocab=50), 3, "outside the vocabulary of 50")
+    case("shard-manifest-totals", shard_dir(good_shard, len(ids), total=7), 3, "disagrees with its shards")
+    case("shard-header-count", shard_dir(shard(ids, count=10**6), len(ids)), 3, "shard says 1000000 ids")
+    # configs
+    base = "model: {d_model: 32, n_layers: 1, n_heads: 4}\n"
+    case("unknown-key.yaml", (base + "optim: {learning_rate: 0.1}\n").encode(), 2, "optim.learning_rate: unknown key")
+    case("wrong-type.yaml", (base + "optim: {steps: many}\n").encode(), 2, "optim.steps: expected an integer")
+    case("out-of-range.yaml", (base + "optim: {lr: -1}\n").encode(), 2, "optim.lr: must be greater than 0")
+    case("not-yaml.yaml", b"model: [unclosed\n", 2, "not valid YAML")
+    case("top-level-list.yaml", b"- a\n- b\n", 2, "the top level must be a mapping")
+    case("heads-do-not-divide.yaml", b"model: {d_model: 30, n_layers: 1, n_heads: 4}\n", 2, "must be a multiple of model.n_heads")
+    json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
+    print(len(cases), "malformed inputs in", OUT)
+
+
+if __name__ == "__main__":
+    main()
