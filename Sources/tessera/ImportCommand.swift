@@ -5,14 +5,14 @@ import TesseraCore
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a pre-trained GGUF (Llama architecture, byte-level BPE) into a Tessera checkpoint.",
+        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE) or a Hugging Face Llama/Mistral directory (config.json + safetensors).",
         discussion: """
         The output directory receives model.safetensors (F32, Tessera's parameter names), config.json \\
         (model shape; data.seq_len = --seq-len) and tokenizer.json. eval, probe and generation read it; \\
         `train` can start from it.
         """)
 
-    @Argument(help: "GGUF file.") var file: String
+    @Argument(help: "GGUF file, or a Hugging Face model directory.") var file: String
     @Option(help: "Output checkpoint directory.") var out: String
     @Option(help: "Sequence length planned for evaluation and training with this checkpoint.") var seqLen: Int = 512
     @Flag(help: "Replace an existing output directory.") var overwrite = false
@@ -23,8 +23,7 @@ struct Import: ParsableCommand {
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !existing.isEmpty && !overwrite { throw TesseraError.runState("\\(out) already exists; pass --overwrite to replace it") }
             let t0 = Date()
-            let g = try GGUFFile(path: file)
-            let imported = try GGUFImport.load(g)
+            let imported = FileIO.isDirectory(file) ? try HFImport.load(dir: file) : try GGUFImport.load(try GGUFFile(path: file))
             var config = TrainConfig(model: imported.model)
             config.data.seqLen = min(seqLen, imported.model.maxSeqLen)
             config.optim.batchTokens = config.optim.microBatch * config.data.seqLen
@@ -36,7 +35,7 @@ struct Import: ParsableCommand {
                                         tensors: s.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: s.values.pointer + $0.offset) },
                                         metadata: imported.metadata.merging(["format": "tessera"]) { a, _ in a })
             try FileIO.writeAtomically(tmp + "/config.json", data: config.json)
-            try TokenizerFiles.save(imported.tokenizer, to: tmp + "/tokenizer.json")
+            if let t = imported.tokenizer { try TokenizerFiles.save(t, to: tmp + "/tokenizer.json") }
             if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
             guard rename(tmp, out) == 0 else { throw TesseraError.data(file: out, "cannot move the import into place") }
             FileIO.fsyncDirectory(of: out)

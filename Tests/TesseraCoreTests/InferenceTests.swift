@@ -45,12 +45,13 @@ extension ReferenceCache {
     @Test(.enabled(if: ReferenceCache.hasSmolLM2, "SmolLM2 GGUF absent: run scripts/fetch-reference.sh"))
     func smolLM2MatchesNumpyAndKnowsParis() throws {
         let imported = try GGUFImport.load(try GGUFFile(path: ReferenceCache.smolLM2), maxSeqLen: 64)
+        let tokenizer = try #require(imported.tokenizer)
         #expect(imported.model.nLayers == 30 && imported.model.nKVHeads == 3 && imported.model.tieEmbeddings)
         let fixture = try SafetensorsFile(path: Fixtures.path("smollm2_logits.safetensors"))
         let prompts = try JSONSerialization.jsonObject(with: Data(fixture.metadata["prompts"]!.utf8)) as! [String]
         let session = InferenceSession(config: imported.model, params: imported.store, maxLength: 64, pool: Parallel(threads: 2))
         for (n, prompt) in prompts.enumerated() {
-            let ids = imported.tokenizer.encode(prompt)
+            let ids = tokenizer.encode(prompt)
             #expect(ids == (try fixture.int32s("prompt\(n).ids")), "\(prompt.debugDescription)")
             session.reset()
             var logits = session.logits
@@ -60,7 +61,44 @@ extension ReferenceCache {
             #expect(err <= 1e-3, "\(prompt.debugDescription): relative error \(err)")
         }
         var greedy = Sampler()
-        let out = session.generate(prompt: imported.tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
-        #expect(try imported.tokenizer.decode(out).hasPrefix(" Paris"))
+        let out = session.generate(prompt: tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
+        #expect(try tokenizer.decode(out).hasPrefix(" Paris"))
+    }
+}
+
+/// A Hugging Face Llama checkpoint made by transformers (scripts/reference/make_hf_llama_fixture.py):
+/// imported by name, its logits equal transformers' to 1e-4.
+@Suite struct HFImportTests {
+    @Test func llamaLogitsMatchTransformers() throws {
+        let dir = Fixtures.path("hf_llama_tiny")
+        let imported = try HFImport.load(dir: dir)
+        #expect(imported.model.nKVHeads == 2 && !imported.model.tieEmbeddings && imported.model.rope == .half)
+        let expected = try SafetensorsFile(path: dir + "/expected.safetensors")
+        let ids = try expected.int32s("ids")
+        let model = Transformer(config: imported.model, batch: 1, seqLen: ids.count, pool: Parallel(threads: 2))
+        model.params.values.pointer.update(from: imported.store.values.pointer, count: imported.store.values.count)
+        model.forward(tokens: ids)
+        var logits = [Float](repeating: 0, count: ids.count * imported.model.vocabSize)
+        model.logits(into: &logits)
+        #expect(relativeError(logits, try expected.floats("logits")) <= 1e-4)
+    }
+
+    @Test func unmappedTensorsAndUnsupportedFamiliesAreErrors() throws {
+        let src = Fixtures.path("hf_llama_tiny")
+        let dir = tempDirectory("hf")
+        for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f) }
+        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        cfg["model_type"] = "gpt2"
+        try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        #expect(throws: TesseraError.self) { _ = try HFImport.load(dir: dir) }
+        cfg["model_type"] = "llama"
+        cfg["num_hidden_layers"] = 1   // layer 1's tensors are now unused
+        try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        do {
+            _ = try HFImport.load(dir: dir)
+            Issue.record("accepted")
+        } catch let e as TesseraError {
+            #expect(e.description.contains("maps to no Tessera parameter"), "\(e)")
+        }
     }
 }

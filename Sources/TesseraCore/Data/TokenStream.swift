@@ -67,25 +67,16 @@ public struct TokenStream {
         return max(0, (usable + seqLen - 1) / seqLen)
     }
 
-    /// Window w of the in-order evaluation pass into row `row`; positions past the end get
-    /// `ignore` targets (and token 0 inputs). Returns the number of counted targets.
-    @discardableResult
+    /// Window w of the in-order evaluation pass; positions past the end get `ignore` targets
+    /// (and token 0 inputs).
     public func fillEval(window w: Int, seqLen: Int, maxTokens: Int, ignore: Int32,
-                         inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) -> Int {
+                         inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
         let limit = maxTokens > 0 ? min(tokens.count - 1, maxTokens) : tokens.count - 1
         let start = w * seqLen
-        var counted = 0
         for t in 0..<seqLen {
             let i = start + t
-            if i < limit {
-                inputs[t] = tokens[i]
-                targets[t] = tokens[i + 1]
-                counted += 1
-            } else {
-                inputs[t] = 0
-                targets[t] = ignore
-            }
+            inputs[t] = i < limit ? tokens[i] : 0
+            targets[t] = i < limit ? tokens[i + 1] : ignore
         }
-        return counted
     }
 }

@@ -17,7 +17,7 @@ import Foundation
 public enum GGUFImport {
     public struct Imported {
         public let model: ModelConfig
-        public let tokenizer: BPETokenizer
+        public let tokenizer: BPETokenizer?
         public let store: ParameterStore
         public let metadata: [String: String]
     }

@@ -111,9 +111,6 @@ public final class Transformer {
         normFB = off("norm.bias")
     }
 
-    /// Bytes held by activations (for memory reports).
-    public var activationBytes: Int { acts.count * 4 }
-
     // MARK: initialisation
 
     /// open_lm's initialisation: trunc_normal(σ, ±3σ) with σ = 1/√d for embeddings, output,

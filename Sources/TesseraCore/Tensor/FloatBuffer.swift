@@ -30,11 +30,6 @@ public final class FloatBuffer {
     }
 
     public func toArray() -> [Float] { Array(buffer) }
-
-    public func copy(from array: [Float]) {
-        precondition(array.count == count, "FloatBuffer.copy: \(array.count) values for \(count)")
-        array.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) }
-    }
 }
 
 /// A named region of a flat buffer: offset and shape. Row-major.

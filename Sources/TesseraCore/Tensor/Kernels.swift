@@ -128,11 +128,4 @@ public enum Kernels {
         return total
     }
 
-    @inline(__always)
-    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
-
-    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
-        for i in 0..<count where !x[i].isFinite { return false }
-        return true
-    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Counter-based randomness (Philox4x32-10, Salmon et al. 2011): the value at (key, counter) is a
 /// pure function, so a stream's whole state is two integers, and streams named after what they
 /// feed ("init/layers.0.attention.in_proj.weight", "data/train") never disturb each other.
@@ -60,7 +62,7 @@ public struct RandomStream: Sendable {
         let r = next4()
         let u1 = (Double(r[0]) + 1) / 4_294_967_297.0   // (0, 1]
         let u2 = Double(r[1]) / 4_294_967_296.0
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 
     /// Normal(0, std) truncated to [-3std, 3std] by rejection, as torch's trunc_normal_ is used by open_lm.
@@ -86,6 +88,3 @@ public struct RandomStream: Sendable {
         return z ^ (z >> 31)
     }
 }
-
-@inline(__always) func _log(_ x: Double) -> Double { Foundation_log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation_cos(x) }
