@@ -113,6 +113,9 @@ def main():
     case("shard-ids-outside-vocab", shard_dir(good_shard, len(ids), vocab=50), 3, "outside the vocabulary of 50")
     case("shard-manifest-totals", shard_dir(good_shard, len(ids), total=7), 3, "disagrees with its shards")
     case("shard-header-count", shard_dir(shard(ids, count=10**6), len(ids)), 3, "shard says 1000000 ids")
+    # fuzzer finds (Tests/Fuzz/crashes): a zstd frame header claiming gigabytes
+    forged = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/shard/oom-forged-frame-size"), "rb").read()
+    case("shard-forged-frame-size", shard_dir(forged, 5), 3, "over the 40 limit")
     # configs
     base = "model: {d_model: 32, n_layers: 1, n_heads: 4}\n"
     case("unknown-key.yaml", (base + "optim: {learning_rate: 0.1}\n").encode(), 2, "optim.learning_rate: unknown key")

@@ -51,8 +51,10 @@ public enum TokenShards {
     }
 
     /// Decodes and checks one shard: magic, version, width, count, and every id below `vocabSize`.
-    public static func decodeShard(_ data: Data, file: String, vocabSize: Int) throws -> [Int32] {
-        let raw = try Zstd.decompress(data, file: file)
+    /// The frame may not claim more than `maxTokens` ids' worth of bytes (the manifest's count when
+    /// known), so a forged size header cannot make it allocate gigabytes.
+    public static func decodeShard(_ data: Data, file: String, vocabSize: Int, maxTokens: Int = 64 << 20) throws -> [Int32] {
+        let raw = try Zstd.decompress(data, file: file, maxBytes: 20 + 4 * maxTokens)
         guard raw.count >= 20, Array(raw.prefix(4)) == magic else { throw TesseraError.data(file: file, "not a Tessera token shard (bad magic)") }
         return try raw.withUnsafeBytes { p -> [Int32] in
             let version = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
@@ -93,7 +95,11 @@ public enum TokenShards {
 
     public static func readManifest(_ dir: String) throws -> Manifest {
         let path = (dir as NSString).appendingPathComponent(manifestName)
-        guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
+        return try parseManifest(try FileIO.read(path), path: path)
+    }
+
+    public static func parseManifest(_ data: Data, path: String) throws -> Manifest {
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object")
         }
         func bad(_ m: String) -> TesseraError { .data(file: path, m) }
@@ -132,7 +138,7 @@ public enum TokenShards {
             let data = try FileIO.read(path)
             let sum = fnv1a(data)
             guard sum == sh.checksum else { throw TesseraError.data(file: path, "checksum \(sum) does not match the manifest's \(sh.checksum)") }
-            let part = try decodeShard(data, file: path, vocabSize: m.vocabSize)
+            let part = try decodeShard(data, file: path, vocabSize: m.vocabSize, maxTokens: sh.tokens)
             guard part.count == sh.tokens else { throw TesseraError.data(file: path, "holds \(part.count) ids, the manifest says \(sh.tokens)") }
             ids += part
         }

@@ -15,7 +15,7 @@ public enum Zstd {
     }
 
     /// Decompresses one frame whose header records its size; errors name `file`.
-    public static func decompress(_ data: Data, file: String, maxBytes: Int = 1 << 32) throws -> Data {
+    public static func decompress(_ data: Data, file: String, maxBytes: Int = 1 << 30) throws -> Data {
         let size = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, data.count) }
         guard size != ZSTD_CONTENTSIZE_ERROR else { throw TesseraError.data(file: file, "not a zstd frame") }
         guard size != ZSTD_CONTENTSIZE_UNKNOWN else { throw TesseraError.data(file: file, "zstd frame without a content size") }
