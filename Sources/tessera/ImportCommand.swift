@@ -5,14 +5,14 @@ import TesseraCore
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE) or a Hugging Face Llama/Mistral directory (config.json + safetensors).",
+        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE) a Hugging Face Llama/Mistral directory (config.json + safetensors), or an open_lm directory (params.json + safetensors).",
         discussion: """
         The output directory receives model.safetensors (F32, Tessera's parameter names), config.json \\
         (model shape; data.seq_len = --seq-len) and tokenizer.json. eval, probe and generation read it; \\
         `train` can start from it.
         """)
 
-    @Argument(help: "GGUF file, or a Hugging Face model directory.") var file: String
+    @Argument(help: "GGUF file, or a Hugging Face or open_lm model directory.") var file: String
     @Option(help: "Output checkpoint directory.") var out: String
     @Option(help: "Sequence length planned for evaluation and training with this checkpoint.") var seqLen: Int = 512
     @Flag(help: "Replace an existing output directory.") var overwrite = false
@@ -23,7 +23,8 @@ struct Import: ParsableCommand {
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !existing.isEmpty && !overwrite { throw TesseraError.runState("\\(out) already exists; pass --overwrite to replace it") }
             let t0 = Date()
-            let imported = FileIO.isDirectory(file) ? try HFImport.load(dir: file) : try GGUFImport.load(try GGUFFile(path: file))
+            let imported = !FileIO.isDirectory(file) ? try GGUFImport.load(try GGUFFile(path: file))
+                : OpenLMImport.isOpenLM(dir: file) ? try OpenLMImport.load(dir: file) : try HFImport.load(dir: file)
             var config = TrainConfig(model: imported.model)
             config.data.seqLen = min(seqLen, imported.model.maxSeqLen)
             config.optim.batchTokens = config.optim.microBatch * config.data.seqLen

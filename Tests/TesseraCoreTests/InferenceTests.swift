@@ -102,3 +102,36 @@ extension ReferenceCache {
         }
     }
 }
+
+/// An open_lm checkpoint (its names are Tessera's) made from the PyTorch fixture's weights and an
+/// open_lm params.json: imported, it gives PyTorch's logits.
+@Suite struct OpenLMImportTests {
+    @Test func openLMDirectoryImportsToThePyTorchLogits() throws {
+        let f = try SafetensorsFile(path: Fixtures.path("lm_openlm.safetensors"))
+        let dir = tempDirectory("openlm")
+        let params: [String: Any] = ["hidden_dim": 48, "n_layers": 2, "n_heads": 4, "seq_len": 17, "vocab_size": 61,
+                                     "post_embed_norm": false, "weight_tying": false, "model_norm": "default_layer_norm",
+                                     "positional_embedding_type": "rotary", "ffn_type": "swiglu"]
+        try JSONSerialization.data(withJSONObject: params).write(to: URL(fileURLWithPath: dir + "/params.json"))
+        // The fixture holds the model's tensors under Tessera's (= open_lm's) names, among other entries.
+        let shape = ModelConfig(dModel: 48, nLayers: 2, nHeads: 4, vocabSize: 61, ffnHidden: 140, norm: .layerNorm, maxSeqLen: 17)
+        let names = Transformer.parameterShapes(shape).map(\.0)
+        var values: [[Float]] = []
+        for n in names { values.append(try f.floats(n)) }
+        var tensors: [SafetensorsTensor] = []
+        try withExtendedLifetime(values) {
+            for (i, n) in names.enumerated() {
+                tensors.append(values[i].withUnsafeBufferPointer { SafetensorsTensor(name: n, shape: (try? f.entry(n).shape) ?? [], f32: $0.baseAddress!) })
+            }
+            try SafetensorsWriter.write(path: dir + "/model.safetensors", tensors: tensors)
+        }
+        let imported = try OpenLMImport.load(dir: dir)
+        #expect(imported.model.ffnHidden == 140 && imported.model.norm == .layerNorm && imported.model.rope == .half)
+        let model = Transformer(config: imported.model, batch: 2, seqLen: 17, pool: Parallel(threads: 2))
+        model.params.values.pointer.update(from: imported.store.values.pointer, count: imported.store.values.count)
+        model.forward(tokens: try f.int32s("inputs"))
+        var logits = [Float](repeating: 0, count: 34 * 61)
+        model.logits(into: &logits)
+        #expect(relativeError(logits, try f.floats("logits")) <= 1e-4)
+    }
+}
