@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
@@ -38,6 +38,7 @@ for t in "${targets[@]}"; do
     shard) find $fx/malformed -name '*.tok.zst' -exec cp {} "$corpus"/ \; ;;
     manifest) i=0; for m in $fx/malformed/*/manifest.json; do cp "$m" "$corpus/m$i.json"; i=$((i+1)); done ;;
     bpe_encode) cp configs/corpus/*.txt "$corpus"/ 2>/dev/null ;;
+    png) cp $fx/png/*.png $fx/malformed/*.png "$corpus"/ 2>/dev/null ;;
   esac
   # Replay every stored crash first: each must now pass.
   for c in Tests/Fuzz/crashes/$t/*; do

@@ -6,7 +6,7 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read and check any file Tessera reads, and summarise it.",
         discussion: """
-        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), \\
+        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, \\
         tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \\
         (the resolved config), a token-shard directory (manifest; every shard verified), a checkpoint \\
         directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \\
@@ -30,6 +30,9 @@ struct Inspect: ParsableCommand {
                     let t = try GGUFImport.tokenizer(g)
                     Console.out("  tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue)")
                 }
+            } else if path.hasSuffix(".png") {
+                let img = try RGBImage.read(path: path)
+                Console.out("PNG \(img.width)×\(img.height), read as 8-bit RGB (alpha over white)")
             } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
                 let c = try ConfigFile.load(path, overrides: [], threads: nil)
                 Console.out(String(decoding: c.json, as: UTF8.self))
@@ -37,7 +40,7 @@ struct Inspect: ParsableCommand {
                 let t = try TokenizerFiles.load(path)
                 Console.out("tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue), added \(t.added.map(\.content))")
             } else {
-                throw TesseraError.data(file: path, "unknown kind of file (expected .safetensors, .gguf, .json, .yaml, or a directory)")
+                throw TesseraError.data(file: path, "unknown kind of file (expected .safetensors, .gguf, .png, .json, .yaml, or a directory)")
             }
         }
     }

@@ -2,10 +2,10 @@
 """Writes the malformed-input corpus: Tests/TesseraCoreTests/Fixtures/malformed/ holds one bad file
 (or directory) per case, and cases.json says for each what `tessera inspect` must answer: the exit
 code and a fragment of its one-line error. Every reader is covered: safetensors, GGUF,
-tokenizer.json / vocab.json, token shards and their manifest, YAML configs.
+tokenizer.json / vocab.json, token shards and their manifest, YAML configs, PNG.
 Usage: scripts/reference/make_malformed.py   (needs Fixtures/gguf_types.gguf; installs zstandard)
 """
-import json, os, shutil, struct, subprocess, sys
+import json, os, shutil, struct, subprocess, sys, zlib
 try:
     import zstandard
 except ImportError:
@@ -113,6 +113,15 @@ def main():
     case("shard-ids-outside-vocab", shard_dir(good_shard, len(ids), vocab=50), 3, "outside the vocabulary of 50")
     case("shard-manifest-totals", shard_dir(good_shard, len(ids), total=7), 3, "disagrees with its shards")
     case("shard-header-count", shard_dir(shard(ids, count=10**6), len(ids)), 3, "shard says 1000000 ids")
+    # PNG (from a valid fixture)
+    png = open(os.path.join(FIX, "png/rgb.png"), "rb").read()
+    case("truncated.png", png[:70], 3, "corrupt PNG")
+    crc = bytearray(png); crc[29] ^= 0xFF
+    case("bad-crc.png", bytes(crc), 3, "not a readable PNG")
+    ihdr = bytearray(png[12:29]); ihdr[4:12] = struct.pack(">II", 200000, 200000)
+    huge = png[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(bytes(ihdr))) + png[33:]
+    case("absurd-dimensions.png", huge, 3, "PNG")
+    case("not-a.png", b"GIF89a not a png", 3, "not a readable PNG")
     # fuzzer finds (Tests/Fuzz/crashes): a zstd frame header claiming gigabytes
     forged = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/shard/oom-forged-frame-size"), "rb").read()
     case("shard-forged-frame-size", shard_dir(forged, 5), 3, "over the 40 limit")
