@@ -53,6 +53,10 @@ struct Inspect: ParsableCommand {
                 Console.out("\(name): \(split.tokens) tokens in \(split.shards.count) shard(s), verified")
             }
             Console.out("vocabulary \(m.vocabSize), tokenizer \(m.tokenizer) (\(m.tokenizerHash))")
+        } else if FileIO.exists((path as NSString).appendingPathComponent("captions.jsonl")) {
+            let ds = try CaptionedImageFolder(dir: path)
+            for item in ds.items { _ = try ds.image(item) }
+            Console.out("image dataset: \(ds.items.count) captioned images, all readable")
         } else if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) {
             let c = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
             let model = Transformer(config: c.model, batch: 1, seqLen: 1, pool: Parallel(threads: 1))
@@ -63,7 +67,7 @@ struct Inspect: ParsableCommand {
             }
             Console.out("model: \(model.params.parameterCount) parameters, d_model \(c.model.dModel), \(c.model.nLayers) layers, vocabulary \(c.model.vocabSize)")
         } else {
-            throw TesseraError.data(file: path, "directory is neither token shards (manifest.json) nor a checkpoint (model.safetensors)")
+            throw TesseraError.data(file: path, "directory is neither token shards (manifest.json), an image dataset (captions.jsonl) nor a checkpoint (model.safetensors)")
         }
     }
 }

@@ -231,7 +231,7 @@ import TesseraCore
 
     @Test func corpusCoversEveryReader() {
         #expect(Self.cases.count >= 30)
-        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png"] {
+        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-"] {
             #expect(Self.cases.contains { $0.path.contains(kind) }, "no case for \(kind)")
         }
     }

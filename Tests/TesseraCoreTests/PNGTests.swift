@@ -47,3 +47,46 @@ import TesseraCore
         }
     }
 }
+
+@Suite struct ShapesDatasetTests {
+    @Test func samplesAreSeededAndDrawWhatTheCaptionSays() throws {
+        let g = ShapesGenerator(seed: 5, side: 32)
+        #expect(g.sample(7).image == ShapesGenerator(seed: 5, side: 32).sample(7).image)
+        #expect(g.sample(7).caption != ShapesGenerator(seed: 6, side: 32).sample(7).caption || g.sample(7).image != ShapesGenerator(seed: 6, side: 32).sample(7).image)
+        for i in 0..<40 {
+            let s = g.sample(i)
+            #expect(s.caption == "a \(s.size) \(s.colour) \(s.shape.rawValue) in the \(s.position.rawValue)")
+            // The coloured pixels' centroid lies in the captioned region, and their colour is the caption's.
+            var sx = 0.0, sy = 0.0, n = 0.0
+            let rgb = ShapesGenerator.colours.first { $0.name == s.colour }!.rgb
+            for y in 0..<32 {
+                for x in 0..<32 {
+                    let p = (y * 32 + x) * 3
+                    if s.image.pixels[p] == rgb.0 && s.image.pixels[p + 1] == rgb.1 && s.image.pixels[p + 2] == rgb.2 {
+                        sx += Double(x); sy += Double(y); n += 1
+                    }
+                }
+            }
+            #expect(n > 0, "\(s.caption): no pixel of its colour")
+            let cx = sx / n / 32, cy = sy / n / 32
+            let wantX = (s.position == .topLeft || s.position == .bottomLeft) ? 0.27 : s.position == .center ? 0.5 : 0.73
+            let wantY = (s.position == .topLeft || s.position == .topRight) ? 0.27 : s.position == .center ? 0.5 : 0.73
+            #expect(abs(cx - wantX) < 0.12 && abs(cy - wantY) < 0.12, "\(s.caption): centroid (\(cx), \(cy))")
+        }
+    }
+
+    @Test func folderRoundTripAndMissingImage() throws {
+        let dir = tempDirectory("shapes")
+        try CaptionedImageFolder.writeShapes(to: dir, seed: 1, side: 16, count: 10, valCount: 3)
+        let ds = try CaptionedImageFolder(dir: dir)
+        #expect(ds.items.count == 10 && ds.items.filter { $0.split == "val" }.count == 3)
+        #expect(try ds.image(ds.items[4]) == ShapesGenerator(seed: 1, side: 16).sample(4).image)
+        try FileManager.default.removeItem(atPath: dir + "/" + ds.items[2].file)
+        do {
+            _ = try CaptionedImageFolder(dir: dir)
+            Issue.record("accepted a missing image")
+        } catch let e as TesseraError {
+            #expect(e.exitCode == 3 && e.description.contains("000002.png") && e.description.contains("missing"))
+        }
+    }
+}

@@ -122,6 +122,12 @@ def main():
     huge = png[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(bytes(ihdr))) + png[33:]
     case("absurd-dimensions.png", huge, 3, "PNG")
     case("not-a.png", b"GIF89a not a png", 3, "not a readable PNG")
+    # captioned image folders
+    line = lambda f, c: json.dumps({"file": f, "caption": c, "split": "train"}).encode() + b"\n"
+    case("dataset-missing-image", {"captions.jsonl": line("gone.png", "a red circle")}, 3, "gone.png: listed on line 1")
+    case("dataset-bad-line", {"captions.jsonl": line("a.png", "x") + b"{not json\n", "a.png": png}, 3, "line 2 is not a JSON object")
+    case("dataset-escaping-path", {"captions.jsonl": line("../x.png", "x")}, 3, "must be a relative path inside the folder")
+    case("dataset-corrupt-image", {"captions.jsonl": line("a.png", "x"), "a.png": png[:50]}, 3, "corrupt PNG")
     # fuzzer finds (Tests/Fuzz/crashes): a zstd frame header claiming gigabytes
     forged = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/shard/oom-forged-frame-size"), "rb").read()
     case("shard-forged-frame-size", shard_dir(forged, 5), 3, "over the 40 limit")
