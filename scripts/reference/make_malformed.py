@@ -131,6 +131,8 @@ def main():
     # fuzzer finds (Tests/Fuzz/crashes): a zstd frame header claiming gigabytes
     forged = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/shard/oom-forged-frame-size"), "rb").read()
     case("shard-forged-frame-size", shard_dir(forged, 5), 3, "over the 40 limit")
+    forged_id = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/tokenizer_json/oom-forged-token-id"), "rb").read()
+    case("forged-token-id.tokenizer.json", forged_id, 3, "not contiguous")
     # configs
     base = "model: {d_model: 32, n_layers: 1, n_heads: 4}\n"
     case("unknown-key.yaml", (base + "optim: {learning_rate: 0.1}\n").encode(), 2, "optim.learning_rate: unknown key")

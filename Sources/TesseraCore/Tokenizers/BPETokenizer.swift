@@ -41,6 +41,12 @@ public final class BPETokenizer {
         for (_, id) in vocab { maxID = max(maxID, id) }
         for a in added { maxID = max(maxID, a.id) }
         guard maxID >= 0 else { throw TesseraError.data(file: source, "empty vocabulary") }
+        // Ids must run 0..<count; checked before sizing any table by the largest id (a forged id
+        // would otherwise allocate gigabytes: found by fuzzing).
+        let distinct = Set(vocab.values).union(added.map(\.id)).count
+        guard Int(maxID) < distinct else {
+            throw TesseraError.data(file: source, "vocabulary ids are not contiguous: id \(maxID) with \(distinct) distinct ids")
+        }
         var tokens = [String](repeating: "", count: Int(maxID) + 1)
         var seen = [Bool](repeating: false, count: tokens.count)
         for (t, id) in vocab {
