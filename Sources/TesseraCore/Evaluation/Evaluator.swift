@@ -3,12 +3,12 @@ import Foundation
 /// Held-out loss: consecutive windows of the stream, `batch` rows at a time; the tail window is
 /// padded with ignored targets so every token is counted exactly once. Token-weighted mean.
 public enum Evaluator {
-    /// `inputs`/`targets` are scratch of `batch·seq` ids (the trainer passes its own, so an
-    /// evaluation allocates nothing).
+    /// `inputs`/`targets` are scratch of at least `batch·seq` ids (the trainer passes its own, so
+    /// an evaluation allocates nothing); only the first `batch·seq` are used.
     public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
                                 inputs: inout [Int32], targets: inout [Int32]) -> Double? {
         let T = model.seqLen, B = model.batch
-        precondition(inputs.count == B * T && targets.count == B * T)
+        precondition(inputs.count >= B * T && targets.count >= B * T)
         let windows = stream.evalWindows(seqLen: T, maxTokens: maxTokens)
         guard windows > 0 else { return nil }
         var sum = 0.0
@@ -28,7 +28,7 @@ public enum Evaluator {
                     }
                 }
             }
-            counted += targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+            counted += targets[0..<(B * T)].reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
             sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
             w += B

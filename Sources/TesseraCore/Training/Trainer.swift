@@ -98,8 +98,9 @@ public final class Trainer {
         model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
         let o = config.optim
         adam = AdamW(store: model.params, config: o.adam, decays: { !Glob.matchesAny(o.noDecay, $0) })
-        inputs = [Int32](repeating: 0, count: B * T)
-        targets = [Int32](repeating: 0, count: B * T)
+        // One step's windows, all micro-batches: read once, counted, then fed slice by slice.
+        inputs = [Int32](repeating: 0, count: config.accumulation * B * T)
+        targets = [Int32](repeating: 0, count: config.accumulation * B * T)
         model.initialize(seed: config.seed)
         if resume { try restore() }
     }
@@ -157,21 +158,18 @@ public final class Trainer {
         let c = config, B = c.optim.microBatch, T = c.data.seqLen, accum = c.accumulation
         let ignore = Int32(c.data.ignoreIndex)
         // The loss is a mean over every counted target of the whole step, so count them first.
-        var counted = 0
-        for m in 0..<accum {
-            fill(micro: m)
-            counted += targets.reduce(0) { $0 + ($1 == ignore ? 0 : 1) }
-        }
+        fill()
+        let counted = targets.reduce(0) { $0 + ($1 == ignore ? 0 : 1) }
         guard counted > 0 else {
             throw TesseraError.data(file: c.data.train, "step \(step + 1) has no counted targets (all equal ignore_index)")
         }
         model.params.zeroGrads()
         var sum = 0.0
+        let micro = B * T
         for m in 0..<accum {
-            fill(micro: m)
-            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress! + m * micro) }
             sum += targets.withUnsafeBufferPointer {
-                model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: ignore, scale: 1 / Float(counted))
+                model.lossAndBackward(targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
             }
         }
         let loss = sum / Double(counted)
@@ -189,12 +187,15 @@ public final class Trainer {
         return (loss, norm)
     }
 
-    func fill(micro: Int) {
-        let c = config
+    /// Reads every micro-batch of the current step into `inputs`/`targets`.
+    func fill() {
+        let c = config, micro = c.optim.microBatch * c.data.seqLen
         inputs.withUnsafeMutableBufferPointer { i in
             targets.withUnsafeMutableBufferPointer { t in
-                train.fillTraining(step: step, micro: micro, accumulation: c.accumulation, rows: c.optim.microBatch,
-                                   seqLen: c.data.seqLen, seed: c.seed, inputs: i.baseAddress!, targets: t.baseAddress!)
+                for m in 0..<c.accumulation {
+                    train.fillTraining(step: step, micro: m, accumulation: c.accumulation, rows: c.optim.microBatch, seqLen: c.data.seqLen,
+                                       seed: c.seed, inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
+                }
             }
         }
     }
