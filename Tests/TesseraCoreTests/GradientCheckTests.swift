@@ -212,3 +212,30 @@ import TesseraCore
         }
     }
 }
+
+@Suite struct ConvGradientCheckTests {
+    let pool = Parallel(threads: 2)
+
+    /// Conv2d (padding, stride 2, bias) against finite differences, same tolerance as the other layers.
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (4, 2, 1)])
+    func conv2d(kernel: Int, stride: Int, padding: Int) {
+        let s = Conv2dShape(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
+        let outCount = s.batch * s.outChannels * s.outHeight * s.outWidth
+        var x = GradientCheckTests.random(s.batch * 3 * 7 * 6, "x")
+        var w = GradientCheckTests.random(4 * s.patch, "w", scale: 0.3)
+        var b = GradientCheckTests.random(4, "b")
+        let r = GradientCheckTests.random(outCount, "r")
+        var cols = [Float](repeating: 0, count: s.scratch)
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: outCount)
+            Conv2d.forward(pool, s, x: x, weight: w, bias: b, y: &y, cols: &cols)
+            return GradientCheckTests.dot(y, r)
+        }
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: 4)
+        Conv2d.backward(pool, s, x: x, weight: w, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
+        let (xc, wc, bc) = (x, w, b)
+        #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
+        #expect(GradientCheckTests.check(&w, analytic: dw) { forward(xc, $0, bc) } <= GradientCheckTests.tolerance)
+        #expect(GradientCheckTests.check(&b, analytic: db) { forward(xc, wc, $0) } <= GradientCheckTests.tolerance)
+    }
+}
