@@ -239,3 +239,66 @@ import TesseraCore
         #expect(GradientCheckTests.check(&b, analytic: db) { forward(xc, wc, $0) } <= GradientCheckTests.tolerance)
     }
 }
+
+@Suite struct GroupNormGradientCheckTests {
+    let pool = Parallel(threads: 2)
+
+    @Test(arguments: [1, 2, 6])
+    func groupNorm(groups: Int) {
+        let s = GroupNormShape(batch: 2, channels: 6, spatial: 10, groups: groups)
+        let count = 2 * 6 * 10
+        var x = GradientCheckTests.random(count, "x", scale: 2).map { $0 + 0.3 }
+        var w = GradientCheckTests.random(6, "w", scale: 0.2).map { $0 + 1 }
+        var b = GradientCheckTests.random(6, "b", scale: 0.2)
+        let r = GradientCheckTests.random(count, "r")
+        var mean = [Float](repeating: 0, count: s.stats), rstd = mean
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: count)
+            var m = [Float](repeating: 0, count: s.stats), rs = m
+            GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &m, rstd: &rs)
+            return GradientCheckTests.dot(y, r)
+        }
+        var y = [Float](repeating: 0, count: count)
+        GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &mean, rstd: &rstd)
+        var dx = [Float](repeating: 0, count: count), dw = [Float](repeating: 0, count: 6), db = dw
+        GroupNorm.backward(pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw, dBias: &db)
+        let (xc, wc, bc) = (x, w, b)
+        #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
+        #expect(GradientCheckTests.check(&w, analytic: dw) { forward(xc, $0, bc) } <= GradientCheckTests.tolerance)
+        #expect(GradientCheckTests.check(&b, analytic: db) { forward(xc, wc, $0) } <= GradientCheckTests.tolerance)
+    }
+}
+
+/// Conv2d and GroupNorm forward and backward against PyTorch (scripts/reference/make_image_layers_fixture.py), ≤ 1e-4.
+@Suite struct ImageLayersFixtureTests {
+    let pool = Parallel(threads: 2)
+    let f = try! SafetensorsFile(path: Fixtures.path("image_layers.safetensors"))
+
+    @Test(arguments: [("conv_k3s1p1", 3, 1, 1), ("conv_k4s2p1", 4, 2, 1)])
+    func conv2dMatchesTorch(name: String, kernel: Int, stride: Int, padding: Int) throws {
+        let s = Conv2dShape(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
+        let x = try f.floats(name + ".x"), w = try f.floats(name + ".w"), b = try f.floats(name + ".b"), r = try f.floats(name + ".r")
+        var cols = [Float](repeating: 0, count: s.scratch)
+        var y = [Float](repeating: 0, count: r.count)
+        Conv2d.forward(pool, s, x: x, weight: w, bias: b, y: &y, cols: &cols)
+        #expect(relativeError(y, try f.floats(name + ".y")) <= 1e-4)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: 4)
+        Conv2d.backward(pool, s, x: x, weight: w, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
+        #expect(relativeError(dx, try f.floats(name + ".dx")) <= 1e-4)
+        #expect(relativeError(dw, try f.floats(name + ".dw")) <= 1e-4)
+        #expect(relativeError(db, try f.floats(name + ".db")) <= 1e-4)
+    }
+
+    @Test func groupNormMatchesTorch() throws {
+        let s = GroupNormShape(batch: 2, channels: 6, spatial: 20, groups: 2, eps: 1e-6)
+        let x = try f.floats("gn.x"), w = try f.floats("gn.w"), b = try f.floats("gn.b"), r = try f.floats("gn.r")
+        var y = [Float](repeating: 0, count: x.count), mean = [Float](repeating: 0, count: s.stats), rstd = mean
+        GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &mean, rstd: &rstd)
+        #expect(relativeError(y, try f.floats("gn.y")) <= 1e-4)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: 6), db = dw
+        GroupNorm.backward(pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw, dBias: &db)
+        #expect(relativeError(dx, try f.floats("gn.dx")) <= 1e-4)
+        #expect(relativeError(dw, try f.floats("gn.dw")) <= 1e-4)
+        #expect(relativeError(db, try f.floats("gn.db")) <= 1e-4)
+    }
+}
