@@ -302,3 +302,49 @@ import TesseraCore
         #expect(relativeError(db, try f.floats("gn.db")) <= 1e-4)
     }
 }
+
+@Suite struct VectorQuantizerTests {
+    let pool = Parallel(threads: 2)
+
+    /// Nearest codes equal a brute-force search; the loss's gradients match finite differences
+    /// (small steps keep every assignment fixed, which the test checks); straight-through passes dz.
+    @Test func nearestCodesAndGradients() {
+        let n = 40, d = 4, k = 16
+        var z = GradientCheckTests.random(n * d, "z")
+        var e = GradientCheckTests.random(k * d, "e")
+        var idx = [Int32](repeating: 0, count: n), zq = [Float](repeating: 0, count: n * d)
+        var scores = [Float](repeating: 0, count: n * k), norms = [Float](repeating: 0, count: k), usage = [Int](repeating: 0, count: k)
+        let loss = VectorQuantizer.forward(pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &idx, zq: &zq,
+                                           usage: &usage, scores: &scores, codeNorms: &norms)
+        for i in 0..<n {
+            var best = 0, bestD = Float.infinity
+            for c in 0..<k {
+                var s: Float = 0
+                for j in 0..<d { let t = z[i * d + j] - e[c * d + j]; s += t * t }
+                if s < bestD { bestD = s; best = c }
+            }
+            #expect(Int(idx[i]) == best, "row \(i)")
+        }
+        #expect(usage.reduce(0, +) == n && loss > 0)
+        func lossOf(_ z: [Float], _ e: [Float]) -> Double {
+            var i2 = [Int32](repeating: 0, count: n), q2 = [Float](repeating: 0, count: n * d)
+            var s2 = [Float](repeating: 0, count: n * k), n2 = [Float](repeating: 0, count: k)
+            let l = VectorQuantizer.forward(pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &i2, zq: &q2,
+                                            usage: nil, scores: &s2, codeNorms: &n2)
+            #expect(i2 == idx, "a finite-difference step changed an assignment")
+            return l
+        }
+        let upstream = GradientCheckTests.random(n * d, "up")
+        var dz = [Float](repeating: 0, count: n * d), de = [Float](repeating: 0, count: k * d)
+        VectorQuantizer.backward(z: z, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 1, dzqST: nil, dz: &dz, dCodebook: &de)
+        let (zc, ec) = (z, e)
+        // The loss's value is (1 + β)·mean((z_q − z)²); stop-gradients send weight 1 of it to z and β to E,
+        // so finite differences of the value equal dz·(1 + β) and dE·(1 + β)/β.
+        let zScaled = dz.map { $0 * 1.25 }, eScaled = de.map { $0 * 1.25 / 0.25 }
+        #expect(GradientCheckTests.check(&z, analytic: zScaled, h: 1e-3) { lossOf($0, ec) } <= GradientCheckTests.tolerance)
+        #expect(GradientCheckTests.check(&e, analytic: eScaled, h: 1e-3) { lossOf(zc, $0) } <= GradientCheckTests.tolerance)
+        var dz2 = [Float](repeating: 0, count: n * d), de2 = [Float](repeating: 0, count: k * d)
+        VectorQuantizer.backward(z: zc, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 0, dzqST: upstream, dz: &dz2, dCodebook: &de2)
+        #expect(dz2 == upstream && de2.allSatisfy { $0 == 0 })
+    }
+}
