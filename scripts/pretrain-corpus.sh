@@ -10,13 +10,7 @@ swift build -c release --product tessera
 bin=.build/release/tessera
 scripts/data/corpus.sh runs/data/corpus
 data=runs/data/corpus-bpe8k
-if [ ! -f "$data/manifest.json" ]; then
-  files=(runs/data/corpus/*.txt)
-  "$bin" tokenize train-bpe --vocab-size 8192 --special "<|endoftext|>" --out runs/data/corpus-bpe8k.tokenizer.json \
-    $(printf -- '--in %s ' "${files[@]}")
-  "$bin" tokenize text --tokenizer runs/data/corpus-bpe8k.tokenizer.json --separator "<|endoftext|>" --out "$data" \
-    $(printf -- '--in %s ' "${files[@]}")
-fi
+scripts/data/bpe-shards.sh "$bin" 8192 "$data" runs/data/corpus/*.txt
 run="runs/corpus-bpe8k-$(date -u +%Y%m%d-%H%M%S)"
 "$bin" train --config configs/corpus-bpe8k.yaml --run-dir "$run" "$@"
 "$bin" eval --checkpoint "$run" --corpus "$data" --json

@@ -11,14 +11,7 @@ scripts/setup.sh
 swift build -c release --product tessera
 bin=.build/release/tessera
 data=runs/data/austen-bpe4k
-corpus=(configs/corpus/pride-and-prejudice.txt configs/corpus/sense-and-sensibility.txt)
-if [ ! -f "$data/manifest.json" ]; then
-  mkdir -p runs/data
-  "$bin" tokenize train-bpe --vocab-size 4096 --special "<|endoftext|>" --out runs/data/austen-bpe4k.tokenizer.json \
-    $(printf -- '--in %s ' "${corpus[@]}")
-  "$bin" tokenize text --tokenizer runs/data/austen-bpe4k.tokenizer.json --separator "<|endoftext|>" --out "$data" \
-    $(printf -- '--in %s ' "${corpus[@]}")
-fi
+scripts/data/bpe-shards.sh "$bin" 4096 "$data" configs/corpus/pride-and-prejudice.txt configs/corpus/sense-and-sensibility.txt
 run="runs/tiny-bpe-$(date -u +%Y%m%d-%H%M%S)"
 "$bin" train --config configs/tiny-bpe.yaml --run-dir "$run" "$@"
 "$bin" eval --checkpoint "$run" --corpus "$data" --json

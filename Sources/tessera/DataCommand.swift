@@ -26,11 +26,7 @@ struct DataShapes: ParsableCommand {
             guard count >= 1, val >= 0, val < count, size >= 8, size <= 1024 else {
                 throw TesseraError.config("--count ≥ 1, 0 ≤ --val < --count and 8 ≤ --size ≤ 1024 are required")
             }
-            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !existing.isEmpty {
-                guard overwrite else { throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it") }
-                try FileManager.default.removeItem(atPath: out)
-            }
+            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
             try CaptionedImageFolder.writeShapes(to: out, seed: seed, side: size, count: count, valCount: val)
             Console.log("wrote \(count) \(size)×\(size) images (\(val) held out) → \(out)")
         }

@@ -5,10 +5,10 @@ import TesseraCore
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE) a Hugging Face Llama/Mistral directory (config.json + safetensors), or an open_lm directory (params.json + safetensors).",
+        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE), a Hugging Face Llama/Mistral directory (config.json + safetensors), or an open_lm directory (params.json + safetensors).",
         discussion: """
-        The output directory receives model.safetensors (F32, Tessera's parameter names), config.json \\
-        (model shape; data.seq_len = --seq-len) and tokenizer.json. eval, probe and generation read it; \\
+        The output directory receives model.safetensors (F32, Tessera's parameter names), config.json \
+        (model shape; data.seq_len = --seq-len) and tokenizer.json. eval, probe and generation read it; \
         `train` can start from it.
         """)
 
@@ -20,15 +20,16 @@ struct Import: ParsableCommand {
     func run() throws {
         try guarded {
             guard seqLen >= 2 else { throw TesseraError.config("--seq-len must be ≥ 2") }
+            // Checked before the (slow) import; the old directory is replaced only once the new one is complete.
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !existing.isEmpty && !overwrite { throw TesseraError.runState("\\(out) already exists; pass --overwrite to replace it") }
+            if !existing.isEmpty && !overwrite { throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it") }
             let t0 = Date()
             let imported = !FileIO.isDirectory(file) ? try GGUFImport.load(try GGUFFile(path: file))
                 : OpenLMImport.isOpenLM(dir: file) ? try OpenLMImport.load(dir: file) : try HFImport.load(dir: file)
             var config = TrainConfig(model: imported.model)
             config.data.seqLen = min(seqLen, imported.model.maxSeqLen)
             config.optim.batchTokens = config.optim.microBatch * config.data.seqLen
-            let tmp = out + ".tmp-\\(getpid())"
+            let tmp = out + ".tmp-\(getpid())"
             try? FileManager.default.removeItem(atPath: tmp)
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             let s = imported.store

@@ -6,10 +6,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read and check any file Tessera reads, and summarise it.",
         discussion: """
-        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, \\
-        tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \\
-        (the resolved config), a token-shard directory (manifest; every shard verified), a checkpoint \\
-        directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \\
+        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, \
+        tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \
+        (the resolved config), a token-shard directory (manifest; every shard verified), a checkpoint \
+        directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \
         or 3 (data).
         """)
 

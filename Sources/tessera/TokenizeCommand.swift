@@ -122,11 +122,7 @@ struct TokenizeText: ParsableCommand {
             guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
             guard valFraction >= 0, valFraction < 1 else { throw TesseraError.config("--val-fraction must be in [0, 1)") }
             guard shardTokens >= 1 else { throw TesseraError.config("--shard-tokens must be ≥ 1") }
-            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !existing.isEmpty {
-                guard overwrite else { throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it") }
-                try FileManager.default.removeItem(atPath: out)
-            }
+            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
             let tok = try TokenizerFiles.load(tokenizer)
             var sep: Int32?
             if let separator {

@@ -51,6 +51,15 @@ public enum FileIO {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
+    /// Readies an output directory that a command fills: an existing non-empty one is refused
+    /// unless `overwrite`, in which case it is removed. Writes nothing else.
+    public static func prepareOutputDirectory(_ path: String, overwrite: Bool) throws {
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard !existing.isEmpty else { return }
+        guard overwrite else { throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it") }
+        try FileManager.default.removeItem(atPath: path)
+    }
+
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     public static func isDirectory(_ path: String) -> Bool {

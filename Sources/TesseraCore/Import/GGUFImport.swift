@@ -1,5 +1,14 @@
 import Foundation
 
+/// A pre-trained model read by one of the importers (GGUF, Hugging Face, open_lm): its shape,
+/// weights under Tessera's names, tokenizer when it has one, and where it came from.
+public struct ImportedModel {
+    public let model: ModelConfig
+    public let tokenizer: BPETokenizer?
+    public let store: ParameterStore
+    public let metadata: [String: String]
+}
+
 /// A Llama-architecture GGUF (e.g. SmolLM2) as a Tessera model, tokenizer and config.
 ///
 /// Name map (GGUF → Tessera):
@@ -15,14 +24,7 @@ import Foundation
 /// RoPE pairs are interleaved: llama.cpp's converter permutes q/k rows for that pairing.
 /// Every tensor must be used and present with the shape the metadata implies.
 public enum GGUFImport {
-    public struct Imported {
-        public let model: ModelConfig
-        public let tokenizer: BPETokenizer?
-        public let store: ParameterStore
-        public let metadata: [String: String]
-    }
-
-    public static func load(_ g: GGUFFile, maxSeqLen: Int? = nil) throws -> Imported {
+    public static func load(_ g: GGUFFile, maxSeqLen: Int? = nil) throws -> ImportedModel {
         func bad(_ m: String) -> TesseraError { .data(file: g.path, m) }
         let arch = g.metadata["general.architecture"]?.string ?? "?"
         guard arch == "llama" else { throw bad("architecture \(arch) is not supported (llama)") }
@@ -75,7 +77,7 @@ public enum GGUFImport {
         if let u = unused.sorted().first { throw bad("tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
         var meta: [String: String] = ["source": (g.path as NSString).lastPathComponent]
         if let n = g.metadata["general.name"]?.string { meta["name"] = n }
-        return Imported(model: config, tokenizer: tokenizer, store: store, metadata: meta)
+        return ImportedModel(model: config, tokenizer: tokenizer, store: store, metadata: meta)
     }
 
     /// The byte-level BPE stored in a GGUF (`tokenizer.ggml.model = gpt2`).

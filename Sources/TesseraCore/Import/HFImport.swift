@@ -15,7 +15,7 @@ import Foundation
 ///   lm_head.weight                                 → output.weight (absent or tied: the embedding)
 /// HF Llama rotates half-split pairs (rotate_half). Missing and unused tensors are errors.
 public enum HFImport {
-    public static func load(dir: String) throws -> GGUFImport.Imported {
+    public static func load(dir: String) throws -> ImportedModel {
         let cfgPath = (dir as NSString).appendingPathComponent("config.json")
         guard let cfg = (try? JSONSerialization.jsonObject(with: try FileIO.read(cfgPath))) as? [String: Any] else {
             throw TesseraError.data(file: cfgPath, "not a JSON object")
@@ -78,7 +78,7 @@ public enum HFImport {
         if let u = unused.sorted().first { throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
         let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
         let tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
-        return GGUFImport.Imported(model: config, tokenizer: tokenizer, store: store,
+        return ImportedModel(model: config, tokenizer: tokenizer, store: store,
                                    metadata: ["source": (dir as NSString).lastPathComponent, "model_type": type])
     }
 

@@ -18,7 +18,7 @@ public enum OpenLMImport {
         return nil
     }
 
-    public static func load(dir: String) throws -> GGUFImport.Imported {
+    public static func load(dir: String) throws -> ImportedModel {
         guard let cfgPath = configPath(dir) else {
             throw TesseraError.data(file: dir, "no open_lm params.json/config.json (with hidden_dim and n_layers)")
         }
@@ -65,7 +65,7 @@ public enum OpenLMImport {
         let unused = Set(weights.keys).subtracting(store.names).filter { !$0.hasSuffix("inv_freq") }
         if let u = unused.sorted().first { throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
         let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        return GGUFImport.Imported(model: config, tokenizer: FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil,
+        return ImportedModel(model: config, tokenizer: FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil,
                                    store: store, metadata: ["source": (dir as NSString).lastPathComponent, "model_type": "open_lm"])
     }
 }
