@@ -1,34 +1,60 @@
-/// 2-D convolution over NCHW tensors by im2col and one GEMM per image, with explicit backward
-/// (col2im for the input gradient). Weight [Cout, Cin, kh, kw] as PyTorch stores it.
+/// 2-D convolution over NCHW tensors by im2col and GEMM, with explicit backward (col2im for the
+/// input gradient). Weight [Cout, Cin, kh, kw] as PyTorch stores it.
+///
+/// Images are processed in chunks: the columns of a whole chunk sit side by side in one matrix
+/// [Cin·k·k, chunk·Ho·Wo], so a layer costs one large sharded GEMM per chunk instead of one small
+/// GEMM per image. The chunk is as many images as fit `columnBudget` floats.
 public struct Conv2dShape: Sendable {
-    public let batch, inChannels, outChannels, height, width, kernel, stride, padding: Int
-    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
-        self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
-        self.height = height; self.width = width; self.kernel = kernel; self.stride = stride; self.padding = padding
+    public let batch, inChannels, outChannels, height, width, kernel, stride: Int
+    /// Zero padding before (top/left) and after (bottom/right). MoVQ's downsampling pads (0, 1).
+    public let padBefore, padAfter: Int
+    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1,
+                padding: Int = 0) {
+        self.init(batch: batch, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
+                  kernel: kernel, stride: stride, padBefore: padding, padAfter: padding)
     }
-    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
-    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
+                padBefore: Int, padAfter: Int) {
+        self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
+        self.height = height; self.width = width; self.kernel = kernel; self.stride = stride
+        self.padBefore = padBefore; self.padAfter = padAfter
+    }
+    public func with(batch b: Int) -> Conv2dShape {
+        Conv2dShape(batch: b, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
+                    kernel: kernel, stride: stride, padBefore: padBefore, padAfter: padAfter)
+    }
+    public var outHeight: Int { (height + padBefore + padAfter - kernel) / stride + 1 }
+    public var outWidth: Int { (width + padBefore + padAfter - kernel) / stride + 1 }
     /// Rows of the column matrix: Cin·k·k.
     public var patch: Int { inChannels * kernel * kernel }
-    /// Floats of scratch the layer needs (one column matrix).
-    public var scratch: Int { patch * outHeight * outWidth }
+    public var inSize: Int { inChannels * height * width }
+    public var outSize: Int { outChannels * outHeight * outWidth }
+    public var parameterCount: Int { outChannels * patch + outChannels }
+
+    static let columnBudget = 1 << 22
+    /// Images per GEMM.
+    public var chunk: Int { max(1, min(batch, Conv2dShape.columnBudget / max(1, patch * outHeight * outWidth))) }
+    /// Floats of scratch the layer needs: the chunk's columns and its [Cout, chunk·Ho·Wo] product.
+    public var scratch: Int { chunk * outHeight * outWidth * (patch + outChannels) }
 }
 
 public enum Conv2d {
-    /// cols[(c·k + ky)·k + kx, oy·Wo + ox] = x[c, oy·s − p + ky, ox·s − p + kx] (0 outside).
-    static func im2col(_ s: Conv2dShape, _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
+    /// cols[(c·k + ky)·k + kx, col0 + oy·Wo + ox] = x[c, oy·s − p + ky, ox·s − p + kx] (0 outside);
+    /// `ld` is the row length of the column matrix.
+    static func im2col(_ s: Conv2dShape, channel c: Int, _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int) {
         let ho = s.outHeight, wo = s.outWidth, k = s.kernel
-        for c in 0..<s.inChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let row = cols + ((c * k + ky) * k + kx) * ho * wo
-                    for oy in 0..<ho {
-                        let iy = oy * s.stride - s.padding + ky
-                        for ox in 0..<wo {
-                            let ix = ox * s.stride - s.padding + kx
-                            row[oy * wo + ox] = (iy >= 0 && iy < s.height && ix >= 0 && ix < s.width)
-                                ? x[(c * s.height + iy) * s.width + ix] : 0
-                        }
+        for ky in 0..<k {
+            for kx in 0..<k {
+                let row = cols + ((c * k + ky) * k + kx) * ld
+                for oy in 0..<ho {
+                    let iy = oy * s.stride - s.padBefore + ky
+                    let out = row + oy * wo
+                    guard iy >= 0 && iy < s.height else { out.update(repeating: 0, count: wo); continue }
+                    let src = x + (c * s.height + iy) * s.width
+                    if s.stride == 1 {
+                        for ox in 0..<wo { let ix = ox - s.padBefore + kx; out[ox] = ix >= 0 && ix < s.width ? src[ix] : 0 }
+                    } else {
+                        for ox in 0..<wo { let ix = ox * s.stride - s.padBefore + kx; out[ox] = ix >= 0 && ix < s.width ? src[ix] : 0 }
                     }
                 }
             }
@@ -36,58 +62,91 @@ public enum Conv2d {
     }
 
     /// dx[c, iy, ix] += Σ dcols over the patches that read it.
-    static func col2im(_ s: Conv2dShape, _ dcols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+    static func col2im(_ s: Conv2dShape, channel c: Int, _ dcols: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
         let ho = s.outHeight, wo = s.outWidth, k = s.kernel
-        for c in 0..<s.inChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let row = dcols + ((c * k + ky) * k + kx) * ho * wo
-                    for oy in 0..<ho {
-                        let iy = oy * s.stride - s.padding + ky
-                        guard iy >= 0 && iy < s.height else { continue }
-                        for ox in 0..<wo {
-                            let ix = ox * s.stride - s.padding + kx
-                            if ix >= 0 && ix < s.width { dx[(c * s.height + iy) * s.width + ix] += row[oy * wo + ox] }
-                        }
+        for ky in 0..<k {
+            for kx in 0..<k {
+                let row = dcols + ((c * k + ky) * k + kx) * ld
+                for oy in 0..<ho {
+                    let iy = oy * s.stride - s.padBefore + ky
+                    guard iy >= 0 && iy < s.height else { continue }
+                    let dst = dx + (c * s.height + iy) * s.width, src = row + oy * wo
+                    for ox in 0..<wo {
+                        let ix = ox * s.stride - s.padBefore + kx
+                        if ix >= 0 && ix < s.width { dst[ix] += src[ox] }
                     }
                 }
             }
         }
     }
 
-    /// y = conv(x, w) + b, overwriting y. `cols` holds `shape.scratch` floats.
-    public static func forward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols: UnsafeMutablePointer<Float>) {
-        let n = s.outHeight * s.outWidth, inSize = s.inChannels * s.height * s.width
-        for b in 0..<s.batch {
-            im2col(s, x + b * inSize, cols)
-            let out = y + b * s.outChannels * n
-            Gemm.parallel(pool, transA: false, transB: false, m: s.outChannels, n: n, k: s.patch,
-                          a: weight, lda: s.patch, b: cols, ldb: n, beta: 0, c: out, ldc: n)
-            if let bias {
-                for o in 0..<s.outChannels { let r = out + o * n; let v = bias[o]; for i in 0..<n { r[i] += v } }
-            }
+    /// Columns of images [first, first + count) side by side.
+    static func gather(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, first: Int, count: Int,
+                       cols: UnsafeMutablePointer<Float>) {
+        let n = s.outHeight * s.outWidth, ld = count * n
+        pool.run(tasks: count * s.inChannels) { t in
+            let b = t / s.inChannels, c = t % s.inChannels
+            im2col(s, channel: c, x + (first + b) * s.inSize, cols + b * n, ld: ld)
         }
     }
 
-    /// dx += ∂/∂x (when given), dWeight += ∂/∂w, dBias += ∂/∂b. `cols` holds `shape.scratch` floats.
+    /// y = conv(x, w) + b, overwriting y. `scratch` holds `shape.scratch` floats.
+    public static func forward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols scratch: UnsafeMutablePointer<Float>) {
+        let n = s.outHeight * s.outWidth, chunk = s.chunk
+        var first = 0
+        while first < s.batch {
+            let count = min(chunk, s.batch - first), ld = count * n
+            let cols = scratch, prod = scratch + chunk * n * s.patch
+            gather(pool, s, x: x, first: first, count: count, cols: cols)
+            Gemm.parallel(pool, transA: false, transB: false, m: s.outChannels, n: ld, k: s.patch,
+                          a: weight, lda: s.patch, b: cols, ldb: ld, beta: 0, c: prod, ldc: ld)
+            // [Cout, count·n] → NCHW, adding the bias on the way.
+            pool.run(tasks: count * s.outChannels) { t in
+                let b = t / s.outChannels, o = t % s.outChannels
+                let src = prod + o * ld + b * n, dst = y + (first + b) * s.outSize + o * n
+                let v = bias?[o] ?? 0
+                for i in 0..<n { dst[i] = src[i] + v }
+            }
+            first += count
+        }
+    }
+
+    /// dx += ∂/∂x (when given), dWeight += ∂/∂w, dBias += ∂/∂b. `scratch` holds `shape.scratch` floats.
     public static func backward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-                                dBias: UnsafeMutablePointer<Float>?, cols: UnsafeMutablePointer<Float>) {
-        let n = s.outHeight * s.outWidth, inSize = s.inChannels * s.height * s.width
-        for b in 0..<s.batch {
-            let g = dy + b * s.outChannels * n
-            im2col(s, x + b * inSize, cols)
-            // dW[Cout, K] += dY[Cout, n] · colsᵀ[n, K]
-            Gemm.parallel(pool, transA: false, transB: true, m: s.outChannels, n: s.patch, k: n,
-                          a: g, lda: n, b: cols, ldb: n, beta: 1, c: dWeight, ldc: s.patch)
-            if let dBias { for o in 0..<s.outChannels { var t: Float = 0; for i in 0..<n { t += g[o * n + i] }; dBias[o] += t } }
-            if let dx {
-                // dcols[K, n] = Wᵀ[K, Cout] · dY[Cout, n]
-                Gemm.parallel(pool, transA: true, transB: false, m: s.patch, n: n, k: s.outChannels,
-                              a: weight, lda: s.patch, b: g, ldb: n, beta: 0, c: cols, ldc: n)
-                col2im(s, cols, dx + b * inSize)
+                                dBias: UnsafeMutablePointer<Float>?, cols scratch: UnsafeMutablePointer<Float>) {
+        let n = s.outHeight * s.outWidth, chunk = s.chunk
+        if let dBias {
+            pool.run(tasks: s.outChannels) { o in
+                var t: Float = 0
+                for b in 0..<s.batch { let g = dy + b * s.outSize + o * n; for i in 0..<n { t += g[i] } }
+                dBias[o] += t
             }
+        }
+        var first = 0
+        while first < s.batch {
+            let count = min(chunk, s.batch - first), ld = count * n
+            let cols = scratch, g = scratch + chunk * n * s.patch
+            // dY of the chunk as [Cout, count·n].
+            pool.run(tasks: count * s.outChannels) { t in
+                let b = t / s.outChannels, o = t % s.outChannels
+                (g + o * ld + b * n).update(from: dy + (first + b) * s.outSize + o * n, count: n)
+            }
+            gather(pool, s, x: x, first: first, count: count, cols: cols)
+            // dW[Cout, K] += dY[Cout, ld] · colsᵀ[ld, K]
+            Gemm.parallel(pool, transA: false, transB: true, m: s.outChannels, n: s.patch, k: ld,
+                          a: g, lda: ld, b: cols, ldb: ld, beta: 1, c: dWeight, ldc: s.patch)
+            if let dx {
+                // dcols[K, ld] = Wᵀ[K, Cout] · dY[Cout, ld]
+                Gemm.parallel(pool, transA: true, transB: false, m: s.patch, n: ld, k: s.outChannels,
+                              a: weight, lda: s.patch, b: g, ldb: ld, beta: 0, c: cols, ldc: ld)
+                pool.run(tasks: count * s.inChannels) { t in
+                    let b = t / s.inChannels, c = t % s.inChannels
+                    col2im(s, channel: c, cols + b * n, ld: ld, dx + (first + b) * s.inSize)
+                }
+            }
+            first += count
         }
     }
 }

@@ -112,9 +112,14 @@ public enum Checkpoint {
     /// Loads weights into `model` by name; every parameter must be present with its exact shape,
     /// and no tensor may be left unused.
     public static func loadWeights(_ path: String, into model: Transformer) throws {
-        let file = (path as NSString).appendingPathComponent("model.safetensors")
+        try loadParameters(file: (path as NSString).appendingPathComponent("model.safetensors"), into: model.params)
+    }
+
+    /// Reads every parameter of `store` from a safetensors file by name and shape. Tensors the
+    /// store lacks are an error unless `ignore` accepts their name (e.g. a MoVQGAN training
+    /// checkpoint's `loss.*` and `ema_*` entries).
+    public static func loadParameters(file: String, into p: ParameterStore, ignore: (String) -> Bool = { _ in false }) throws {
         let st = try SafetensorsFile(path: file)
-        let p = model.params
         for s in p.slots {
             guard let e = st.entries[s.name] else { throw TesseraError.data(file: file, "missing tensor \"\(s.name)\"") }
             guard e.shape == s.shape else {
@@ -122,7 +127,7 @@ public enum Checkpoint {
             }
             try st.read(s.name, into: p.values.pointer + s.offset, count: s.count)
         }
-        let unused = Set(st.entries.keys).subtracting(p.names)
+        let unused = Set(st.entries.keys).subtracting(p.names).filter { !ignore($0) }
         if let u = unused.sorted().first { throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter") }
     }
 

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// The MoVQ fixture's shape, read from the metadata its script wrote (scripts/reference/make_movq_fixture.py).
+func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
+    let j = try JSONSerialization.jsonObject(with: Data(st.metadata["config"]!.utf8)) as! [String: Any]
+    var c = MoVQConfig()
+    c.resolution = j["resolution"] as! Int
+    c.ch = j["ch"] as! Int
+    c.chMult = j["ch_mult"] as! [Int]
+    c.numResBlocks = j["num_res_blocks"] as! Int
+    c.attnResolutions = j["attn_resolutions"] as! [Int]
+    c.zChannels = j["z_channels"] as! Int
+    c.embedDim = j["embed_dim"] as! Int
+    c.nEmbed = j["n_embed"] as! Int
+    c.normGroups = j["norm_groups"] as! Int
+    c.beta = Float(j["beta"] as! Double)
+    return c
+}
+
+@Suite struct MoVQTests {
+    /// Whole-model forward and backward against PyTorch (MoVQGAN's modules rebuilt), loaded by MoVQGAN's names.
+    @Test(arguments: [1, 2]) func matchesPyTorch(threads: Int) throws {
+        let weights = try SafetensorsFile(path: Fixtures.path("movq_weights.safetensors"))
+        let out = try SafetensorsFile(path: Fixtures.path("movq_outputs.safetensors"))
+        let config = try movqFixtureConfig(weights)
+        let model = MoVQModel(config: config, maxBatch: 2, pool: Parallel(threads: threads))
+        #expect(Set(model.params.names) == Set(weights.names), "parameter names differ from MoVQGAN's")
+        try Checkpoint.loadParameters(file: weights.path, into: model.params)
+        let x = try out.floats("x")
+        let (recon, vq) = x.withUnsafeBufferPointer { model.reconstruct($0.baseAddress!, batch: 2) }
+        let n = x.count
+        let got = Array(UnsafeBufferPointer(start: recon.p, count: n))
+        #expect(relativeError(got, try out.floats("recon")) < 1e-4)
+        #expect(Array(model.indices.prefix(2 * config.tokensPerImage)) == (try out.int32s("indices")))
+        var mse = 0.0
+        for i in 0..<n { let d = Double(got[i] - x[i]); mse += d * d }
+        mse /= Double(n)
+        #expect(abs(vq - Double(try out.floats("vq_loss")[0])) < 1e-4 * abs(vq))
+        #expect(abs(mse + vq - Double(try out.floats("loss")[0])) < 1e-4)
+
+        let dRecon = (0..<n).map { 2 * (got[$0] - x[$0]) / Float(n) }
+        model.params.zeroGrads()
+        dRecon.withUnsafeBufferPointer { model.backward(dRecon: $0.baseAddress!, vqScale: 1, batch: 2) }
+        // Relative to each tensor's largest gradient, floored at 1e-3 of the largest overall: the
+        // keys' biases have an exactly-zero true gradient (softmax is shift-invariant per row).
+        var expected: [String: [Float]] = [:]
+        for s in model.params.slots { expected[s.name] = try out.floats("grad." + s.name) }
+        let globalMax = expected.values.map { $0.map(abs).max()! }.max()!
+        var worst = ("", 0.0)
+        for s in model.params.slots {
+            let g = Array(UnsafeBufferPointer(start: model.params.grads.pointer + s.offset, count: s.count))
+            let want = expected[s.name]!
+            let diff = zip(g, want).map { Double(abs($0 - $1)) }.max()!
+            let e = diff / max(Double(want.map(abs).max()!), 1e-3 * Double(globalMax))
+            if e > worst.1 { worst = (s.name, e) }
+        }
+        #expect(worst.1 < 1e-4, "largest gradient error \(worst.1) in \(worst.0)")
+    }
+
+    /// VQ-T64 of architecture.md §8.1 has the parameter count derived there.
+    @Test func parameterCount() {
+        var c = MoVQConfig()
+        c.resolution = 64; c.ch = 32; c.chMult = [1, 2, 2]; c.numResBlocks = 1; c.attnResolutions = [16]; c.nEmbed = 1024
+        let m = MoVQModel(config: c, maxBatch: 1, pool: Parallel(threads: 1))
+        #expect(m.params.parameterCount == 1_018_127)
+        #expect(m.tokensPerImage == 256)
+    }
+}
