@@ -25,8 +25,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev", "pkg-config"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // gzip (Fashion-MNIST's IDX files); zlib1g-dev comes with libpng-dev.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TesseraCore",
-                dependencies: ["COpenBLAS", "CPNG", "CZstd"],
+                dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
                 swiftSettings: cpuFlags),
         .executableTarget(name: "tessera",
                           dependencies: ["TesseraCore",

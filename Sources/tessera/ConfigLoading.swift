@@ -22,8 +22,51 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// A config of either kind of run, told apart by its `task` key.
+enum RunConfig {
+    case lm(TrainConfig)
+    case vq(VQTrainConfig)
+
+    var json: Data { switch self { case .lm(let c): c.json; case .vq(let c): c.json } }
+    var hash: String { switch self { case .lm(let c): c.hash; case .vq(let c): c.hash } }
+    var task: String { switch self { case .lm: "lm"; case .vq: "vq" } }
+
+    /// The config a run directory was started with.
+    static func saved(_ dir: String) throws -> RunConfig {
+        if try RunDirectory.savedTask(dir) == "vq" { return .vq(try VQTrainConfig.load(json: RunDirectory.configPath(dir))) }
+        return .lm(try RunDirectory.savedConfig(dir))
+    }
+
+    func with(threads: Int?) -> RunConfig {
+        guard let threads else { return self }
+        switch self {
+        case .lm(var c): c.threads = threads; return .lm(c)
+        case .vq(var c): c.threads = threads; return .vq(c)
+        }
+    }
+}
+
+extension ConfigOptions {
+    /// A config of either task (`task: lm`, the default, or `task: vq`).
+    func loadRun() throws -> RunConfig {
+        guard let config else { throw TesseraError.config("--config FILE is required") }
+        let r = try ConfigFile.reader(config, overrides: overrides, threads: threads)
+        switch try r.string("task", "lm") {
+        case "lm": return .lm(try TrainConfig(reader: r))
+        case "vq": return .vq(try VQTrainConfig(reader: r))
+        case let t: throw TesseraError.config("\(config): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
+        }
+    }
+}
+
 enum ConfigFile {
     static func load(_ path: String, overrides: [String], threads: Int?) throws -> TrainConfig {
+        let r = try reader(path, overrides: overrides, threads: threads)
+        if try r.string("task", "lm") != "lm" { throw TesseraError.config("\(path): this command needs a language-model config (task: lm)") }
+        return try TrainConfig(reader: r)
+    }
+
+    static func reader(_ path: String, overrides: [String], threads: Int?) throws -> ConfigReader {
         let data = try FileIO.read(path)
         guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
         let parsed: Any?
@@ -44,7 +87,7 @@ enum ConfigFile {
             reader.set(key, value)
         }
         if let threads { reader.set("threads", threads) }
-        return try TrainConfig(reader: reader)
+        return reader
     }
 
     /// Yams gives [AnyHashable: Any] mappings; the reader wants [String: Any].

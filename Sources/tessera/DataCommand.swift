@@ -6,7 +6,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Make and check image datasets (a folder of PNGs with captions.jsonl).",
-        subcommands: [DataShapes.self, DataCheck.self])
+        subcommands: [DataShapes.self, DataImport.self, DataCheck.self])
 }
 
 struct DataShapes: ParsableCommand {
@@ -26,9 +26,45 @@ struct DataShapes: ParsableCommand {
             guard count >= 1, val >= 0, val < count, size >= 8, size <= 1024 else {
                 throw TesseraError.config("--count ≥ 1, 0 ≤ --val < --count and 8 ≤ --size ≤ 1024 are required")
             }
-            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
-            try CaptionedImageFolder.writeShapes(to: out, seed: seed, side: size, count: count, valCount: val)
+            try FileIO.buildDirectory(out, overwrite: overwrite) {
+                try CaptionedImageFolder.writeShapes(to: $0, seed: seed, side: size, count: count, valCount: val)
+            }
             Console.log("wrote \(count) \(size)×\(size) images (\(val) held out) → \(out)")
+        }
+    }
+}
+
+struct DataImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert a Debian image dataset to a captioned image folder.",
+        discussion: """
+        fashion-mnist: --from is dataset-fashion-mnist's usr/share/datasets/fashion-mnist (the four \
+        IDX .gz files); 60,000 train and 10,000 val images, captions "a photo of a <class>".
+        emoji: --from is ruby-gemojione's gem directory (config/index.json, assets/png); captions are \
+        the emoji names, every 10th name (by hash) held out. scripts/data/{fashion-mnist,emoji}.sh \
+        fetch the packages and run this.
+        """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case fashionMNIST = "fashion-mnist", emoji }
+
+    @Argument(help: "fashion-mnist | emoji") var kind: Kind
+    @Option(help: "Source directory.") var from: String
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "At most this many images per split (0: all; fashion-mnist only).") var limit: Int = 0
+    @Flag(help: "Replace an existing folder.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            guard limit >= 0 else { throw TesseraError.config("--limit must be ≥ 0") }
+            guard FileIO.isDirectory(from) else { throw TesseraError.config("--from \(from) is not a directory") }
+            let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
+                switch kind {
+                case .fashionMNIST: return try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
+                case .emoji: return try ImageImporters.emoji(from: from, to: dir)
+                }
+            }
+            Console.log("wrote \(train) train + \(val) val images → \(out)")
         }
     }
 }

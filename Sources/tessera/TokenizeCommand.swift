@@ -5,7 +5,7 @@ import TesseraCore
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train tokenizers and turn text into token ids and back.",
-        subcommands: [TokenizeText.self, TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
+        subcommands: [TokenizeText.self, TokenizeImages.self, TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
 }
 
 /// `--tokenizer`: `bytes`, a tokenizer.json, or a GPT-2 vocab.json (merges.txt beside it).
@@ -40,12 +40,28 @@ struct TokenizeEncode: ParsableCommand {
 struct TokenizeDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
-        abstract: "Read lines of space-separated ids on stdin, print each line's text.")
+        abstract: "Turn ids back into text, or image codes back into PNGs.",
+        discussion: """
+        Text: reads lines of space-separated ids on stdin and prints each line's text. \
+        Images: when --tokenizer is an image-tokenizer checkpoint (tessera train, task: vq), decodes \
+        the first --count images of --split from --codes DIR (made by `tokenize images`), or else \
+        each stdin line of side² codes, to PNGs in --out (plus grid.png).
+        """)
 
     @OptionGroup var tok: TokenizerOption
+    @Option(help: "Image codes directory (tokenize images output).") var codes: String?
+    @Option(help: "Split of --codes to decode.") var split = "val"
+    @Option(help: "Images to decode from --codes (0: all).") var count = 16
+    @Option(help: "Output folder for decoded PNGs.") var out: String?
+    @Flag(help: "Replace an existing --out folder.") var overwrite = false
 
     func run() throws {
         try guarded {
+            if FileIO.isDirectory(tok.tokenizer), (try? ImageTokenizer.isImageTokenizer(tok.tokenizer)) == true {
+                try decodeImages()
+                return
+            }
+            guard codes == nil, out == nil else { throw TesseraError.config("--codes/--out need an image tokenizer (a task: vq checkpoint) as --tokenizer") }
             let t = try tok.load()
             var n = 0
             while let line = readLine(strippingNewline: true) {
@@ -64,6 +80,97 @@ struct TokenizeDecode: ParsableCommand {
                     throw TesseraError.data(file: "stdin", "line \(n): id \(bad) is not a byte (0–255)")
                 }
             }
+        }
+    }
+}
+
+extension TokenizeDecode {
+    func decodeImages() throws {
+        guard let out else { throw TesseraError.config("--out DIR is required to decode images") }
+        guard count >= 0 else { throw TesseraError.config("--count must be ≥ 0") }
+        let pool = Parallel(threads: ProcessInfo.processInfo.activeProcessorCount)
+        let t = try ImageTokenizer(path: tok.tokenizer, maxBatch: 16, pool: pool)
+        let per = t.config.tokensPerImage
+        var grids: [Int32] = [], captions: [String] = []
+        if let codes {
+            let loaded = try ImageCodes.load(dir: codes, split: split)
+            guard loaded.manifest.tokensPerImage == per, loaded.manifest.codebookSize == t.config.nEmbed else {
+                throw TesseraError.config("\(codes) holds \(loaded.manifest.gridSide)² grids of \(loaded.manifest.codebookSize) codes; \(tok.tokenizer) makes \(t.config.gridSide)² of \(t.config.nEmbed)")
+            }
+            if loaded.manifest.tokenizerHash != t.hash { Console.log("note: \(codes) was made by a tokenizer with hash \(loaded.manifest.tokenizerHash), this one is \(t.hash)") }
+            let n = count == 0 ? loaded.captions.count : min(count, loaded.captions.count)
+            grids = Array(loaded.codes.prefix(n * per)); captions = Array(loaded.captions.prefix(n))
+        } else {
+            var line = 0
+            while let text = readLine(strippingNewline: true) {
+                line += 1
+                let ids = try text.split(separator: " ").map { s -> Int32 in
+                    guard let v = Int32(s) else { throw TesseraError.data(file: "stdin", "line \(line): \"\(s)\" is not a code") }
+                    return v
+                }
+                guard ids.count == per else { throw TesseraError.data(file: "stdin", "line \(line) has \(ids.count) codes; a grid has \(per)") }
+                grids += ids; captions.append("stdin line \(line)")
+            }
+        }
+        let images = try t.decode(grids, count: captions.count)
+        let side = t.config.resolution
+        try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
+            var lines: [String] = []
+            for (i, img) in images.enumerated() {
+                let file = String(format: "%05d.png", i)
+                try ImageTokenizer.image(img, side: side).write(path: (dir as NSString).appendingPathComponent(file), durable: false)
+                lines.append(MetricsLog.line(["file": file, "caption": captions[i], "split": "val"]))
+            }
+            if !images.isEmpty {
+                try ImageMetrics.grid(originals: Array(images.prefix(8)), reconstructions: Array(images.dropFirst(8).prefix(8)), side: side)
+                    .write(path: (dir as NSString).appendingPathComponent("grid.png"), durable: false)
+            }
+            try FileIO.writeAtomically((dir as NSString).appendingPathComponent("captions.jsonl"), data: Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+        Console.log("decoded \(images.count) image(s) → \(out)")
+    }
+}
+
+struct TokenizeImages: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "images",
+        abstract: "Encode a captioned image folder to code grids with a trained image tokenizer.",
+        discussion: """
+        Writes, per split, zstd shards of codes (side² per image, raster order), the captions in image \
+        order and manifest.json (counts, grid, codebook size, tokenizer path and hash, checksums). \
+        The output appears only when complete.
+        """)
+
+    @Option(help: "Image tokenizer: a checkpoint directory or a run directory (tessera train, task: vq).") var tokenizer: String
+    @Option(help: "Captioned image folder (captions.jsonl + images).") var dataset: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Images per forward pass.") var batch = 32
+    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            guard batch >= 1, threads >= 1 else { throw TesseraError.config("--batch and --threads must be ≥ 1") }
+            let pool = Parallel(threads: threads)
+            let t = try ImageTokenizer(path: tokenizer, maxBatch: batch, pool: pool)
+            let folder = try CaptionedImageFolder(dir: dataset)
+            var splits: [String: (codes: [Int32], captions: [String])] = [:]
+            let t0 = Date()
+            var total = 0
+            for name in Set(folder.items.map(\.split)).sorted() {
+                let set = try ImageSet.load(folder: folder, split: name, side: t.config.resolution, pool: pool)
+                let codes = t.encode(set) { if Console.isTerminal { Console.live("\(name): \($0)/\(set.count) images") } }
+                splits[name] = (codes, set.captions)
+                total += set.count
+            }
+            let dt = Date().timeIntervalSince(t0)
+            let m = try FileIO.buildDirectory(out, overwrite: overwrite) {
+                try ImageCodes.write(splits, to: $0, gridSide: t.config.gridSide, codebookSize: t.config.nEmbed,
+                                     tokenizer: t.checkpoint, tokenizerHash: t.hash)
+            }
+            let counts = m.splits.sorted { $0.key > $1.key }.map { "\($0.value.images) \($0.key)" }.joined(separator: ", ")
+            Console.log(String(format: "encoded %@ images (%d×%d codes each) in %.1f s (%.1f images/s) → %@", counts,
+                               m.gridSide, m.gridSide, dt, Double(total) / max(dt, 1e-9), out))
         }
     }
 }

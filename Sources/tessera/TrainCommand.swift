@@ -6,6 +6,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model from a config; writes a run directory.",
         discussion: """
+        `task: lm` (the default) trains the language model, `task: vq` the MoVQ image tokenizer. \
         The run directory (default runs/<config>-<UTC time>) receives config.json (resolved), \
         metrics.jsonl (one row per step: step, tokens, lr, loss, grad_norm, tokens_per_s, elapsed_s, \
         and val_loss/val_ppl when evaluated), train.log, checkpoints/step_N/ and summary.json, \
@@ -31,52 +32,67 @@ struct Train: ParsableCommand {
     func run() throws {
         Signals.install()
         var dirForSummary: String?
-        var trainer: Trainer?
+        var summarise: ((String, String, Int32) -> TrainSummary)?
         do {
-            let config: TrainConfig
+            let config: RunConfig
             let dir: String
             if resume {
                 guard let runDir else { throw TesseraError.config("--resume needs --run-dir DIR") }
-                let saved = try RunDirectory.savedConfig(runDir)
+                let saved = try RunConfig.saved(runDir)
                 if options.config != nil {
-                    let given = try options.load()
+                    let given = try options.loadRun()
+                    guard given.task == saved.task else {
+                        throw TesseraError.runState("--config is a \(given.task) config but \(runDir) is a \(saved.task) run")
+                    }
                     guard given.hash == saved.hash || allowConfigChange else {
                         throw TesseraError.runState("--config differs from \(runDir)/config.json (hash \(given.hash) vs \(saved.hash)); pass --allow-config-change to use it")
                     }
                     config = given
                 } else {
-                    var c = saved
-                    if let t = options.threads { c.threads = t }
-                    config = c
+                    config = saved.with(threads: options.threads)
                 }
                 dir = runDir
             } else {
-                config = try options.load()
+                config = try options.loadRun()
                 dir = runDir ?? RunDirectory.defaultPath(configFile: options.config ?? "run")
                 try RunDirectory.checkCreatable(dir, overwrite: overwrite)
             }
             // Inputs are read and checked before anything is written: a bad corpus leaves no run behind.
             var pending: [String] = []
-            let t = try Trainer(config: config, runDir: dir, resume: resume, allowConfigChange: allowConfigChange,
-                                log: { pending.append($0) })
-            if !resume { try RunDirectory.create(dir, config: config, overwrite: overwrite) }
+            let collect: (String) -> Void = { pending.append($0) }
+            let start: () throws -> TrainSummary
+            let setUp: (_ log: @escaping (String) -> Void, _ progress: ((String) -> Void)?, _ stop: @escaping () -> Int32?) -> Void
+            switch config {
+            case .lm(let c):
+                let t = try Trainer(config: c, runDir: dir, resume: resume, allowConfigChange: allowConfigChange, log: collect)
+                summarise = { t.summary(status: $0, reason: $1, code: $2) }
+                setUp = { t.log = $0; t.progress = $1; t.stopRequested = $2 }
+                start = { try t.run() }
+            case .vq(let c):
+                let t = try VQTrainer(config: c, runDir: dir, resume: resume, allowConfigChange: allowConfigChange, log: collect)
+                summarise = { t.summary(status: $0, reason: $1, code: $2) }
+                setUp = { t.log = $0; t.progress = $1; t.stopRequested = $2 }
+                start = { try t.run() }
+            }
+            if !resume { try RunDirectory.create(dir, configJSON: config.json, overwrite: overwrite) }
             dirForSummary = dir
-            trainer = t
             let logFile = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("train.log"))
             let log: (String) -> Void = { line in
                 Console.log(line)
                 logFile.write(line)
             }
-            t.log = log
             log("run directory: \(dir)")
             pending.forEach(log)
-            if Console.isTerminal { t.progress = { Console.live($0) } }
-            t.stopRequested = { Signals.received != 0 ? Signals.received : nil }
-            let summary = try t.run()
+            setUp(log, Console.isTerminal ? { Console.live($0) } : nil, { Signals.received != 0 ? Signals.received : nil })
+            let summary = try start()
             RunDirectory.writeSummary(dir, summary)
-            log("done: step \(summary.step), loss \(summary.finalLoss.map { String(format: "%.4f", $0) } ?? "-")"
-                + (summary.finalValLoss.map { String(format: ", val loss %.4f (ppl %.2f)", $0, Foundation.exp($0)) } ?? "")
-                + String(format: ", %.1f s", summary.wallSeconds))
+            var done = "done: step \(summary.step), loss \(summary.finalLoss.map { String(format: "%.4f", $0) } ?? "-")"
+            if let v = summary.finalValLoss { done += String(format: ", val loss %.4f (ppl %.2f)", v, Foundation.exp(v)) }
+            if let p = summary.finalMetrics["val_psnr"] {
+                done += String(format: ", val PSNR %.2f dB, SSIM %.3f, codes used %.1f%%", p, summary.finalMetrics["val_ssim"] ?? 0,
+                               100 * (summary.finalMetrics["val_code_usage"] ?? 0))
+            }
+            log(done + String(format: ", %.1f s", summary.wallSeconds))
         } catch {
             if let dir = dirForSummary {
                 let e = error as? TesseraError
@@ -87,8 +103,7 @@ struct Train: ParsableCommand {
                 default: status = "failed"
                 }
                 let code = e?.exitCode ?? 1
-                let s = trainer?.summary(status: status, reason: "\(error)", code: code)
-                    ?? TrainSummary(status: status, exitReason: "\(error)", exitCode: code)
+                let s = summarise?(status, "\(error)", code) ?? TrainSummary(status: status, exitReason: "\(error)", exitCode: code)
                 if FileIO.isDirectory(dir) { RunDirectory.writeSummary(dir, s) }
             }
             throw report(error)

@@ -60,6 +60,34 @@ public enum FileIO {
         try FileManager.default.removeItem(atPath: path)
     }
 
+    /// Fills a whole output directory crash-safely: `body` writes into a hidden sibling, which
+    /// replaces `path` only when it returns; on an error it is removed. An existing non-empty
+    /// `path` is refused unless `overwrite`.
+    public static func buildDirectory<T>(_ path: String, overwrite: Bool, _ body: (String) throws -> T) throws -> T {
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        if !existing.isEmpty && !overwrite { throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it") }
+        let parent = (path as NSString).deletingLastPathComponent
+        let tmp = ((parent.isEmpty ? "." : parent) as NSString)
+            .appendingPathComponent(".tmp-\((path as NSString).lastPathComponent)-\(getpid())")
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: tmp)
+        do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
+        catch { throw TesseraError.runState("cannot create \(tmp): \(error.localizedDescription)") }
+        do {
+            let result = try body(tmp)
+            sync()   // one flush for every file written (an fsync each would cost a disk round trip per image)
+            if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+            guard rename(tmp, path) == 0 else {
+                throw TesseraError.runState("cannot move \(tmp) to \(path): \(String(cString: strerror(errno)))")
+            }
+            fsyncDirectory(of: path)
+            return result
+        } catch {
+            try? fm.removeItem(atPath: tmp)
+            throw error
+        }
+    }
+
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     public static func isDirectory(_ path: String) -> Bool {

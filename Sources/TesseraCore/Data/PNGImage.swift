@@ -86,8 +86,14 @@ public struct RGBImage: Equatable, Sendable {
     }
 
     /// Writes atomically.
-    public func write(path: String) throws {
-        try FileIO.writeAtomically(path, data: try encodePNG())
+    /// Atomic and fsynced; `durable: false` skips the fsync, for files inside a directory that
+    /// `FileIO.buildDirectory` flushes once at the end.
+    public func write(path: String, durable: Bool = true) throws {
+        let data = try encodePNG()
+        if durable { try FileIO.writeAtomically(path, data: data); return }
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw TesseraError.data(file: path, "cannot write: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The largest centred square.

@@ -141,7 +141,7 @@ public struct CaptionedImageFolder {
         for i in 0..<count {
             let s = gen.sample(i)
             let file = String(format: "images/%06d.png", i)
-            try s.image.write(path: (dir as NSString).appendingPathComponent(file))
+            try s.image.write(path: (dir as NSString).appendingPathComponent(file), durable: false)
             let row: [String: Any] = ["file": file, "caption": s.caption, "split": i >= count - valCount ? "val" : "train",
                                       "shape": s.shape.rawValue, "colour": s.colour, "size": s.size, "position": s.position.rawValue]
             lines.append(MetricsLog.line(row))

@@ -39,6 +39,18 @@ public struct Conv2dShape: Sendable {
 }
 
 public enum Conv2d {
+    /// Output columns ox whose input column ox·s − p + kx lies inside [0, W): a contiguous range,
+    /// so rows are a zero head, a copied (or strided) middle and a zero tail, without per-pixel tests.
+    @inline(__always)
+    static func validColumns(_ s: Conv2dShape, kx: Int) -> Range<Int> {
+        let wo = s.outWidth, off = kx - s.padBefore
+        // ox·stride + off ≥ 0  ⇔  ox ≥ ceil(−off / stride)
+        let lo = off >= 0 ? 0 : (-off + s.stride - 1) / s.stride
+        // ox·stride + off ≤ W − 1
+        let hi = s.width - 1 - off < 0 ? 0 : min(wo, (s.width - 1 - off) / s.stride + 1)
+        return min(lo, hi)..<hi
+    }
+
     /// cols[(c·k + ky)·k + kx, col0 + oy·Wo + ox] = x[c, oy·s − p + ky, ox·s − p + kx] (0 outside);
     /// `ld` is the row length of the column matrix.
     static func im2col(_ s: Conv2dShape, channel c: Int, _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int) {
@@ -46,16 +58,19 @@ public enum Conv2d {
         for ky in 0..<k {
             for kx in 0..<k {
                 let row = cols + ((c * k + ky) * k + kx) * ld
+                let valid = validColumns(s, kx: kx), off = kx - s.padBefore
                 for oy in 0..<ho {
                     let iy = oy * s.stride - s.padBefore + ky
                     let out = row + oy * wo
-                    guard iy >= 0 && iy < s.height else { out.update(repeating: 0, count: wo); continue }
-                    let src = x + (c * s.height + iy) * s.width
+                    guard iy >= 0 && iy < s.height, !valid.isEmpty else { out.update(repeating: 0, count: wo); continue }
+                    let src = x + (c * s.height + iy) * s.width + off
+                    if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
                     if s.stride == 1 {
-                        for ox in 0..<wo { let ix = ox - s.padBefore + kx; out[ox] = ix >= 0 && ix < s.width ? src[ix] : 0 }
+                        (out + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
                     } else {
-                        for ox in 0..<wo { let ix = ox * s.stride - s.padBefore + kx; out[ox] = ix >= 0 && ix < s.width ? src[ix] : 0 }
+                        for ox in valid { out[ox] = src[ox * s.stride] }
                     }
+                    if valid.upperBound < wo { (out + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound) }
                 }
             }
         }
@@ -67,13 +82,16 @@ public enum Conv2d {
         for ky in 0..<k {
             for kx in 0..<k {
                 let row = dcols + ((c * k + ky) * k + kx) * ld
+                let valid = validColumns(s, kx: kx), off = kx - s.padBefore
+                if valid.isEmpty { continue }
                 for oy in 0..<ho {
                     let iy = oy * s.stride - s.padBefore + ky
                     guard iy >= 0 && iy < s.height else { continue }
-                    let dst = dx + (c * s.height + iy) * s.width, src = row + oy * wo
-                    for ox in 0..<wo {
-                        let ix = ox * s.stride - s.padBefore + kx
-                        if ix >= 0 && ix < s.width { dst[ix] += src[ox] }
+                    let dst = dx + (c * s.height + iy) * s.width + off, src = row + oy * wo
+                    if s.stride == 1 {
+                        for ox in valid { dst[ox] += src[ox] }
+                    } else {
+                        for ox in valid { dst[ox * s.stride] += src[ox] }
                     }
                 }
             }

@@ -63,6 +63,14 @@ public enum Checkpoint {
 
     public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig,
                             tokenizer: String? = nil) throws -> String {
+        try save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, tokenizer: tokenizer)
+    }
+
+    /// Writes checkpoints/step_N/ (model.safetensors, optimizer.safetensors, state.json,
+    /// config.json, optional tokenizer.json and `extra` safetensors files such as ema.safetensors)
+    /// into a temp directory, renames it into place and only then writes the COMPLETE marker.
+    public static func save(runDir: String, params p: ParameterStore, adam: AdamW, state: TrainState, configJSON: Data,
+                            tokenizer: String? = nil, extra: [String: [SafetensorsTensor]] = [:]) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = (dir as NSString).appendingPathComponent(name(step: state.step))
@@ -71,7 +79,6 @@ public enum Checkpoint {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
         func at(_ f: String) -> String { (tmp as NSString).appendingPathComponent(f) }
 
-        let p = model.params
         try SafetensorsWriter.write(path: at("model.safetensors"),
                                     tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) },
                                     metadata: ["format": "tessera", "config_hash": state.configHash])
@@ -84,7 +91,8 @@ public enum Checkpoint {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
-        try FileIO.writeAtomically(at("config.json"), data: config.json)
+        try FileIO.writeAtomically(at("config.json"), data: configJSON)
+        for (name, tensors) in extra.sorted(by: { $0.key < $1.key }) { try SafetensorsWriter.write(path: at(name), tensors: tensors) }
         if let tokenizer { try FileIO.writeAtomically(at("tokenizer.json"), data: try FileIO.read(tokenizer)) }
         FileIO.fsyncPath(tmp)
         if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }
@@ -151,6 +159,36 @@ public enum Checkpoint {
             throw TesseraError.data(file: file, "metadata adam_step is missing")
         }
         adam.step = step
+    }
+
+    /// A resume: removes incomplete checkpoints, then tries the complete ones newest first,
+    /// calling `load` with each one's directory and state until one loads. Returns nil when there
+    /// is none yet; throws rather than silently starting over when some exist but none loads.
+    public static func resumeNewest(runDir: String, configHash: String, allowConfigChange: Bool, log: (String) -> Void,
+                                    load: (_ path: String, _ state: TrainState) throws -> Void) throws -> TrainState? {
+        for p in removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") }
+        let found = list(runDir: runDir)
+        if found.isEmpty {
+            log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
+            return nil
+        }
+        var failures: [String] = []
+        for c in found {
+            do {
+                let s = try loadState(c.path)
+                guard s.configHash == configHash || allowConfigChange else {
+                    throw TesseraError.runState("\(c.path): config hash \(s.configHash) differs from this config's \(configHash); the run's config.json decides a resume")
+                }
+                try load(c.path, s)
+                for f in failures { log("resume: skipped unloadable checkpoint: \(f)") }
+                log("resume: continuing from \(c.path) at step \(s.step)")
+                try MetricsLog.truncate(runDir: runDir, afterStep: s.step)
+                return s
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        throw TesseraError.runState("\(runDir): \(found.count) checkpoint(s) exist but none loads; refusing to start over. First error: \(failures[0])")
     }
 
     /// Removes what interrupted writes left behind (temp directories, directories without the

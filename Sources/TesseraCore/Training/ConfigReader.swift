@@ -122,6 +122,18 @@ public final class ConfigReader {
         }
     }
 
+    public func ints(_ path: String, _ def: [Int], min: Int? = nil) throws -> [Int] {
+        guard let v = raw(path) else { return def }
+        let items: [Any] = (v as? [Any]) ?? [v]
+        return try items.map {
+            guard let i = ($0 as? Int) ?? (($0 as? Double).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }) else {
+                throw fail(path, "expected a list of integers, found \(Self.describe($0))")
+            }
+            if let min, i < min { throw fail(path, "entries must be ≥ \(min), got \(i)") }
+            return i
+        }
+    }
+
     /// Rejects keys that no reader asked for.
     public func finish() throws {
         let unknown = values.keys.filter { !known.contains($0) }.sorted()

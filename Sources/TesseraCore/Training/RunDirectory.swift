@@ -24,6 +24,10 @@ public enum RunDirectory {
     }
 
     public static func create(_ dir: String, config: TrainConfig, overwrite: Bool) throws {
+        try create(dir, configJSON: config.json, overwrite: overwrite)
+    }
+
+    public static func create(_ dir: String, configJSON: Data, overwrite: Bool) throws {
         let fm = FileManager.default
         try checkCreatable(dir, overwrite: overwrite)
         if fm.fileExists(atPath: dir) {
@@ -32,7 +36,7 @@ public enum RunDirectory {
         }
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         catch { throw TesseraError.runState("cannot create run directory \(dir): \(error.localizedDescription)") }
-        try FileIO.writeAtomically(configPath(dir), data: config.json)
+        try FileIO.writeAtomically(configPath(dir), data: configJSON)
     }
 
     /// The config a run was started with.
@@ -41,6 +45,16 @@ public enum RunDirectory {
         let path = configPath(dir)
         guard FileIO.exists(path) else { throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory") }
         return try TrainConfig.load(json: path)
+    }
+
+    /// What a run trains: "vq" for the image tokenizer, "lm" (or no `task` key) for the language model.
+    public static func savedTask(_ dir: String) throws -> String {
+        let path = configPath(dir)
+        guard FileIO.exists(path) else { throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory") }
+        guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
+            throw TesseraError.data(file: path, "not a JSON object")
+        }
+        return o["task"] as? String ?? "lm"
     }
 
     public static func writeSummary(_ dir: String, _ s: TrainSummary) {

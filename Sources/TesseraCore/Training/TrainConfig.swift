@@ -169,10 +169,7 @@ public struct TrainConfig: Equatable, Sendable {
         t["log_every"] = nil
         t["eval"] = nil
         t["checkpoint"] = nil
-        let data = try! JSONSerialization.data(withJSONObject: t, options: [.sortedKeys])
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return String(format: "%016llx", h)
+        return FNV.hex(try! JSONSerialization.data(withJSONObject: t, options: [.sortedKeys]))
     }
 
     /// Loads a resolved `config.json` (written by a run or a checkpoint).

@@ -12,6 +12,9 @@ public struct TrainSummary {
     public var bestValLoss: Double?
     public var bestValStep: Int?
     public var wallSeconds: Double
+    /// Further final / best figures (e.g. held-out PSNR of an image tokenizer).
+    public var finalMetrics: [String: Double] = [:]
+    public var bestMetrics: [String: Double] = [:]
 
     public init(status: String, exitReason: String, exitCode: Int32, step: Int = 0, tokens: Int = 0,
                 finalLoss: Double? = nil, finalValLoss: Double? = nil, bestValLoss: Double? = nil,
@@ -27,10 +30,12 @@ public struct TrainSummary {
         var final: [String: Any] = [:]
         if let l = finalLoss { final["loss"] = l }
         if let v = finalValLoss { final["val_loss"] = v; final["val_ppl"] = Foundation.exp(v) }
+        for (k, v) in finalMetrics { final[k] = v }
         o["final"] = final
         var best: [String: Any] = [:]
         if let b = bestValLoss { best["val_loss"] = b; best["val_ppl"] = Foundation.exp(b) }
         if let s = bestValStep { best["step"] = s }
+        for (k, v) in bestMetrics { best[k] = v }
         o["best"] = best
         return try! JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
     }
@@ -106,39 +111,19 @@ public final class Trainer {
     }
 
     func restore() throws {
-        for p in Checkpoint.removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") }
-        let found = Checkpoint.list(runDir: runDir)
-        if found.isEmpty {
-            log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
-            return
-        }
-        var failures: [String] = []
-        for c in found {
-            do {
-                let s = try Checkpoint.loadState(c.path)
-                guard s.configHash == config.hash || allowConfigChange else {
-                    throw TesseraError.runState("\(c.path): config hash \(s.configHash) differs from this config's \(config.hash); the run's config.json decides a resume")
-                }
-                try Checkpoint.loadWeights(c.path, into: model)
-                try Checkpoint.loadOptimizer(c.path, into: adam)
-                if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
-                    throw TesseraError.data(file: c.path + "/state.json", "data/train position \(counter) does not match step \(s.step)")
-                }
-                step = s.step
-                tokensSeen = s.tokensSeen
-                elapsedBefore = s.elapsedSeconds
-                lastLoss = s.lastLoss
-                bestValLoss = s.bestValLoss
-                bestValStep = s.bestValStep
-                for f in failures { log("resume: skipped unloadable checkpoint: \(f)") }
-                log("resume: continuing from \(c.path) at step \(s.step)")
-                try MetricsLog.truncate(runDir: runDir, afterStep: s.step)
-                return
-            } catch {
-                failures.append("\(error)")
+        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log, load: { path, s in
+            try Checkpoint.loadWeights(path, into: model)
+            try Checkpoint.loadOptimizer(path, into: adam)
+            if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
+                throw TesseraError.data(file: path + "/state.json", "data/train position \(counter) does not match step \(s.step)")
             }
-        }
-        throw TesseraError.runState("\(runDir): \(found.count) checkpoint(s) exist but none loads; refusing to start over. First error: \(failures[0])")
+        }) else { return }
+        step = s.step
+        tokensSeen = s.tokensSeen
+        elapsedBefore = s.elapsedSeconds
+        lastLoss = s.lastLoss
+        bestValLoss = s.bestValLoss
+        bestValStep = s.bestValStep
     }
 
     var state: TrainState {

@@ -159,6 +159,7 @@ public final class MoVQModel {
     }
 
     public func resetUsage() { for i in usage.indices { usage[i] = 0 } }
+    public func addUsage(_ counts: [Int]) { for i in usage.indices { usage[i] += counts[i] } }
 
     /// The pre-quantisation vectors of the last `encode`, rows [B·g·g, E] (for dead-code restarts).
     public var latentRows: UnsafePointer<Float> { UnsafePointer(zRows.pointer) }

@@ -1,0 +1,284 @@
+import Foundation
+
+/// Trains the MoVQ image tokenizer: pixel L2 (+ optional L1) + weighted VQ loss, Adam with
+/// value clipping, optional EMA weights and dead-code restarts; held-out PSNR, SSIM, code usage and
+/// perplexity; reconstruction grids; checkpoints that resume bit for bit.
+public final class VQTrainer {
+    public let config: VQTrainConfig
+    public let runDir: String
+    public let model: MoVQModel
+    public let adam: AdamW
+    public let pool: Parallel
+    public let train: ImageSet
+    public let val: ImageSet
+    /// EMA shadow of `model.params.values` (same layout), when `ema.decay` > 0.
+    let ema: FloatBuffer?
+    let batchImages: FloatBuffer
+    let dRecon: FloatBuffer
+    public private(set) var step = 0
+    var elapsedBefore = 0.0
+    let started = Date()
+    var lastLoss: Double?
+    var lastEval: [String: Double] = [:]
+    var bestPSNR: Double?
+    var bestStep: Int?
+    let allowConfigChange: Bool
+    public var log: (String) -> Void = { _ in }
+    public var progress: ((String) -> Void)?
+    public var stopRequested: () -> Int32? = { nil }
+
+    public init(config: VQTrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
+                log: @escaping (String) -> Void = { _ in }) throws {
+        self.config = config
+        self.runDir = runDir
+        self.log = log
+        self.allowConfigChange = allowConfigChange
+        pool = config.makePool()
+        let side = config.model.resolution
+        if config.data.shapesCount > 0 {
+            let n = config.data.shapesCount, v = config.data.shapesValCount
+            train = ImageSet.shapes(seed: config.seed, side: side, first: 0, count: n - v)
+            val = ImageSet.shapes(seed: config.seed, side: side, first: n - v, count: v)
+        } else {
+            let folder = try CaptionedImageFolder(dir: config.data.folder)
+            train = try ImageSet.load(folder: folder, split: "train", side: side, pool: pool)
+            val = try ImageSet.load(folder: folder, split: "val", side: side, pool: pool)
+        }
+        let batch = config.optim.batch
+        model = MoVQModel(config: config.model, maxBatch: batch, pool: pool)
+        adam = AdamW(store: model.params, config: config.optim.adam)
+        batchImages = FloatBuffer(count: batch * model.imageSize)
+        dRecon = FloatBuffer(count: batch * model.imageSize)
+        model.initialize(seed: config.seed)
+        if config.emaDecay > 0 {
+            let e = FloatBuffer(count: model.params.values.count)
+            e.pointer.update(from: model.params.values.pointer, count: e.count)
+            ema = e
+        } else {
+            ema = nil
+        }
+        if resume { try restore() }
+    }
+
+    var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
+
+    // MARK: - data order
+
+    /// Training image at global position p: epochs are seeded permutations of the training set,
+    /// so the order is a pure function of (seed, step) and a resume continues it exactly.
+    private var permutation: (epoch: Int, order: [Int]) = (-1, [])
+    func trainIndex(_ p: Int) -> Int {
+        let n = train.count, epoch = p / n
+        if permutation.epoch != epoch {
+            var order = Array(0..<n)
+            var rng = RandomStream(seed: config.seed, name: "data/train/epoch-\(epoch)")
+            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+            permutation = (epoch, order)
+        }
+        return permutation.order[p % n]
+    }
+
+    // MARK: - step
+
+    public struct StepResult { public let loss, reconstruction, vq, gradNorm: Double }
+
+    /// One optimizer step over one batch. Throws on a non-finite value, before the update.
+    public func trainStep() throws -> StepResult {
+        let c = config, batch = c.optim.batch, size = model.imageSize
+        train.fill((0..<batch).map { trainIndex(step * batch + $0) }, into: batchImages.pointer)
+        model.params.zeroGrads()
+        let (recon, vq) = model.reconstruct(batchImages.pointer, batch: batch)
+        let n = batch * size
+        var l2 = 0.0, l1 = 0.0
+        let x = batchImages.pointer, y = recon.p, d = dRecon.pointer
+        let a2 = Float(2 * c.loss.l2 / Double(n)), a1 = Float(c.loss.l1 / Double(n))
+        for i in 0..<n {
+            let e = y[i] - x[i]
+            l2 += Double(e * e)
+            l1 += Double(abs(e))
+            d[i] = a2 * e + (e > 0 ? a1 : (e < 0 ? -a1 : 0))
+        }
+        l2 /= Double(n); l1 /= Double(n)
+        let rec = c.loss.l2 * l2 + c.loss.l1 * l1
+        let loss = rec + c.loss.vq * vq
+        model.backward(dRecon: dRecon.pointer, vqScale: Float(c.loss.vq), batch: batch)
+        let norm = adam.gradNorm()
+        guard loss.isFinite, norm.isFinite else {
+            throw TesseraError.divergence("step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
+        }
+        if c.optim.gradClipValue > 0 {
+            let v = Float(c.optim.gradClipValue), g = model.params.grads.pointer
+            pool.forEachChunk(model.params.grads.count, grain: 1 << 16) { r in for i in r { g[i] = max(-v, min(v, g[i])) } }
+        }
+        adam.update(lr: c.schedule.lr(at: step), pool: pool)
+        if let ema {
+            let k = Float(1 - c.emaDecay), s = ema.pointer, p = model.params.values.pointer
+            pool.forEachChunk(ema.count, grain: 1 << 16) { r in for i in r { s[i] -= k * (s[i] - p[i]) } }
+        }
+        step += 1
+        if c.restartEvery > 0 && step % c.restartEvery == 0 && Double(step) <= c.restartUntil * Double(c.optim.steps) {
+            restartDeadCodes(batch: batch)
+        }
+        return StepResult(loss: loss, reconstruction: rec, vq: vq, gradNorm: norm)
+    }
+
+    /// Codes unused since the last restart move onto encoder outputs drawn from the current batch.
+    func restartDeadCodes(batch: Int) {
+        let e = config.model.embedDim, rows = batch * model.tokensPerImage
+        var rng = RandomStream(seed: config.seed, name: "codebook/restart", counter: UInt64(step) << 20)
+        var moved = 0
+        for k in 0..<config.model.nEmbed where model.usage[k] == 0 {
+            let r = rng.int(below: rows)
+            (model.codebookValues + k * e).update(from: model.latentRows + r * e, count: e)
+            ema.map { ($0.pointer + model.params.slot("quantize.embedding.weight")!.offset + k * e).update(from: model.latentRows + r * e, count: e) }
+            moved += 1
+        }
+        model.resetUsage()
+        if moved > 0 { log("step \(step): restarted \(moved) unused code(s)") }
+    }
+
+    // MARK: - evaluation
+
+    /// Held-out metrics with the EMA weights when kept; writes the reconstruction grid PNG.
+    public func evaluate(writeGrid: Bool = true) throws -> [String: Double] {
+        let saved = swapInEMA()
+        defer { if let saved { model.params.values.pointer.update(from: saved.pointer, count: saved.count) } }
+        let c = config, batch = c.optim.batch, size = model.imageSize, side = c.model.resolution
+        let total = c.eval.images > 0 ? min(c.eval.images, val.count) : val.count
+        var usage = [Int](repeating: 0, count: c.model.nEmbed)
+        var psnr = 0.0, ssim = 0.0, sq = 0.0
+        var originals: [[UInt8]] = [], recons: [[UInt8]] = []
+        var a = [UInt8](repeating: 0, count: size), b = a
+        var first = 0
+        while first < total {
+            let n = min(batch, total - first)
+            val.fill(Array(first..<(first + n)), into: batchImages.pointer)
+            model.encode(batchImages.pointer, batch: n, countUsage: false)
+            for i in 0..<(n * model.tokensPerImage) { usage[Int(model.indices[i])] += 1 }
+            let recon = model.decodeQuant(batch: n)
+            for k in 0..<n {
+                for j in 0..<size {
+                    let x = batchImages.pointer[k * size + j], y = recon.p[k * size + j]
+                    sq += Double((y - x) * (y - x))
+                    a[j] = ImageMetrics.byte(x); b[j] = ImageMetrics.byte(y)
+                }
+                psnr += min(100, ImageMetrics.psnr(a, b, count: size))
+                ssim += ImageMetrics.ssim(a, b, channels: 3, height: side, width: side)
+                if originals.count < c.eval.grid { originals.append(a); recons.append(b) }
+            }
+            first += n
+        }
+        let (used, ppl) = ImageMetrics.codeStats(usage)
+        if writeGrid && !originals.isEmpty {
+            let dir = (runDir as NSString).appendingPathComponent("samples")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try ImageMetrics.grid(originals: originals, reconstructions: recons, side: side)
+                .write(path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
+        }
+        return ["val_rec_loss": sq / Double(total * size), "val_psnr": psnr / Double(total), "val_ssim": ssim / Double(total),
+                "val_code_usage": used, "val_code_perplexity": ppl]
+    }
+
+    /// Puts the EMA weights in the model; returns the training weights to put back.
+    func swapInEMA() -> FloatBuffer? {
+        guard let ema else { return nil }
+        let saved = FloatBuffer(count: ema.count)
+        saved.pointer.update(from: model.params.values.pointer, count: ema.count)
+        model.params.values.pointer.update(from: ema.pointer, count: ema.count)
+        return saved
+    }
+
+    // MARK: - checkpoints
+
+    var state: TrainState {
+        TrainState(step: step, adamStep: adam.step, tokensSeen: step * config.optim.batch, elapsedSeconds: elapsed,
+                   configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestPSNR.map { -$0 },
+                   bestValStep: bestStep, rng: ["data/train": UInt64(step * config.optim.batch)])
+    }
+
+    func saveCheckpoint() throws -> String {
+        var extra: [String: [SafetensorsTensor]] = [:]
+        if let ema {
+            extra["ema.safetensors"] = model.params.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: ema.pointer + $0.offset) }
+        }
+        // Usage since the last restart decides the next restart, so it is part of the state.
+        extra["codebook_usage.safetensors"] = [SafetensorsTensor(name: "usage", shape: [config.model.nEmbed], i32: model.usage.map { Int32(clamping: $0) })]
+        let path = try Checkpoint.save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, extra: extra)
+        Checkpoint.prune(runDir: runDir, keepLast: config.checkpoint.keepLast, milestoneEvery: config.checkpoint.milestoneEvery)
+        return path
+    }
+
+    func restore() throws {
+        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log, load: { path, _ in
+            func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
+            try Checkpoint.loadParameters(file: at("model.safetensors"), into: model.params)
+            try Checkpoint.loadOptimizer(path, into: adam)
+            if let ema {
+                let f = try SafetensorsFile(path: at("ema.safetensors"))
+                for slot in model.params.slots { try f.read(slot.name, into: ema.pointer + slot.offset, count: slot.count) }
+            }
+            let u = try SafetensorsFile(path: at("codebook_usage.safetensors")).int32s("usage")
+            guard u.count == config.model.nEmbed else { throw TesseraError.data(file: at("codebook_usage.safetensors"), "holds \(u.count) counts for \(config.model.nEmbed) codes") }
+            model.resetUsage()
+            model.addUsage(u.map(Int.init))
+        }) else { return }
+        step = s.step
+        elapsedBefore = s.elapsedSeconds
+        lastLoss = s.lastLoss
+        bestPSNR = s.bestValLoss.map { -$0 }
+        bestStep = s.bestValStep
+    }
+
+    // MARK: - loop
+
+    public func run() throws -> TrainSummary {
+        let c = config
+        let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
+        let firstStep = step
+        log("model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)")
+        while step < c.optim.steps {
+            if let sig = stopRequested() {
+                let path = try saveCheckpoint()
+                log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
+                throw TesseraError.interrupted(signal: sig)
+            }
+            let t0 = Date()
+            let lr = c.schedule.lr(at: step)
+            let r = try trainStep()
+            lastLoss = r.loss
+            let dt = Date().timeIntervalSince(t0)
+            var row: [String: Any] = ["step": step, "images": step * c.optim.batch, "lr": lr, "loss": r.loss,
+                                      "rec_loss": r.reconstruction, "vq_loss": r.vq, "grad_norm": r.gradNorm,
+                                      "images_per_s": (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
+                                      "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            let isLast = step == c.optim.steps
+            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast {
+                let e = try evaluate()
+                for (k, v) in e { row[k] = v }
+                lastEval = e
+                if let p = e["val_psnr"], bestPSNR.map({ p > $0 }) ?? true { bestPSNR = p; bestStep = step }
+            }
+            metrics.write(MetricsLog.line(row))
+            let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
+            var text = String(format: "step %d/%d  loss %.4f  rec %.4f  vq %.4f  %.1f img/s", step, c.optim.steps, r.loss,
+                              r.reconstruction, r.vq, Double(c.optim.batch) / max(dt, 1e-9))
+            if let p = row["val_psnr"] as? Double {
+                text += String(format: "  val psnr %.2f dB  ssim %.3f  codes %.0f%%  ppl %.0f", p, row["val_ssim"] as! Double,
+                               100 * (row["val_code_usage"] as! Double), row["val_code_perplexity"] as! Double)
+            }
+            text += "  eta " + Trainer.duration(remaining)
+            if let progress, row["val_psnr"] == nil { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_psnr"] != nil { log(text) }
+            if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast { _ = try saveCheckpoint() }
+        }
+        return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
+    }
+
+    public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
+        var s = TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, tokens: step * config.optim.batch,
+                             finalLoss: lastLoss, wallSeconds: elapsed)
+        s.finalMetrics = lastEval
+        if let b = bestPSNR { s.bestMetrics = ["val_psnr": b] }
+        s.bestValStep = bestStep
+        return s
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// The image tokenizer's training loop, CLI and code files, end to end.
+@Suite struct VQTrainingTests {
+    static func tinyConfig(_ extra: [String: Any] = [:], steps: Int = 6) throws -> VQTrainConfig {
+        var tree: [String: Any] = [
+            "task": "vq", "seed": 7, "threads": 2,
+            "model": ["resolution": 8, "ch": 8, "ch_mult": [1, 2], "num_res_blocks": 1, "attn_resolutions": [4],
+                      "n_embed": 16, "norm_groups": 4],
+            "data": ["shapes": ["count": 40, "val_count": 8]],
+            "optim": ["steps": steps, "batch": 4, "lr": 1e-3],
+            "codebook": ["restart_every": 2], "ema": ["decay": 0.9], "eval": ["every": 3, "grid": 2],
+            "checkpoint": ["every": 3],
+        ]
+        for (k, v) in extra { tree[k] = v }
+        return try VQTrainConfig(reader: ConfigReader(tree: tree, file: "test"))
+    }
+
+    static func losses(_ dir: String) throws -> [String] {
+        try MetricsLog.read(dir + "/metrics.jsonl").map { r in
+            ["loss", "rec_loss", "vq_loss", "grad_norm", "val_psnr", "val_ssim"].map { "\(r[$0] ?? "-")" }.joined(separator: " ")
+        }
+    }
+
+    /// Stopping at a checkpoint and resuming gives the same numbers as one uninterrupted run:
+    /// weights, Adam moments, EMA, code usage and the data order all survive the checkpoint.
+    @Test func resumeIsBitIdentical() throws {
+        let c = try Self.tinyConfig()
+        let a = tempDirectory("vq-a"), b = tempDirectory("vq-b")
+        for d in [a, b] { try RunDirectory.create(d, configJSON: c.json, overwrite: true) }
+        _ = try VQTrainer(config: c, runDir: a, resume: false).run()
+        let first = try VQTrainer(config: c, runDir: b, resume: false)
+        first.stopRequested = { first.step == 3 ? 15 : nil }
+        #expect(throws: TesseraError.self) { _ = try first.run() }
+        _ = try VQTrainer(config: c, runDir: b, resume: true).run()
+        let la = try Self.losses(a), lb = try Self.losses(b)
+        #expect(la.count == 6 && la == lb)
+        #expect(FileIO.exists(a + "/samples/recon_step_00000006.png"))
+    }
+
+    /// configs/vq-smoke.yaml through the CLI: held-out PSNR rises; the run then tokenizes a folder
+    /// and decodes the codes back to PNGs that match its own reconstructions.
+    @Test func smokeConfigTrainsTokenizesAndDecodes() throws {
+        let root = tempDirectory("vq-smoke"), run = root + "/run"
+        let r = try runTessera(["train", "--config", "configs/vq-smoke.yaml", "--run-dir", run], cwd: packageRoot)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try MetricsLog.read(run + "/metrics.jsonl")
+        let psnr = rows.compactMap { $0["val_psnr"] as? Double }
+        #expect(psnr.count == 3 && psnr.last! > psnr.first! + 1, "held-out PSNR \(psnr)")
+        let usage = rows.compactMap { $0["val_code_usage"] as? Double }.last!
+        #expect(usage >= 0.5, "code usage \(usage)")
+
+        let data = root + "/shapes", codes = root + "/codes", decoded = root + "/decoded"
+        #expect(try runTessera(["data", "shapes", "--out", data, "--count", "24", "--val", "8", "--size", "16"]).status == 0)
+        let t = try runTessera(["tokenize", "images", "--tokenizer", run, "--dataset", data, "--out", codes])
+        #expect(t.status == 0, "\(t.stderr)")
+        let loaded = try ImageCodes.load(dir: codes, split: "val")
+        #expect(loaded.captions.count == 8 && loaded.codes.count == 8 * 16 && loaded.manifest.codebookSize == 64)
+        let d = try runTessera(["tokenize", "decode", "--tokenizer", run, "--codes", codes, "--count", "3", "--out", decoded])
+        #expect(d.status == 0, "\(d.stderr)")
+        // The decoded PNG equals the tokenizer's own decode of those codes.
+        let tok = try ImageTokenizer(path: run, maxBatch: 4, pool: Parallel(threads: 1))
+        let mine = try tok.decode(Array(loaded.codes.prefix(16)), count: 1)[0]
+        let png = try RGBImage.read(path: decoded + "/00000.png")
+        #expect(ImageSet.chw(png, side: 16) == mine)
+        #expect(FileIO.exists(decoded + "/grid.png"))
+    }
+}
+
+/// Bad image inputs: one line naming the file, a data-error exit code, nothing half-written.
+@Suite struct ImageInputErrorTests {
+    func expectError(_ args: [String], _ fragment: String, code: Int32 = 3) throws {
+        let r = try runTessera(args, cwd: packageRoot)
+        #expect(r.status == code, "exit \(r.status), stderr: \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "expected one line: \(r.stderr)")
+        #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)")
+    }
+
+    func gzip(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path + ".raw"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c '\(path).raw' > '\(path)' && rm '\(path).raw'"]
+        try p.run(); p.waitUntilExit()
+    }
+
+    /// An IDX image file with a label file's magic; and a truncated gzip stream.
+    @Test func fashionMNISTWithWrongMagicOrTruncatedGzip() throws {
+        let src = tempDirectory("idx"), out = tempDirectory("idx-out") + "/fashion"
+        let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]
+        try gzip([0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4], to: src + "/train-images-idx3-ubyte.gz")
+        try gzip([0, 0, 8, 1, 0, 0, 0, 1, 5], to: src + "/train-labels-idx1-ubyte.gz")
+        try expectError(["data", "import", "fashion-mnist", "--from", src, "--out", out], "train-images-idx3-ubyte.gz: IDX magic 0x00000801")
+        #expect(!FileIO.exists(out))
+        try gzip(header + [1, 2, 3, 4], to: src + "/train-images-idx3-ubyte.gz")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: src + "/train-images-idx3-ubyte.gz"))
+        try whole.prefix(whole.count - 10).write(to: URL(fileURLWithPath: src + "/train-images-idx3-ubyte.gz"))
+        try expectError(["data", "import", "fashion-mnist", "--from", src, "--out", out], "train-images-idx3-ubyte.gz: not a valid gzip stream")
+        #expect(!FileIO.exists(out))
+    }
+
+    /// captions.jsonl naming an image that is not there, and a truncated PNG: the run is refused
+    /// before its directory exists.
+    @Test func captionFileWithMissingImageAndTruncatedPNG() throws {
+        let data = tempDirectory("vqdata")
+        #expect(try runTessera(["data", "shapes", "--out", data + "/ds", "--count", "6", "--val", "2"]).status == 0)
+        let config = tempDirectory("vqcfg") + "/vq.yaml"
+        try "task: vq\nmodel: {resolution: 16, ch: 8, ch_mult: [1, 2], attn_resolutions: [], n_embed: 8, norm_groups: 4}\ndata: {folder: \(data)/ds}\noptim: {steps: 1, batch: 2}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let png = data + "/ds/images/000001.png"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: png))
+        let run = tempDirectory("vqrun") + "/r"
+        try expectError(["train", "--config", config, "--run-dir", run], "000001.png")
+        #expect(!FileIO.exists(run))
+        try FileManager.default.removeItem(atPath: png)
+        try expectError(["train", "--config", config, "--run-dir", run], "000001.png: listed on line 2")
+        #expect(!FileIO.exists(run))
+    }
+}
