@@ -9,14 +9,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
 core=$(find Sources/TesseraCore -name '*.swift' | sort)
-incs=(-I Sources/COpenBLAS -I Sources/CPNG -I Sources/CZstd)
-for f in $(pkg-config --cflags-only-I openblas libpng16 libzstd); do incs+=(-Xcc "$f"); done
-libs=$(pkg-config --libs openblas libpng16 libzstd)
+incs=(-I Sources/COpenBLAS -I Sources/CPNG -I Sources/CZstd -I Sources/CZlib)
+for f in $(pkg-config --cflags-only-I openblas libpng16 libzstd zlib); do incs+=(-Xcc "$f"); done
+libs=$(pkg-config --libs openblas libpng16 libzstd zlib)
 fx=Tests/TesseraCoreTests/Fixtures
 status=0
 for t in "${targets[@]}"; do
@@ -39,6 +39,8 @@ for t in "${targets[@]}"; do
     manifest) i=0; for m in $fx/malformed/*/manifest.json; do cp "$m" "$corpus/m$i.json"; i=$((i+1)); done ;;
     bpe_encode) cp configs/corpus/*.txt "$corpus"/ 2>/dev/null ;;
     png) cp $fx/png/*.png $fx/malformed/*.png "$corpus"/ 2>/dev/null ;;
+    idx) cp $fx/malformed/*.idx*.gz "$corpus"/ 2>/dev/null ;;
+    image_codes) i=0; for m in $fx/malformed/codes-*/manifest.json; do cp "$m" "$corpus/c$i.json"; i=$((i+1)); done ;;
   esac
   # Replay every stored crash first: each must now pass.
   for c in Tests/Fuzz/crashes/$t/*; do

@@ -5,7 +5,7 @@ import TesseraCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
-        subcommands: [BenchTrain.self, BenchGemm.self, BenchTokenize.self])
+        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchGemm.self, BenchTokenize.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -51,6 +51,49 @@ struct BenchTrain: ParsableCommand {
                     Console.out("    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
                                 + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
                 }
+            }
+        }
+    }
+}
+
+struct BenchImageTokenizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vq",
+        abstract: "Images/s and GFLOP/s of the MoVQ image tokenizer of a task: vq config: encode, decode, train pass.",
+        discussion: """
+        Random images of the config's resolution; the median of --repeats timed passes after one \
+        warm-up. FLOPs count every convolution, attention product and code distance; a training \
+        pass (forward + backward) counts 3× the forward. scripts/bench/compare-vq.sh runs the same \
+        network in PyTorch beside it.
+        """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Images per pass (default: the config's optim.batch).") var batch: Int?
+    @Option(help: "Timed passes.") var repeats = 5
+    @Flag(help: "One JSON line on stdout.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard case .vq(let c) = try options.loadRun() else { throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config") }
+            let b = batch ?? c.optim.batch
+            guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
+            let r = Benchmark.imageTokenizer(config: c.model, batch: b, threads: c.threads, repeats: repeats)
+            func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+            if json {
+                Console.out(MetricsLog.line([
+                    "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b, "parameters": r.parameters,
+                    "encode_images_per_s": r1(r.encodeImagesPerSecond), "decode_images_per_s": r1(r.decodeImagesPerSecond),
+                    "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
+                    "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops), "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                ]))
+            } else {
+                Console.out(String(format: """
+                    config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
+                      encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
+                      train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
+                    """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
+                    r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
+                    r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
             }
         }
     }

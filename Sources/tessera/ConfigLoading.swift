@@ -37,6 +37,15 @@ enum RunConfig {
         return .lm(try RunDirectory.savedConfig(dir))
     }
 
+    static func load(_ path: String, overrides: [String] = [], threads: Int? = nil) throws -> RunConfig {
+        let r = try ConfigFile.reader(path, overrides: overrides, threads: threads)
+        switch try r.string("task", "lm") {
+        case "lm": return .lm(try TrainConfig(reader: r))
+        case "vq": return .vq(try VQTrainConfig(reader: r))
+        case let t: throw TesseraError.config("\(path): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
+        }
+    }
+
     func with(threads: Int?) -> RunConfig {
         guard let threads else { return self }
         switch self {
@@ -50,12 +59,7 @@ extension ConfigOptions {
     /// A config of either task (`task: lm`, the default, or `task: vq`).
     func loadRun() throws -> RunConfig {
         guard let config else { throw TesseraError.config("--config FILE is required") }
-        let r = try ConfigFile.reader(config, overrides: overrides, threads: threads)
-        switch try r.string("task", "lm") {
-        case "lm": return .lm(try TrainConfig(reader: r))
-        case "vq": return .vq(try VQTrainConfig(reader: r))
-        case let t: throw TesseraError.config("\(config): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
-        }
+        return try RunConfig.load(config, overrides: overrides, threads: threads)
     }
 }
 

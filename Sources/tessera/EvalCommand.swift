@@ -5,7 +5,7 @@ import TesseraCore
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint: held-out loss (default) or text generation.",
-        subcommands: [EvalLoss.self, EvalGenerate.self],
+        subcommands: [EvalLoss.self, EvalGenerate.self, EvalImages.self],
         defaultSubcommand: EvalLoss.self)
 }
 
@@ -153,6 +153,50 @@ struct EvalGenerate: ParsableCommand {
             Console.log(String(format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
                                promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
                                out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
+        }
+    }
+}
+
+struct EvalImages: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "images",
+        abstract: "Reconstruction quality of an image tokenizer on a captioned image folder: PSNR, SSIM, code usage, perplexity.",
+        discussion: """
+        Images pass through the codes (encode → nearest code → decode). PSNR and SSIM are on 8-bit \
+        images (SSIM as scikit-image's, Gaussian window), averaged over images; code usage is the \
+        fraction of the codebook chosen at least once, perplexity exp(entropy) of the choices.
+        """)
+
+    @Option(help: "Image tokenizer: a checkpoint or run directory (tessera train, task: vq).") var tokenizer: String
+    @Option(help: "Captioned image folder.") var dataset: String
+    @Option(help: "Split to measure.") var split = "val"
+    @Option(help: "At most this many images, in order (0: all).") var limit = 0
+    @Flag(help: "Use the raw training weights even when the checkpoint has EMA weights.") var raw = false
+    @Option(help: "Write originals over reconstructions of the first images to this PNG.") var grid: String?
+    @Option(help: "Images in the grid.") var gridImages = 12
+    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "One JSON line on stdout.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard limit >= 0, threads >= 1, gridImages >= 0 else { throw TesseraError.config("--limit, --grid-images must be ≥ 0 and --threads ≥ 1") }
+            let pool = Parallel(threads: threads)
+            let t = try ImageTokenizer(path: tokenizer, maxBatch: 32, pool: pool, useEMA: !raw)
+            let set = try ImageSet.load(folder: try CaptionedImageFolder(dir: dataset), split: split, side: t.config.resolution, pool: pool)
+            let t0 = Date()
+            let r = ReconstructionReport.measure(model: t.model, set: set, limit: limit, keep: grid == nil ? 0 : gridImages)
+            let dt = Date().timeIntervalSince(t0)
+            if let grid { try r.grid(side: t.config.resolution).write(path: grid) }
+            if json {
+                Console.out(MetricsLog.line(["tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
+                                             "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
+                                             "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
+                                             "code_perplexity": r.codePerplexity, "seconds": dt]))
+            } else {
+                Console.out(String(format: "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
+                                   t.checkpoint, (t.weightsFile as NSString).lastPathComponent, r.images, split, dataset, r.psnr, r.ssim,
+                                   100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
+            }
         }
     }
 }

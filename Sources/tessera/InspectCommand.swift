@@ -6,9 +6,9 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read and check any file Tessera reads, and summarise it.",
         discussion: """
-        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, \
+        By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, *.gz (gzip'd IDX), \
         tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \
-        (the resolved config), a token-shard directory (manifest; every shard verified), a checkpoint \
+        (the resolved config), a token-shard or image-code directory (manifest; every file verified), a checkpoint \
         directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \
         or 3 (data).
         """)
@@ -34,8 +34,13 @@ struct Inspect: ParsableCommand {
                 let img = try RGBImage.read(path: path)
                 Console.out("PNG \(img.width)×\(img.height), read as 8-bit RGB (alpha over white)")
             } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-                let c = try ConfigFile.load(path, overrides: [], threads: nil)
-                Console.out(String(decoding: c.json, as: UTF8.self))
+                Console.out(String(decoding: try RunConfig.load(path).json, as: UTF8.self))
+            } else if path.hasSuffix(".gz") {
+                let raw = try Gzip.decompress(path: path)
+                let dims = raw.count >= 4 ? Int(raw[raw.startIndex + 3]) : 0
+                guard (1...4).contains(dims) else { throw TesseraError.data(file: path, "not an IDX file: \(dims) dimensions in its magic") }
+                let a = try IDXArray(data: raw, path: path, dimensions: dims)
+                Console.out("IDX unsigned bytes, shape \(a.shape)")
             } else if path.hasSuffix(".json") {
                 let t = try TokenizerFiles.load(path)
                 Console.out("tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue), added \(t.added.map(\.content))")
@@ -46,7 +51,15 @@ struct Inspect: ParsableCommand {
     }
 
     func directory() throws {
-        if FileIO.exists((path as NSString).appendingPathComponent(TokenShards.manifestName)) {
+        let manifest = (path as NSString).appendingPathComponent(TokenShards.manifestName)
+        if FileIO.exists(manifest), (try? JSONSerialization.jsonObject(with: FileIO.read(manifest)) as? [String: Any])?["format"] as? String == ImageCodes.format {
+            let m = try ImageCodes.readManifest(path)
+            for name in m.splits.keys.sorted() {
+                let s = try ImageCodes.load(dir: path, split: name)
+                Console.out("\(name): \(s.captions.count) images × \(m.tokensPerImage) codes, verified")
+            }
+            Console.out("image codes: \(m.gridSide)×\(m.gridSide) grid, codebook \(m.codebookSize), tokenizer \(m.tokenizer) (\(m.tokenizerHash))")
+        } else if FileIO.exists(manifest) {
             let m = try TokenShards.readManifest(path)
             for (name, split) in m.splits.sorted(by: { $0.key < $1.key }) {
                 _ = try TokenShards.load(dir: path, split: name)
@@ -57,6 +70,9 @@ struct Inspect: ParsableCommand {
             let ds = try CaptionedImageFolder(dir: path)
             for item in ds.items { _ = try ds.image(item) }
             Console.out("image dataset: \(ds.items.count) captioned images, all readable")
+        } else if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")), (try? ImageTokenizer.isImageTokenizer(path)) == true {
+            let t = try ImageTokenizer(path: path, maxBatch: 1, pool: Parallel(threads: 1))
+            Console.out("image tokenizer: MoVQ \(t.model.params.parameterCount) parameters, \(t.config.resolution)² images → \(t.config.gridSide)² codes of \(t.config.nEmbed), weights \((t.weightsFile as NSString).lastPathComponent) (\(t.hash))")
         } else if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) {
             let c = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
             let model = Transformer(config: c.model, batch: 1, seqLen: 1, pool: Parallel(threads: 1))

@@ -128,6 +128,25 @@ def main():
     case("dataset-bad-line", {"captions.jsonl": line("a.png", "x") + b"{not json\n", "a.png": png}, 3, "line 2 is not a JSON object")
     case("dataset-escaping-path", {"captions.jsonl": line("../x.png", "x")}, 3, "must be a relative path inside the folder")
     case("dataset-corrupt-image", {"captions.jsonl": line("a.png", "x"), "a.png": png[:50]}, 3, "corrupt PNG")
+    # Fashion-MNIST IDX files (gzip)
+    gz = lambda b: __import__("gzip").compress(b, mtime=0)
+    idx3 = bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]) + bytes(range(8))
+    case("wrong-magic.idx3-ubyte.gz", gz(bytes([0, 0, 0x0D, 3]) + idx3[4:]), 3, "IDX magic 0x00000d03 is not unsigned bytes")
+    case("truncated.idx3-ubyte.gz", gz(idx3)[:-12], 3, "not a valid gzip stream")
+    case("short.idx3-ubyte.gz", gz(idx3[:-3]), 3, "IDX header promises [2, 2, 2] = 8 bytes, the file holds 5")
+    case("not-gzip.idx3-ubyte.gz", idx3, 3, "not a valid gzip stream")
+    # image-code directories (tokenize images)
+    def codes_dir(payload, tokens, images, checksum=None, captions=b'{"caption": "a"}\n', grid=(2, 2)):
+        m = {"format": "tessera-image-codes", "format_version": 1, "grid": list(grid), "tokens_per_image": grid[0] * grid[1],
+             "codebook_size": 16, "tokenizer": "t", "tokenizer_hash": "0",
+             "splits": {"val": {"images": images, "captions": "val-captions.jsonl", "captions_checksum": fnv(captions),
+                                "shards": [{"file": "val-00000.codes.zst", "tokens": tokens, "checksum": checksum or fnv(payload)}]}}}
+        return {"manifest.json": json.dumps(m).encode(), "val-00000.codes.zst": payload, "val-captions.jsonl": captions}
+    good = shard([1, 2, 3, 4])
+    case("codes-bad-checksum", codes_dir(good, 4, 1, checksum="0123456789abcdef"), 3, "checksum does not match")
+    case("codes-count-mismatch", codes_dir(good, 4, 2), 3, "shards hold 4 codes, not 2 images × 4 = 8")
+    case("codes-code-out-of-range", codes_dir(shard([1, 2, 3, 40]), 4, 1), 3, "val-00000.codes.zst")
+    case("codes-not-square", codes_dir(good, 4, 1, grid=(2, 4)), 3, "grid must be [side, side]")
     # fuzzer finds (Tests/Fuzz/crashes): a zstd frame header claiming gigabytes
     forged = open(os.path.join(os.path.dirname(__file__), "..", "..", "Tests/Fuzz/crashes/shard/oom-forged-frame-size"), "rb").read()
     case("shard-forged-frame-size", shard_dir(forged, 5), 3, "over the 40 limit")
@@ -141,6 +160,9 @@ def main():
     case("not-yaml.yaml", b"model: [unclosed\n", 2, "not valid YAML")
     case("top-level-list.yaml", b"- a\n- b\n", 2, "the top level must be a mapping")
     case("heads-do-not-divide.yaml", b"model: {d_model: 30, n_layers: 1, n_heads: 4}\n", 2, "must be a multiple of model.n_heads")
+    case("vq-groups-do-not-divide.yaml", b"task: vq\nmodel: {ch: 24, norm_groups: 32}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "model.norm_groups (32) must divide")
+    case("vq-two-data-sources.yaml", b"task: vq\ndata: {folder: x, shapes: {count: 10, val_count: 2}}\n", 2, "give exactly one of data.folder")
+    case("unknown-task.yaml", b"task: diffusion\n", 2, "task: \"diffusion\" is not lm")
     json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
     print(len(cases), "malformed inputs in", OUT)
 

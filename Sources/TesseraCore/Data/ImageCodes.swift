@@ -62,7 +62,11 @@ public enum ImageCodes {
 
     public static func readManifest(_ dir: String) throws -> Manifest {
         let path = (dir as NSString).appendingPathComponent(TokenShards.manifestName)
-        guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
+        return try parseManifest(try FileIO.read(path), path: path)
+    }
+
+    public static func parseManifest(_ data: Data, path: String) throws -> Manifest {
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object")
         }
         func bad(_ m: String) -> TesseraError { .data(file: path, m) }
@@ -84,7 +88,7 @@ public enum ImageCodes {
                 shards.append(.init(file: f, tokens: t, checksum: c))
             }
             guard shards.reduce(0, { $0 + $1.tokens }) == n * side * side else {
-                throw bad("splits.\(name): shards hold \(shards.reduce(0) { $0 + $1.tokens }) codes, not images × \(side * side)")
+                throw bad("splits.\(name): shards hold \(shards.reduce(0) { $0 + $1.tokens }) codes, not \(n) images × \(side * side) = \(n * side * side)")
             }
             splits[name] = Split(images: n, shards: shards, captionsFile: cf, captionsChecksum: cs)
         }

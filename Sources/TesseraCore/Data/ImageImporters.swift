@@ -4,7 +4,11 @@ import Foundation
 /// gzip files through zlib, with a cap on the inflated size so a hostile file cannot exhaust memory.
 public enum Gzip {
     public static func decompress(path: String, maxBytes: Int = 1 << 30) throws -> Data {
-        let input = try FileIO.read(path)
+        try decompress(try FileIO.read(path), path: path, maxBytes: maxBytes)
+    }
+
+    /// `path` only names the input in errors.
+    public static func decompress(_ input: Data, path: String, maxBytes: Int = 1 << 30) throws -> Data {
         var stream = z_stream()
         // 15 window bits + 32: detect gzip or zlib headers.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -22,6 +26,8 @@ public enum Gzip {
                     stream.next_out = c.baseAddress
                     stream.avail_out = uInt(c.count)
                     status = inflate(&stream, Z_NO_FLUSH)
+                    // Input used up before the end of the stream: truncated.
+                    if status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0 { status = Z_BUF_ERROR }
                     guard status == Z_OK || status == Z_STREAM_END else {
                         let why = status == Z_BUF_ERROR ? "truncated" : (stream.msg.map { String(cString: $0) } ?? "code \(status)")
                         throw TesseraError.data(file: path, "not a valid gzip stream (\(why))")

@@ -111,3 +111,46 @@ public enum Benchmark {
                            phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) })
     }
 }
+
+extension Benchmark {
+    public struct ImageTokenizerResult {
+        public let encodeImagesPerSecond, decodeImagesPerSecond, trainImagesPerSecond: Double
+        public let encodeGflops, decodeGflops, trainGflops: Double
+        public let parameters: Int
+        public let peakRSSMegabytes: Double
+    }
+
+    /// Median-timed encode, decode and full training passes (forward + backward, no optimizer)
+    /// of a MoVQ model on random images in [−1, 1]. Training FLOPs are counted as 3× forward.
+    public static func imageTokenizer(config: MoVQConfig, batch: Int, threads: Int, repeats: Int) -> ImageTokenizerResult {
+        let pool = Parallel(threads: threads)
+        let model = MoVQModel(config: config, maxBatch: batch, pool: pool)
+        model.initialize(seed: 1)
+        var rng = RandomStream(seed: 1, name: "bench/images")
+        let images = (0..<(batch * model.imageSize)).map { _ in rng.uniform() * 2 - 1 }
+        let dRecon = [Float](repeating: 1e-3, count: images.count)
+        func median(_ body: () -> Void) -> Double {
+            body()   // warm-up: scratch buffers grow once
+            let times = (0..<repeats).map { _ -> Double in
+                let t0 = Date(); body(); return Date().timeIntervalSince(t0)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let enc = images.withUnsafeBufferPointer { x in median { model.encode(x.baseAddress!, batch: batch) } }
+        let dec = median { model.decodeQuant(batch: batch) }
+        let train = images.withUnsafeBufferPointer { x in
+            dRecon.withUnsafeBufferPointer { d in
+                median {
+                    model.params.zeroGrads()
+                    _ = model.reconstruct(x.baseAddress!, batch: batch)
+                    model.backward(dRecon: d.baseAddress!, vqScale: 1, batch: batch)
+                }
+            }
+        }
+        let b = Double(batch), fwd = model.encodeFLOPs + model.decodeFLOPs
+        return ImageTokenizerResult(encodeImagesPerSecond: b / enc, decodeImagesPerSecond: b / dec, trainImagesPerSecond: b / train,
+                                    encodeGflops: b * model.encodeFLOPs / enc / 1e9, decodeGflops: b * model.decodeFLOPs / dec / 1e9,
+                                    trainGflops: 3 * b * fwd / train / 1e9, parameters: model.params.parameterCount,
+                                    peakRSSMegabytes: peakRSSMegabytes)
+    }
+}

@@ -12,7 +12,8 @@ public final class ImageTokenizer {
     public let hash: String
     public let weightsFile: String
 
-    public init(path: String, maxBatch: Int, pool: Parallel) throws {
+    /// `useEMA: false` loads the raw training weights even when EMA weights exist.
+    public init(path: String, maxBatch: Int, pool: Parallel, useEMA: Bool = true) throws {
         var dir = path
         if !FileIO.exists((dir as NSString).appendingPathComponent("model.safetensors")) {
             guard let newest = Checkpoint.list(runDir: path).first else {
@@ -26,7 +27,7 @@ public final class ImageTokenizer {
         config = vq.model
         checkpoint = dir
         let ema = (dir as NSString).appendingPathComponent("ema.safetensors")
-        weightsFile = FileIO.exists(ema) ? ema : (dir as NSString).appendingPathComponent("model.safetensors")
+        weightsFile = useEMA && FileIO.exists(ema) ? ema : (dir as NSString).appendingPathComponent("model.safetensors")
         model = MoVQModel(config: config, maxBatch: maxBatch, pool: pool)
         try Checkpoint.loadParameters(file: weightsFile, into: model.params)
         hash = TokenShards.fnv1a(try FileIO.read(weightsFile))

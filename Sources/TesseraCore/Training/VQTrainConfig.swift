@@ -19,6 +19,9 @@ public struct VQTrainConfig: Equatable, Sendable {
     /// EMA of the weights (MoVQGAN's LitEma uses 0.9999); 0 turns it off. Evaluation and the
     /// exported tokenizer use the EMA weights when it is on.
     public var emaDecay = 0.0
+    /// LitEma's warm-up: the decay used at update n is min(decay, (1 + n)/(10 + n)), so early
+    /// averages are not dominated by the initial weights (MoVQGAN turns it off; short runs want it).
+    public var emaWarmup = false
     public var eval = EvalSection()
     public var checkpoint = TrainConfig.CheckpointSection()
 
@@ -103,6 +106,7 @@ public struct VQTrainConfig: Equatable, Sendable {
         restartEvery = try r.int("codebook.restart_every", 0, min: 0)
         restartUntil = try r.double("codebook.restart_until", 0.75, min: 0, max: 1)
         emaDecay = try r.double("ema.decay", 0, min: 0, max: 0.999999999)
+        emaWarmup = try r.bool("ema.warmup", false)
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.images = try r.int("eval.images", 0, min: 0)
         eval.grid = try r.int("eval.grid", 8, min: 0)
@@ -138,7 +142,7 @@ public struct VQTrainConfig: Equatable, Sendable {
                       "eps": optim.adam.eps, "weight_decay": optim.adam.weightDecay, "grad_clip_value": optim.gradClipValue],
             "loss": ["l2": loss.l2, "l1": loss.l1, "vq": loss.vq],
             "codebook": ["restart_every": restartEvery, "restart_until": restartUntil],
-            "ema": ["decay": emaDecay],
+            "ema": ["decay": emaDecay, "warmup": emaWarmup],
             "eval": ["every": eval.every, "images": eval.images, "grid": eval.grid],
             "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast, "milestone_every": checkpoint.milestoneEvery],
         ]

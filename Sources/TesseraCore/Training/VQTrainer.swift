@@ -112,7 +112,9 @@ public final class VQTrainer {
         }
         adam.update(lr: c.schedule.lr(at: step), pool: pool)
         if let ema {
-            let k = Float(1 - c.emaDecay), s = ema.pointer, p = model.params.values.pointer
+            let n = Double(step)   // updates before this one
+            let decay = c.emaWarmup ? min(c.emaDecay, (1 + n) / (10 + n)) : c.emaDecay
+            let k = Float(1 - decay), s = ema.pointer, p = model.params.values.pointer
             pool.forEachChunk(ema.count, grain: 1 << 16) { r in for i in r { s[i] -= k * (s[i] - p[i]) } }
         }
         step += 1
@@ -143,40 +145,13 @@ public final class VQTrainer {
     public func evaluate(writeGrid: Bool = true) throws -> [String: Double] {
         let saved = swapInEMA()
         defer { if let saved { model.params.values.pointer.update(from: saved.pointer, count: saved.count) } }
-        let c = config, batch = c.optim.batch, size = model.imageSize, side = c.model.resolution
-        let total = c.eval.images > 0 ? min(c.eval.images, val.count) : val.count
-        var usage = [Int](repeating: 0, count: c.model.nEmbed)
-        var psnr = 0.0, ssim = 0.0, sq = 0.0
-        var originals: [[UInt8]] = [], recons: [[UInt8]] = []
-        var a = [UInt8](repeating: 0, count: size), b = a
-        var first = 0
-        while first < total {
-            let n = min(batch, total - first)
-            val.fill(Array(first..<(first + n)), into: batchImages.pointer)
-            model.encode(batchImages.pointer, batch: n, countUsage: false)
-            for i in 0..<(n * model.tokensPerImage) { usage[Int(model.indices[i])] += 1 }
-            let recon = model.decodeQuant(batch: n)
-            for k in 0..<n {
-                for j in 0..<size {
-                    let x = batchImages.pointer[k * size + j], y = recon.p[k * size + j]
-                    sq += Double((y - x) * (y - x))
-                    a[j] = ImageMetrics.byte(x); b[j] = ImageMetrics.byte(y)
-                }
-                psnr += min(100, ImageMetrics.psnr(a, b, count: size))
-                ssim += ImageMetrics.ssim(a, b, channels: 3, height: side, width: side)
-                if originals.count < c.eval.grid { originals.append(a); recons.append(b) }
-            }
-            first += n
-        }
-        let (used, ppl) = ImageMetrics.codeStats(usage)
-        if writeGrid && !originals.isEmpty {
+        let r = ReconstructionReport.measure(model: model, set: val, limit: config.eval.images, keep: config.eval.grid)
+        if writeGrid && !r.originals.isEmpty {
             let dir = (runDir as NSString).appendingPathComponent("samples")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try ImageMetrics.grid(originals: originals, reconstructions: recons, side: side)
-                .write(path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
+            try r.grid(side: config.model.resolution).write(path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
         }
-        return ["val_rec_loss": sq / Double(total * size), "val_psnr": psnr / Double(total), "val_ssim": ssim / Double(total),
-                "val_code_usage": used, "val_code_perplexity": ppl]
+        return r.metrics
     }
 
     /// Puts the EMA weights in the model; returns the training weights to put back.

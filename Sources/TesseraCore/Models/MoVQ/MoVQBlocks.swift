@@ -72,6 +72,7 @@ final class AttnBlock {
     let channels, positions: Int
     init(_ r: ParamRegistry, _ name: String, channels c: Int, height h: Int, width w: Int, norm spec: NormSpec, maxBatch: Int) {
         channels = c; positions = h * w
+        r.flops.append((name + ".softmax_attention", 4 * Double(h * w * h * w * c)))   // Qᵀ·K and V·Pᵀ
         norm = NormBlock(r, name + ".norm", channels: c, height: h, width: w, groups: spec.groups, eps: spec.eps, zq: spec.zq, maxBatch: maxBatch)
         q = ConvBlock(r, name + ".q", cin: c, cout: c, kernel: 1, height: h, width: w, maxBatch: maxBatch)
         k = ConvBlock(r, name + ".k", cin: c, cout: c, kernel: 1, height: h, width: w, maxBatch: maxBatch)

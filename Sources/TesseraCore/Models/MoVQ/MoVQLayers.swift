@@ -20,6 +20,9 @@ public final class Param {
 /// Collects parameter declarations in order, then makes the store and binds every handle to it.
 public final class ParamRegistry {
     private(set) var params: [Param] = []
+    /// Multiply-adds ×2 per image of every convolution and attention product, by module path
+    /// (for benchmarks' GFLOP/s).
+    var flops: [(name: String, perImage: Double)] = []
     func add(_ name: String, _ shape: [Int], _ initializer: Param.Init) -> Param {
         let p = Param(name, shape, initializer)
         params.append(p)
@@ -72,6 +75,7 @@ final class ConvBlock {
         shape = Conv2dShape(batch: maxBatch, inChannels: cin, outChannels: cout, height: height, width: width, kernel: kernel,
                             stride: stride, padBefore: padBefore, padAfter: padAfter)
         out = FeatureMap(cout, shape.outHeight, shape.outWidth, maxBatch: maxBatch)
+        r.flops.append((name, 2 * Double(shape.patch * cout * shape.outHeight * shape.outWidth)))
     }
     convenience init(_ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, height: Int, width: Int, maxBatch: Int) {
         self.init(r, name, cin: cin, cout: cout, kernel: kernel, padBefore: kernel / 2, padAfter: kernel / 2,

@@ -39,6 +39,9 @@ public final class MoVQModel {
         postQuantConv = ConvBlock(r, "post_quant_conv", cin: config.embedDim, cout: config.zChannels, kernel: 1, height: g, width: g, maxBatch: maxBatch)
         decoder = MoVQCoder.decoder(r, config, maxBatch: maxBatch)
         params = r.makeStore()
+        let enc = r.flops.filter { $0.name.hasPrefix("encoder.") || $0.name.hasPrefix("quant_conv") }.reduce(0) { $0 + $1.perImage }
+        encodeFLOPs = enc + 2 * Double(config.tokensPerImage * config.nEmbed * config.embedDim)
+        decodeFLOPs = r.flops.reduce(0) { $0 + $1.perImage } - enc
         paramList = r.params
         let rows = maxBatch * g * g
         zRows = FloatBuffer(count: rows * config.embedDim)
@@ -59,6 +62,9 @@ public final class MoVQModel {
     deinit { indices.deallocate() }
 
     private let paramList: [Param]
+    /// FLOPs per image of an encode (convolutions, attention, code distances) and of a decode.
+    public let encodeFLOPs: Double
+    public let decodeFLOPs: Double
     var pool: Parallel { workspace.pool }
     public var tokensPerImage: Int { config.tokensPerImage }
     public var imageSize: Int { config.inChannels * config.resolution * config.resolution }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Tessera vs PyTorch on the same MoVQ image tokenizer, side by side, interleaved rounds:
+# encode / decode / training-pass images/s.
+#   scripts/bench/compare-vq.sh [CONFIG ...]   (default: configs/vq-emoji.yaml)
+# Env: ROUNDS (default 3), REPEATS (timed passes per run, default 5), THREADS (default 2), BATCH.
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for these runs only, as in compare.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scripts/setup.sh
+python3 -c "import torch, yaml" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml >&2
+swift build -c release --product tessera >&2
+configs=("$@")
+[ ${#configs[@]} -eq 0 ] && configs=(configs/vq-emoji.yaml)
+threads=${THREADS:-2}
+extra=()
+[ -n "${BATCH:-}" ] && extra=(--batch "$BATCH")
+out=$(mktemp)
+for cfg in "${configs[@]}"; do
+  for r in $(seq "${ROUNDS:-3}"); do
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench vq --config "$cfg" --threads "$threads" \
+      --repeats "${REPEATS:-5}" "${extra[@]}" --json | tee -a "$out" >&2
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_movq.py "$cfg" --threads "$threads" \
+      --repeats "${REPEATS:-5}" "${extra[@]}" | tee -a "$out" >&2
+  done
+done
+python3 - "$out" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f'{"config":26} {"impl":14} {"batch":>5} {"encode img/s":>13} {"decode img/s":>13} {"train img/s":>12} {"peak RSS MB":>12}')
+for cfg in sorted({r["config"] for r in rows}):
+    for impl in sorted({r["impl"] for r in rows if r["config"] == cfg}):
+        rs = [r for r in rows if r["config"] == cfg and r["impl"] == impl]
+        med = lambda k: statistics.median(r[k] for r in rs)
+        print(f'{cfg:26} {impl:14} {rs[0]["batch"]:>5} {med("encode_images_per_s"):>13.1f} {med("decode_images_per_s"):>13.1f} '
+              f'{med("train_images_per_s"):>12.1f} {max(r["peak_rss_mb"] for r in rs):>12.0f}')
+PY
+rm -f "$out"
