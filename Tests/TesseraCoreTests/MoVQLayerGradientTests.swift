@@ -97,3 +97,41 @@ import TesseraCore
         #expect(G.check(&wt, analytic: dw) { loss(xc, $0) } <= G.tolerance)
     }
 }
+
+extension MoVQLayerGradientTests {
+    @Test func leakyReLU() {
+        var x = G.random(200, "x")
+        let r = G.random(200, "r")
+        func loss(_ x: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: x.count)
+            LeakyReLU.forward(pool, x: x, y: &y, count: x.count, slope: 0.2)
+            return G.dot(y, r)
+        }
+        var dx = [Float](repeating: 0, count: 200)
+        LeakyReLU.backward(pool, x: x, dy: r, dx: &dx, count: 200, slope: 0.2)
+        #expect(G.check(&x, analytic: dx, h: 1e-3, loss) <= G.tolerance)
+    }
+
+    @Test func batchNorm() {
+        let b = 3, c = 4, s = 6
+        var x = G.random(b * c * s, "x", scale: 2).map { $0 + 0.5 }
+        var w = G.random(c, "w", scale: 0.2).map { $0 + 1 }, bias = G.random(c, "b", scale: 0.2)
+        let r = G.random(b * c * s, "r")
+        func loss(_ x: [Float], _ w: [Float], _ bias: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), rs = m
+            BatchNorm.forward(pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
+                              mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
+            return G.dot(y, r)
+        }
+        var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), rs = m
+        BatchNorm.forward(pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
+                          mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: c), db = dw
+        BatchNorm.backward(pool, x: x, batch: b, channels: c, spatial: s, weight: w, mean: m, rstd: rs, dy: r, dx: &dx,
+                           dWeight: &dw, dBias: &db)
+        let (xc, wc, bc) = (x, w, bias)
+        #expect(G.check(&x, analytic: dx) { loss($0, wc, bc) } <= G.tolerance)
+        #expect(G.check(&w, analytic: dw) { loss(xc, $0, bc) } <= G.tolerance)
+        #expect(G.check(&bias, analytic: db) { loss(xc, wc, $0) } <= G.tolerance)
+    }
+}

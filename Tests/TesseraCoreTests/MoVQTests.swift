@@ -68,3 +68,28 @@ func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
         #expect(m.tokensPerImage == 256)
     }
 }
+
+@Suite struct PatchDiscriminatorTests {
+    /// NLayerDiscriminator (BatchNorm, training mode) against PyTorch: logits, running statistics,
+    /// parameter and input gradients (scripts/reference/make_discriminator_fixture.py).
+    @Test func matchesPyTorch() throws {
+        let f = try SafetensorsFile(path: Fixtures.path("discriminator.safetensors"))
+        let d = PatchDiscriminator(ndf: 8, layers: 2, resolution: 16, maxBatch: 3, pool: Parallel(threads: 2))
+        for s in d.params.slots { try f.read(s.name, into: d.params.values.pointer + s.offset, count: s.count) }
+        let x = try f.floats("x")
+        let logits = x.withUnsafeBufferPointer { d.forward($0.baseAddress!, batch: 3) }
+        let want = try f.floats("logits")
+        #expect(relativeError(Array(UnsafeBufferPointer(start: logits.p, count: want.count)), want) < 1e-4)
+        for (name, buf) in d.buffers {
+            #expect(relativeError(buf.toArray(), try f.floats(name)) < 1e-4, "\(name)")
+        }
+        let r = try f.floats("r")
+        d.params.zeroGrads()
+        let dx = r.withUnsafeBufferPointer { d.backward(dLogits: $0.baseAddress!, batch: 3) }
+        #expect(relativeError(Array(UnsafeBufferPointer(start: dx.p, count: x.count)), try f.floats("grad.x")) < 1e-4)
+        for s in d.params.slots {
+            let g = Array(UnsafeBufferPointer(start: d.params.grads.pointer + s.offset, count: s.count))
+            #expect(relativeError(g, try f.floats("grad." + s.name)) < 1e-4, "\(s.name)")
+        }
+    }
+}

@@ -20,14 +20,15 @@ import TesseraCore
 
     static func losses(_ dir: String) throws -> [String] {
         try MetricsLog.read(dir + "/metrics.jsonl").map { r in
-            ["loss", "rec_loss", "vq_loss", "grad_norm", "val_psnr", "val_ssim"].map { "\(r[$0] ?? "-")" }.joined(separator: " ")
+            ["loss", "rec_loss", "vq_loss", "grad_norm", "g_adv_loss", "d_loss", "val_psnr", "val_ssim"].map { "\(r[$0] ?? "-")" }.joined(separator: " ")
         }
     }
 
     /// Stopping at a checkpoint and resuming gives the same numbers as one uninterrupted run:
     /// weights, Adam moments, EMA, code usage and the data order all survive the checkpoint.
-    @Test func resumeIsBitIdentical() throws {
-        let c = try Self.tinyConfig()
+    @Test(arguments: [false, true])
+    func resumeIsBitIdentical(gan: Bool) throws {
+        let c = try Self.tinyConfig(gan ? ["gan": ["weight": 0.1, "ndf": 8, "layers": 1]] : [:])
         let a = tempDirectory("vq-a"), b = tempDirectory("vq-b")
         for d in [a, b] { try RunDirectory.create(d, configJSON: c.json, overwrite: true) }
         _ = try VQTrainer(config: c, runDir: a, resume: false).run()
@@ -37,6 +38,7 @@ import TesseraCore
         _ = try VQTrainer(config: c, runDir: b, resume: true).run()
         let la = try Self.losses(a), lb = try Self.losses(b)
         #expect(la.count == 6 && la == lb)
+        #expect(gan == (try MetricsLog.read(a + "/metrics.jsonl")).allSatisfy { $0["d_loss"] != nil })
         #expect(FileIO.exists(a + "/samples/recon_step_00000006.png"))
     }
 

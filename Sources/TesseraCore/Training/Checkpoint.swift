@@ -33,6 +33,13 @@ public struct TrainState: Codable, Equatable {
 /// Writing: everything goes into a hidden temp directory, each file fsynced, the directory
 /// renamed into place and fsynced, then the marker written and fsynced. Discovery ignores any
 /// directory without the marker, so a crash at any moment leaves the previous checkpoints usable.
+/// Tensors and metadata of one safetensors file.
+public struct SafetensorsPayload {
+    public var tensors: [SafetensorsTensor]
+    public var metadata: [String: String] = [:]
+    public init(tensors: [SafetensorsTensor], metadata: [String: String] = [:]) { self.tensors = tensors; self.metadata = metadata }
+}
+
 public enum Checkpoint {
     public static let marker = "COMPLETE"
 
@@ -70,7 +77,7 @@ public enum Checkpoint {
     /// config.json, optional tokenizer.json and `extra` safetensors files such as ema.safetensors)
     /// into a temp directory, renames it into place and only then writes the COMPLETE marker.
     public static func save(runDir: String, params p: ParameterStore, adam: AdamW, state: TrainState, configJSON: Data,
-                            tokenizer: String? = nil, extra: [String: [SafetensorsTensor]] = [:]) throws -> String {
+                            tokenizer: String? = nil, extra: [String: SafetensorsPayload] = [:]) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = (dir as NSString).appendingPathComponent(name(step: state.step))
@@ -82,17 +89,13 @@ public enum Checkpoint {
         try SafetensorsWriter.write(path: at("model.safetensors"),
                                     tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) },
                                     metadata: ["format": "tessera", "config_hash": state.configHash])
-        var moments: [SafetensorsTensor] = []
-        for g in adam.groups {
-            moments.append(SafetensorsTensor(name: "m." + g.slot.name, shape: g.slot.shape, f32: adam.m.pointer + g.momentOffset))
-            moments.append(SafetensorsTensor(name: "v." + g.slot.name, shape: g.slot.shape, f32: adam.v.pointer + g.momentOffset))
-        }
-        try SafetensorsWriter.write(path: at("optimizer.safetensors"), tensors: moments, metadata: ["adam_step": String(adam.step)])
+        let opt = optimizerPayload(adam)
+        try SafetensorsWriter.write(path: at("optimizer.safetensors"), tensors: opt.tensors, metadata: opt.metadata)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
         try FileIO.writeAtomically(at("config.json"), data: configJSON)
-        for (name, tensors) in extra.sorted(by: { $0.key < $1.key }) { try SafetensorsWriter.write(path: at(name), tensors: tensors) }
+        for (name, e) in extra.sorted(by: { $0.key < $1.key }) { try SafetensorsWriter.write(path: at(name), tensors: e.tensors, metadata: e.metadata) }
         if let tokenizer { try FileIO.writeAtomically(at("tokenizer.json"), data: try FileIO.read(tokenizer)) }
         FileIO.fsyncPath(tmp)
         if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }
@@ -139,8 +142,21 @@ public enum Checkpoint {
         if let u = unused.sorted().first { throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter") }
     }
 
+    /// AdamW moments `m.<name>`, `v.<name>` and the step count, as a safetensors file holds them.
+    public static func optimizerPayload(_ adam: AdamW) -> SafetensorsPayload {
+        var moments: [SafetensorsTensor] = []
+        for g in adam.groups {
+            moments.append(SafetensorsTensor(name: "m." + g.slot.name, shape: g.slot.shape, f32: adam.m.pointer + g.momentOffset))
+            moments.append(SafetensorsTensor(name: "v." + g.slot.name, shape: g.slot.shape, f32: adam.v.pointer + g.momentOffset))
+        }
+        return SafetensorsPayload(tensors: moments, metadata: ["adam_step": String(adam.step)])
+    }
+
     public static func loadOptimizer(_ path: String, into adam: AdamW) throws {
-        let file = (path as NSString).appendingPathComponent("optimizer.safetensors")
+        try loadOptimizer(file: (path as NSString).appendingPathComponent("optimizer.safetensors"), into: adam)
+    }
+
+    public static func loadOptimizer(file: String, into adam: AdamW) throws {
         let st = try SafetensorsFile(path: file)
         for g in adam.groups {
             for (prefix, buf) in [("m.", adam.m), ("v.", adam.v)] {

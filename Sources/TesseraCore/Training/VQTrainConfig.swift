@@ -22,8 +22,20 @@ public struct VQTrainConfig: Equatable, Sendable {
     /// LitEma's warm-up: the decay used at update n is min(decay, (1 + n)/(10 + n)), so early
     /// averages are not dominated by the initial weights (MoVQGAN turns it off; short runs want it).
     public var emaWarmup = false
+    public var gan = GANSection()
     public var eval = EvalSection()
     public var checkpoint = TrainConfig.CheckpointSection()
+
+    /// MoVQGAN's hinge GAN: a PatchGAN discriminator with its own Adam; the generator's loss gains
+    /// weight·(−mean D(x̂)), the discriminator's is ½(mean relu(1 − D(x)) + mean relu(1 + D(x̂))).
+    public struct GANSection: Equatable, Sendable {
+        /// Adversarial weight (MoVQGAN: a fixed 0.1); 0 turns the GAN off.
+        public var weight = 0.0
+        public var ndf = 64
+        public var layers = 2
+        /// First step with the GAN on.
+        public var start = 0
+    }
 
     public struct DataSection: Equatable, Sendable {
         /// A captioned image folder (captions.jsonl with train/val splits)…
@@ -107,6 +119,10 @@ public struct VQTrainConfig: Equatable, Sendable {
         restartUntil = try r.double("codebook.restart_until", 0.75, min: 0, max: 1)
         emaDecay = try r.double("ema.decay", 0, min: 0, max: 0.999999999)
         emaWarmup = try r.bool("ema.warmup", false)
+        gan.weight = try r.double("gan.weight", 0, min: 0)
+        gan.ndf = try r.int("gan.ndf", 64, min: 1)
+        gan.layers = try r.int("gan.layers", 2, min: 1)
+        gan.start = try r.int("gan.start", 0, min: 0)
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.images = try r.int("eval.images", 0, min: 0)
         eval.grid = try r.int("eval.grid", 8, min: 0)
@@ -126,6 +142,11 @@ public struct VQTrainConfig: Equatable, Sendable {
         if optim.minLR > optim.lr {
             throw TesseraError.config("\(r.file): optim.min_lr (\(optim.minLR)) must not exceed optim.lr (\(optim.lr))")
         }
+        if gan.weight > 0 {
+            // Each stride-2 layer halves the side and the two stride-1 4×4 convs take 2 pixels each.
+            let side = (0..<gan.layers).reduce(model.resolution) { s, _ in s / 2 } - 2
+            if side < 1 { throw TesseraError.config("\(r.file): gan.layers (\(gan.layers)) is too deep for \(model.resolution)² images") }
+        }
         if loss.l1 == 0 && loss.l2 == 0 { throw TesseraError.config("\(r.file): loss.l1 and loss.l2 are both 0; nothing would train the decoder") }
     }
 
@@ -143,6 +164,7 @@ public struct VQTrainConfig: Equatable, Sendable {
             "loss": ["l2": loss.l2, "l1": loss.l1, "vq": loss.vq],
             "codebook": ["restart_every": restartEvery, "restart_until": restartUntil],
             "ema": ["decay": emaDecay, "warmup": emaWarmup],
+            "gan": ["weight": gan.weight, "ndf": gan.ndf, "layers": gan.layers, "start": gan.start],
             "eval": ["every": eval.every, "images": eval.images, "grid": eval.grid],
             "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast, "milestone_every": checkpoint.milestoneEvery],
         ]

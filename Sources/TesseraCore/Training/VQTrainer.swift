@@ -13,6 +13,10 @@ public final class VQTrainer {
     public let val: ImageSet
     /// EMA shadow of `model.params.values` (same layout), when `ema.decay` > 0.
     let ema: FloatBuffer?
+    /// The hinge-GAN discriminator and its optimizer, when `gan.weight` > 0.
+    public let discriminator: PatchDiscriminator?
+    let discriminatorAdam: AdamW?
+    let dLogits: FloatBuffer
     let batchImages: FloatBuffer
     let dRecon: FloatBuffer
     public private(set) var step = 0
@@ -50,6 +54,15 @@ public final class VQTrainer {
         batchImages = FloatBuffer(count: batch * model.imageSize)
         dRecon = FloatBuffer(count: batch * model.imageSize)
         model.initialize(seed: config.seed)
+        if config.gan.weight > 0 {
+            let d = PatchDiscriminator(ndf: config.gan.ndf, layers: config.gan.layers, resolution: side, maxBatch: batch, pool: pool)
+            d.initialize(seed: config.seed)
+            discriminator = d
+            discriminatorAdam = AdamW(store: d.params, config: config.optim.adam)
+            dLogits = FloatBuffer(count: batch * d.logitCount)
+        } else {
+            discriminator = nil; discriminatorAdam = nil; dLogits = FloatBuffer(count: 1)
+        }
         if config.emaDecay > 0 {
             let e = FloatBuffer(count: model.params.values.count)
             e.pointer.update(from: model.params.values.pointer, count: e.count)
@@ -80,7 +93,12 @@ public final class VQTrainer {
 
     // MARK: - step
 
-    public struct StepResult { public let loss, reconstruction, vq, gradNorm: Double }
+    public struct StepResult {
+        public let loss, reconstruction, vq, gradNorm: Double
+        /// Hinge-GAN terms when the discriminator is on: generator −mean D(x̂), discriminator loss.
+        public var generatorAdversarial: Double?
+        public var discriminatorLoss: Double?
+    }
 
     /// One optimizer step over one batch. Throws on a non-finite value, before the update.
     public func trainStep() throws -> StepResult {
@@ -100,7 +118,20 @@ public final class VQTrainer {
         }
         l2 /= Double(n); l1 /= Double(n)
         let rec = c.loss.l2 * l2 + c.loss.l1 * l1
-        let loss = rec + c.loss.vq * vq
+        var loss = rec + c.loss.vq * vq
+        let ganOn = discriminator != nil && step >= c.gan.start
+        var adversarial: Double?
+        if ganOn, let disc = discriminator {
+            // Generator side: −weight·mean D(x̂); only ∂/∂x̂ is kept, the discriminator's own gradients are dropped.
+            let logits = disc.forward(recon.p, batch: batch), k = batch * disc.logitCount
+            var g = 0.0
+            for i in 0..<k { g -= Double(logits.p[i]) }
+            adversarial = g / Double(k)
+            loss += c.gan.weight * adversarial!
+            dLogits.pointer.update(repeating: Float(-c.gan.weight / Double(k)), count: k)
+            let dx = disc.backward(dLogits: dLogits.pointer, batch: batch)
+            Kernels.add(dx.p, into: dRecon.pointer, count: n)
+        }
         model.backward(dRecon: dRecon.pointer, vqScale: Float(c.loss.vq), batch: batch)
         let norm = adam.gradNorm()
         guard loss.isFinite, norm.isFinite else {
@@ -111,6 +142,7 @@ public final class VQTrainer {
             pool.forEachChunk(model.params.grads.count, grain: 1 << 16) { r in for i in r { g[i] = max(-v, min(v, g[i])) } }
         }
         adam.update(lr: c.schedule.lr(at: step), pool: pool)
+        let dLoss = ganOn ? try discriminatorStep(real: batchImages.pointer, fake: recon.p, batch: batch) : nil
         if let ema {
             let n = Double(step)   // updates before this one
             let decay = c.emaWarmup ? min(c.emaDecay, (1 + n) / (10 + n)) : c.emaDecay
@@ -121,7 +153,34 @@ public final class VQTrainer {
         if c.restartEvery > 0 && step % c.restartEvery == 0 && Double(step) <= c.restartUntil * Double(c.optim.steps) {
             restartDeadCodes(batch: batch)
         }
-        return StepResult(loss: loss, reconstruction: rec, vq: vq, gradNorm: norm)
+        return StepResult(loss: loss, reconstruction: rec, vq: vq, gradNorm: norm, generatorAdversarial: adversarial,
+                          discriminatorLoss: dLoss)
+    }
+
+    /// Hinge loss ½(mean relu(1 − D(x)) + mean relu(1 + D(x̂))) on the step's real batch and its
+    /// reconstructions (those of the forward pass before the generator's update), one Adam step.
+    func discriminatorStep(real: UnsafePointer<Float>, fake: UnsafePointer<Float>, batch: Int) throws -> Double {
+        guard let disc = discriminator, let dAdam = discriminatorAdam else { return 0 }
+        disc.params.zeroGrads()
+        let k = batch * disc.logitCount, half = 0.5 / Double(k)
+        var total = 0.0
+        for (images, sign) in [(real, Float(1)), (fake, Float(-1))] {
+            // real: relu(1 − L), ∂/∂L = −1 where L < 1;  fake: relu(1 + L), ∂/∂L = +1 where L > −1.
+            let logits = disc.forward(images, batch: batch)
+            for i in 0..<k {
+                let m = 1 - sign * logits.p[i]
+                total += Double(max(0, m)) * half
+                dLogits.pointer[i] = m > 0 ? -sign * Float(half) : 0
+            }
+            disc.backward(dLogits: dLogits.pointer, batch: batch)
+        }
+        guard total.isFinite else { throw TesseraError.divergence("step \(step): discriminator loss \(total)") }
+        if config.optim.gradClipValue > 0 {
+            let v = Float(config.optim.gradClipValue), g = disc.params.grads.pointer
+            for i in 0..<disc.params.grads.count { g[i] = max(-v, min(v, g[i])) }
+        }
+        dAdam.update(lr: config.schedule.lr(at: step), pool: pool)
+        return total
     }
 
     /// Codes unused since the last restart move onto encoder outputs drawn from the current batch.
@@ -172,12 +231,20 @@ public final class VQTrainer {
     }
 
     func saveCheckpoint() throws -> String {
-        var extra: [String: [SafetensorsTensor]] = [:]
+        var extra: [String: SafetensorsPayload] = [:]
         if let ema {
-            extra["ema.safetensors"] = model.params.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: ema.pointer + $0.offset) }
+            extra["ema.safetensors"] = .init(tensors: model.params.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: ema.pointer + $0.offset) })
         }
         // Usage since the last restart decides the next restart, so it is part of the state.
-        extra["codebook_usage.safetensors"] = [SafetensorsTensor(name: "usage", shape: [config.model.nEmbed], i32: model.usage.map { Int32(clamping: $0) })]
+        extra["codebook_usage.safetensors"] = .init(tensors: [SafetensorsTensor(name: "usage", shape: [config.model.nEmbed], i32: model.usage.map { Int32(clamping: $0) })])
+        if let disc = discriminator, let dAdam = discriminatorAdam {
+            let p = disc.params
+            extra["discriminator.safetensors"] = .init(
+                tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) }
+                    + disc.buffers.map { SafetensorsTensor(name: $0.name, shape: [$0.values.count], f32: $0.values.pointer) },
+                metadata: ["num_batches_tracked": String(disc.batchesTracked)])
+            extra["discriminator_optimizer.safetensors"] = Checkpoint.optimizerPayload(dAdam)
+        }
         let path = try Checkpoint.save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, extra: extra)
         Checkpoint.prune(runDir: runDir, keepLast: config.checkpoint.keepLast, milestoneEvery: config.checkpoint.milestoneEvery)
         return path
@@ -196,6 +263,14 @@ public final class VQTrainer {
             guard u.count == config.model.nEmbed else { throw TesseraError.data(file: at("codebook_usage.safetensors"), "holds \(u.count) counts for \(config.model.nEmbed) codes") }
             model.resetUsage()
             model.addUsage(u.map(Int.init))
+            if let disc = discriminator, let dAdam = discriminatorAdam {
+                let file = at("discriminator.safetensors")
+                try Checkpoint.loadParameters(file: file, into: disc.params, ignore: { $0.hasSuffix(".running_mean") || $0.hasSuffix(".running_var") })
+                let f = try SafetensorsFile(path: file)
+                for (name, buf) in disc.buffers { try f.read(name, into: buf.pointer, count: buf.count) }
+                disc.batchesTracked = Int(f.metadata["num_batches_tracked"] ?? "") ?? 0
+                try Checkpoint.loadOptimizer(file: at("discriminator_optimizer.safetensors"), into: dAdam)
+            }
         }) else { return }
         step = s.step
         elapsedBefore = s.elapsedSeconds
@@ -226,6 +301,7 @@ public final class VQTrainer {
                                       "rec_loss": r.reconstruction, "vq_loss": r.vq, "grad_norm": r.gradNorm,
                                       "images_per_s": (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
                                       "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            if let g = r.generatorAdversarial, let d = r.discriminatorLoss { row["g_adv_loss"] = g; row["d_loss"] = d }
             let isLast = step == c.optim.steps
             if (c.eval.every > 0 && step % c.eval.every == 0) || isLast {
                 let e = try evaluate()

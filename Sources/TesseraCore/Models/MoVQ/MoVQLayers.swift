@@ -9,7 +9,7 @@ import Foundation
 public final class Param {
     public let name: String
     public let shape: [Int]
-    public enum Init { case uniform(Float), ones, zeros }
+    public enum Init { case uniform(Float), normal(mean: Float, std: Float), ones, zeros }
     let initializer: Init
     var value: UnsafeMutablePointer<Float>!
     var grad: UnsafeMutablePointer<Float>!
@@ -28,6 +28,23 @@ public final class ParamRegistry {
         params.append(p)
         return p
     }
+    /// Draws every parameter from its initializer, each tensor from its own named stream.
+    func initialize(seed: UInt64) {
+        for p in params {
+            let v = p.value!
+            switch p.initializer {
+            case .ones: v.update(repeating: 1, count: p.count)
+            case .zeros: v.update(repeating: 0, count: p.count)
+            case .uniform(let bound):
+                var rng = RandomStream(seed: seed, name: "init/" + p.name)
+                for i in 0..<p.count { v[i] = (rng.uniform() * 2 - 1) * bound }
+            case .normal(let mean, let std):
+                var rng = RandomStream(seed: seed, name: "init/" + p.name)
+                for i in 0..<p.count { v[i] = mean + std * rng.normal() }
+            }
+        }
+    }
+
     func makeStore() -> ParameterStore {
         let store = ParameterStore(shapes: params.map { ($0.name, $0.shape) })
         for p in params { p.value = store.value(p.name); p.grad = store.grad(p.name) }
@@ -63,15 +80,17 @@ public final class FeatureMap {
 
 /// Conv2d with bias under `name.weight` [Cout, Cin, k, k] and `name.bias` [Cout].
 final class ConvBlock {
-    let weight, bias: Param
+    let weight: Param
+    let bias: Param?
     let shape: Conv2dShape
     let out: FeatureMap
     private var input: UnsafePointer<Float>!
+    /// `initStd` set: weights ~ N(0, std) (the discriminator's init); otherwise PyTorch's default.
     init(_ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int = 1, padBefore: Int, padAfter: Int,
-         height: Int, width: Int, maxBatch: Int) {
+         height: Int, width: Int, maxBatch: Int, bias hasBias: Bool = true, initStd: Float? = nil) {
         let bound = 1 / Float(cin * kernel * kernel).squareRoot()   // PyTorch's default (kaiming_uniform, a = √5)
-        weight = r.add(name + ".weight", [cout, cin, kernel, kernel], .uniform(bound))
-        bias = r.add(name + ".bias", [cout], .uniform(bound))
+        weight = r.add(name + ".weight", [cout, cin, kernel, kernel], initStd.map { .normal(mean: 0, std: $0) } ?? .uniform(bound))
+        bias = hasBias ? r.add(name + ".bias", [cout], .uniform(bound)) : nil
         shape = Conv2dShape(batch: maxBatch, inChannels: cin, outChannels: cout, height: height, width: width, kernel: kernel,
                             stride: stride, padBefore: padBefore, padAfter: padAfter)
         out = FeatureMap(cout, shape.outHeight, shape.outWidth, maxBatch: maxBatch)
@@ -86,14 +105,14 @@ final class ConvBlock {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         input = x
         let s = shape.with(batch: batch)
-        Conv2d.forward(ws.pool, s, x: x, weight: weight.value, bias: bias.value, y: out.p, cols: ws.scratch(0, s.scratch))
+        Conv2d.forward(ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p, cols: ws.scratch(0, s.scratch))
         return out
     }
 
     /// dx += ∂L/∂x (when dx is given); parameter gradients accumulate.
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let s = shape.with(batch: batch)
-        Conv2d.backward(ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias.grad,
+        Conv2d.backward(ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
                         cols: ws.scratch(0, s.scratch))
     }
 }

@@ -42,7 +42,7 @@ public final class MoVQModel {
         let enc = r.flops.filter { $0.name.hasPrefix("encoder.") || $0.name.hasPrefix("quant_conv") }.reduce(0) { $0 + $1.perImage }
         encodeFLOPs = enc + 2 * Double(config.tokensPerImage * config.nEmbed * config.embedDim)
         decodeFLOPs = r.flops.reduce(0) { $0 + $1.perImage } - enc
-        paramList = r.params
+        registry = r
         let rows = maxBatch * g * g
         zRows = FloatBuffer(count: rows * config.embedDim)
         quantRows = FloatBuffer(count: rows * config.embedDim)
@@ -61,7 +61,7 @@ public final class MoVQModel {
 
     deinit { indices.deallocate() }
 
-    private let paramList: [Param]
+    private let registry: ParamRegistry
     /// FLOPs per image of an encode (convolutions, attention, code distances) and of a decode.
     public let encodeFLOPs: Double
     public let decodeFLOPs: Double
@@ -71,18 +71,7 @@ public final class MoVQModel {
 
     /// PyTorch's default initialisation (uniform ±1/√fan_in for convolutions, GroupNorm 1/0) and
     /// MoVQGAN's U(−1/K, 1/K) codebook; each tensor draws from its own named stream.
-    public func initialize(seed: UInt64) {
-        for p in paramList {
-            let v = p.value!
-            switch p.initializer {
-            case .ones: v.update(repeating: 1, count: p.count)
-            case .zeros: v.update(repeating: 0, count: p.count)
-            case .uniform(let bound):
-                var rng = RandomStream(seed: seed, name: "init/" + p.name)
-                for i in 0..<p.count { v[i] = (rng.uniform() * 2 - 1) * bound }
-            }
-        }
-    }
+    public func initialize(seed: UInt64) { registry.initialize(seed: seed) }
 
     // MARK: - layout between maps and rows
 

@@ -33,3 +33,16 @@ public enum SiLU {
         }
     }
 }
+
+/// LeakyReLU(slope): y = x for x > 0, slope·x otherwise (the PatchGAN discriminator's, slope 0.2).
+public enum LeakyReLU {
+    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
+        pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { y[i] = x[i] > 0 ? x[i] : slope * x[i] } }
+    }
+
+    /// dx = dy ⊙ (x > 0 ? 1 : slope), overwriting dx (which may be dy itself).
+    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                count: Int, slope: Float) {
+        pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i] } }
+    }
+}
