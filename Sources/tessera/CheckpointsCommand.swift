@@ -19,22 +19,32 @@ struct Checkpoints: ParsableCommand {
             guard FileIO.isDirectory(runDir) else { throw TesseraError.data(file: runDir, "no such run directory") }
             let complete = Checkpoint.list(runDir: runDir)
             var broken: [String] = []
-            var model: Transformer?
-            var adam: AdamW?
+            // Loads one checkpoint's weights (and EMA weights) and optimizer state into a model of the run's shape.
+            var load: ((String) throws -> Void)?
             if verify, !complete.isEmpty {
-                let config = try RunDirectory.savedConfig(runDir)
-                let m = Transformer(config: config.model, batch: 1, seqLen: config.data.seqLen, pool: Parallel(threads: 1))
-                model = m
-                adam = AdamW(store: m.params, config: config.optim.adam)
+                switch try RunConfig.saved(runDir) {
+                case .lm(let config):
+                    let m = Transformer(config: config.model, batch: 1, seqLen: config.data.seqLen, pool: Parallel(threads: 1))
+                    let adam = AdamW(store: m.params, config: config.optim.adam)
+                    load = { try Checkpoint.loadWeights($0, into: m); try Checkpoint.loadOptimizer($0, into: adam) }
+                case .vq(let config):
+                    let m = MoVQModel(config: config.model, maxBatch: 1, pool: Parallel(threads: 1))
+                    let adam = AdamW(store: m.params, config: config.optim.adam)
+                    load = { path in
+                        func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
+                        if config.emaDecay > 0 { try Checkpoint.loadParameters(file: at("ema.safetensors"), into: m.params) }
+                        try Checkpoint.loadParameters(file: at("model.safetensors"), into: m.params)
+                        try Checkpoint.loadOptimizer(path, into: adam)
+                    }
+                }
             }
             for c in complete {
                 var status = "complete"
-                if let model, let adam {
+                if let load {
                     do {
                         let s = try Checkpoint.loadState(c.path)
                         guard s.step == c.step else { throw TesseraError.data(file: c.path, "state.json says step \(s.step)") }
-                        try Checkpoint.loadWeights(c.path, into: model)
-                        try Checkpoint.loadOptimizer(c.path, into: adam)
+                        try load(c.path)
                         status = "verified"
                     } catch {
                         status = "BROKEN: \(error)"

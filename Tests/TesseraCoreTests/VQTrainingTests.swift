@@ -103,6 +103,19 @@ import TesseraCore
         #expect(!FileIO.exists(out))
     }
 
+    /// ruby-gemojione's layout with an entry lacking its code point, then with a missing PNG.
+    @Test func emojiIndexProblems() throws {
+        let gem = tempDirectory("gem"), out = tempDirectory("gem-out") + "/emoji"
+        try FileManager.default.createDirectory(atPath: gem + "/config", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: gem + "/assets/png", withIntermediateDirectories: true)
+        try #"{"cat": {"name": "cat face", "keywords": ["cat"]}}"#.write(toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
+        try expectError(["data", "import", "emoji", "--from", gem, "--out", out], "index.json: entry \"cat\" lacks a hexadecimal \"unicode\"")
+        #expect(!FileIO.exists(out))
+        try #"{"cat": {"unicode": "1F431", "name": "cat face"}}"#.write(toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
+        try expectError(["data", "import", "emoji", "--from", gem, "--out", out], "assets/png/1F431.png")
+        #expect(!FileIO.exists(out))
+    }
+
     /// captions.jsonl naming an image that is not there, and a truncated PNG: the run is refused
     /// before its directory exists.
     @Test func captionFileWithMissingImageAndTruncatedPNG() throws {
