@@ -68,6 +68,14 @@ import TesseraCore
         let png = try RGBImage.read(path: decoded + "/00000.png")
         #expect(ImageSet.chw(png, side: 16) == mine)
         #expect(FileIO.exists(decoded + "/grid.png"))
+        // eval images agrees with the run's own final evaluation on the same kind of data.
+        let e = try runTessera(["eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let ev = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        #expect(ev["images"] as? Int == 8 && abs((ev["psnr"] as! Double) - psnr.last!) < 3, "\(ev)")
+        #expect(FileIO.exists(root + "/g.png"))
+        let v = try runTessera(["checkpoints", run, "--verify"])
+        #expect(v.status == 0 && v.stdout.contains("verified"), "\(v.stdout) \(v.stderr)")
     }
 }
 
