@@ -108,10 +108,24 @@ public enum Conv2d {
         }
     }
 
+    /// A 1×1, stride-1, unpadded convolution is a plain matrix product per image: no columns needed.
+    static func isPointwise(_ s: Conv2dShape) -> Bool { s.kernel == 1 && s.stride == 1 && s.padBefore == 0 && s.padAfter == 0 }
+
     /// y = conv(x, w) + b, overwriting y. `scratch` holds `shape.scratch` floats.
     public static func forward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols scratch: UnsafeMutablePointer<Float>) {
         let n = s.outHeight * s.outWidth, chunk = s.chunk
+        if isPointwise(s) {
+            // One image per task (a single image: the GEMM itself is sharded).
+            let one = Parallel.serial
+            (s.batch == 1 ? one : pool).run(tasks: s.batch) { b in
+                let out = y + b * s.outSize
+                Gemm.parallel(s.batch == 1 ? pool : one, transA: false, transB: false, m: s.outChannels, n: n, k: s.inChannels,
+                              a: weight, lda: s.inChannels, b: x + b * s.inSize, ldb: n, beta: 0, c: out, ldc: n)
+                if let bias { for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } } }
+            }
+            return
+        }
         var first = 0
         while first < s.batch {
             let count = min(chunk, s.batch - first), ld = count * n

@@ -19,12 +19,11 @@ public enum GroupNorm {
         pool.run(tasks: s.batch * s.groups) { t in
             let b = t / s.groups, g = t % s.groups
             let base = (b * s.channels + g * cpg) * s.spatial
-            var sum = 0.0
-            for i in 0..<n { sum += Double(x[base + i]) }
-            let m = Float(sum / Double(n))
-            var v = 0.0
-            for i in 0..<n { let d = Double(x[base + i] - m); v += d * d }
-            let r = 1 / (Float(v / Double(n)) + s.eps).squareRoot()
+            // Two passes (mean, then moments about it) keep the variance exact for offset data.
+            let m = Float(Kernels.shiftedMoments(x + base, count: n, shift: 0).sum / Double(n))
+            let (d, sq) = Kernels.shiftedMoments(x + base, count: n, shift: m)
+            let mean2 = d / Double(n)
+            let r = 1 / (Float(sq / Double(n) - mean2 * mean2) + s.eps).squareRoot()
             mean[t] = m
             rstd[t] = r
             for c in 0..<cpg {

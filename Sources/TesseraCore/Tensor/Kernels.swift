@@ -106,6 +106,30 @@ public enum Kernels {
         for i in 0..<count { y[i] += x[i] }
     }
 
+    /// Σ (x − shift) and Σ (x − shift)² in Double, from 16 lanes of Float partials per block of
+    /// 4096 (a fixed order, so results do not depend on threads).
+    public static func shiftedMoments(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (sum: Double, squares: Double) {
+        var total = 0.0, squares = 0.0
+        var i = 0
+        let block = 4096, s = V(repeating: shift)
+        while i < count {
+            let n = Swift.min(block, count - i)
+            var acc = V(repeating: 0), acc2 = V(repeating: 0)
+            var j = 0
+            while j + 16 <= n {
+                let v = load(x + i + j) - s
+                acc += v
+                acc2.addProduct(v, v)
+                j += 16
+            }
+            var t = Double(acc.sum()), t2 = Double(acc2.sum())
+            while j < n { let v = Double(x[i + j] - shift); t += v; t2 += v * v; j += 1 }
+            total += t; squares += t2
+            i += n
+        }
+        return (total, squares)
+    }
+
     /// Σ x² in Double, 16 lanes of Float partials per block so the order is fixed.
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0

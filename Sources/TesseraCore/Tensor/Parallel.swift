@@ -20,6 +20,9 @@ public final class Parallel: @unchecked Sendable {
         openblas_set_num_threads(1)
     }
 
+    /// A one-thread pool, for work already running inside another pool's task.
+    public static let serial = Parallel(threads: 1)
+
     /// Calls `body(task)` once for each task in 0..<tasks, on up to `threads` threads.
     @inline(__always)
     public func run(tasks: Int, _ body: (Int) -> Void) {
