@@ -5,7 +5,7 @@ import TesseraCore
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train tokenizers and turn text into token ids and back.",
-        subcommands: [TokenizeText.self, TokenizeImages.self, TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
+        subcommands: [TokenizeText.self, TokenizeImages.self, TokenizePairs.self, TokenizeEncode.self, TokenizeDecode.self, TokenizeTrainBPE.self])
 }
 
 /// `--tokenizer`: `bytes`, a tokenizer.json, or a GPT-2 vocab.json (merges.txt beside it).
@@ -171,6 +171,43 @@ struct TokenizeImages: ParsableCommand {
             let counts = m.splits.sorted { $0.key > $1.key }.map { "\($0.value.images) \($0.key)" }.joined(separator: ", ")
             Console.log(String(format: "encoded %@ images (%d×%d codes each) in %.1f s (%.1f images/s) → %@", counts,
                                m.gridSide, m.gridSide, dt, Double(total) / max(dt, 1e-9), out))
+        }
+    }
+}
+
+struct TokenizePairs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pairs",
+        abstract: "Caption + image-code sequences for text-to-image training.",
+        discussion: """
+        Each image of --codes (tokenize images output) becomes one sequence of exactly --seq-len ids: \
+        <doc> <text> caption </text> <image> codes </image> </doc> <pad>…, or with --unconditional \
+        <doc> <image> codes </image> </doc> <pad>…. Ids: text tokens [0, T), image code k → T + k, \
+        then the 7 structure tokens, the vocabulary padded to a multiple of 64; manifest.json records \
+        this layout and the sequence length. Captions longer than the budget are cut and counted.
+        """)
+
+    @OptionGroup var tok: TokenizerOption
+    @Option(help: "Image-code directory (tokenize images output).") var codes: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Length of every sequence.") var seqLen: Int
+    @Flag(help: "Image-only sequences (no caption).") var unconditional = false
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            let text = try tok.load()
+            let r = try FileIO.buildDirectory(out, overwrite: overwrite) {
+                try PairShards.write(codesDir: codes, text: text, textSource: tok.tokenizer, to: $0, seqLen: seqLen, unconditional: unconditional)
+            }
+            let layout = r.manifest.layout!
+            Console.log("layout: " + layout.summary)
+            for (name, split) in r.manifest.splits.sorted(by: { $0.key > $1.key }) {
+                let st = r.captionTokens[name]!
+                Console.log(String(format: "%@: %d sequences of %d; caption tokens mean %.1f, max %d; %d caption(s) cut to fit",
+                                   name, split.tokens / seqLen, seqLen, st.mean, st.max, r.truncated[name] ?? 0))
+            }
+            Console.log("→ \(out)")
         }
     }
 }

@@ -68,6 +68,16 @@ import TesseraCore
         let png = try RGBImage.read(path: decoded + "/00000.png")
         #expect(ImageSet.chw(png, side: 16) == mine)
         #expect(FileIO.exists(decoded + "/grid.png"))
+        // tokenize pairs: the first val sequence is the documented layout of its caption and codes.
+        let pairs = root + "/pairs"
+        let p = try runTessera(["tokenize", "pairs", "--codes", codes, "--out", pairs, "--seq-len", "64"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let (m, ids) = try TokenShards.load(dir: pairs, split: "val")
+        let layout = VocabularyLayout(textSize: 256, imageCodes: 64)
+        #expect(m.layout == layout && m.sequenceLength == 64 && ids.count == 8 * 64 && m.vocabSize == 384)
+        let first = PairSequence.make(caption: loaded.captions[0].utf8.map { Int32($0) }, codes: loaded.codes[0..<16],
+                                      layout: layout, seqLen: 64, unconditional: false).ids
+        #expect(Array(ids[0..<64]) == first)
         // eval images agrees with the run's own final evaluation on the same kind of data.
         let e = try runTessera(["eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png"])
         #expect(e.status == 0, "\(e.stderr)")

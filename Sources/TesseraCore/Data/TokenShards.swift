@@ -27,6 +27,9 @@ public enum TokenShards {
         public var tokenizerHash: String
         public var splits: [String: Split]
         public var sources: [[String: String]]
+        /// Text-to-image shards: the id layout, and the fixed length of every sequence.
+        public var layout: VocabularyLayout? = nil
+        public var sequenceLength: Int? = nil
     }
 
     public static func fnv1a(_ data: Data) -> String {
@@ -86,9 +89,11 @@ public enum TokenShards {
             splits[name] = ["tokens": s.tokens,
                             "shards": s.shards.map { ["file": $0.file, "tokens": $0.tokens, "checksum": $0.checksum] }]
         }
-        let obj: [String: Any] = ["format": "tessera-token-shards", "format_version": formatVersion, "vocab_size": m.vocabSize,
+        var obj: [String: Any] = ["format": "tessera-token-shards", "format_version": formatVersion, "vocab_size": m.vocabSize,
                                   "tokenizer": m.tokenizer, "tokenizer_hash": m.tokenizerHash, "splits": splits,
                                   "sources": m.sources]
+        if let l = m.layout { obj["layout"] = l.json }
+        if let n = m.sequenceLength { obj["sequence_length"] = n }
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
         try FileIO.writeAtomically((dir as NSString).appendingPathComponent(manifestName), data: data)
     }
@@ -122,8 +127,21 @@ public enum TokenShards {
             }
             splits[name] = Split(tokens: total, shards: shards)
         }
-        return Manifest(vocabSize: vocab, tokenizer: o["tokenizer"] as? String ?? "", tokenizerHash: o["tokenizer_hash"] as? String ?? "",
-                        splits: splits, sources: o["sources"] as? [[String: String]] ?? [])
+        var m = Manifest(vocabSize: vocab, tokenizer: o["tokenizer"] as? String ?? "", tokenizerHash: o["tokenizer_hash"] as? String ?? "",
+                         splits: splits, sources: o["sources"] as? [[String: String]] ?? [])
+        if let l = o["layout"] {
+            let layout = try VocabularyLayout(json: l, file: path)
+            guard layout.vocabSize == vocab else { throw bad("layout.vocab_size \(layout.vocabSize) differs from vocab_size \(vocab)") }
+            m.layout = layout
+        }
+        if let n = o["sequence_length"] {
+            guard let len = JSONKeys.exactInt(n), len > 1 else { throw bad("sequence_length must be an integer > 1") }
+            for (name, s) in splits where s.tokens % len != 0 {
+                throw bad("splits.\(name).tokens (\(s.tokens)) is not a whole number of \(len)-token sequences")
+            }
+            m.sequenceLength = len
+        }
+        return m
     }
 
     /// All ids of a split, each shard checked against the manifest (checksum, count, id range).
@@ -147,7 +165,8 @@ public enum TokenShards {
 
     /// Writes `splits` (name → ids) as shards of at most `shardTokens` ids, then the manifest last.
     public static func write(splits: [String: [Int32]], to dir: String, vocabSize: Int, tokenizer: String,
-                             tokenizerHash: String, sources: [[String: String]], shardTokens: Int = 4_000_000) throws -> Manifest {
+                             tokenizerHash: String, sources: [[String: String]], shardTokens: Int = 4_000_000,
+                             layout: VocabularyLayout? = nil, sequenceLength: Int? = nil) throws -> Manifest {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var out: [String: Split] = [:]
         for (name, ids) in splits.sorted(by: { $0.key < $1.key }) {
@@ -163,7 +182,8 @@ public enum TokenShards {
             } while start < ids.count
             out[name] = Split(tokens: ids.count, shards: shards)
         }
-        let m = Manifest(vocabSize: vocabSize, tokenizer: tokenizer, tokenizerHash: tokenizerHash, splits: out, sources: sources)
+        let m = Manifest(vocabSize: vocabSize, tokenizer: tokenizer, tokenizerHash: tokenizerHash, splits: out, sources: sources,
+                         layout: layout, sequenceLength: sequenceLength)
         try write(m, to: dir)
         return m
     }

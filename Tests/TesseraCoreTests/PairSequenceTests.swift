@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// The text-to-image id layout and sequence format, id for id.
+@Suite struct PairSequenceTests {
+    let layout = VocabularyLayout(textSize: 256, imageCodes: 64)
+
+    @Test func layoutRanges() throws {
+        #expect(layout.imageRange == 256..<320 && layout.specialStart == 320 && layout.usedSize == 327 && layout.vocabSize == 384)
+        #expect(VocabularyLayout.specials.map { layout.special($0) } == Array(320...326))
+        let back = try VocabularyLayout(json: layout.json, file: "m.json")
+        #expect(back == layout)
+        var j = layout.json
+        j["vocab_size"] = 320
+        #expect(throws: TesseraError.self) { try VocabularyLayout(json: j, file: "m.json") }
+        // 49,152 + 16,384 + 7 used ids round up to 65,600.
+        #expect(VocabularyLayout(textSize: 49_152, imageCodes: 16_384).vocabSize == 65_600)
+    }
+
+    @Test func mismatchNamesBothSides() {
+        let other = VocabularyLayout(textSize: 256, imageCodes: 1024)
+        do {
+            try layout.check(other, mine: "run/checkpoints/step_00000010", theirs: "shards/manifest.json")
+            Issue.record("no error")
+        } catch {
+            let m = "\(error)"
+            #expect(m.contains("shards/manifest.json") && m.contains("run/checkpoints/step_00000010") && m.contains("[256, 1280)"), "\(m)")
+        }
+    }
+
+    @Test func conditionalSequenceIdForId() {
+        let (s, cut) = PairSequence.make(caption: [97, 98], codes: [0, 5, 63, 1], layout: layout, seqLen: 14, unconditional: false)
+        #expect(s == [320, 322, 97, 98, 323, 324, 256, 261, 319, 257, 325, 321, 326, 326])
+        #expect(!cut)
+    }
+
+    @Test func longCaptionIsCutAndCounted() {
+        let (s, cut) = PairSequence.make(caption: [1, 2, 3, 4, 5, 6], codes: [7, 8, 9, 10], layout: layout, seqLen: 12, unconditional: false)
+        #expect(s == [320, 322, 1, 2, 323, 324, 263, 264, 265, 266, 325, 321])
+        #expect(cut)
+    }
+
+    @Test func unconditionalSequence() {
+        let (s, _) = PairSequence.make(caption: [1, 2], codes: [0, 1], layout: layout, seqLen: 9, unconditional: true)
+        #expect(s == [320, 324, 256, 257, 325, 321, 326, 326, 326])
+    }
+}
