@@ -46,3 +46,17 @@ import TesseraCore
         #expect(s == [320, 324, 256, 257, 325, 321, 326, 326, 326])
     }
 }
+
+extension PairSequenceTests {
+    /// Which targets count as text, image, only in the total, or not at all (<pad>).
+    @Test func modalitySplit() {
+        let (s, _) = PairSequence.make(caption: [97, 98], codes: [0, 5, 63, 1], layout: layout, seqLen: 14, unconditional: false)
+        let targets = Array(s.dropFirst())
+        let losses = (0..<targets.count).map { Float($0 + 1) }   // loss i+1 at target i
+        var m = ModalityLoss()
+        m.add(losses: losses, targets: targets, count: targets.count, layout: layout, ignore: layout.special("<pad>"))
+        #expect(m.textCount == 3 && m.text == 2 + 3 + 4)                 // 97, 98, </text>
+        #expect(m.imageCount == 5 && m.image == 6 + 7 + 8 + 9 + 10)      // 4 codes, </image>
+        #expect(m.allCount == 11 && m.all == Double((1...11).reduce(0, +)))   // + <text>, <image>, </doc>; 2 pads out
+    }
+}

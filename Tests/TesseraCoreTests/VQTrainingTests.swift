@@ -78,6 +78,14 @@ import TesseraCore
         let first = PairSequence.make(caption: loaded.captions[0].utf8.map { Int32($0) }, codes: loaded.codes[0..<16],
                                       layout: layout, seqLen: 64, unconditional: false).ids
         #expect(Array(ids[0..<64]) == first)
+        // A language model trains on the pairs: losses by modality, <pad> never counted.
+        let lmConfig = root + "/t2i.yaml"
+        try "seed: 1\nmodel: {d_model: 32, n_layers: 1, n_heads: 2, vocab_size: 384}\ndata: {train: \(pairs), seq_len: 63}\noptim: {steps: 4, micro_batch: 4}\neval: {tokens: 1000}\n"
+            .write(toFile: lmConfig, atomically: true, encoding: .utf8)
+        let lm = try runTessera(["train", "--config", lmConfig, "--run-dir", root + "/lm"])
+        #expect(lm.status == 0, "\(lm.stderr)")
+        let last = try MetricsLog.read(root + "/lm/metrics.jsonl").last!
+        for k in ["loss", "loss_text", "loss_image", "loss_image_ema", "val_loss_text", "val_loss_image"] { #expect(last[k] is Double, "\(k) missing") }
         // eval images agrees with the run's own final evaluation on the same kind of data.
         let e = try runTessera(["eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png"])
         #expect(e.status == 0, "\(e.stderr)")

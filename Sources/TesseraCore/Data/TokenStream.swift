@@ -8,10 +8,28 @@ import Foundation
 public struct TokenStream {
     public let name: String
     public let tokens: [Int32]
+    /// Set for text-to-image shards (`tokenize pairs`): the stream is whole sequences of this
+    /// length, and a row is one sequence (inputs its first L − 1 ids, targets its last L − 1),
+    /// never a window across two. Training visits them in seeded per-epoch permutations.
+    public let sequenceLength: Int?
 
-    public init(name: String, tokens: [Int32]) {
+    public init(name: String, tokens: [Int32], sequenceLength: Int? = nil) {
+        precondition(sequenceLength.map { $0 > 1 && tokens.count % $0 == 0 } ?? true)
         self.name = name
         self.tokens = tokens
+        self.sequenceLength = sequenceLength
+    }
+
+    public var sequences: Int { sequenceLength.map { tokens.count / $0 } ?? 0 }
+
+    /// Sequence at global position p of the training order: epoch p / N is a permutation of the N
+    /// sequences drawn from "data/<name>/epoch-E", so the order is a pure function of (seed, p).
+    func sequenceIndex(_ p: Int, seed: UInt64) -> Int {
+        let n = sequences, epoch = p / n
+        var order = Array(0..<n)
+        var rng = RandomStream(seed: seed, name: "data/\(name)/epoch-\(epoch)")
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+        return order[p % n]
     }
 
     /// UTF-8 bytes of a text file as tokens 0–255 (until the BPE tokenizer lands).
@@ -32,7 +50,17 @@ public struct TokenStream {
             guard vm.tokenizerHash == m.tokenizerHash else {
                 throw TesseraError.data(file: valDir, "held-out shards use tokenizer \(vm.tokenizerHash), the training shards \(m.tokenizerHash)")
             }
-            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: val), m)
+            if let l = m.layout {
+                try l.check(vm.layout ?? l, mine: d.train + "/manifest.json", theirs: valDir + "/manifest.json")
+            }
+            guard vm.sequenceLength == m.sequenceLength else {
+                throw TesseraError.data(file: valDir + "/manifest.json", "sequence_length \(vm.sequenceLength.map(String.init) ?? "none") differs from \(d.train)'s \(m.sequenceLength.map(String.init) ?? "none")")
+            }
+            if let L = m.sequenceLength, d.seqLen != L - 1 {
+                throw TesseraError.config("data.seq_len (\(d.seqLen)) must be \(L - 1): \(d.train) holds sequences of \(L) ids (inputs are the first \(L - 1), targets the last \(L - 1))")
+            }
+            return (TokenStream(name: "train", tokens: train, sequenceLength: m.sequenceLength),
+                    TokenStream(name: "val", tokens: val, sequenceLength: m.sequenceLength), m)
         }
         let train = try bytes(of: d.train)
         if !d.val.isEmpty {
@@ -48,6 +76,17 @@ public struct TokenStream {
     /// `step`, micro-batch `micro` (of `accumulation`).
     public func fillTraining(step: Int, micro: Int, accumulation: Int, rows: Int, seqLen: Int, seed: UInt64,
                              inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+        if let L = sequenceLength {
+            precondition(seqLen == L - 1)
+            tokens.withUnsafeBufferPointer { src in
+                for b in 0..<rows {
+                    let s = sequenceIndex((step * accumulation + micro) * rows + b, seed: seed)
+                    (inputs + b * seqLen).update(from: src.baseAddress! + s * L, count: seqLen)
+                    (targets + b * seqLen).update(from: src.baseAddress! + s * L + 1, count: seqLen)
+                }
+            }
+            return
+        }
         let span = tokens.count - seqLen - 1
         tokens.withUnsafeBufferPointer { src in
             for b in 0..<rows {
@@ -63,6 +102,7 @@ public struct TokenStream {
     /// Number of consecutive non-overlapping windows for evaluation (each needs seqLen + 1 tokens;
     /// the last is partial when the stream does not divide evenly).
     public func evalWindows(seqLen: Int, maxTokens: Int) -> Int {
+        if sequenceLength != nil { return maxTokens > 0 ? min(sequences, max(1, maxTokens / seqLen)) : sequences }
         let usable = maxTokens > 0 ? min(tokens.count - 1, maxTokens) : tokens.count - 1
         return max(0, (usable + seqLen - 1) / seqLen)
     }
@@ -71,6 +111,10 @@ public struct TokenStream {
     /// (and token 0 inputs).
     public func fillEval(window w: Int, seqLen: Int, maxTokens: Int, ignore: Int32,
                          inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+        if let L = sequenceLength {
+            for t in 0..<seqLen { inputs[t] = tokens[w * L + t]; targets[t] = tokens[w * L + t + 1] }
+            return
+        }
         let limit = maxTokens > 0 ? min(tokens.count - 1, maxTokens) : tokens.count - 1
         let start = w * seqLen
         for t in 0..<seqLen {

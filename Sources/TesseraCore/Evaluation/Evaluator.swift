@@ -7,6 +7,16 @@ public enum Evaluator {
     /// an evaluation allocates nothing); only the first `batch·seq` are used.
     public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
                                 inputs: inout [Int32], targets: inout [Int32]) -> Double? {
+        var split: ModalityLoss?
+        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex, layout: nil,
+                        inputs: &inputs, targets: &targets, split: &split)
+    }
+
+    /// As above; with a `layout`, also the sums by modality in `split`.
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
+                                layout: VocabularyLayout?, inputs: inout [Int32], targets: inout [Int32],
+                                split: inout ModalityLoss?) -> Double? {
+        if layout != nil { split = ModalityLoss() }
         let T = model.seqLen, B = model.batch
         precondition(inputs.count >= B * T && targets.count >= B * T)
         let windows = stream.evalWindows(seqLen: T, maxTokens: maxTokens)
@@ -31,6 +41,11 @@ public enum Evaluator {
             counted += targets[0..<(B * T)].reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
             sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
+            if let layout {
+                targets.withUnsafeBufferPointer {
+                    split!.add(losses: model.tokenLosses, targets: $0.baseAddress!, count: B * T, layout: layout, ignore: ignoreIndex)
+                }
+            }
             w += B
         }
         return counted > 0 ? sum / Double(counted) : nil

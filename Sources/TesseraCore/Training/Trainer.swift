@@ -62,8 +62,13 @@ public final class Trainer {
     var bestValStep: Int?
     let started = Date()
     let allowConfigChange: Bool
+    var smoothed = EMATracker(decay: 0.9)
     /// The tokenizer the data was made with; copied into every checkpoint.
     let tokenizerFile: String?
+    /// Targets not counted: `data.ignore_index`, or `<pad>` for text-to-image shards.
+    public let ignoreIndex: Int32
+    /// The id layout of text-to-image shards (nil for plain text).
+    public let layout: VocabularyLayout?
     /// Called with progress lines (the CLI prints them).
     public var log: (String) -> Void = { _ in }
     /// Called with a live progress line that may be overwritten (terminal only).
@@ -89,8 +94,19 @@ public final class Trainer {
             }
             let t = (config.data.train as NSString).appendingPathComponent("tokenizer.json")
             tokenizerFile = FileIO.exists(t) ? t : nil
+            layout = m.layout
         } else {
             tokenizerFile = nil
+            layout = nil
+        }
+        if let layout {
+            let pad = Int(layout.special("<pad>"))
+            guard config.data.ignoreIndex == -1 || config.data.ignoreIndex == pad else {
+                throw TesseraError.config("data.ignore_index (\(config.data.ignoreIndex)) must be -1 or <pad> (\(pad)) for the text-to-image shards in \(config.data.train)")
+            }
+            ignoreIndex = Int32(pad)
+        } else {
+            ignoreIndex = Int32(config.data.ignoreIndex)
         }
         let T = config.data.seqLen, B = config.optim.microBatch
         guard train.count >= T + 1 else {
@@ -140,8 +156,15 @@ public final class Trainer {
     /// One optimizer step: forward/backward over every micro-batch, clip, update. Returns
     /// (mean loss, gradient norm before clipping). Throws on a non-finite value, before the update.
     public func trainStep() throws -> (loss: Double, gradNorm: Double) {
+        var split: ModalityLoss?
+        return try trainStep(split: &split)
+    }
+
+    /// As `trainStep()`; for text-to-image shards also the step's sums by modality in `split`.
+    public func trainStep(split: inout ModalityLoss?) throws -> (loss: Double, gradNorm: Double) {
+        if layout != nil { split = ModalityLoss() }
         let c = config, B = c.optim.microBatch, T = c.data.seqLen, accum = c.accumulation
-        let ignore = Int32(c.data.ignoreIndex)
+        let ignore = ignoreIndex
         // The loss is a mean over every counted target of the whole step, so count them first.
         fill()
         let counted = targets.reduce(0) { $0 + ($1 == ignore ? 0 : 1) }
@@ -155,6 +178,11 @@ public final class Trainer {
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress! + m * micro) }
             sum += targets.withUnsafeBufferPointer {
                 model.lossAndBackward(targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
+            }
+            if let layout {
+                targets.withUnsafeBufferPointer {
+                    split!.add(losses: model.tokenLosses, targets: $0.baseAddress! + m * micro, count: micro, layout: layout, ignore: ignore)
+                }
             }
         }
         let loss = sum / Double(counted)
@@ -187,8 +215,13 @@ public final class Trainer {
 
     /// Mean held-out loss over up to `eval.tokens` tokens, read in order.
     public func evaluate() -> Double? {
-        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: Int32(config.data.ignoreIndex),
-                           inputs: &inputs, targets: &targets)
+        var split: ModalityLoss?
+        return evaluate(split: &split)
+    }
+
+    public func evaluate(split: inout ModalityLoss?) -> Double? {
+        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: ignoreIndex, layout: layout,
+                           inputs: &inputs, targets: &targets, split: &split)
     }
 
     /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
@@ -205,16 +238,29 @@ public final class Trainer {
             }
             let t0 = Date()
             let lr = c.schedule.lr(at: step)
-            let (loss, norm) = try trainStep()
+            var split: ModalityLoss?
+            let (loss, norm) = try trainStep(split: &split)
             lastLoss = loss
             let dt = Date().timeIntervalSince(t0)
             let tps = Double(c.tokensPerStep) / max(dt, 1e-9)
             var row: [String: Any] = ["step": step, "tokens": tokensSeen, "lr": lr, "loss": loss, "grad_norm": norm,
                                       "tokens_per_s": tps.rounded(), "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            if let split {
+                // Raw per-step values are noisy with few image or text targets per step; an EMA (0.9,
+                // bias-corrected) sits beside each. It restarts with a resumed process.
+                for (key, v) in [("loss", split.meanAll), ("loss_text", split.meanText), ("loss_image", split.meanImage)] {
+                    guard let v else { continue }
+                    row[key] = v
+                    row[key + "_ema"] = smoothed.update(key, v)
+                }
+            }
             let isLast = step == c.optim.steps
-            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate() {
+            var valSplit: ModalityLoss?
+            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate(split: &valSplit) {
                 row["val_loss"] = v
                 row["val_ppl"] = Foundation.exp(v)
+                if let t = valSplit?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
+                if let i = valSplit?.meanImage { row["val_loss_image"] = i; row["val_ppl_image"] = Foundation.exp(i) }
                 lastValLoss = v
                 if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
             }
@@ -241,6 +287,19 @@ public final class Trainer {
         TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, tokens: tokensSeen,
                      finalLoss: lastLoss, finalValLoss: lastValLoss, bestValLoss: bestValLoss, bestValStep: bestValStep,
                      wallSeconds: elapsed)
+    }
+}
+
+/// Bias-corrected exponential moving averages of named series (metrics smoothing).
+struct EMATracker {
+    let decay: Double
+    var values: [String: (value: Double, steps: Int)] = [:]
+    mutating func update(_ key: String, _ x: Double) -> Double {
+        var e = values[key] ?? (0, 0)
+        e.value = decay * e.value + (1 - decay) * x
+        e.steps += 1
+        values[key] = e
+        return e.value / (1 - Foundation.pow(decay, Double(e.steps)))
     }
 }
 
