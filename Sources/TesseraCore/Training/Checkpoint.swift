@@ -18,6 +18,13 @@ public struct TrainState: Codable, Equatable {
     /// `step`, recorded so a checkpoint says where its data stands.
     public var rng: [String: UInt64] = [:]
 
+    public init(step: Int, adamStep: Int, tokensSeen: Int, elapsedSeconds: Double, configHash: String, seed: UInt64,
+                lastLoss: Double? = nil, bestValLoss: Double? = nil, bestValStep: Int? = nil, rng: [String: UInt64] = [:]) {
+        self.step = step; self.adamStep = adamStep; self.tokensSeen = tokensSeen; self.elapsedSeconds = elapsedSeconds
+        self.configHash = configHash; self.seed = seed; self.lastLoss = lastLoss; self.bestValLoss = bestValLoss
+        self.bestValStep = bestValStep; self.rng = rng
+    }
+
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, adamStep = "adam_step", tokensSeen = "tokens_seen"
         case elapsedSeconds = "elapsed_s", configHash = "config_hash", seed, lastLoss = "last_loss"

@@ -14,6 +14,15 @@ public struct TrainConfig: Equatable, Sendable {
     public var eval = EvalSection()
     public var checkpoint = CheckpointSection()
     public var logEvery: Int = 1
+    public var initialization = InitSection()
+
+    /// Where the weights start: random (default) or a text LM checkpoint extended to this vocabulary.
+    public struct InitSection: Equatable, Sendable {
+        /// Checkpoint or run directory; empty: random initialisation.
+        public var from = ""
+        /// Std of the truncated normal for embedding/output rows the source lacks; 0: 1/√d_model.
+        public var newRowsStd = 0.0
+    }
 
     public struct DataSection: Equatable, Sendable {
         /// UTF-8 text whose bytes are the tokens (ids 0–255). Empty for synthetic data (bench).
@@ -111,6 +120,8 @@ public struct TrainConfig: Equatable, Sendable {
         optim.gradClip = try r.double("optim.grad_clip", 1.0, min: 0)
         optim.noDecay = try r.strings("optim.no_decay", [])
 
+        initialization.from = try r.string("init.from", "")
+        initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
         checkpoint.every = try r.int("checkpoint.every", 0, min: 0)
@@ -140,7 +151,7 @@ public struct TrainConfig: Equatable, Sendable {
             "norm_eps": Double(model.normEps), "rope": model.rope.rawValue, "rope_theta": model.ropeTheta,
             "tie_embeddings": model.tieEmbeddings, "max_seq_len": model.maxSeqLen,
         ]
-        return [
+        var t: [String: Any] = [
             "seed": Int(seed), "threads": threads, "gemm_threading": gemmThreading.rawValue, "log_every": logEvery, "model": m,
             "data": ["train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
                      "ignore_index": data.ignoreIndex],
@@ -152,6 +163,11 @@ public struct TrainConfig: Equatable, Sendable {
             "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast,
                            "milestone_every": checkpoint.milestoneEvery],
         ]
+        // Only when used, so configs from before `init` existed keep their hash.
+        if !initialization.from.isEmpty {
+            t["init"] = ["from": initialization.from, "new_rows_std": initialization.newRowsStd]
+        }
+        return t
     }
 
     public var json: Data {

@@ -123,6 +123,12 @@ public final class Trainer {
         inputs = [Int32](repeating: 0, count: config.accumulation * B * T)
         targets = [Int32](repeating: 0, count: config.accumulation * B * T)
         model.initialize(seed: config.seed)
+        if !config.initialization.from.isEmpty {
+            let r = try PretrainedInit.apply(from: config.initialization.from, to: model, textRows: layout?.textSize,
+                                             std: config.initialization.newRowsStd, seed: config.seed, tokenizer: tokenizerFile)
+            log(String(format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ truncated N(0, %.4f)",
+                       r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output", r.copiedRows, r.newRows, r.std))
+        }
         if resume { try restore() }
     }
 

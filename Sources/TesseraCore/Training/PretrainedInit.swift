@@ -1,0 +1,78 @@
+import Foundation
+
+/// `init.from`: start a run from a text LM checkpoint whose vocabulary the run extends (the paper's
+/// "pre-trained" arm). Every tensor is copied by name and must have the run's shape, except the
+/// embedding and output matrices: their rows for the text ids are copied, and the rows the run adds
+/// (image codes, structure tokens, padding) are drawn from a truncated normal of `new_rows_std`
+/// (0: open_lm's 1/√d, the scale of a fresh embedding), stream "init/<name>/new-rows". With tied
+/// embeddings there is one matrix and it is extended once.
+public enum PretrainedInit {
+    public struct Report {
+        public let source: String
+        public let copiedTensors: Int
+        /// Rows kept and rows added, per vocabulary matrix (one when tied, two when not).
+        public let copiedRows: Int
+        public let newRows: Int
+        public let matrices: Int
+        public let std: Float
+    }
+
+    /// `textRows`: how many leading rows are text ids shared with the source (the layout's text
+    /// size for pair shards; else the source's whole vocabulary, capped at the run's).
+    public static func apply(from path: String, to model: Transformer, textRows: Int?, std configured: Double, seed: UInt64,
+                             tokenizer: String?) throws -> Report {
+        var dir = path
+        if !FileIO.exists((dir as NSString).appendingPathComponent("model.safetensors")) {
+            guard let newest = Checkpoint.list(runDir: path).first else {
+                throw TesseraError.data(file: path, "init.from is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
+            }
+            dir = newest.path
+        }
+        let source = try TrainConfig.load(json: (dir as NSString).appendingPathComponent("config.json")).model
+        let c = model.config
+        var mismatch: [String] = []
+        if source.dModel != c.dModel { mismatch.append("d_model \(source.dModel) vs \(c.dModel)") }
+        if source.nLayers != c.nLayers { mismatch.append("n_layers \(source.nLayers) vs \(c.nLayers)") }
+        if source.nHeads != c.nHeads || source.nKVHeads != c.nKVHeads { mismatch.append("heads \(source.nHeads)/\(source.nKVHeads) vs \(c.nHeads)/\(c.nKVHeads)") }
+        if source.ffnHidden != c.ffnHidden { mismatch.append("ffn_hidden \(source.ffnHidden) vs \(c.ffnHidden)") }
+        if source.norm != c.norm { mismatch.append("norm \(source.norm.rawValue) vs \(c.norm.rawValue)") }
+        if source.tieEmbeddings != c.tieEmbeddings { mismatch.append("tie_embeddings \(source.tieEmbeddings) vs \(c.tieEmbeddings)") }
+        if let m = mismatch.first {
+            throw TesseraError.config("init.from \(dir) is a different architecture: \(m) (every model key but vocab_size must match)")
+        }
+        let shared = textRows ?? min(source.vocabSize, c.vocabSize)
+        guard shared <= source.vocabSize, shared <= c.vocabSize else {
+            throw TesseraError.config("init.from \(dir) has \(source.vocabSize) vocabulary rows; the data's text ids need \(shared)")
+        }
+        // Text ids must mean the same tokens in both: compare the tokenizers when both are files.
+        let srcTok = (dir as NSString).appendingPathComponent("tokenizer.json")
+        if let tokenizer, FileIO.exists(srcTok), FileIO.exists(tokenizer),
+           TokenShards.fnv1a(try FileIO.read(srcTok)) != TokenShards.fnv1a(try FileIO.read(tokenizer)) {
+            throw TesseraError.data(file: tokenizer, "is not the tokenizer of init.from (\(srcTok)); text ids would change meaning")
+        }
+        let file = (dir as NSString).appendingPathComponent("model.safetensors")
+        let st = try SafetensorsFile(path: file)
+        let d = c.dModel
+        let std = configured > 0 ? Float(configured) : 1 / Float(d).squareRoot()
+        var tensors = 0, matrices = 0
+        for slot in model.params.slots {
+            guard let e = st.entries[slot.name] else { throw TesseraError.data(file: file, "missing tensor \"\(slot.name)\"") }
+            let dst = model.params.values.pointer + slot.offset
+            if slot.name == "tok_embeddings.weight" || slot.name == "output.weight" {
+                guard e.shape == [source.vocabSize, d] else { throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape)") }
+                let src = try st.floats(slot.name)
+                dst.update(from: src, count: shared * d)
+                var rng = RandomStream(seed: seed, name: "init/\(slot.name)/new-rows")
+                for i in (shared * d)..<(c.vocabSize * d) { dst[i] = rng.truncatedNormal(std: std) }
+                matrices += 1
+            } else {
+                guard e.shape == slot.shape else {
+                    throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape), the run expects \(slot.shape)")
+                }
+                try st.read(slot.name, into: dst, count: slot.count)
+            }
+            tensors += 1
+        }
+        return Report(source: dir, copiedTensors: tensors, copiedRows: shared, newRows: c.vocabSize - shared, matrices: matrices, std: std)
+    }
+}
