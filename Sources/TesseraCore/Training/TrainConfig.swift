@@ -48,6 +48,8 @@ public struct TrainConfig: Equatable, Sendable {
         public var gradClip: Double = 1.0
         /// Globs of parameter names that get no weight decay.
         public var noDecay: [String] = []
+        /// Trainable tensors: a `Freezing` preset or globs; everything else is frozen.
+        public var trainable: [String] = ["all"]
     }
 
     public struct EvalSection: Equatable, Sendable {
@@ -119,6 +121,8 @@ public struct TrainConfig: Equatable, Sendable {
                                  weightDecay: try r.double("optim.weight_decay", 0.1, min: 0))
         optim.gradClip = try r.double("optim.grad_clip", 1.0, min: 0)
         optim.noDecay = try r.strings("optim.no_decay", [])
+        optim.trainable = try r.strings("optim.trainable", ["all"])
+        if optim.trainable.isEmpty { throw r.fail("optim.trainable", "needs a preset (\(Freezing.presets.joined(separator: ", "))) or globs") }
 
         initialization.from = try r.string("init.from", "")
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
@@ -158,7 +162,8 @@ public struct TrainConfig: Equatable, Sendable {
             "optim": ["steps": optim.steps, "micro_batch": optim.microBatch, "batch_tokens": optim.batchTokens,
                       "lr": optim.lr, "min_lr": optim.minLR, "warmup_steps": optim.warmupSteps,
                       "beta1": optim.adam.beta1, "beta2": optim.adam.beta2, "eps": optim.adam.eps,
-                      "weight_decay": optim.adam.weightDecay, "grad_clip": optim.gradClip, "no_decay": optim.noDecay],
+                      "weight_decay": optim.adam.weightDecay, "grad_clip": optim.gradClip, "no_decay": optim.noDecay]
+                .merging(optim.trainable == ["all"] ? [:] : ["trainable": optim.trainable]) { a, _ in a },
             "eval": ["every": eval.every, "tokens": eval.tokens],
             "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast,
                            "milestone_every": checkpoint.milestoneEvery],

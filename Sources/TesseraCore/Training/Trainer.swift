@@ -118,7 +118,8 @@ public final class Trainer {
         }
         model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
         let o = config.optim
-        adam = AdamW(store: model.params, config: o.adam, decays: { !Glob.matchesAny(o.noDecay, $0) })
+        let trainable = try Freezing.trainable(o.trainable, names: model.params.names, layers: config.model.nLayers)
+        adam = AdamW(store: model.params, config: o.adam, trainable: { trainable.contains($0) }, decays: { !Glob.matchesAny(o.noDecay, $0) })
         // One step's windows, all micro-batches: read once, counted, then fed slice by slice.
         inputs = [Int32](repeating: 0, count: config.accumulation * B * T)
         targets = [Int32](repeating: 0, count: config.accumulation * B * T)
@@ -235,7 +236,7 @@ public final class Trainer {
         let c = config
         let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
         let firstStep = step
-        log("model: \(model.params.parameterCount) parameters, \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
+        log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
         while step < c.optim.steps {
             if let sig = stopRequested() {
                 let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile)

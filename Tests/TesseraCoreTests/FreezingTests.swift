@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// The paper's freezing presets: which tensors train, frozen ones unchanged after steps and without
+/// optimizer state.
+@Suite struct FreezingTests {
+    static let names = ["tok_embeddings.weight", "layers.0.attention_norm.weight", "layers.0.attention.in_proj.weight",
+                        "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "layers.1.feed_forward.w3.weight",
+                        "norm.weight", "output.weight"]
+
+    @Test func presetsSelectTheDocumentedTensors() throws {
+        func t(_ p: String) throws -> [String] { try Freezing.trainable([p], names: Self.names, layers: 2).sorted() }
+        #expect(try t("embed-output") == ["output.weight", "tok_embeddings.weight"])
+        #expect(try t("embed-output-norms") == ["layers.0.attention_norm.weight", "layers.1.ffn_norm.weight", "norm.weight",
+                                                "output.weight", "tok_embeddings.weight"])
+        #expect(try t("first-half") == ["layers.0.attention.in_proj.weight", "layers.0.attention_norm.weight",
+                                        "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "norm.weight",
+                                        "output.weight", "tok_embeddings.weight"])
+        #expect(try t("ffn") == ["layers.0.attention_norm.weight", "layers.0.feed_forward.w12.weight", "layers.1.feed_forward.w3.weight",
+                                 "layers.1.ffn_norm.weight", "norm.weight", "output.weight", "tok_embeddings.weight"])
+        #expect(try t("all").count == Self.names.count)
+        #expect(throws: TesseraError.self) { try Freezing.trainable(["layers.*.mlp.*"], names: Self.names, layers: 2) }
+    }
+
+    @Test(arguments: ["embed-output", "embed-output-norms", "first-half", "ffn"])
+    func frozenTensorsDoNotMove(preset: String) throws {
+        let dir = tempDirectory("freeze")
+        let path = dir + "/c.yaml"
+        try testConfigYAML(steps: 3).write(toFile: path, atomically: true, encoding: .utf8)
+        let run = dir + "/run"
+        let result = try runTessera(["train", "--config", path, "--run-dir", run, "--set", "optim.trainable=\(preset)"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ckpt = Checkpoint.list(runDir: run).first!.path
+        let config = try TrainConfig.load(json: run + "/config.json")
+        let trainable = try Freezing.trainable([preset], names: Transformer(config: config.model, batch: 1, seqLen: 4, pool: Parallel(threads: 1)).params.names,
+                                               layers: 2)
+        let start = Transformer(config: config.model, batch: 1, seqLen: 4, pool: Parallel(threads: 1))
+        start.initialize(seed: config.seed)
+        let end = try SafetensorsFile(path: ckpt + "/model.safetensors")
+        let opt = try SafetensorsFile(path: ckpt + "/optimizer.safetensors")
+        for slot in start.params.slots {
+            let before = Array(UnsafeBufferPointer(start: start.params.values.pointer + slot.offset, count: slot.count))
+            let after = try end.floats(slot.name)
+            if trainable.contains(slot.name) {
+                #expect(before != after, "\(slot.name) should train")
+                #expect(opt.entries["m." + slot.name] != nil)
+            } else {
+                #expect(before == after, "\(slot.name) should be frozen")
+                #expect(opt.entries["m." + slot.name] == nil, "\(slot.name) has optimizer state")
+            }
+        }
+        #expect(result.stderr.contains("trainable"))
+    }
+}
