@@ -129,16 +129,15 @@ public enum Conv2d {
         var first = 0
         while first < s.batch {
             let count = min(chunk, s.batch - first), ld = count * n
-            let cols = scratch, prod = scratch + chunk * n * s.patch
-            gather(pool, s, x: x, first: first, count: count, cols: cols)
-            Gemm.parallel(pool, transA: false, transB: false, m: s.outChannels, n: ld, k: s.patch,
-                          a: weight, lda: s.patch, b: cols, ldb: ld, beta: 0, c: prod, ldc: ld)
-            // [Cout, count·n] → NCHW, adding the bias on the way.
-            pool.run(tasks: count * s.outChannels) { t in
-                let b = t / s.outChannels, o = t % s.outChannels
-                let src = prod + o * ld + b * n, dst = y + (first + b) * s.outSize + o * n
-                let v = bias?[o] ?? 0
-                for i in 0..<n { dst[i] = src[i] + v }
+            gather(pool, s, x: x, first: first, count: count, cols: scratch)
+            // One GEMM per image straight into its NCHW output (the image's columns are a block of
+            // the column matrix with row stride ld); images run in parallel, a lone image is sharded.
+            let lone = count == 1
+            (lone ? Parallel.serial : pool).run(tasks: count) { b in
+                let out = y + (first + b) * s.outSize
+                Gemm.parallel(lone ? pool : Parallel.serial, transA: false, transB: false, m: s.outChannels, n: n, k: s.patch,
+                              a: weight, lda: s.patch, b: scratch + b * n, ldb: ld, beta: 0, c: out, ldc: n)
+                if let bias { for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } } }
             }
             first += count
         }

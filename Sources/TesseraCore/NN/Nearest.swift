@@ -7,12 +7,15 @@ public enum Nearest {
     /// `planes` = batch·channels maps of h×w resized to ho×wo.
     public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, planes: Int, height h: Int, width w: Int,
                                y: UnsafeMutablePointer<Float>, outHeight ho: Int, outWidth wo: Int) {
-        pool.forEachChunk(planes, grain: 8) { r in
-            for p in r {
-                let src = x + p * h * w, dst = y + p * ho * wo
-                for oy in 0..<ho {
-                    let row = src + source(oy, h, ho) * w, out = dst + oy * wo
-                    for ox in 0..<wo { out[ox] = row[source(ox, w, wo)] }
+        let sx = (0..<wo).map { source($0, w, wo) }
+        sx.withUnsafeBufferPointer { sx in
+            pool.forEachChunk(planes, grain: 8) { r in
+                for p in r {
+                    let src = x + p * h * w, dst = y + p * ho * wo
+                    for oy in 0..<ho {
+                        let row = src + source(oy, h, ho) * w, out = dst + oy * wo
+                        for ox in 0..<wo { out[ox] = row[sx[ox]] }
+                    }
                 }
             }
         }

@@ -7,13 +7,13 @@ public enum SpatialNorm {
                                shift b: UnsafePointer<Float>, out o: UnsafeMutablePointer<Float>, planes: Int,
                                height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int) {
         let hw = h * w, lo = gh * gw
-        pool.run(tasks: planes) { t in
-            let base = t * hw, lb = t * lo
-            for y in 0..<h {
-                let sy = lb + Nearest.source(y, gh, h) * gw
-                for x in 0..<w {
-                    let s = sy + Nearest.source(x, gw, w)
-                    o[base + y * w + x] = n[base + y * w + x] * a[s] + b[s]
+        let sx = (0..<w).map { Nearest.source($0, gw, w) }   // per call, not per pixel: no division in the loop
+        sx.withUnsafeBufferPointer { sx in
+            pool.run(tasks: planes) { t in
+                let base = t * hw, lb = t * lo
+                for y in 0..<h {
+                    let sy = lb + Nearest.source(y, gh, h) * gw, row = base + y * w
+                    for x in 0..<w { let s = sy + sx[x]; o[row + x] = n[row + x] * a[s] + b[s] }
                 }
             }
         }
@@ -25,16 +25,19 @@ public enum SpatialNorm {
                                 dScale da: UnsafeMutablePointer<Float>, dShift db: UnsafeMutablePointer<Float>,
                                 planes: Int, height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int) {
         let hw = h * w, lo = gh * gw
-        pool.run(tasks: planes) { t in
-            let base = t * hw, lb = t * lo
-            for i in 0..<lo { da[lb + i] = 0; db[lb + i] = 0 }
-            for y in 0..<h {
-                let sy = lb + Nearest.source(y, gh, h) * gw
-                for x in 0..<w {
-                    let s = sy + Nearest.source(x, gw, w), i = base + y * w + x
-                    dn[i] = dy[i] * a[s]
-                    da[s] += dy[i] * n[i]
-                    db[s] += dy[i]
+        let sx = (0..<w).map { Nearest.source($0, gw, w) }
+        sx.withUnsafeBufferPointer { sx in
+            pool.run(tasks: planes) { t in
+                let base = t * hw, lb = t * lo
+                for i in 0..<lo { da[lb + i] = 0; db[lb + i] = 0 }
+                for y in 0..<h {
+                    let sy = lb + Nearest.source(y, gh, h) * gw
+                    for x in 0..<w {
+                        let s = sy + sx[x], i = base + y * w + x
+                        dn[i] = dy[i] * a[s]
+                        da[s] += dy[i] * n[i]
+                        db[s] += dy[i]
+                    }
                 }
             }
         }
