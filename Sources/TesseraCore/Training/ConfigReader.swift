@@ -134,6 +134,35 @@ public final class ConfigReader {
         }
     }
 
+    /// A resolved `config.json` (a run's or a checkpoint's) read by `make`; a problem in it is a data
+    /// error about that file, not a config error of the user's.
+    public static func fromJSON<T>(_ path: String, _ make: (ConfigReader) throws -> T) throws -> T {
+        guard let tree = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
+            throw TesseraError.data(file: path, "not a JSON object")
+        }
+        do { return try make(ConfigReader(tree: tree, file: path)) }
+        catch TesseraError.config(let m) {
+            throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
+        }
+    }
+
+    /// Adam(W) hyperparameters under `optim.*`, with the task's defaults.
+    func adam(beta1: Double, beta2: Double, weightDecay: Double) throws -> AdamWConfig {
+        AdamWConfig(beta1: try double("optim.beta1", beta1, min: 0, max: 0.999999),
+                    beta2: try double("optim.beta2", beta2, min: 0, max: 0.999999),
+                    eps: try double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
+                    weightDecay: try double("optim.weight_decay", weightDecay, min: 0))
+    }
+
+    func checkpointSection() throws -> TrainConfig.CheckpointSection {
+        var c = TrainConfig.CheckpointSection()
+        c.every = try int("checkpoint.every", 0, min: 0)
+        // At least 2: the newest may be the one a crash interrupted.
+        c.keepLast = try int("checkpoint.keep_last", 2, min: 2)
+        c.milestoneEvery = try int("checkpoint.milestone_every", 0, min: 0)
+        return c
+    }
+
     /// Rejects keys that no reader asked for.
     public func finish() throws {
         let unknown = values.keys.filter { !known.contains($0) }.sorted()

@@ -115,10 +115,7 @@ public struct TrainConfig: Equatable, Sendable {
         optim.lr = try r.double("optim.lr", 3e-4, min: 0, exclusiveMin: true)
         optim.minLR = try r.double("optim.min_lr", 0, min: 0)
         optim.warmupSteps = try r.int("optim.warmup_steps", 0, min: 0)
-        optim.adam = AdamWConfig(beta1: try r.double("optim.beta1", 0.9, min: 0, max: 0.999999),
-                                 beta2: try r.double("optim.beta2", 0.95, min: 0, max: 0.999999),
-                                 eps: try r.double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
-                                 weightDecay: try r.double("optim.weight_decay", 0.1, min: 0))
+        optim.adam = try r.adam(beta1: 0.9, beta2: 0.95, weightDecay: 0.1)
         optim.gradClip = try r.double("optim.grad_clip", 1.0, min: 0)
         optim.noDecay = try r.strings("optim.no_decay", [])
         optim.trainable = try r.strings("optim.trainable", ["all"])
@@ -128,10 +125,7 @@ public struct TrainConfig: Equatable, Sendable {
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
-        checkpoint.every = try r.int("checkpoint.every", 0, min: 0)
-        // At least 2: the newest may be the one a crash interrupted.
-        checkpoint.keepLast = try r.int("checkpoint.keep_last", 2, min: 2)
-        checkpoint.milestoneEvery = try r.int("checkpoint.milestone_every", 0, min: 0)
+        checkpoint = try r.checkpointSection()
         try r.finish()
 
         if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
@@ -194,16 +188,7 @@ public struct TrainConfig: Equatable, Sendable {
     }
 
     /// Loads a resolved `config.json` (written by a run or a checkpoint).
-    public static func load(json path: String) throws -> TrainConfig {
-        let data = try FileIO.read(path)
-        guard let tree = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TesseraError.data(file: path, "not a JSON object")
-        }
-        do { return try TrainConfig(reader: ConfigReader(tree: tree, file: path)) }
-        catch TesseraError.config(let m) {
-            throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
-        }
-    }
+    public static func load(json path: String) throws -> TrainConfig { try ConfigReader.fromJSON(path, TrainConfig.init(reader:)) }
 }
 
 public enum GemmThreading: String, CaseIterable, Sendable {

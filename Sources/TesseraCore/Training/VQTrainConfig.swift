@@ -107,10 +107,7 @@ public struct VQTrainConfig: Equatable, Sendable {
         optim.lr = try r.double("optim.lr", 1e-4, min: 0, exclusiveMin: true)
         optim.minLR = try r.double("optim.min_lr", optim.lr, min: 0)
         optim.warmupSteps = try r.int("optim.warmup_steps", 0, min: 0)
-        optim.adam = AdamWConfig(beta1: try r.double("optim.beta1", 0.5, min: 0, max: 0.999999),
-                                 beta2: try r.double("optim.beta2", 0.9, min: 0, max: 0.999999),
-                                 eps: try r.double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
-                                 weightDecay: try r.double("optim.weight_decay", 0, min: 0))
+        optim.adam = try r.adam(beta1: 0.5, beta2: 0.9, weightDecay: 0)
         optim.gradClipValue = try r.double("optim.grad_clip_value", 1.0, min: 0)
         loss.l2 = try r.double("loss.l2", 1.0, min: 0)
         loss.l1 = try r.double("loss.l1", 0.0, min: 0)
@@ -126,9 +123,7 @@ public struct VQTrainConfig: Equatable, Sendable {
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.images = try r.int("eval.images", 0, min: 0)
         eval.grid = try r.int("eval.grid", 8, min: 0)
-        checkpoint.every = try r.int("checkpoint.every", 0, min: 0)
-        checkpoint.keepLast = try r.int("checkpoint.keep_last", 2, min: 2)
-        checkpoint.milestoneEvery = try r.int("checkpoint.milestone_every", 0, min: 0)
+        checkpoint = try r.checkpointSection()
         try r.finish()
 
         if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
@@ -182,15 +177,7 @@ public struct VQTrainConfig: Equatable, Sendable {
 
 extension VQTrainConfig {
     /// Loads a resolved `config.json` (written by a run or a checkpoint).
-    public static func load(json path: String) throws -> VQTrainConfig {
-        guard let tree = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
-            throw TesseraError.data(file: path, "not a JSON object")
-        }
-        do { return try VQTrainConfig(reader: ConfigReader(tree: tree, file: path)) }
-        catch TesseraError.config(let m) {
-            throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
-        }
-    }
+    public static func load(json path: String) throws -> VQTrainConfig { try ConfigReader.fromJSON(path, VQTrainConfig.init(reader:)) }
 }
 
 /// 64-bit FNV-1a as 16 hex digits (config hashes).
