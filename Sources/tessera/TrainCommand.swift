@@ -49,6 +49,9 @@ struct Train: ParsableCommand {
                     }
                     config = given
                 } else {
+                    guard options.overrides.isEmpty else {
+                        throw TesseraError.config("--set needs --config with --resume (the run's own config.json is used otherwise)")
+                    }
                     config = saved.with(threads: options.threads)
                 }
                 dir = runDir

@@ -86,6 +86,16 @@ import TesseraCore
         #expect(lm.status == 0, "\(lm.stderr)")
         let last = try MetricsLog.read(root + "/lm/metrics.jsonl").last!
         for k in ["loss", "loss_text", "loss_image", "loss_image_ema", "val_loss_text", "val_loss_image"] { #expect(last[k] is Double, "\(k) missing") }
+        // The checkpoint records the id layout; shards rebuilt with another text tokenizer (300 text ids:
+        // the same padded vocabulary of 384, different ranges) are refused on resume, naming both sides.
+        #expect(FileIO.exists(Checkpoint.list(runDir: root + "/lm").first!.path + "/layout.json"))
+        let bpe = root + "/bpe300.json"
+        #expect(try runTessera(["tokenize", "train-bpe", "--in", "configs/corpus/pride-and-prejudice.txt", "--vocab-size", "300",
+                                "--out", bpe], cwd: packageRoot).status == 0)
+        let again = try runTessera(["tokenize", "pairs", "--codes", codes, "--out", pairs, "--seq-len", "64", "--tokenizer", bpe, "--overwrite"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let resumed = try runTessera(["train", "--resume", "--run-dir", root + "/lm"])
+        #expect(resumed.status == 5 && resumed.stderr.contains("layout.json") && resumed.stderr.contains("[300, 364)"), "\(resumed.stderr)")
         // eval images agrees with the run's own final evaluation on the same kind of data.
         let e = try runTessera(["eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png"])
         #expect(e.status == 0, "\(e.stderr)")

@@ -76,15 +76,16 @@ public enum Checkpoint {
     }
 
     public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig,
-                            tokenizer: String? = nil) throws -> String {
-        try save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, tokenizer: tokenizer)
+                            tokenizer: String? = nil, layout: VocabularyLayout? = nil) throws -> String {
+        let files = layout.map { ["layout.json": try! JSONSerialization.data(withJSONObject: $0.json, options: [.prettyPrinted, .sortedKeys])] } ?? [:]
+        return try save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, tokenizer: tokenizer, files: files)
     }
 
     /// Writes checkpoints/step_N/ (model.safetensors, optimizer.safetensors, state.json,
     /// config.json, optional tokenizer.json and `extra` safetensors files such as ema.safetensors)
     /// into a temp directory, renames it into place and only then writes the COMPLETE marker.
     public static func save(runDir: String, params p: ParameterStore, adam: AdamW, state: TrainState, configJSON: Data,
-                            tokenizer: String? = nil, extra: [String: SafetensorsPayload] = [:]) throws -> String {
+                            tokenizer: String? = nil, extra: [String: SafetensorsPayload] = [:], files: [String: Data] = [:]) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = (dir as NSString).appendingPathComponent(name(step: state.step))
@@ -103,6 +104,7 @@ public enum Checkpoint {
         try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
         try FileIO.writeAtomically(at("config.json"), data: configJSON)
         for (name, e) in extra.sorted(by: { $0.key < $1.key }) { try SafetensorsWriter.write(path: at(name), tensors: e.tensors, metadata: e.metadata) }
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) { try FileIO.writeAtomically(at(name), data: data) }
         if let tokenizer { try FileIO.writeAtomically(at("tokenizer.json"), data: try FileIO.read(tokenizer)) }
         FileIO.fsyncPath(tmp)
         if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }

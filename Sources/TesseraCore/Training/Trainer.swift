@@ -135,6 +135,16 @@ public final class Trainer {
 
     func restore() throws {
         guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log, load: { path, s in
+            // The id ranges the checkpoint was trained with must be the data's.
+            let saved = (path as NSString).appendingPathComponent("layout.json")
+            if FileIO.exists(saved) || layout != nil {
+                guard FileIO.exists(saved), let layout else {
+                    throw TesseraError.data(file: path, layout == nil ? "was trained on text-to-image shards (layout.json) but \(config.data.train) has no vocabulary layout"
+                                                                      : "has no layout.json but \(config.data.train) is text-to-image shards")
+                }
+                let theirs = try VocabularyLayout(json: try JSONSerialization.jsonObject(with: try FileIO.read(saved)), file: saved)
+                try theirs.check(layout, mine: saved, theirs: config.data.train + "/manifest.json")
+            }
             try Checkpoint.loadWeights(path, into: model)
             try Checkpoint.loadOptimizer(path, into: adam)
             if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
@@ -239,7 +249,7 @@ public final class Trainer {
         log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
         while step < c.optim.steps {
             if let sig = stopRequested() {
-                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile)
+                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
                 log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
                 throw TesseraError.interrupted(signal: sig)
             }
@@ -278,7 +288,7 @@ public final class Trainer {
                 + "  eta " + Trainer.duration(remaining)
             if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
             if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
-                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile)
+                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
                 Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
             }
         }
