@@ -12,6 +12,8 @@ public struct TokenStream {
     /// length, and a row is one sequence (inputs its first L − 1 ids, targets its last L − 1),
     /// never a window across two. Training visits them in seeded per-epoch permutations.
     public let sequenceLength: Int?
+    /// Training order of the sequences (seeded per run when first used).
+    private let orders = OrderCache()
 
     public init(name: String, tokens: [Int32], sequenceLength: Int? = nil) {
         precondition(sequenceLength.map { $0 > 1 && tokens.count % $0 == 0 } ?? true)
@@ -22,15 +24,6 @@ public struct TokenStream {
 
     public var sequences: Int { sequenceLength.map { tokens.count / $0 } ?? 0 }
 
-    /// Sequence at global position p of the training order: epoch p / N is a permutation of the N
-    /// sequences drawn from "data/<name>/epoch-E", so the order is a pure function of (seed, p).
-    func sequenceIndex(_ p: Int, seed: UInt64) -> Int {
-        let n = sequences, epoch = p / n
-        var order = Array(0..<n)
-        var rng = RandomStream(seed: seed, name: "data/\(name)/epoch-\(epoch)")
-        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
-        return order[p % n]
-    }
 
     /// UTF-8 bytes of a text file as tokens 0–255 (until the BPE tokenizer lands).
     public static func bytes(of path: String) throws -> [Int32] {
@@ -79,8 +72,9 @@ public struct TokenStream {
         if let L = sequenceLength {
             precondition(seqLen == L - 1)
             tokens.withUnsafeBufferPointer { src in
+                let order = orders.order(count: sequences, seed: seed, name: "data/" + name)
                 for b in 0..<rows {
-                    let s = sequenceIndex((step * accumulation + micro) * rows + b, seed: seed)
+                    let s = order.index((step * accumulation + micro) * rows + b)
                     (inputs + b * seqLen).update(from: src.baseAddress! + s * L, count: seqLen)
                     (targets + b * seqLen).update(from: src.baseAddress! + s * L + 1, count: seqLen)
                 }
@@ -122,5 +116,16 @@ public struct TokenStream {
             inputs[t] = i < limit ? tokens[i] : 0
             targets[t] = i < limit ? tokens[i + 1] : ignore
         }
+    }
+}
+
+/// Holds a stream's `EpochOrder` once its seed is known (streams are values; the order is shared state).
+final class OrderCache: @unchecked Sendable {
+    private var cached: EpochOrder?
+    func order(count: Int, seed: UInt64, name: String) -> EpochOrder {
+        if let c = cached, c.seed == seed { return c }
+        let o = EpochOrder(count: count, seed: seed, name: name)
+        cached = o
+        return o
     }
 }

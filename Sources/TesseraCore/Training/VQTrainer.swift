@@ -77,19 +77,9 @@ public final class VQTrainer {
 
     // MARK: - data order
 
-    /// Training image at global position p: epochs are seeded permutations of the training set,
-    /// so the order is a pure function of (seed, step) and a resume continues it exactly.
-    private var permutation: (epoch: Int, order: [Int]) = (-1, [])
-    func trainIndex(_ p: Int) -> Int {
-        let n = train.count, epoch = p / n
-        if permutation.epoch != epoch {
-            var order = Array(0..<n)
-            var rng = RandomStream(seed: config.seed, name: "data/train/epoch-\(epoch)")
-            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
-            permutation = (epoch, order)
-        }
-        return permutation.order[p % n]
-    }
+    /// Training images in seeded per-epoch permutations ("data/train/epoch-E"): a pure function of
+    /// (seed, step), so a resume continues the order exactly.
+    lazy var trainOrder = EpochOrder(count: train.count, seed: config.seed, name: "data/train")
 
     // MARK: - step
 
@@ -103,7 +93,7 @@ public final class VQTrainer {
     /// One optimizer step over one batch. Throws on a non-finite value, before the update.
     public func trainStep() throws -> StepResult {
         let c = config, batch = c.optim.batch, size = model.imageSize
-        train.fill((0..<batch).map { trainIndex(step * batch + $0) }, into: batchImages.pointer)
+        train.fill((0..<batch).map { trainOrder.index(step * batch + $0) }, into: batchImages.pointer)
         model.params.zeroGrads()
         let (recon, vq) = model.reconstruct(batchImages.pointer, batch: batch)
         let n = batch * size
