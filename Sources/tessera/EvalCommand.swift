@@ -5,7 +5,7 @@ import TesseraCore
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint: held-out loss (default) or text generation.",
-        subcommands: [EvalLoss.self, EvalGenerate.self, EvalImages.self],
+        subcommands: [EvalLoss.self, EvalGenerate.self, EvalSample.self, EvalImages.self],
         defaultSubcommand: EvalLoss.self)
 }
 
@@ -37,13 +37,27 @@ struct EvalLoss: ParsableCommand {
         try guarded {
             guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
-            let stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
+            var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
             if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
                 throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
             }
+            // Text-to-image checkpoints: <pad> is never a target, and the loss splits by modality.
+            let layout = try Checkpoint.layout(loaded.path)
+            if let layout, FileIO.isDirectory(corpus) {
+                let m = try TokenShards.readManifest(corpus)
+                try layout.check(m.layout ?? VocabularyLayout(textSize: m.vocabSize, imageCodes: 1), mine: loaded.path + "/layout.json",
+                                 theirs: corpus + "/manifest.json")
+                stream = TokenStream(name: "eval", tokens: stream.tokens, sequenceLength: m.sequenceLength)
+                if let L = m.sequenceLength, L - 1 != loaded.config.data.seqLen {
+                    throw TesseraError.data(file: corpus + "/manifest.json", "sequences of \(L) do not match the checkpoint's \(loaded.config.data.seqLen + 1)")
+                }
+            }
+            let ignore = layout.map { $0.special("<pad>") } ?? Int32(loaded.config.data.ignoreIndex)
             let t0 = Date()
-            guard let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens,
-                                                ignoreIndex: Int32(loaded.config.data.ignoreIndex)) else {
+            var inputs = [Int32](repeating: 0, count: loaded.model.rows), targets = inputs
+            var split: ModalityLoss?
+            guard let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: ignore,
+                                                layout: layout, inputs: &inputs, targets: &targets, split: &split) else {
                 throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
             }
             let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
@@ -54,10 +68,16 @@ struct EvalLoss: ParsableCommand {
                                           "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt]
                 // Bits per byte compare models with different tokenizers (text files only).
                 if bytesPerToken > 0, !FileIO.isDirectory(corpus) { row["bits_per_byte"] = loss / Foundation.log(2) / bytesPerToken }
+                if let t = split?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
+                if let i = split?.meanImage { row["val_loss_image"] = i; row["val_ppl_image"] = Foundation.exp(i) }
+                if let split { row["tokens"] = split.allCount }
                 Console.out(MetricsLog.line(row))
             } else {
-                Console.out(String(format: "val_loss %.4f  perplexity %.3f  tokens %d  (%@, %.1f s)",
-                                   loss, Foundation.exp(loss), counted, loaded.path, dt))
+                var line = String(format: "val_loss %.4f  perplexity %.3f  tokens %d", loss, Foundation.exp(loss), split?.allCount ?? counted)
+                if let t = split?.meanText, let i = split?.meanImage {
+                    line += String(format: "  text %.4f (%d tokens)  image %.4f (%d tokens)", t, split!.textCount, i, split!.imageCount)
+                }
+                Console.out(line + String(format: "  (%@, %.1f s)", loaded.path, dt))
             }
         }
     }

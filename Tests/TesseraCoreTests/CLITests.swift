@@ -160,20 +160,9 @@ import TesseraCore
     @Test func sweepPrintsOneRowPerLearningRate() throws {
         let cfg = tempDirectory("sweep") + "/c.yaml"
         try testConfigYAML(steps: 3).write(toFile: cfg, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRoot + "/scripts/sweep-lr.sh", cfg, "1e-3", "1e12"]
-        var env = ProcessInfo.processInfo.environment
-        env["TESSERA_BIN"] = tesseraBinary()
-        env["TESSERA_RUNS"] = tempDirectory("sweep-runs")
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try runScript("sweep-lr.sh", [cfg, "1e-3", "1e12"], env: ["TESSERA_RUNS": tempDirectory("sweep-runs")])
+        #expect(r.status == 0)
+        let text = r.stdout
         let lines = text.split(separator: "\n")
         #expect(lines.count == 3, "\(text)")
         #expect(lines.count == 3 && lines[1].hasPrefix("1e-3") && lines[1].contains("completed"))

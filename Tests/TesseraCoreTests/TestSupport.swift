@@ -35,8 +35,18 @@ struct RunResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs the CLI with arguments and returns its exit status and output.
 func runTessera(_ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> RunResult {
+    try runProcess(tesseraBinary(), args, cwd: cwd, env: env)
+}
+
+/// Runs one of scripts/ with bash, the test build of `tessera` as $TESSERA_BIN.
+func runScript(_ name: String, _ args: [String], env: [String: String] = [:]) throws -> RunResult {
+    try runProcess("/bin/bash", [packageRoot + "/scripts/" + name] + args,
+                   env: env.merging(["TESSERA_BIN": tesseraBinary()]) { a, _ in a })
+}
+
+func runProcess(_ executable: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> RunResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: tesseraBinary())
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     var environment = ProcessInfo.processInfo.environment

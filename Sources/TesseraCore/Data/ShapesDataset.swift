@@ -38,6 +38,34 @@ public struct ShapesGenerator: Sendable {
     public let seed: UInt64
     public let side: Int
 
+    /// Fraction of each pixel (row-major, `side`²) inside the shape of half-extent `half` centred at
+    /// (cx, cy) pixels; 4×4 supersampling gives smooth edges even at 16×16. Triangles point up.
+    public static func coverage(shape: Shape, cx: Double, cy: Double, half: Double, side: Int) -> [Double] {
+        let ss = 4
+        var cover = [Double](repeating: 0, count: side * side)
+        for y in 0..<side {
+            for x in 0..<side {
+                var inside = 0
+                for sy in 0..<ss {
+                    for sx in 0..<ss {
+                        let dx = Double(x) + (Double(sx) + 0.5) / Double(ss) - cx
+                        let dy = Double(y) + (Double(sy) + 0.5) / Double(ss) - cy
+                        let hit: Bool
+                        switch shape {
+                        case .circle: hit = dx * dx + dy * dy <= half * half
+                        case .square: hit = abs(dx) <= half * 0.9 && abs(dy) <= half * 0.9
+                        case .triangle:   // apex up: |dx| ≤ half·(dy + half)/(2·half)
+                            hit = dy >= -half && dy <= half && abs(dx) <= (dy + half) / 2
+                        }
+                        if hit { inside += 1 }
+                    }
+                }
+                cover[y * side + x] = Double(inside) / Double(ss * ss)
+            }
+        }
+        return cover
+    }
+
     public init(seed: UInt64, side: Int) {
         precondition(side >= 8, "shapes need at least 8×8 pixels")
         self.seed = seed
@@ -55,32 +83,11 @@ public struct ShapesGenerator: Sendable {
         let s = Double(side)
         let cx = (position.centre.0 + jx) * s, cy = (position.centre.1 + jy) * s
         let half = size.fraction * s / 2
-        // 4×4 supersampling for smooth edges at 16×16.
-        let ss = 4
+        let cover = Self.coverage(shape: shape, cx: cx, cy: cy, half: half, side: side)
         var pixels = [UInt8](repeating: 255, count: side * side * 3)
-        for y in 0..<side {
-            for x in 0..<side {
-                var inside = 0
-                for sy in 0..<ss {
-                    for sx in 0..<ss {
-                        let px = Double(x) + (Double(sx) + 0.5) / Double(ss), py = Double(y) + (Double(sy) + 0.5) / Double(ss)
-                        let dx = px - cx, dy = py - cy
-                        let hit: Bool
-                        switch shape {
-                        case .circle: hit = dx * dx + dy * dy <= half * half
-                        case .square: hit = abs(dx) <= half * 0.9 && abs(dy) <= half * 0.9
-                        case .triangle:   // apex up: |dx| ≤ half·(dy + half)/(2·half)
-                            hit = dy >= -half && dy <= half && abs(dx) <= (dy + half) / 2
-                        }
-                        if hit { inside += 1 }
-                    }
-                }
-                let a = Double(inside) / Double(ss * ss)
-                let rgb = [colour.rgb.0, colour.rgb.1, colour.rgb.2]
-                for c in 0..<3 {
-                    pixels[(y * side + x) * 3 + c] = UInt8((a * Double(rgb[c]) + (1 - a) * 255).rounded())
-                }
-            }
+        let rgb = [colour.rgb.0, colour.rgb.1, colour.rgb.2]
+        for p in 0..<(side * side) {
+            for c in 0..<3 { pixels[p * 3 + c] = UInt8((cover[p] * Double(rgb[c]) + (1 - cover[p]) * 255).rounded()) }
         }
         let caption = "a \(size.name) \(colour.name) \(shape.rawValue) in the \(position.rawValue)"
         return Sample(image: RGBImage(width: side, height: side, pixels: pixels), caption: caption, shape: shape,

@@ -67,16 +67,22 @@ public struct TokenStream {
 
     /// Fills `rows` windows of `seqLen` inputs and their next-token targets for optimizer step
     /// `step`, micro-batch `micro` (of `accumulation`).
+    /// `captionDropout` (sequence mode only) drops the caption of that fraction of sequences.
     public func fillTraining(step: Int, micro: Int, accumulation: Int, rows: Int, seqLen: Int, seed: UInt64,
+                             captionDropout: CaptionDropout? = nil,
                              inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
         if let L = sequenceLength {
             precondition(seqLen == L - 1)
             tokens.withUnsafeBufferPointer { src in
                 let order = orders.order(count: sequences, seed: seed, name: "data/" + name)
                 for b in 0..<rows {
-                    let s = order.index((step * accumulation + micro) * rows + b)
+                    let row = (step * accumulation + micro) * rows + b
+                    let s = order.index(row)
                     (inputs + b * seqLen).update(from: src.baseAddress! + s * L, count: seqLen)
                     (targets + b * seqLen).update(from: src.baseAddress! + s * L + 1, count: seqLen)
+                    if let d = captionDropout, d.drops(row: row, seed: seed) {
+                        d.dropCaption(inputs: inputs + b * seqLen, targets: targets + b * seqLen, count: seqLen)
+                    }
                 }
             }
             return
@@ -127,5 +133,43 @@ final class OrderCache: @unchecked Sendable {
         let o = EpochOrder(count: count, seed: seed, name: name)
         cached = o
         return o
+    }
+}
+
+/// Caption dropout for classifier-free guidance: a dropped sequence keeps `<doc> <text>` and
+/// continues at `</text>`, everything after shifted left and the tail filled with `<pad>`, so the
+/// model also learns p(image | empty caption), the unconditional branch guidance subtracts.
+public struct CaptionDropout: Sendable {
+    public let probability: Double
+    public let layout: VocabularyLayout
+
+    public init(probability: Double, layout: VocabularyLayout) {
+        self.probability = probability
+        self.layout = layout
+    }
+
+    /// Whether training row `row` (counted over the whole run) loses its caption.
+    public func drops(row: Int, seed: UInt64) -> Bool {
+        var rng = RandomStream(seed: seed, name: "data/caption-dropout", counter: UInt64(row))
+        return Double(rng.uniform()) < probability
+    }
+
+    /// Rewrites one row in place. Inputs are ids 0..<count of the sequence, targets ids 1...count.
+    public func dropCaption(inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>, count: Int) {
+        let open = layout.special("<text>"), close = layout.special("</text>"), pad = layout.special("<pad>")
+        // Sequence position of <text> (1) and of </text>; the caption is strictly between.
+        guard count >= 2, inputs[1] == open else { return }
+        var end = 2
+        while end < count && inputs[end] != close { end += 1 }
+        guard end < count else { return }
+        let cut = end - 2   // caption tokens removed
+        guard cut > 0 else { return }
+        // Full sequence index i: input i for i < count, target count-1 for i == count.
+        func at(_ i: Int) -> Int32 { i < count ? inputs[i] : (i == count ? targets[count - 1] : pad) }
+        for i in 2...count {
+            let v = i + cut <= count ? at(i + cut) : pad
+            if i < count { inputs[i] = v }
+            targets[i - 1] = v
+        }
     }
 }

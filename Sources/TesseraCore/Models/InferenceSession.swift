@@ -43,9 +43,11 @@ public final class InferenceSession {
                      mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
     }
 
-    /// Feeds one token at the next position; returns the logits for the token after it.
+    /// Feeds one token at the next position; returns the logits for the token after it. With
+    /// `logitRange`, only those logits are computed (the rest of the buffer is stale): sampling
+    /// image codes needs the code rows of the output layer, not the whole vocabulary.
     @discardableResult
-    public func step(_ token: Int32) -> UnsafeMutablePointer<Float> {
+    public func step(_ token: Int32, logitRange: Range<Int>? = nil) -> UnsafeMutablePointer<Float> {
         precondition(position < maxLength, "KV cache full (\(maxLength) positions)")
         let c = config, d = c.dModel, hd = c.headDim, h = c.ffnHidden
         let kvDim = c.nKVHeads * hd, group = c.nHeads / c.nKVHeads
@@ -82,25 +84,31 @@ public final class InferenceSession {
         }
         norm(x, "norm.weight", "norm.bias", into: xn)
         let out = c.tieEmbeddings ? params.value("tok_embeddings.weight") : params.value("output.weight")
-        Gemm.linearForward(pool, x: xn, w: out, y: logits, m: 1, k: d, n: c.vocabSize)
+        let r = logitRange ?? 0..<c.vocabSize
+        precondition(r.lowerBound >= 0 && r.upperBound <= c.vocabSize && !r.isEmpty)
+        Gemm.linearForward(pool, x: xn, w: out + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count)
         position += 1
         return logits
     }
 }
 
 /// Next-token choice: greedy at temperature 0, else softmax(logits / T) restricted to the top k
-/// and to the smallest set whose probability reaches top p, drawn from a seeded stream.
+/// and to the smallest set whose probability reaches top p, drawn from a seeded stream. Scratch
+/// buffers are kept between calls, so drawing a token allocates nothing.
 public struct Sampler {
     public var temperature: Float
     public var topK: Int
     public var topP: Float
     var rng: RandomStream
+    private var ids: [Int32] = []
+    private var weights: [Double] = []
 
-    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
+    /// `counter` selects an independent draw sequence under the same seed (one per sample).
+    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0, counter: UInt64 = 0) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
-        rng = RandomStream(seed: seed, name: "sample")
+        rng = RandomStream(seed: seed, name: "sample", counter: counter)
     }
 
     public mutating func next(_ logits: UnsafePointer<Float>, vocab: Int, allowed: Range<Int>? = nil) -> Int32 {
@@ -110,27 +118,62 @@ public struct Sampler {
             for v in range where logits[v] > logits[best] { best = v }
             return Int32(best)
         }
-        var cand = range.map { ($0, logits[$0] / temperature) }
-        cand.sort { $0.1 > $1.1 }
-        if topK > 0 && topK < cand.count { cand.removeLast(cand.count - topK) }
-        let mx = cand[0].1
-        var probs = cand.map { Foundation.exp(Double($0.1 - mx)) }
-        let total = probs.reduce(0, +)
-        probs = probs.map { $0 / total }
+        ids.removeAll(keepingCapacity: true)
+        for v in range { ids.append(Int32(v)) }
+        var n = ids.count
+        let truncate = (topK > 0 && topK < n) || topP < 1
+        if truncate {
+            ids.withUnsafeMutableBufferPointer { Self.sortDescending($0, count: n, by: logits) }
+            if topK > 0 { n = min(n, topK) }
+        }
+        var mx = -Float.infinity
+        for i in 0..<n { mx = max(mx, logits[Int(ids[i])]) }
+        weights.removeAll(keepingCapacity: true)
+        var total = 0.0
+        for i in 0..<n {
+            let w = Foundation.exp(Double((logits[Int(ids[i])] - mx) / temperature))
+            weights.append(w); total += w
+        }
         if topP < 1 {
             var acc = 0.0, keep = 0
-            while keep < probs.count { acc += probs[keep]; keep += 1; if acc >= Double(topP) { break } }
-            probs.removeLast(probs.count - keep)
-            let s = probs.reduce(0, +)
-            probs = probs.map { $0 / s }
+            while keep < n { acc += weights[keep]; keep += 1; if acc >= Double(topP) * total { break } }
+            n = keep; total = acc
         }
-        let u = Double(rng.uniform())
+        let u = Double(rng.uniform()) * total
         var acc = 0.0
-        for (i, pr) in probs.enumerated() {
-            acc += pr
-            if u < acc { return Int32(cand[i].0) }
+        for i in 0..<n {
+            acc += weights[i]
+            if u < acc { return ids[i] }
         }
-        return Int32(cand[probs.count - 1].0)
+        return ids[n - 1]
+    }
+
+    /// In-place heap sort of ids by logit, largest first (ties: lower id first), allocation-free.
+    public static func sortDescending(_ a: UnsafeMutableBufferPointer<Int32>, count n: Int, by logits: UnsafePointer<Float>) {
+        // "Less" in the min-heap sense: a comes later in the output than b.
+        func after(_ x: Int32, _ y: Int32) -> Bool {
+            let lx = logits[Int(x)], ly = logits[Int(y)]
+            return lx < ly || (lx == ly && x > y)
+        }
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while 2 * root + 1 < end {
+                var child = 2 * root + 1
+                if child + 1 < end && after(a[child + 1], a[child]) { child += 1 }
+                guard after(a[child], a[root]) else { return }
+                a.swapAt(root, child)
+                root = child
+            }
+        }
+        // Min-heap on "after": the root is the element that belongs last; move it to the end.
+        var i = n / 2 - 1
+        while i >= 0 { siftDown(i, n); i -= 1 }
+        var end = n - 1
+        while end > 0 {
+            a.swapAt(0, end)
+            siftDown(0, end)
+            end -= 1
+        }
     }
 }
 

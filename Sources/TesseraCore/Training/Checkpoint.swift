@@ -235,3 +235,12 @@ public enum Checkpoint {
         }
     }
 }
+
+extension Checkpoint {
+    /// The vocabulary layout a text-to-image checkpoint was trained with (nil for text-only ones).
+    public static func layout(_ path: String) throws -> VocabularyLayout? {
+        let file = (path as NSString).appendingPathComponent("layout.json")
+        guard FileIO.exists(file) else { return nil }
+        return try VocabularyLayout(json: try JSONSerialization.jsonObject(with: try FileIO.read(file)), file: file)
+    }
+}

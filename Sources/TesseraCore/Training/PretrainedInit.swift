@@ -36,6 +36,7 @@ public enum PretrainedInit {
         if source.nHeads != c.nHeads || source.nKVHeads != c.nKVHeads { mismatch.append("heads \(source.nHeads)/\(source.nKVHeads) vs \(c.nHeads)/\(c.nKVHeads)") }
         if source.ffnHidden != c.ffnHidden { mismatch.append("ffn_hidden \(source.ffnHidden) vs \(c.ffnHidden)") }
         if source.norm != c.norm { mismatch.append("norm \(source.norm.rawValue) vs \(c.norm.rawValue)") }
+        if source.rope != c.rope || source.ropeTheta != c.ropeTheta { mismatch.append("rope \(source.rope.rawValue) θ \(source.ropeTheta) vs \(c.rope.rawValue) θ \(c.ropeTheta)") }
         if source.tieEmbeddings != c.tieEmbeddings { mismatch.append("tie_embeddings \(source.tieEmbeddings) vs \(c.tieEmbeddings)") }
         if let m = mismatch.first {
             throw TesseraError.config("init.from \(dir) is a different architecture: \(m) (every model key but vocab_size must match)")

@@ -33,6 +33,10 @@ public struct TrainConfig: Equatable, Sendable {
         public var seqLen: Int = 256
         /// Targets equal to this id are not counted in the loss (-1: none).
         public var ignoreIndex: Int = -1
+        /// Text-to-image shards: the fraction of training sequences whose caption is dropped
+        /// (`<doc> <text> </text> <image> …`), which teaches the unconditional model that
+        /// classifier-free guidance needs. Drawn per sequence from the stream "data/caption-dropout".
+        public var captionDropout: Double = 0
     }
 
     public struct OptimSection: Equatable, Sendable {
@@ -108,6 +112,7 @@ public struct TrainConfig: Equatable, Sendable {
         data.valFraction = try r.double("data.val_fraction", 0.1, min: 0, max: 0.9)
         data.seqLen = seqLen
         data.ignoreIndex = try r.int("data.ignore_index", -1, min: -1)
+        data.captionDropout = try r.double("data.caption_dropout", 0, min: 0, max: 1)
 
         optim.steps = try r.int("optim.steps", 100, min: 1)
         optim.microBatch = try r.int("optim.micro_batch", 8, min: 1)
@@ -166,6 +171,7 @@ public struct TrainConfig: Equatable, Sendable {
         if !initialization.from.isEmpty {
             t["init"] = ["from": initialization.from, "new_rows_std": initialization.newRowsStd]
         }
+        if data.captionDropout > 0 { t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a } }
         return t
     }
 

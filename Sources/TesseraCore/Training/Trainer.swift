@@ -69,6 +69,7 @@ public final class Trainer {
     public let ignoreIndex: Int32
     /// The id layout of text-to-image shards (nil for plain text).
     public let layout: VocabularyLayout?
+    let captionDropout: CaptionDropout?
     /// Called with progress lines (the CLI prints them).
     public var log: (String) -> Void = { _ in }
     /// Called with a live progress line that may be overwritten (terminal only).
@@ -107,6 +108,14 @@ public final class Trainer {
             ignoreIndex = Int32(pad)
         } else {
             ignoreIndex = Int32(config.data.ignoreIndex)
+        }
+        if config.data.captionDropout > 0 {
+            guard let layout, !(streams.shards?.sources.first?["kind"] == "unconditional") else {
+                throw TesseraError.config("data.caption_dropout needs caption–image shards (tokenize pairs without --unconditional); \(config.data.train) has none")
+            }
+            captionDropout = CaptionDropout(probability: config.data.captionDropout, layout: layout)
+        } else {
+            captionDropout = nil
         }
         let T = config.data.seqLen, B = config.optim.microBatch
         guard train.count >= T + 1 else {
@@ -224,7 +233,8 @@ public final class Trainer {
             targets.withUnsafeMutableBufferPointer { t in
                 for m in 0..<c.accumulation {
                     train.fillTraining(step: step, micro: m, accumulation: c.accumulation, rows: c.optim.microBatch, seqLen: c.data.seqLen,
-                                       seed: c.seed, inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
+                                       seed: c.seed, captionDropout: captionDropout,
+                                       inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
                 }
             }
         }

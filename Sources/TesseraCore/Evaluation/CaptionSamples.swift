@@ -1,0 +1,97 @@
+import Foundation
+
+/// Images drawn for captions by a text-to-image LM and decoded by its image tokenizer, with the
+/// caption-consistency score when every caption is a shapes caption. Sample j of caption i uses the
+/// sampling stream (seed, counter i·samplesPerCaption + j): any subset of captions reproduces.
+public struct CaptionSamples {
+    public struct Item {
+        public let caption: String
+        public let sample: Int
+        public let codes: [Int32]
+        /// CHW bytes.
+        public let image: [UInt8]
+        public let endsImage: Bool
+        /// What the shapes recogniser reads in the image (shapes captions only).
+        public let recognised: ShapesAttributes?
+    }
+
+    public var items: [Item] = []
+    public var consistency: ShapesConsistency?
+    public var codeSeconds = 0.0
+    public var codesSampled = 0
+    public let side: Int
+
+    public var tokensPerSecond: Double { Double(codesSampled) / max(codeSeconds, 1e-9) }
+    public var imageEndRate: Double { Double(items.filter(\.endsImage).count) / Double(max(1, items.count)) }
+
+    public static func draw(generator g: TextToImageGenerator, tokenizer: ImageTokenizer, captions: [String],
+                            encode: (String) -> [Int32], samplesPerCaption: Int, temperature: Float, topK: Int, topP: Float,
+                            seed: UInt64, progress: ((Int, Int) -> Void)? = nil) throws -> CaptionSamples {
+        precondition(tokenizer.config.nEmbed == g.layout.imageCodes && tokenizer.config.tokensPerImage == g.codesPerImage)
+        var out = CaptionSamples(side: tokenizer.config.resolution)
+        let shapes = captions.map { ShapesAttributes(caption: $0) }
+        if !shapes.contains(nil) { out.consistency = ShapesConsistency() }
+        let total = captions.count * samplesPerCaption
+        var pending: [(String, Int, sample: TextToImageGenerator.Sample)] = []
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let images = try tokenizer.decode(pending.flatMap(\.sample.codes), count: pending.count)
+            for (k, p) in pending.enumerated() {
+                let truth = ShapesAttributes(caption: p.0)
+                let found = truth == nil ? nil : ShapesAttributes(recognising: images[k], side: out.side)
+                if let truth { out.consistency?.add(expected: truth, found: found) }
+                out.items.append(Item(caption: p.0, sample: p.1, codes: p.sample.codes, image: images[k],
+                                      endsImage: p.sample.endsImage, recognised: found))
+            }
+            pending.removeAll()
+        }
+        for (i, caption) in captions.enumerated() {
+            let ids = encode(caption)
+            for j in 0..<samplesPerCaption {
+                var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                      counter: UInt64(i * samplesPerCaption + j))
+                let s = g.sample(caption: ids, sampler: &sampler)
+                out.codeSeconds += s.seconds
+                out.codesSampled += s.codes.count
+                pending.append((caption, j, s))
+                if pending.count == tokenizer.model.maxBatch { try flush() }
+                progress?(i * samplesPerCaption + j + 1, total)
+            }
+        }
+        try flush()
+        return out
+    }
+
+    /// grid.png (labelled), images/NNNNN.png, samples.jsonl (one row per image) and summary.json,
+    /// into `dir` (which must exist).
+    public func write(to dir: String, columns: Int, summary: [String: Any]) throws {
+        let images = (dir as NSString).appendingPathComponent("images")
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        var rows: [String] = []
+        for (n, item) in items.enumerated() {
+            let file = String(format: "images/%05d.png", n)
+            try ImageTokenizer.image(item.image, side: side).write(path: (dir as NSString).appendingPathComponent(file), durable: false)
+            var row: [String: Any] = ["file": file, "caption": item.caption, "sample": item.sample,
+                                      "codes": item.codes.map(Int.init), "ends_image": item.endsImage]
+            if let r = item.recognised { row["recognised"] = r.caption }
+            rows.append(MetricsLog.line(row))
+        }
+        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("samples.jsonl"),
+                                   data: Data((rows.joined(separator: "\n") + "\n").utf8))
+        let labels = items.map { item in item.recognised.map { "\(item.caption)\nseen: \($0.caption)" } ?? item.caption }
+        try LabelledGrid.render(images: items.map(\.image), captions: labels, side: side, columns: columns)
+            .write(path: (dir as NSString).appendingPathComponent("grid.png"), durable: false)
+        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"),
+                                   data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+    }
+
+    /// Figures for summary.json and the console.
+    public var figures: [String: Any] {
+        var f: [String: Any] = ["images": items.count, "codes_per_second": tokensPerSecond, "image_end_rate": imageEndRate]
+        if let c = consistency {
+            f["consistency"] = c.accuracy
+            f["consistency_chance"] = ShapesConsistency.chance
+        }
+        return f
+    }
+}

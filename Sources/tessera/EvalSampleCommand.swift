@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+struct EvalSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Draw images for captions from a text-to-image checkpoint; a labelled PNG grid, the images, their codes and (on shapes captions) caption consistency.",
+        discussion: """
+        Each caption becomes the prompt <doc> <text> caption </text> <image>; the image codes are drawn \
+        one by one with the KV cache, restricted to code ids, and decoded by the image tokenizer the \
+        training shards were made with (or --image-tokenizer, whose weights must be the same). \
+        --captions is a text file (one caption per line) or a captions.jsonl (its "val" lines when it \
+        has a split field). --guidance g > 1 is classifier-free guidance; it needs a model trained with \
+        data.caption_dropout. When every caption is a synthetic-shapes caption, each image's shape, \
+        colour, size and position are recovered from its pixels and scored against the caption. \
+        --out receives grid.png, images/, samples.jsonl and summary.json, all at once.
+        """)
+
+    @Option(help: "Text-to-image checkpoint, or a run directory (newest checkpoint).") var checkpoint: String
+    @Option(help: "Captions: a text file, one per line, or a captions.jsonl.") var captions: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Image tokenizer (checkpoint or run directory); default: the one recorded in the training shards.") var imageTokenizer: String?
+    @Option(help: "Use only the first N captions (0: all).") var limit = 0
+    @Option(help: "Images per caption.") var samples = 1
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 1
+    @Option(help: "Keep the k most likely codes (0: all).") var topK = 0
+    @Option(help: "Keep the smallest set of codes whose probability reaches p.") var topP: Float = 1
+    @Option(help: "Classifier-free guidance scale (1: none).") var guidance: Float = 1
+    @Option(help: "Seed of the sampling streams.") var seed: UInt64 = 0
+    @Option(help: "Images per grid row.") var columns = 8
+    @Option(help: "Worker threads.") var threads = 1
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+    @Flag(help: "Print the summary as one JSON line.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard limit >= 0, samples >= 1, columns >= 1, threads >= 1 else {
+                throw TesseraError.config("--limit ≥ 0, --samples, --columns and --threads ≥ 1 are required")
+            }
+            guard temperature >= 0, topK >= 0, topP > 0, topP <= 1, guidance > 0 else {
+                throw TesseraError.config("--temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1 and --guidance > 0 are required")
+            }
+            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
+            guard let layout = try Checkpoint.layout(loaded.path) else {
+                throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json): train it on `tokenize pairs` shards")
+            }
+            if guidance != 1 && loaded.config.data.captionDropout == 0 {
+                throw TesseraError.config("--guidance \(guidance) needs a model trained with data.caption_dropout > 0; \(loaded.path) was trained without (use --guidance 1)")
+            }
+            let texts = try Self.readCaptions(captions, limit: limit)
+            let pool = Parallel(threads: threads)
+            let tokenizer = try Self.imageTokenizer(explicit: imageTokenizer, trainData: loaded.config.data.train, pool: pool)
+            guard tokenizer.config.nEmbed == layout.imageCodes else {
+                throw TesseraError.data(file: tokenizer.checkpoint, "has \(tokenizer.config.nEmbed) codes but \(loaded.path)/layout.json has \(layout.imageCodes)")
+            }
+            let textSize = loaded.tokenizer?.vocabSize ?? 256
+            guard textSize == layout.textSize else {
+                throw TesseraError.data(file: loaded.path + "/layout.json", "text range [0, \(layout.textSize)) does not match the checkpoint's text tokenizer (\(textSize) ids)")
+            }
+            let L = loaded.config.data.seqLen + 1
+            guard L - PairSequence.overhead(unconditional: false) - tokenizer.config.tokensPerImage >= 1 else {
+                throw TesseraError.data(file: loaded.path, "sequences of \(L) cannot hold a caption and \(tokenizer.config.tokensPerImage) codes")
+            }
+            let g = TextToImageGenerator(config: loaded.config.model, params: loaded.model.params, layout: layout,
+                                         codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool)
+            let t0 = Date()
+            let result = try CaptionSamples.draw(generator: g, tokenizer: tokenizer, captions: texts, encode: loaded.encode,
+                                                 samplesPerCaption: samples, temperature: temperature, topK: topK, topP: topP,
+                                                 seed: seed) { done, total in if Console.isTerminal { Console.live("sampled \(done)/\(total)") } }
+            var summary = result.figures
+            summary.merge(["checkpoint": loaded.path, "image_tokenizer": tokenizer.checkpoint, "captions": captions,
+                           "samples_per_caption": samples, "temperature": Double(temperature), "top_k": topK, "top_p": Double(topP),
+                           "guidance": Double(guidance), "seed": Int(seed), "seconds": Date().timeIntervalSince(t0)]) { a, _ in a }
+            try FileIO.buildDirectory(out, overwrite: overwrite) { try result.write(to: $0, columns: columns, summary: summary) }
+            if json {
+                Console.out(MetricsLog.line(summary))
+            } else {
+                Console.out(String(format: "%d images for %d captions → %@ (%.1f codes/s with the KV cache; </image> most likely after the last code in %.0f%%)",
+                                   result.items.count, texts.count, out, result.tokensPerSecond, 100 * result.imageEndRate))
+                if let c = result.consistency { Console.out("caption consistency: " + c.summary) }
+            }
+        }
+    }
+
+    static func readCaptions(_ path: String, limit: Int) throws -> [String] {
+        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
+        var lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if path.hasSuffix(".jsonl") {
+            var rows: [(caption: String, split: String?)] = []
+            for (n, line) in lines.enumerated() {
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                      let c = o["caption"] as? String else {
+                    throw TesseraError.data(file: path, "line \(n + 1) is not a JSON object with a \"caption\" string")
+                }
+                rows.append((c, o["split"] as? String))
+            }
+            let held = rows.filter { $0.split == "val" }
+            lines = (held.isEmpty ? rows : held).map(\.caption)
+        }
+        if limit > 0 { lines = Array(lines.prefix(limit)) }
+        guard !lines.isEmpty else { throw TesseraError.data(file: path, "holds no captions") }
+        return lines
+    }
+
+    /// The image tokenizer: explicit, or the one the training shards' codes were made with; when
+    /// both are known its weights must hash the same.
+    static func imageTokenizer(explicit: String?, trainData: String, pool: Parallel) throws -> ImageTokenizer {
+        let manifest = trainData + "/manifest.json"
+        let source = FileIO.exists(manifest) ? try TokenShards.readManifest(trainData).sources.first : nil
+        guard let path = explicit ?? source?["image_tokenizer"] else {
+            throw TesseraError.config("the image tokenizer is unknown (\(manifest) is gone or names none): pass --image-tokenizer RUN")
+        }
+        let t = try ImageTokenizer(path: path, maxBatch: 16, pool: pool)
+        if let want = source?["image_tokenizer_hash"], want != t.hash {
+            throw TesseraError.data(file: t.weightsFile, "weights hash \(t.hash) differs from \(want), which made the codes of \(manifest)")
+        }
+        return t
+    }
+}
