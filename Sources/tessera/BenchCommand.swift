@@ -5,7 +5,7 @@ import TesseraCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
-        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchGemm.self, BenchTokenize.self])
+        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -170,6 +170,62 @@ struct BenchTokenize: ParsableCommand {
                                              "mb_per_s": (mbps * 100).rounded() / 100]))
             } else {
                 Console.out(String(format: "%d bytes → %d ids: %.2f MB/s (one thread)", text.count, count, mbps))
+            }
+        }
+    }
+}
+
+struct BenchSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Image-code sampling speed of a text-to-image checkpoint with the KV cache: codes/s for one image, greedy.",
+        discussion: """
+        Feeds <doc> <text> caption </text> <image> and draws the image's codes one at a time (only \
+        the code rows of the output layer are computed), as `eval sample` does; greedy, so the codes \
+        are comparable with scripts/bench/torch_t2i_sample.py on the same weights. Reports the \
+        median over --repeats images.
+        """)
+
+    @Option(help: "Text-to-image checkpoint or run directory.") var checkpoint: String
+    @Option(help: "Caption of the prompt.") var caption = "a cat"
+    @Option(help: "Codes per image (default: as many as fit after the prompt, at most 256).") var codes = 0
+    @Option(help: "Timed images.") var repeats = 3
+    @Option(help: "Worker threads.") var threads = 2
+    @Flag(help: "One JSON line on stdout.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard repeats >= 1, threads >= 1, codes >= 0 else { throw TesseraError.config("--repeats and --threads must be ≥ 1, --codes ≥ 0") }
+            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
+            guard let layout = try Checkpoint.layout(loaded.path) else {
+                throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
+            }
+            let L = loaded.config.data.seqLen + 1
+            let probe = TextToImageGenerator(config: loaded.config.model, params: loaded.model.params, layout: layout,
+                                             codesPerImage: 1, sequenceLength: L, pool: loaded.model.pool)
+            let prompt = probe.prompt(caption: loaded.encode(caption))
+            let room = L - 2 - prompt.count   // </image> </doc> close every training sequence
+            let n = codes == 0 ? min(256, room) : codes
+            guard n >= 1, n <= room else { throw TesseraError.config("--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt") }
+            let g = TextToImageGenerator(config: loaded.config.model, params: loaded.model.params, layout: layout,
+                                         codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
+            precondition(g.prompt(caption: loaded.encode(caption)) == prompt)
+            var times: [Double] = [], drawn: [Int32] = []
+            for _ in 0..<(repeats + 1) {   // the first image warms caches and is not timed
+                var greedy = Sampler()
+                let s = g.sample(caption: loaded.encode(caption), sampler: &greedy)
+                times.append(s.seconds); drawn = s.codes
+            }
+            let median = times.dropFirst().sorted()[repeats / 2]
+            let row: [String: Any] = [
+                "who": "tessera", "checkpoint": loaded.path, "threads": threads, "codes": n, "prompt_ids": prompt.map(Int.init),
+                "code_range": [layout.imageRange.lowerBound, layout.imageRange.upperBound],
+                "codes_per_s": (Double(n) / median * 10).rounded() / 10, "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
+                "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
+            ]
+            if json { Console.out(MetricsLog.line(row)) } else {
+                Console.out(String(format: "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
+                                   n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes, threads))
             }
         }
     }

@@ -12,7 +12,7 @@ struct Tessera: ParsableCommand {
         4 diverged (non-finite loss or gradient norm); 5 run-directory state (exists, nothing to resume);
         64 command-line usage; 130/143 interrupted by SIGINT/SIGTERM after saving; 1 internal error.
         """,
-        subcommands: [Tokenize.self, Train.self, Eval.self, Probe.self, Import.self, DataCommand.self, Inspect.self, Bench.self, Checkpoints.self])
+        subcommands: [Tokenize.self, Train.self, Eval.self, Probe.self, Report.self, Import.self, DataCommand.self, Inspect.self, Bench.self, Checkpoints.self])
 }
 
 /// Prints a one-line error for a Tessera failure and maps it to its exit code.

@@ -9,8 +9,13 @@ public enum TokenizerFiles {
     public static func load(_ path: String) throws -> BPETokenizer {
         if FileIO.isDirectory(path) {
             let inner = (path as NSString).appendingPathComponent("tokenizer.json")
-            guard FileIO.exists(inner) else { throw TesseraError.data(file: path, "directory has no tokenizer.json") }
-            return try load(inner)
+            if FileIO.exists(inner) { return try load(inner) }
+            // A run directory: its newest complete checkpoint's tokenizer.
+            if let newest = Checkpoint.list(runDir: path).first {
+                let file = (newest.path as NSString).appendingPathComponent("tokenizer.json")
+                if FileIO.exists(file) { return try load(file) }
+            }
+            throw TesseraError.data(file: path, "directory has no tokenizer.json (nor a run checkpoint with one)")
         }
         if path.hasSuffix(".gguf") { return try GGUFImport.tokenizer(try GGUFFile(path: path)) }
         let data = try FileIO.read(path)

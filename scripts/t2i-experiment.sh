@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The paper's main comparison (§3.1) on one dataset: the same text-to-image LM trained from the
+# pretrained text LM and from random weights — same seed, data order and steps — then held-out
+# losses by modality and one sample per held-out caption for each.
+#   scripts/t2i-experiment.sh shapes|emoji [PRETRAINED_RUN]
+# PRETRAINED_RUN is a completed configs/corpus-bpe8k.yaml run (default: the newest
+# runs/corpus-bpe8k-*; scripts/pretrain-corpus.sh makes one, ~30 min). The image tokenizer is
+# runs/vq-shapes (configs/vq-shapes.yaml, ~10 min) or runs/vq-emoji (scripts/train-tokenizers.sh
+# emoji, ~65 min), trained or resumed here when incomplete. Writes runs/t2i-<data>/ with codes/,
+# pairs/, pretrained/, random/ and their samples-*/; prints a comparison at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=${1:?usage: scripts/t2i-experiment.sh shapes|emoji [PRETRAINED_RUN]}
+if [ -z "${TESSERA_BIN:-}" ]; then
+  scripts/setup.sh
+  swift build -c release --product tessera
+  TESSERA_BIN=.build/release/tessera
+fi
+t=$TESSERA_BIN
+completed() { [ -f "$1/summary.json" ] && grep -q '"completed"' "$1/summary.json"; }
+train_once() {   # run dir, train args...
+  local run=$1; shift
+  if completed "$run"; then echo "$run already completed" >&2
+  elif [ -d "$run" ]; then "$t" train --resume --run-dir "$run"
+  else "$t" train --run-dir "$run" "$@"; fi
+}
+pretrained=${2:-$(ls -d runs/corpus-bpe8k-* 2>/dev/null | sort | tail -1 || true)}
+if [ -z "$pretrained" ]; then scripts/pretrain-corpus.sh; pretrained=$(ls -d runs/corpus-bpe8k-* | sort | tail -1); fi
+completed "$pretrained" || { echo "t2i-experiment: $pretrained is not a completed run" >&2; exit 5; }
+case $which in
+  shapes)
+    data=runs/data/shapes32
+    [ -d "$data" ] || "$t" data shapes --out "$data" --count 8000 --val 200 --size 32 --seed 11
+    vq=runs/vq-shapes; train_once "$vq" --config configs/vq-shapes.yaml ;;
+  emoji)
+    data=runs/data/emoji; scripts/data/emoji.sh "$data"
+    vq=runs/vq-emoji; train_once "$vq" --config configs/vq-emoji.yaml ;;
+  *) echo "t2i-experiment: unknown dataset $which (shapes | emoji)" >&2; exit 64 ;;
+esac
+root=runs/t2i-$which
+config=configs/t2i-$which.yaml
+seq=$(( $(sed -n 's/^  seq_len: \([0-9]*\).*/\1/p' "$config") + 1 ))
+mkdir -p "$root"
+[ -d "$root/codes" ] || "$t" tokenize images --tokenizer "$vq" --dataset "$data" --out "$root/codes"
+# Captions in the pretrained LM's own BPE, so text ids keep their meaning.
+[ -d "$root/pairs" ] || "$t" tokenize pairs --codes "$root/codes" --tokenizer "$pretrained" --out "$root/pairs" --seq-len "$seq"
+train_once "$root/pretrained" --config "$config" --set "data.train=$root/pairs" --set "init.from=$pretrained"
+train_once "$root/random" --config "$config" --set "data.train=$root/pairs"
+for init in pretrained random; do
+  "$t" eval loss --checkpoint "$root/$init" --corpus "$root/pairs" --json > "$root/$init/heldout.json"
+  [ -d "$root/samples-$init" ] || "$t" eval sample --checkpoint "$root/$init" --captions "$data/captions.jsonl" \
+    --out "$root/samples-$init" --temperature 1 --top-k 32 --json > "$root/samples-$init.json"
+done
+"$t" report compare "$root/pretrained" "$root/random"
