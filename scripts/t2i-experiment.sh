@@ -2,15 +2,17 @@
 # The paper's main comparison (§3.1) on one dataset: the same text-to-image LM trained from the
 # pretrained text LM and from random weights — same seed, data order and steps — then held-out
 # losses by modality and one sample per held-out caption for each.
-#   scripts/t2i-experiment.sh shapes|emoji [PRETRAINED_RUN]
+#   scripts/t2i-experiment.sh shapes|emoji|fashion [PRETRAINED_RUN]
 # PRETRAINED_RUN is a completed configs/corpus-bpe8k.yaml run (default: the newest
 # runs/corpus-bpe8k-*; scripts/pretrain-corpus.sh makes one, ~30 min). The image tokenizer is
 # runs/vq-shapes (configs/vq-shapes.yaml, ~10 min) or runs/vq-emoji (scripts/train-tokenizers.sh
-# emoji, ~65 min), trained or resumed here when incomplete. Writes runs/t2i-<data>/ with codes/,
-# pairs/, pretrained/, random/ and their samples-*/; prints a comparison at the end.
+# emoji, ~65 min) or runs/vq-fashion (~20 min), trained or resumed here when incomplete. On
+# Fashion-MNIST a classifier (tessera eval classifier → runs/classifier-fashion) scores 500 samples
+# by class accuracy and Fréchet distance to the held-out images. Writes runs/t2i-<data>/ with
+# codes/, pairs/, pretrained/, random/ and their samples-*/; prints a comparison at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=${1:?usage: scripts/t2i-experiment.sh shapes|emoji [PRETRAINED_RUN]}
+which=${1:?usage: scripts/t2i-experiment.sh shapes|emoji|fashion [PRETRAINED_RUN]}
 if [ -z "${TESSERA_BIN:-}" ]; then
   scripts/setup.sh
   swift build -c release --product tessera
@@ -26,6 +28,7 @@ train_once() {   # run dir, train args...
 }
 pretrained=${2:-$(ls -d runs/corpus-bpe8k-* 2>/dev/null | sort | tail -1 || true)}
 if [ -z "$pretrained" ]; then scripts/pretrain-corpus.sh; pretrained=$(ls -d runs/corpus-bpe8k-* | sort | tail -1); fi
+sample_args=()
 completed "$pretrained" || { echo "t2i-experiment: $pretrained is not a completed run" >&2; exit 5; }
 case $which in
   shapes)
@@ -35,7 +38,12 @@ case $which in
   emoji)
     data=runs/data/emoji; scripts/data/emoji.sh "$data"
     vq=runs/vq-emoji; train_once "$vq" --config configs/vq-emoji.yaml ;;
-  *) echo "t2i-experiment: unknown dataset $which (shapes | emoji)" >&2; exit 64 ;;
+  fashion)
+    data=runs/data/fashion-mnist; scripts/data/fashion-mnist.sh "$data"
+    vq=runs/vq-fashion; train_once "$vq" --config configs/vq-fashion.yaml
+    [ -f runs/classifier-fashion/classifier.json ] || "$t" eval classifier --dataset "$data" --out runs/classifier-fashion --overwrite
+    sample_args=(--limit 500 --classifier runs/classifier-fashion --reference "$data") ;;
+  *) echo "t2i-experiment: unknown dataset $which (shapes | emoji | fashion)" >&2; exit 64 ;;
 esac
 root=runs/t2i-$which
 config=configs/t2i-$which.yaml
@@ -49,6 +57,9 @@ train_once "$root/random" --config "$config" --set "data.train=$root/pairs"
 for init in pretrained random; do
   "$t" eval loss --checkpoint "$root/$init" --corpus "$root/pairs" --json > "$root/$init/heldout.json"
   [ -d "$root/samples-$init" ] || "$t" eval sample --checkpoint "$root/$init" --captions "$data/captions.jsonl" \
-    --out "$root/samples-$init" --temperature 1 --top-k 32 --json > "$root/samples-$init.json"
+    --out "$root/samples-$init" --temperature 1 --top-k 32 ${sample_args[@]+"${sample_args[@]}"} --json > "$root/samples-$init.json"
 done
+# The tokenizer's own round trip bounds what any LM can reach with its codes (on shapes, the
+# caption consistency of its reconstructions).
+"$t" eval images --tokenizer "$vq" --dataset "$data" | tee "$root/tokenizer-ceiling.txt"
 "$t" report compare "$root/pretrained" "$root/random"

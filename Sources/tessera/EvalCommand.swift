@@ -5,7 +5,7 @@ import TesseraCore
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint: held-out loss (default) or text generation.",
-        subcommands: [EvalLoss.self, EvalGenerate.self, EvalSample.self, EvalImages.self],
+        subcommands: [EvalLoss.self, EvalGenerate.self, EvalSample.self, EvalImages.self, EvalClassifier.self],
         defaultSubcommand: EvalLoss.self)
 }
 
@@ -208,14 +208,22 @@ struct EvalImages: ParsableCommand {
             let dt = Date().timeIntervalSince(t0)
             if let grid { try r.grid(side: t.config.resolution).write(path: grid) }
             if json {
-                Console.out(MetricsLog.line(["tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
-                                             "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
-                                             "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
-                                             "code_perplexity": r.codePerplexity, "seconds": dt]))
+                var row: [String: Any] = ["tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
+                                          "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
+                                          "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
+                                          "code_perplexity": r.codePerplexity, "seconds": dt]
+                if let o = r.originalConsistency, let c = r.reconstructionConsistency {
+                    row["consistency_originals"] = o.accuracy; row["consistency_reconstructions"] = c.accuracy
+                }
+                Console.out(MetricsLog.line(row))
             } else {
                 Console.out(String(format: "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
                                    t.checkpoint, (t.weightsFile as NSString).lastPathComponent, r.images, split, dataset, r.psnr, r.ssim,
                                    100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
+                if let o = r.originalConsistency, let c = r.reconstructionConsistency {
+                    Console.out("caption consistency of the originals: " + o.summary)
+                    Console.out("caption consistency of the reconstructions: " + c.summary)
+                }
             }
         }
     }

@@ -28,6 +28,8 @@ struct EvalSample: ParsableCommand {
     @Option(help: "Keep the smallest set of codes whose probability reaches p.") var topP: Float = 1
     @Option(help: "Classifier-free guidance scale (1: none).") var guidance: Float = 1
     @Option(help: "Seed of the sampling streams.") var seed: UInt64 = 0
+    @Option(help: "Classifier (eval classifier) for class accuracy; captions must be its class names.") var classifier: String?
+    @Option(help: "Captioned image folder whose val images are the real reference of the Fréchet distance (with --classifier).") var reference: String?
     @Option(help: "Images per grid row.") var columns = 8
     @Option(help: "Worker threads.") var threads = 1
     @Flag(help: "Replace an existing output directory.") var overwrite = false
@@ -69,6 +71,22 @@ struct EvalSample: ParsableCommand {
                                                  samplesPerCaption: samples, temperature: temperature, topK: topK, topP: topP,
                                                  seed: seed) { done, total in if Console.isTerminal { Console.live("sampled \(done)/\(total)") } }
             var summary = result.figures
+            if let classifier {
+                let (model, classes) = try ClassifierTraining.load(classifier, maxBatch: 64, pool: pool)
+                var real: ImageSet?, realTrain: ImageSet?
+                if let reference {
+                    let folder = try CaptionedImageFolder(dir: reference)
+                    real = try ImageSet.load(folder: folder, split: "val", side: model.side, pool: pool)
+                    realTrain = try ImageSet.load(folder: folder, split: "train", side: model.side, pool: pool).prefix(result.items.count)
+                }
+                let score = try ClassifierScore.measure(samples: result, classifier: model, classes: classes, reference: real,
+                                                        realTrain: realTrain, file: captions)
+                summary.merge(score.figures) { a, _ in a }
+                summary["classifier"] = classifier
+                summary["class_chance"] = 1 / Double(classes.count)
+            } else if reference != nil {
+                throw TesseraError.config("--reference needs --classifier (the features come from it)")
+            }
             summary.merge(["checkpoint": loaded.path, "image_tokenizer": tokenizer.checkpoint, "captions": captions,
                            "samples_per_caption": samples, "temperature": Double(temperature), "top_k": topK, "top_p": Double(topP),
                            "guidance": Double(guidance), "seed": Int(seed), "seconds": Date().timeIntervalSince(t0)]) { a, _ in a }
@@ -79,6 +97,14 @@ struct EvalSample: ParsableCommand {
                 Console.out(String(format: "%d images for %d captions → %@ (%.1f codes/s with the KV cache; </image> most likely after the last code in %.0f%%)",
                                    result.items.count, texts.count, out, result.tokensPerSecond, 100 * result.imageEndRate))
                 if let c = result.consistency { Console.out("caption consistency: " + c.summary) }
+                if let a = summary["class_accuracy"] as? Double {
+                    var line = String(format: "class accuracy %.1f%% (chance %.1f%%)", 100 * a, 100 * (summary["class_chance"] as! Double))
+                    if let fd = summary["frechet_distance"] as? Double {
+                        line += String(format: "; Fréchet distance %.3f to the held-out images (real training images: %.3f)", fd,
+                                       summary["frechet_distance_real_train"] as? Double ?? .nan)
+                    }
+                    Console.out(line)
+                }
             }
         }
     }
@@ -116,5 +142,48 @@ struct EvalSample: ParsableCommand {
             throw TesseraError.data(file: t.weightsFile, "weights hash \(t.hash) differs from \(want), which made the codes of \(manifest)")
         }
         return t
+    }
+}
+
+struct EvalClassifier: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train the small CNN that scores samples by class (eval sample --classifier): captions are class names.",
+        discussion: """
+        The classes are the distinct captions of the folder's train split (e.g. Fashion-MNIST's "a photo \
+        of a sneaker"); prints held-out accuracy and writes --out/classifier.safetensors and \
+        classifier.json, all at once. Its pooled features give `eval sample` a Fréchet distance.
+        """)
+
+    @Option(help: "Captioned image folder whose captions are class names.") var dataset: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Image side the classifier reads (default: the first image's).") var side = 0
+    @Option(help: "Optimizer steps.") var steps = 1500
+    @Option(help: "Images per step.") var batch = 64
+    @Option(help: "Channels of the first convolution (the others are 2×).") var width = 32
+    @Option(help: "Peak learning rate.") var lr = 2e-3
+    @Option(help: "Seed.") var seed: UInt64 = 1337
+    @Option(help: "Worker threads.") var threads = 2
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            guard steps >= 1, batch >= 1, threads >= 1, lr > 0, width >= 4, width % 4 == 0, side >= 0 else {
+                throw TesseraError.config("--steps, --batch, --threads ≥ 1, --lr > 0, --width a multiple of 4 (≥ 4) are required")
+            }
+            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
+            let pool = Parallel(threads: threads)
+            let folder = try CaptionedImageFolder(dir: dataset)
+            let s = side > 0 ? side : try folder.image(folder.items[0]).width
+            let train = try ImageSet.load(folder: folder, split: "train", side: s, pool: pool)
+            let val = try ImageSet.load(folder: folder, split: "val", side: s, pool: pool)
+            var o = ClassifierTraining.Options()
+            o.steps = steps; o.batch = batch; o.width = width; o.lr = lr; o.minLR = lr / 20; o.seed = seed
+            let t0 = Date()
+            let r = try ClassifierTraining.train(train: train, val: val, options: o, pool: pool, file: dataset + "/captions.jsonl") { Console.log($0) }
+            try FileIO.buildDirectory(out, overwrite: overwrite) { try ClassifierTraining.save(r, to: $0, dataset: dataset, options: o) }
+            Console.out(String(format: "%d classes, %d×%d: held-out accuracy %.2f%% on %d images (%.0f s) → %@", r.classes.count, s, s,
+                               100 * r.valAccuracy, r.valImages, Date().timeIntervalSince(t0), out))
+        }
     }
 }

@@ -202,6 +202,15 @@ import TesseraCore
         let again = try runTessera(["eval", "sample", "--checkpoint", root + "/lm", "--captions", root + "/shapes/captions.jsonl", "--out", root + "/s0"])
         #expect(again.status == 5, "\(again.stderr)")
 
+        // The comparison report reads the run's first and last rows.
+        let report = try runTessera(["report", "compare", root + "/lm", root + "/lm"])
+        #expect(report.status == 0 && report.stdout.contains("train loss_image @ step 1") && report.stdout.contains("+0.0000"), "\(report.stdout)")
+        // eval images on shapes captions: the recogniser reads the originals' colour and position exactly.
+        let ceiling = try runTessera(["eval", "images", "--tokenizer", root + "/vq", "--dataset", root + "/shapes", "--json"])
+        let c = try JSONSerialization.jsonObject(with: Data(ceiling.stdout.utf8)) as! [String: Any]
+        let originals = try #require(c["consistency_originals"] as? [String: Double])
+        #expect(originals["colour"] == 1 && originals["position"] == 1 && c["consistency_reconstructions"] != nil, "\(c)")
+
         // A checkpoint without layout.json is not a text-to-image model.
         let ckpt = Checkpoint.list(runDir: root + "/lm").first!.path, copy = root + "/copy"
         try FileManager.default.copyItem(atPath: ckpt, toPath: copy)

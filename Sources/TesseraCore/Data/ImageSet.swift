@@ -74,3 +74,11 @@ public struct ImageSet {
         }
     }
 }
+
+extension ImageSet {
+    /// The first `n` images (all when fewer).
+    public func prefix(_ n: Int) -> ImageSet {
+        let k = min(n, count)
+        return ImageSet(side: side, captions: Array(captions.prefix(k)), pixels: Array(pixels.prefix(k * imageSize)))
+    }
+}

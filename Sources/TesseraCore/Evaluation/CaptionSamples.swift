@@ -95,3 +95,47 @@ public struct CaptionSamples {
         return f
     }
 }
+
+/// Class accuracy and Fréchet distance of samples under a Tessera-trained classifier (captions must
+/// be its class names): accuracy = fraction of samples classified as their caption's class; the
+/// distance compares the classifier's pooled features of the samples with those of a reference set
+/// (held-out real images). `floor` is the same distance for as many real training images — what
+/// a perfect generator would score at this sample size.
+public struct ClassifierScore {
+    public let accuracy: Double
+    public let frechet: Double?
+    public let floor: Double?
+    public let images: Int
+
+    public static func measure(samples: CaptionSamples, classifier: ImageClassifier, classes: [String],
+                               reference: ImageSet?, realTrain: ImageSet?, file: String) throws -> ClassifierScore {
+        guard samples.side == classifier.side else {
+            throw TesseraError.data(file: file, "classifier reads \(classifier.side)×\(classifier.side) images, the samples are \(samples.side)×\(samples.side)")
+        }
+        let set = ImageSet(side: samples.side, captions: samples.items.map(\.caption), pixels: samples.items.flatMap(\.image))
+        let labels = try ClassifierTraining.labels(set.captions, classes: classes, file: file)
+        let f = classifier.featureSize
+        var features = [Float](repeating: 0, count: set.count * f)
+        let predicted = features.withUnsafeMutableBufferPointer { ClassifierTraining.predict(classifier, set, features: $0.baseAddress!) }
+        let accuracy = Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(max(1, set.count))
+        func fit(_ s: ImageSet) -> FrechetDistance.Gaussian {
+            var x = [Float](repeating: 0, count: s.count * f)
+            _ = x.withUnsafeMutableBufferPointer { ClassifierTraining.predict(classifier, s, features: $0.baseAddress!) }
+            return FrechetDistance.fit(x, count: s.count, dim: f)
+        }
+        guard let reference, set.count >= 2, reference.count >= 2 else {
+            return ClassifierScore(accuracy: accuracy, frechet: nil, floor: nil, images: set.count)
+        }
+        let ref = fit(reference)
+        let mine = FrechetDistance.fit(features, count: set.count, dim: f)
+        let floor = realTrain.flatMap { $0.count >= 2 ? FrechetDistance.distance(fit($0), ref) : nil }
+        return ClassifierScore(accuracy: accuracy, frechet: FrechetDistance.distance(mine, ref), floor: floor, images: set.count)
+    }
+
+    public var figures: [String: Any] {
+        var f: [String: Any] = ["class_accuracy": accuracy]
+        if let frechet { f["frechet_distance"] = frechet }
+        if let floor { f["frechet_distance_real_train"] = floor }
+        return f
+    }
+}

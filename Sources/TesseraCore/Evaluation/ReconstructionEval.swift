@@ -13,6 +13,10 @@ public struct ReconstructionReport {
     /// The first images and their reconstructions, CHW bytes, for a grid.
     public var originals: [[UInt8]] = []
     public var reconstructions: [[UInt8]] = []
+    /// On synthetic-shapes captions only: caption consistency of the originals (the recogniser's
+    /// ceiling) and of the reconstructions (what a perfect text-to-image LM could reach with these codes).
+    public var originalConsistency: ShapesConsistency?
+    public var reconstructionConsistency: ShapesConsistency?
 
     public var metrics: [String: Double] {
         ["val_rec_loss": meanSquaredError, "val_psnr": psnr, "val_ssim": ssim, "val_code_usage": codeUsage,
@@ -29,6 +33,8 @@ public struct ReconstructionReport {
         var a = [UInt8](repeating: 0, count: size), b = a
         var sq = 0.0
         var first = 0
+        let truths = set.captions.prefix(total).map { ShapesAttributes(caption: $0) }
+        if !truths.isEmpty && !truths.contains(nil) { r.originalConsistency = ShapesConsistency(); r.reconstructionConsistency = ShapesConsistency() }
         while first < total {
             let n = min(batch, total - first)
             set.fill(Array(first..<(first + n)), into: buffer.pointer)
@@ -44,6 +50,10 @@ public struct ReconstructionReport {
                 r.psnr += min(100, ImageMetrics.psnr(a, b, count: size))
                 r.ssim += ImageMetrics.ssim(a, b, channels: 3, height: side, width: side)
                 if r.originals.count < keep { r.originals.append(a); r.reconstructions.append(b) }
+                if let truth = truths[first + k], r.originalConsistency != nil {
+                    r.originalConsistency!.add(expected: truth, found: ShapesAttributes(recognising: a, side: side))
+                    r.reconstructionConsistency!.add(expected: truth, found: ShapesAttributes(recognising: b, side: side))
+                }
             }
             first += n
         }
