@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's main comparison (§3.1) on one dataset: the same text-to-image LM trained from the
-# pretrained text LM and from random weights — same seed, data order and steps — then held-out
-# losses by modality and one sample per held-out caption for each.
+# pretrained text LM, from random weights, and from the pretrained LM with its image-code rows
+# taken from the contrastive alignment probe (§3.2, tessera probe align) — same seed, data order and
+# steps — then held-out losses by modality and one sample per held-out caption for each.
 #   scripts/t2i-experiment.sh shapes|emoji|fashion [PRETRAINED_RUN]
 # PRETRAINED_RUN is a completed configs/corpus-bpe8k.yaml run (default: the newest
 # runs/corpus-bpe8k-*; scripts/pretrain-corpus.sh makes one, ~30 min). The image tokenizer is
@@ -9,7 +10,7 @@
 # emoji, ~65 min) or runs/vq-fashion (~20 min), trained or resumed here when incomplete. On
 # Fashion-MNIST a classifier (tessera eval classifier → runs/classifier-fashion) scores 500 samples
 # by class accuracy and Fréchet distance to the held-out images. Writes runs/t2i-<data>/ with
-# codes/, pairs/, pretrained/, random/ and their samples-*/; prints a comparison at the end.
+# codes/, pairs/, align/, pretrained/, random/, aligned/ and their samples-*/; prints a comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:?usage: scripts/t2i-experiment.sh shapes|emoji|fashion [PRETRAINED_RUN]}
@@ -54,7 +55,9 @@ mkdir -p "$root"
 [ -d "$root/pairs" ] || "$t" tokenize pairs --codes "$root/codes" --tokenizer "$pretrained" --out "$root/pairs" --seq-len "$seq"
 train_once "$root/pretrained" --config "$config" --set "data.train=$root/pairs" --set "init.from=$pretrained"
 train_once "$root/random" --config "$config" --set "data.train=$root/pairs"
-for init in pretrained random; do
+[ -f "$root/align/image_rows.safetensors" ] || "$t" probe align --checkpoint "$pretrained" --codes "$root/codes" --out "$root/align" --overwrite
+train_once "$root/aligned" --config "$config" --set "data.train=$root/pairs" --set "init.from=$pretrained" --set "init.aligned=$root/align"
+for init in pretrained random aligned; do
   "$t" eval loss --checkpoint "$root/$init" --corpus "$root/pairs" --json > "$root/$init/heldout.json"
   [ -d "$root/samples-$init" ] || "$t" eval sample --checkpoint "$root/$init" --captions "$data/captions.jsonl" \
     --out "$root/samples-$init" --temperature 1 --top-k 32 ${sample_args[@]+"${sample_args[@]}"} --json > "$root/samples-$init.json"
@@ -63,3 +66,4 @@ done
 # caption consistency of its reconstructions).
 "$t" eval images --tokenizer "$vq" --dataset "$data" | tee "$root/tokenizer-ceiling.txt"
 "$t" report compare "$root/pretrained" "$root/random"
+"$t" report compare "$root/aligned" "$root/pretrained"

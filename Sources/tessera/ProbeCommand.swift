@@ -5,7 +5,7 @@ import TesseraCore
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe what a trained model knows.",
-        subcommands: [ProbeComplete.self])
+        subcommands: [ProbeComplete.self, ProbeAlign.self])
 }
 
 struct ProbeComplete: ParsableCommand {
@@ -33,6 +33,52 @@ struct ProbeComplete: ParsableCommand {
                 let ids = session.generate(prompt: promptIDs, maxNewTokens: n, sampler: &greedy)
                 Console.out(loaded.decode(ids))
             }
+        }
+    }
+}
+
+struct ProbeAlign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "align",
+        abstract: "Contrastive alignment of image codes with a text LM's token embeddings (paper §3.2).",
+        discussion: """
+        An image is the l2-normalised mean of its codes' embeddings (trained, one row per code), a caption \
+        the l2-normalised mean of the checkpoint's frozen token embeddings; CLIP's symmetric cross-entropy \
+        with a learnable temperature (log-scale from log(1/0.07), clamped at log 100), AdamW. --out receives \
+        metrics.jsonl (loss, in-batch top-1, temperature per step; held-out figures every --eval-every), \
+        nearest.tsv (each code's nearest text tokens by cosine), image_rows.safetensors (the trained rows, \
+        for init.aligned) and summary.json, all at once.
+        """)
+
+    @Option(help: "Pre-trained text LM: checkpoint or run directory (its tokenizer embeds the captions).") var checkpoint: String
+    @Option(help: "Image codes with captions (tokenize images output).") var codes: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Optimizer steps.") var steps = 1000
+    @Option(help: "Image–caption pairs per batch (capped at the training set).") var batch = 1024
+    @Option(help: "Peak learning rate.") var lr = 1e-2
+    @Option(help: "Held-out evaluation every N steps.") var evalEvery = 100
+    @Option(help: "Nearest text tokens listed per code.") var nearest = 5
+    @Option(help: "Seed.") var seed: UInt64 = 1337
+    @Option(help: "Worker threads.") var threads = 2
+    @Flag(help: "Replace an existing output directory.") var overwrite = false
+
+    func run() throws {
+        try guarded {
+            guard steps >= 1, batch >= 2, lr > 0, evalEvery >= 1, nearest >= 1, threads >= 1 else {
+                throw TesseraError.config("--steps, --eval-every, --nearest, --threads ≥ 1, --batch ≥ 2 and --lr > 0 are required")
+            }
+            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
+            var o = AlignmentTraining.Options()
+            o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery; o.nearest = nearest; o.seed = seed
+            o.warmup = min(50, steps / 10)
+            let pool = Parallel(threads: threads)
+            let s = try FileIO.buildDirectory(out, overwrite: overwrite) {
+                try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) { Console.log($0) }
+            }
+            Console.out(String(format: "loss %.4f, in-batch top-1 %.1f%% of %d (chance %.2f%%), temperature %.4f → %@",
+                               s["loss"] as! Double, 100 * (s["accuracy"] as! Double), s["batch"] as! Int, 100 * (s["chance_top1"] as! Double),
+                               s["temperature"] as! Double, out)
+                        + ((s["val_loss"] as? Double).map { String(format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0, 100 * (s["val_accuracy"] as! Double), s["val_batch"] as! Int) } ?? ""))
         }
     }
 }

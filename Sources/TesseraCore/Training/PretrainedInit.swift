@@ -77,3 +77,38 @@ public enum PretrainedInit {
         return Report(source: dir, copiedTensors: tensors, copiedRows: shared, newRows: c.vocabSize - shared, matrices: matrices, std: std)
     }
 }
+
+extension PretrainedInit {
+    /// `init.aligned` (the paper's "pretrained + aligned" arm): after `apply`, the embedding rows of
+    /// the image codes are replaced by the rows `tessera probe align` trained against the same text
+    /// LM, rescaled so their mean norm equals the text rows' (the LM was trained on inputs of that
+    /// scale; the probe only fixes directions). The output rows stay as `apply` drew them. The probe
+    /// must have used this run's text tokenizer and image tokenizer: both hashes are checked.
+    public static func applyAligned(from dir: String, to model: Transformer, layout: VocabularyLayout?,
+                                    tokenizer: String?, imageTokenizerHash: String?) throws -> (rows: Int, scale: Float) {
+        let file = (dir as NSString).appendingPathComponent("image_rows.safetensors")
+        guard let layout else { throw TesseraError.config("init.aligned needs text-to-image shards (tokenize pairs) as data.train") }
+        let st = try SafetensorsFile(path: file)
+        let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
+        guard let e = st.entries["image_embeddings"], e.shape == [K, d] else {
+            throw TesseraError.data(file: file, "needs image_embeddings [\(K), \(d)] (this run's codebook and d_model); has \(st.entries["image_embeddings"]?.shape.description ?? "none")")
+        }
+        if let want = st.metadata["tokenizer_hash"], let tokenizer, FileIO.exists(tokenizer),
+           TokenShards.fnv1a(try FileIO.read(tokenizer)) != want {
+            throw TesseraError.data(file: file, "was aligned against another text tokenizer (\(want)) than \(tokenizer)")
+        }
+        if let want = st.metadata["image_tokenizer_hash"], let have = imageTokenizerHash, want != have {
+            throw TesseraError.data(file: file, "was aligned on codes of image tokenizer \(want); the run's shards use \(have)")
+        }
+        let rows = try st.floats("image_embeddings")
+        let table = model.params.value("tok_embeddings.weight")
+        func meanNorm(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+            var total: Float = 0
+            for r in 0..<n { var s: Float = 0; for j in 0..<d { s += p[r * d + j] * p[r * d + j] }; total += s.squareRoot() }
+            return total / Float(max(1, n))
+        }
+        let scale = meanNorm(table, T) / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, K) }, 1e-12)
+        for i in 0..<(K * d) { table[T * d + i] = rows[i] * scale }
+        return (K, scale)
+    }
+}

@@ -22,6 +22,8 @@ public struct TrainConfig: Equatable, Sendable {
         public var from = ""
         /// Std of the truncated normal for embedding/output rows the source lacks; 0: 1/√d_model.
         public var newRowsStd = 0.0
+        /// `tessera probe align` output whose rows become the image codes' embeddings (needs `from`).
+        public var aligned = ""
     }
 
     public struct DataSection: Equatable, Sendable {
@@ -128,6 +130,10 @@ public struct TrainConfig: Equatable, Sendable {
 
         initialization.from = try r.string("init.from", "")
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
+        initialization.aligned = try r.string("init.aligned", "")
+        if !initialization.aligned.isEmpty && initialization.from.isEmpty {
+            throw r.fail("init.aligned", "needs init.from: the aligned rows extend a pre-trained text LM")
+        }
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
         checkpoint = try r.checkpointSection()
@@ -170,6 +176,7 @@ public struct TrainConfig: Equatable, Sendable {
         // Only when used, so configs from before `init` existed keep their hash.
         if !initialization.from.isEmpty {
             t["init"] = ["from": initialization.from, "new_rows_std": initialization.newRowsStd]
+                .merging(initialization.aligned.isEmpty ? [:] : ["aligned": initialization.aligned]) { a, _ in a }
         }
         if data.captionDropout > 0 { t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a } }
         return t

@@ -138,6 +138,12 @@ public final class Trainer {
                                              std: config.initialization.newRowsStd, seed: config.seed, tokenizer: tokenizerFile)
             log(String(format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ truncated N(0, %.4f)",
                        r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output", r.copiedRows, r.newRows, r.std))
+            if !config.initialization.aligned.isEmpty {
+                let a = try PretrainedInit.applyAligned(from: config.initialization.aligned, to: model, layout: layout, tokenizer: tokenizerFile,
+                                                        imageTokenizerHash: streams.shards?.sources.first?["image_tokenizer_hash"])
+                log(String(format: "init: %d image-code embedding rows from %@ (scaled ×%.3f to the text rows' mean norm)",
+                           a.rows, config.initialization.aligned, a.scale))
+            }
         }
         if resume { try restore() }
     }

@@ -1,0 +1,122 @@
+import Foundation
+
+/// CLIP's symmetric contrastive loss over a batch of N paired, l2-normalised embeddings:
+/// logits = e^τ · Û T̂ᵀ (τ the learnable log-scale), loss = ½ (CE over rows + CE over columns)
+/// with the pairs on the diagonal, each averaged over N. Gradients for Û and τ (T̂ is frozen).
+public enum CLIPLoss {
+    /// `image`, `text`: [n, d] row-major unit rows. `dImage` receives ∂loss/∂Û; returns the loss,
+    /// ∂loss/∂τ and the fraction of rows whose best text is their own.
+    public static func forwardBackward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, n: Int, d: Int, logScale: Float,
+                                       dImage: UnsafeMutablePointer<Float>, pool: Parallel,
+                                       scratch: UnsafeMutablePointer<Float>) -> (loss: Double, dLogScale: Double, accuracy: Double) {
+        let s = Foundation.exp(logScale)
+        let sim = scratch, dl = scratch + n * n   // cosine [n, n] and ∂loss/∂logits [n, n]
+        Gemm.linearForward(pool, x: image, w: text, y: sim, m: n, k: d, n: n)
+        var loss = 0.0, correct = 0
+        dl.update(repeating: 0, count: n * n)
+        let inv2n = 1 / Double(2 * n)
+        for i in 0..<n {   // rows: image i against every caption
+            var mx = -Float.infinity, arg = 0
+            for j in 0..<n where s * sim[i * n + j] > mx { mx = s * sim[i * n + j]; arg = j }
+            if arg == i { correct += 1 }
+            var z = 0.0
+            for j in 0..<n { z += Foundation.exp(Double(s * sim[i * n + j] - mx)) }
+            loss += (Foundation.log(z) + Double(mx) - Double(s * sim[i * n + i])) * inv2n
+            for j in 0..<n { dl[i * n + j] += Float((Foundation.exp(Double(s * sim[i * n + j] - mx)) / z - (i == j ? 1 : 0)) * inv2n) }
+        }
+        for j in 0..<n {   // columns: caption j against every image
+            var mx = -Float.infinity
+            for i in 0..<n { mx = max(mx, s * sim[i * n + j]) }
+            var z = 0.0
+            for i in 0..<n { z += Foundation.exp(Double(s * sim[i * n + j] - mx)) }
+            loss += (Foundation.log(z) + Double(mx) - Double(s * sim[j * n + j])) * inv2n
+            for i in 0..<n { dl[i * n + j] += Float((Foundation.exp(Double(s * sim[i * n + j] - mx)) / z - (i == j ? 1 : 0)) * inv2n) }
+        }
+        var dScale = 0.0
+        for k in 0..<(n * n) { dScale += Double(dl[k]) * Double(sim[k]) }
+        // ∂/∂Û = s · dL · T̂.
+        Gemm.parallel(pool, transA: false, transB: false, m: n, n: d, k: n, a: dl, lda: n, b: text, ldb: d, beta: 0, c: dImage, ldc: d)
+        for k in 0..<(n * d) { dImage[k] *= s }
+        return (loss, dScale * Double(s), Double(correct) / Double(n))
+    }
+}
+
+/// The paper's §3.2 probe: can image codes be aligned with text tokens at all? An image is the mean
+/// of its codes' embeddings (trainable, one row per code), a caption the mean of the frozen text
+/// LM's token embeddings; both l2-normalised and trained with `CLIPLoss` (log-scale starts at
+/// log(1/0.07), clamped at log 100). Parameters "image_embeddings" [K, d] and "logit_scale" [1].
+public final class AlignmentProbe {
+    public let codesPerImage, dim, codebookSize: Int
+    public let params: ParameterStore
+    let pool: Parallel
+    public static let maxLogScale = Float(Foundation.log(100.0))
+
+    public init(codebookSize: Int, dim: Int, codesPerImage: Int, initialRows: UnsafePointer<Float>?, seed: UInt64, pool: Parallel) {
+        self.codebookSize = codebookSize; self.dim = dim; self.codesPerImage = codesPerImage; self.pool = pool
+        params = ParameterStore(shapes: [("image_embeddings", [codebookSize, dim]), ("logit_scale", [1])])
+        let e = params.value("image_embeddings")
+        if let initialRows { e.update(from: initialRows, count: codebookSize * dim) } else {
+            var rng = RandomStream(seed: seed, name: "init/align/image_embeddings")
+            let std = 1 / Float(dim).squareRoot()
+            for i in 0..<(codebookSize * dim) { e[i] = rng.truncatedNormal(std: std) }
+        }
+        params.value("logit_scale")[0] = Float(Foundation.log(1 / 0.07))
+    }
+
+    public var logScale: Float { params.value("logit_scale")[0] }
+    public var temperature: Double { Foundation.exp(-Double(logScale)) }
+
+    /// Unit mean-of-rows embeddings of `count` token sets into `out` [count, d]; norms too.
+    public static func bagOfWords(table: UnsafePointer<Float>, d: Int, sets: [ArraySlice<Int32>], out: UnsafeMutablePointer<Float>,
+                                  norms: UnsafeMutablePointer<Float>? = nil) {
+        for (i, set) in sets.enumerated() {
+            let o = out + i * d
+            o.update(repeating: 0, count: d)
+            for t in set { Kernels.add(table + Int(t) * d, into: o, count: d) }
+            var ss: Float = 0
+            let inv = 1 / Float(max(1, set.count))
+            for j in 0..<d { o[j] *= inv; ss += o[j] * o[j] }
+            let norm = max(ss.squareRoot(), 1e-12)
+            for j in 0..<d { o[j] /= norm }
+            norms?[i] = norm
+        }
+    }
+
+    /// Loss of one batch (codes of each image, unit caption embeddings [n, d]); gradients accumulate
+    /// into `params.grads`. Scratch needs 2n² + 2nd floats.
+    public func lossAndGradients(codes: [ArraySlice<Int32>], text: UnsafePointer<Float>,
+                                 scratch: UnsafeMutablePointer<Float>) -> (loss: Double, accuracy: Double) {
+        let n = codes.count, d = dim
+        let image = scratch, dImage = scratch + n * d, rest = scratch + 2 * n * d
+        var norms = [Float](repeating: 0, count: n)
+        Self.bagOfWords(table: params.value("image_embeddings"), d: d, sets: codes, out: image, norms: &norms)
+        let r = CLIPLoss.forwardBackward(image: image, text: text, n: n, d: d, logScale: logScale, dImage: dImage, pool: pool, scratch: rest)
+        params.grad("logit_scale")[0] += Float(r.dLogScale)
+        // Through the l2 norm and the mean: du = (dû − û(û·dû)) / |u|, spread over the codes.
+        let g = params.grad("image_embeddings")
+        for i in 0..<n {
+            let u = image + i * d, du = dImage + i * d
+            var dot: Float = 0
+            for j in 0..<d { dot += u[j] * du[j] }
+            let scale = 1 / (norms[i] * Float(codes[i].count))
+            for j in 0..<d { du[j] = (du[j] - u[j] * dot) * scale }
+            for t in codes[i] { Kernels.add(du, into: g + Int(t) * d, count: d) }
+        }
+        return (r.loss, r.accuracy)
+    }
+
+    /// The `k` text tokens nearest each image code by cosine over `textTable` [textRows, d].
+    public func nearestTextTokens(textTable: UnsafePointer<Float>, textRows: Int, k: Int) -> [[(token: Int32, cosine: Float)]] {
+        let d = dim, K = codebookSize
+        let img = FloatBuffer(count: K * d), txt = FloatBuffer(count: textRows * d), sim = FloatBuffer(count: K * textRows)
+        Self.bagOfWords(table: params.value("image_embeddings"), d: d, sets: (0..<K).map { [Int32($0)][...] }, out: img.pointer)
+        Self.bagOfWords(table: textTable, d: d, sets: (0..<textRows).map { [Int32($0)][...] }, out: txt.pointer)
+        Gemm.linearForward(pool, x: img.pointer, w: txt.pointer, y: sim.pointer, m: K, k: d, n: textRows)
+        return (0..<K).map { c in
+            let row = sim.pointer + c * textRows
+            var ids = (0..<textRows).map(Int32.init)
+            ids.withUnsafeMutableBufferPointer { Sampler.sortDescending($0, count: textRows, by: row) }
+            return ids.prefix(k).map { ($0, row[Int($0)]) }
+        }
+    }
+}

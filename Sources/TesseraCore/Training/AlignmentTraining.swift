@@ -1,0 +1,130 @@
+import Foundation
+
+/// Trains an `AlignmentProbe` on image codes with captions (`tokenize images` output) against a
+/// pre-trained text LM checkpoint's frozen token embeddings, and writes what the paper's §3.2 and
+/// the `pretrained+aligned` initialisation need.
+public enum AlignmentTraining {
+    public struct Options {
+        public var steps = 1000, batch = 1024, warmup = 50, evalEvery = 100, nearest = 5
+        public var lr = 1e-2, minLR = 1e-3
+        public var seed: UInt64 = 1337
+        public init() {}
+    }
+
+    /// Caption token sets and their unit bag-of-words embeddings; images with empty captions are dropped.
+    struct Side {
+        var codes: [ArraySlice<Int32>] = []
+        var text: [Float] = []
+        var count: Int { codes.count }
+    }
+
+    static func side(codes: [Int32], captions: [String], per: Int, tokenizer: BPETokenizer, table: UnsafePointer<Float>, d: Int) -> Side {
+        var s = Side()
+        var sets: [ArraySlice<Int32>] = []
+        for (i, c) in captions.enumerated() {
+            let ids = tokenizer.encode(c)
+            guard !ids.isEmpty else { continue }
+            sets.append(ids[...])
+            s.codes.append(codes[(i * per)..<((i + 1) * per)])
+        }
+        s.text = [Float](repeating: 0, count: sets.count * d)
+        s.text.withUnsafeMutableBufferPointer { AlignmentProbe.bagOfWords(table: table, d: d, sets: sets, out: $0.baseAddress!) }
+        return s
+    }
+
+    /// Runs the probe; `dir` (existing, empty) receives metrics.jsonl, nearest.tsv, image_rows.safetensors
+    /// and summary.json. Returns the summary.
+    public static func run(checkpoint: String, codesDir: String, to dir: String, options o: Options, pool: Parallel,
+                           log: (String) -> Void) throws -> [String: Any] {
+        var ckpt = checkpoint
+        if !FileIO.exists((ckpt as NSString).appendingPathComponent("model.safetensors")) {
+            guard let newest = Checkpoint.list(runDir: checkpoint).first else {
+                throw TesseraError.data(file: checkpoint, "neither a checkpoint (model.safetensors) nor a run directory with one")
+            }
+            ckpt = newest.path
+        }
+        let model = try TrainConfig.load(json: (ckpt as NSString).appendingPathComponent("config.json")).model
+        let tokPath = (ckpt as NSString).appendingPathComponent("tokenizer.json")
+        guard FileIO.exists(tokPath) else { throw TesseraError.data(file: ckpt, "has no tokenizer.json: the probe embeds captions with the text LM's own tokenizer") }
+        let tokenizer = try TokenizerFiles.load(tokPath)
+        let d = model.dModel
+        let table = try SafetensorsFile(path: (ckpt as NSString).appendingPathComponent("model.safetensors")).floats("tok_embeddings.weight")
+        let textRows = tokenizer.vocabSize
+        guard table.count >= textRows * d else { throw TesseraError.data(file: ckpt, "tok_embeddings has fewer rows than the tokenizer's \(textRows)") }
+        let m = try ImageCodes.readManifest(codesDir)
+        let per = m.tokensPerImage
+        func load(_ split: String) throws -> Side {
+            let (_, codes, captions) = try ImageCodes.load(dir: codesDir, split: split)
+            return table.withUnsafeBufferPointer { side(codes: codes, captions: captions, per: per, tokenizer: tokenizer, table: $0.baseAddress!, d: d) }
+        }
+        let train = try load("train")
+        let val = m.splits["val"] != nil ? try load("val") : Side()
+        let n = min(o.batch, train.count)
+        guard n >= 2 else { throw TesseraError.data(file: codesDir, "has \(train.count) captioned training image(s); the probe needs ≥ 2") }
+        let probe = AlignmentProbe(codebookSize: m.codebookSize, dim: d, codesPerImage: per, initialRows: nil, seed: o.seed, pool: pool)
+        let adam = AdamW(store: probe.params, config: AdamWConfig(beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0))
+        let schedule = LRSchedule(baseLR: o.lr, minLR: o.minLR, warmupSteps: o.warmup, totalSteps: o.steps)
+        let order = EpochOrder(count: train.count, seed: o.seed, name: "align/train")
+        let nv = min(n, val.count)
+        let scratch = FloatBuffer(count: 2 * n * n + 2 * n * d + 16)
+        let text = FloatBuffer(count: n * d)
+        let metrics = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("metrics.jsonl"))
+        var last: [String: Any] = [:]
+        func evaluate() -> (Double, Double)? {
+            guard nv >= 2 else { return nil }
+            probe.params.zeroGrads()
+            let r = val.text.withUnsafeBufferPointer {
+                probe.lossAndGradients(codes: Array(val.codes.prefix(nv)), text: $0.baseAddress!, scratch: scratch.pointer)
+            }
+            return (r.loss, r.accuracy)
+        }
+        for step in 0..<o.steps {
+            var batch: [ArraySlice<Int32>] = []
+            batch.reserveCapacity(n)
+            for b in 0..<n {
+                let i = order.index(step * n + b)
+                batch.append(train.codes[i])
+                train.text.withUnsafeBufferPointer { (text.pointer + b * d).update(from: $0.baseAddress! + i * d, count: d) }
+            }
+            probe.params.zeroGrads()
+            let r = probe.lossAndGradients(codes: batch, text: text.pointer, scratch: scratch.pointer)
+            guard r.loss.isFinite else { throw TesseraError.divergence("alignment loss is \(r.loss) at step \(step + 1)") }
+            adam.update(lr: schedule.lr(at: step), pool: pool)
+            let ls = probe.params.value("logit_scale")
+            ls[0] = min(ls[0], AlignmentProbe.maxLogScale)
+            var row: [String: Any] = ["step": step + 1, "loss": r.loss, "accuracy": r.accuracy, "temperature": probe.temperature,
+                                      "logit_scale": Double(probe.logScale), "lr": schedule.lr(at: step)]
+            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps, let (vl, va) = evaluate() {
+                row["val_loss"] = vl; row["val_accuracy"] = va; row["val_batch"] = nv
+            }
+            metrics.write(MetricsLog.line(row))
+            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps {
+                log(String(format: "step %d/%d  loss %.4f  in-batch top-1 %.1f%% (chance %.2f%%)  temperature %.4f", step + 1, o.steps, r.loss,
+                           100 * r.accuracy, 100 / Double(n), probe.temperature)
+                    + (row["val_loss"].map { String(format: "  val loss %.4f, top-1 %.1f%%", $0 as! Double, 100 * (row["val_accuracy"] as! Double)) } ?? ""))
+            }
+            last = row
+        }
+        // Nearest text tokens of every code, as text.
+        let nearest = table.withUnsafeBufferPointer { probe.nearestTextTokens(textTable: $0.baseAddress!, textRows: textRows, k: o.nearest) }
+        var lines = ["code\t" + (1...o.nearest).map { "token\($0)\tcosine\($0)" }.joined(separator: "\t")]
+        for (c, list) in nearest.enumerated() {
+            lines.append("\(c)\t" + list.map { t in
+                let s = ((try? tokenizer.decode([t.token])) ?? "?").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
+                return "\(s)\t" + String(format: "%.4f", t.cosine)
+            }.joined(separator: "\t"))
+        }
+        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("nearest.tsv"), data: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let meta = ["source_checkpoint": ckpt, "tokenizer_hash": TokenShards.fnv1a(try FileIO.read(tokPath)),
+                    "image_tokenizer_hash": m.tokenizerHash, "codebook_size": String(m.codebookSize), "d_model": String(d)]
+        try SafetensorsWriter.write(path: (dir as NSString).appendingPathComponent("image_rows.safetensors"),
+                                    tensors: [SafetensorsTensor(name: "image_embeddings", shape: [m.codebookSize, d], f32: probe.params.value("image_embeddings"))],
+                                    metadata: meta)
+        var summary = last
+        summary.merge(["checkpoint": ckpt, "codes": codesDir, "batch": n, "train_images": train.count, "val_images": val.count,
+                       "chance_top1": 1 / Double(n)]) { a, _ in a }
+        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"),
+                                   data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+        return summary
+    }
+}
