@@ -94,13 +94,7 @@ struct LoadedCheckpoint {
 
     /// `seqLen` nil plans the training sequence length; generation passes 1 (it keeps its own cache).
     init(path given: String, batch: Int, threads: Int, seqLen: Int? = nil) throws {
-        var path = given
-        if !FileIO.exists((given as NSString).appendingPathComponent("model.safetensors")) {
-            guard let newest = Checkpoint.list(runDir: given).first else {
-                throw TesseraError.data(file: given, "neither a checkpoint (no model.safetensors) nor a run directory with a complete checkpoint")
-            }
-            path = newest.path
-        }
+        let path = try Checkpoint.resolve(given, role: "--checkpoint")
         self.path = path
         config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
         model = Transformer(config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))

@@ -14,13 +14,7 @@ public final class ImageTokenizer {
 
     /// `useEMA: false` loads the raw training weights even when EMA weights exist.
     public init(path: String, maxBatch: Int, pool: Parallel, useEMA: Bool = true) throws {
-        var dir = path
-        if !FileIO.exists((dir as NSString).appendingPathComponent("model.safetensors")) {
-            guard let newest = Checkpoint.list(runDir: path).first else {
-                throw TesseraError.data(file: path, "is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
-            }
-            dir = newest.path
-        }
+        let dir = try Checkpoint.resolve(path, role: "the image tokenizer")
         let configPath = (dir as NSString).appendingPathComponent("config.json")
         guard FileIO.exists(configPath) else { throw TesseraError.data(file: configPath, "missing: not a tokenizer checkpoint") }
         let vq = try VQTrainConfig.load(json: configPath)

@@ -36,13 +36,7 @@ public enum AlignmentTraining {
     /// and summary.json. Returns the summary.
     public static func run(checkpoint: String, codesDir: String, to dir: String, options o: Options, pool: Parallel,
                            log: (String) -> Void) throws -> [String: Any] {
-        var ckpt = checkpoint
-        if !FileIO.exists((ckpt as NSString).appendingPathComponent("model.safetensors")) {
-            guard let newest = Checkpoint.list(runDir: checkpoint).first else {
-                throw TesseraError.data(file: checkpoint, "neither a checkpoint (model.safetensors) nor a run directory with one")
-            }
-            ckpt = newest.path
-        }
+        let ckpt = try Checkpoint.resolve(checkpoint, role: "--checkpoint")
         let model = try TrainConfig.load(json: (ckpt as NSString).appendingPathComponent("config.json")).model
         let tokPath = (ckpt as NSString).appendingPathComponent("tokenizer.json")
         guard FileIO.exists(tokPath) else { throw TesseraError.data(file: ckpt, "has no tokenizer.json: the probe embeds captions with the text LM's own tokenizer") }

@@ -244,3 +244,15 @@ extension Checkpoint {
         return try VocabularyLayout(json: try JSONSerialization.jsonObject(with: try FileIO.read(file)), file: file)
     }
 }
+
+extension Checkpoint {
+    /// A checkpoint directory as given, or a run directory's newest complete checkpoint; `role`
+    /// names the path in the error (e.g. "init.from").
+    public static func resolve(_ path: String, role: String) throws -> String {
+        if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) { return path }
+        guard let newest = list(runDir: path).first else {
+            throw TesseraError.data(file: path, "\(role) is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
+        }
+        return newest.path
+    }
+}

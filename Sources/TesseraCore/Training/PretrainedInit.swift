@@ -21,13 +21,7 @@ public enum PretrainedInit {
     /// size for pair shards; else the source's whole vocabulary, capped at the run's).
     public static func apply(from path: String, to model: Transformer, textRows: Int?, std configured: Double, seed: UInt64,
                              tokenizer: String?) throws -> Report {
-        var dir = path
-        if !FileIO.exists((dir as NSString).appendingPathComponent("model.safetensors")) {
-            guard let newest = Checkpoint.list(runDir: path).first else {
-                throw TesseraError.data(file: path, "init.from is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
-            }
-            dir = newest.path
-        }
+        let dir = try Checkpoint.resolve(path, role: "init.from")
         let source = try TrainConfig.load(json: (dir as NSString).appendingPathComponent("config.json")).model
         let c = model.config
         var mismatch: [String] = []
