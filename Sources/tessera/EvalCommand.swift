@@ -37,6 +37,7 @@ struct EvalLoss: ParsableCommand {
         try guarded {
             guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
+            if FileIO.isDirectory(corpus) { try loaded.checkSameTokenizer(shards: corpus) }
             var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
             if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
                 throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
@@ -109,6 +110,16 @@ struct LoadedCheckpoint {
         let data = [UInt8](try FileIO.read(corpus))
         guard !data.isEmpty else { throw TesseraError.data(file: corpus, "file is empty") }
         return tokenizer?.encode(bytes: data) ?? data.map { Int32($0) }
+    }
+
+    /// Shards are ids: they must come from this checkpoint's tokenizer (bytes when it has none).
+    func checkSameTokenizer(shards dir: String) throws {
+        let m = try TokenShards.readManifest(dir)
+        let mine = (path as NSString).appendingPathComponent("tokenizer.json")
+        let hash = FileIO.exists(mine) ? TokenShards.fnv1a(try FileIO.read(mine)) : "bytes"
+        guard m.tokenizerHash == hash || (hash == "bytes" && m.tokenizer == "bytes") else {
+            throw TesseraError.data(file: dir + "/manifest.json", "was tokenized with \(m.tokenizer) (\(m.tokenizerHash)), not the tokenizer of \(path) (\(hash)); pass a text file to encode it with the checkpoint's")
+        }
     }
 
     func encode(_ text: String) -> [Int32] { tokenizer?.encode(text) ?? Array(text.utf8).map { Int32($0) } }

@@ -5,7 +5,7 @@ import TesseraCore
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe what a trained model knows.",
-        subcommands: [ProbeComplete.self, ProbeAlign.self])
+        subcommands: [ProbeComplete.self, ProbeAlign.self, ProbeForget.self])
 }
 
 struct ProbeComplete: ParsableCommand {
@@ -79,6 +79,80 @@ struct ProbeAlign: ParsableCommand {
                                s["loss"] as! Double, 100 * (s["accuracy"] as! Double), s["batch"] as! Int, 100 * (s["chance_top1"] as! Double),
                                s["temperature"] as! Double, out)
                         + ((s["val_loss"] as? Double).map { String(format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0, 100 * (s["val_accuracy"] as! Double), s["val_batch"] as! Int) } ?? ""))
+        }
+    }
+}
+
+struct ProbeForget: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget",
+        abstract: "What checkpoints still know about text (paper Table 1): completions, held-out perplexity, few-shot translation, world knowledge.",
+        discussion: """
+        For each --checkpoint: greedy completions (text ids only) of the paper's two prompts and any \
+        --prompt; perplexity on --corpus (a text file, encoded with the checkpoint's tokenizer, or a \
+        shard directory's val split); few-shot English→French accuracy on --words pairs drawn (seeded) \
+        from --dictionary (scripts/data/freedict.sh), with the paper's 3-shot prompt; accuracy on the \
+        --cloze items (prompt TAB answer). One JSON line per checkpoint with --json, else a table.
+        """)
+
+    @Option(help: "Checkpoint or run directory (repeatable).") var checkpoint: [String]
+    @Option(help: "Held-out text (file or shard directory) for perplexity.") var corpus: String?
+    @Option(help: "FreeDict eng-fra directory (freedict-eng-fra.index + .dict.dz).") var dictionary: String?
+    @Option(help: "World-knowledge items, prompt TAB answer per line.") var cloze: String?
+    @Option(help: "Extra prompt to complete (repeatable).") var prompt: [String] = []
+    @Option(help: "Translation pairs to test.") var words = 100
+    @Option(help: "Tokens of each prompt completion.") var maxNewTokens = 24
+    @Option(help: "Held-out tokens for perplexity (0: all).") var tokens = 65536
+    @Option(help: "Seed of the word sample.") var seed: UInt64 = 1337
+    @Option(help: "Worker threads.") var threads = 2
+    @Flag(help: "One JSON line per checkpoint.") var json = false
+
+    func run() throws {
+        try guarded {
+            guard !checkpoint.isEmpty else { throw TesseraError.config("name at least one --checkpoint") }
+            guard words >= 1, maxNewTokens >= 1, tokens >= 0, threads >= 1 else {
+                throw TesseraError.config("--words, --max-new-tokens, --threads ≥ 1 and --tokens ≥ 0 are required")
+            }
+            let pairs = try dictionary.map { try FreedictDictionary(dir: $0).wordPairs(count: words, seed: seed, exclude: ForgettingProbe.shotWords) }
+            let items = try cloze.map { try ForgettingProbe.readCloze($0) }
+            var table: [[String]] = []
+            for path in checkpoint {
+                let loaded = try LoadedCheckpoint(path: path, batch: 4, threads: threads)
+                let layout = try Checkpoint.layout(loaded.path)
+                let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
+                let session = InferenceSession(config: loaded.config.model, params: loaded.model.params,
+                                               maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+                let probe = ForgettingProbe(session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
+                var row: [String: Any] = ["checkpoint": loaded.path]
+                if let s = try? Checkpoint.loadState(loaded.path) { row["step"] = s.step }
+                row["completions"] = (ForgettingProbe.paperPrompts + prompt).map { ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)] }
+                if let corpus {
+                    if FileIO.isDirectory(corpus) { try loaded.checkSameTokenizer(shards: corpus) }
+                    let stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
+                    if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
+                        row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
+                    }
+                }
+                if let pairs {
+                    let r = probe.translation(pairs)
+                    row["translation_accuracy"] = Double(r.filter(\.right).count) / Double(r.count)
+                    row["translation_examples"] = r.prefix(8).map { ["word": $0.prompt, "completion": $0.completion, "right": $0.right] }
+                }
+                if let items {
+                    let r = probe.cloze(items)
+                    row["cloze_accuracy"] = Double(r.filter(\.right).count) / Double(r.count)
+                    row["cloze_right"] = r.filter(\.right).map(\.prompt)
+                }
+                if json { Console.out(MetricsLog.line(row)); continue }
+                for c in row["completions"] as! [[String: String]] { Console.out("\(loaded.path): \(c["prompt"]!) ‖\(c["completion"]!)") }
+                table.append([loaded.path, (row["val_ppl"] as? Double).map { String(format: "%.2f", $0) } ?? "-",
+                              (row["translation_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                              (row["cloze_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-"])
+            }
+            if !json {
+                Console.out("checkpoint\tperplexity\ttranslation (\(pairs?.count ?? 0) words)\tcloze (\(items?.count ?? 0) items)")
+                for r in table { Console.out(r.joined(separator: "\t")) }
+            }
         }
     }
 }

@@ -211,6 +211,13 @@ import TesseraCore
         let originals = try #require(c["consistency_originals"] as? [String: Double])
         #expect(originals["colour"] == 1 && originals["position"] == 1 && c["consistency_reconstructions"] != nil, "\(c)")
 
+        // The forgetting probes run on a text-to-image checkpoint, completing with text ids only.
+        let forget = try runTessera(["probe", "forget", "--checkpoint", root + "/lm", "--cloze", packageRoot + "/configs/probes/world-knowledge.tsv",
+                                     "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens", "2000", "--max-new-tokens", "4", "--json"])
+        #expect(forget.status == 0, "\(forget.stderr)")
+        let f = try JSONSerialization.jsonObject(with: Data(forget.stdout.utf8)) as! [String: Any]
+        #expect((f["completions"] as? [[String: String]])?.count == 2 && f["cloze_accuracy"] is Double && (f["val_ppl"] as? Double ?? 0) > 1, "\(f)")
+
         // A checkpoint without layout.json is not a text-to-image model.
         let ckpt = Checkpoint.list(runDir: root + "/lm").first!.path, copy = root + "/copy"
         try FileManager.default.copyItem(atPath: ckpt, toPath: copy)

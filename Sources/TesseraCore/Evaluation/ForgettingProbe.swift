@@ -1,0 +1,96 @@
+import Foundation
+
+/// What a language model still knows about text (the paper's Table 1), measured by greedy
+/// completions restricted to text ids (a text-to-image model could otherwise drift into codes):
+///  - the completions of a prompt list that starts with the paper's two prompts;
+///  - few-shot English→French: the paper's 3-shot prompt "Translate English to French: sea otter =>
+///    loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche <word> =>"; right when
+///    the completion begins with one of the dictionary's translations (case-insensitive);
+///  - world-knowledge cloze items (prompt TAB answer); right when the completion begins with the answer.
+public struct ForgettingProbe {
+    public static let paperPrompts = [
+        "Simply put, the theory of relativity states that",
+        "Translate English to French: sea otter => loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche cheese =>",
+    ]
+    public static let translationShots = "Translate English to French: sea otter => loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche"
+    public static let shotWords: Set<String> = ["sea", "otter", "peppermint", "plush", "girafe", "giraffe", "cheese"]
+
+    let session: InferenceSession
+    let encode: (String) -> [Int32]
+    let decode: ([Int32]) -> String
+    let textIds: Range<Int>
+
+    public init(session: InferenceSession, textIds: Range<Int>, encode: @escaping (String) -> [Int32], decode: @escaping ([Int32]) -> String) {
+        self.session = session; self.textIds = textIds; self.encode = encode; self.decode = decode
+    }
+
+    /// Greedy continuation of `prompt`, at most `maxNewTokens` text tokens (prompts longer than the
+    /// model's context keep their end).
+    public func complete(_ prompt: String, maxNewTokens: Int) -> String {
+        var ids = encode(prompt)
+        let room = session.maxLength - maxNewTokens
+        if ids.count > room { ids = Array(ids.suffix(max(1, room))) }
+        session.reset()
+        var logits = session.logits
+        for t in ids { logits = session.step(t) }
+        var greedy = Sampler()
+        var out: [Int32] = []
+        while out.count < maxNewTokens && session.position < session.maxLength {
+            let next = greedy.next(logits, vocab: session.config.vocabSize, allowed: textIds)
+            out.append(next)
+            if session.position >= session.maxLength { break }
+            logits = session.step(next)
+        }
+        return decode(out)
+    }
+
+    /// Whether a completion begins with one of `answers` (case-insensitive, leading space ignored,
+    /// followed by the end, a space or punctuation).
+    public static func begins(_ completion: String, withAny answers: [String]) -> Bool {
+        let c = completion.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return answers.contains { a in
+            let a = a.lowercased()
+            guard !a.isEmpty, c.hasPrefix(a) else { return false }
+            guard let next = c.dropFirst(a.count).unicodeScalars.first else { return true }
+            return !CharacterSet.letters.contains(next) && !CharacterSet.decimalDigits.contains(next)
+        }
+    }
+
+    public struct Scored: Sendable {
+        public let prompt: String
+        public let completion: String
+        public let right: Bool
+    }
+
+    public func translation(_ pairs: [(english: String, french: [String])], maxNewTokens: Int = 8) -> [Scored] {
+        pairs.map { p in
+            let prompt = Self.translationShots + " " + p.english + " =>"
+            let c = complete(prompt, maxNewTokens: maxNewTokens)
+            return Scored(prompt: p.english, completion: c, right: Self.begins(c, withAny: p.french))
+        }
+    }
+
+    public func cloze(_ items: [(prompt: String, answer: String)], maxNewTokens: Int = 6) -> [Scored] {
+        items.map { item in
+            let c = complete(item.prompt, maxNewTokens: maxNewTokens)
+            return Scored(prompt: item.prompt, completion: c, right: Self.begins(c, withAny: [item.answer]))
+        }
+    }
+
+    /// `prompt TAB answer` lines (blank lines and lines starting with # skipped).
+    public static func readCloze(_ path: String) throws -> [(prompt: String, answer: String)] {
+        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
+        var items: [(String, String)] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let l = line.trimmingCharacters(in: .whitespaces)
+            if l.isEmpty || l.hasPrefix("#") { continue }
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count == 2, !f[0].isEmpty, !f[1].trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw TesseraError.data(file: path, "line \(n + 1) is not prompt TAB answer")
+            }
+            items.append((String(f[0]), f[1].trimmingCharacters(in: .whitespaces)))
+        }
+        guard !items.isEmpty else { throw TesseraError.data(file: path, "holds no items") }
+        return items
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TesseraCore
+
+/// Scoring of the forgetting probes and the FreeDict reader they draw translation pairs from.
+@Suite struct ForgettingProbeTests {
+    @Test func completionsScoreByPrefixAtAWordBoundary() {
+        #expect(ForgettingProbe.begins(" Paris, the city", withAny: ["Paris"]))
+        #expect(ForgettingProbe.begins("\n fromage.", withAny: ["chien", "fromage"]))
+        #expect(ForgettingProbe.begins(" PARIS", withAny: ["paris"]))
+        #expect(!ForgettingProbe.begins(" Parisian", withAny: ["Paris"]), "a longer word is not the answer")
+        #expect(!ForgettingProbe.begins(" the Paris", withAny: ["Paris"]))
+        #expect(!ForgettingProbe.begins("", withAny: ["Paris"]))
+        #expect(ForgettingProbe.begins(" loutre de mer", withAny: ["loutre de mer"]))
+    }
+
+    @Test func clozeFileIsPromptTabAnswer() throws {
+        let items = try ForgettingProbe.readCloze(packageRoot + "/configs/probes/world-knowledge.tsv")
+        #expect(items.count >= 30 && items[0] == ("The capital of France is", "Paris"))
+        let bad = tempDirectory("cloze") + "/c.tsv"
+        try "# comment\nThe capital of France is Paris\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: TesseraError.data(file: bad, "line 2 is not prompt TAB answer")) { try ForgettingProbe.readCloze(bad) }
+    }
+
+    /// A dictd pair written here (gzip body, base-64 offsets) reads back as Debian's entries do:
+    /// numbered senses split, alternatives split, the database header skipped, multi-word
+    /// translations kept out of the word pairs.
+    @Test func freedictEntriesAndWordPairs() throws {
+        let dir = tempDirectory("freedict")
+        let entries = ["00-database-info\nEnglish-French\n", "cheese /tʃiːz/\nfromage\n", "dog /dɔg/\nchien, clébard\n",
+                       "run /rʌn/\n1. fonctionner\n2. s'élancer, se précipiter\n", "sea otter /x/\nloutre de mer\n"]
+        let heads = ["00databaseinfo", "cheese", "dog", "run", "sea otter"]
+        let digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        func b64(_ v: Int) -> String {
+            var v = v, s = ""
+            repeat { s = String(digits[v % 64]) + s; v /= 64 } while v > 0
+            return s
+        }
+        var body = Data(), index = ""
+        for (h, e) in zip(heads, entries) {
+            index += "\(h)\t\(b64(body.count))\t\(b64(e.utf8.count))\n"
+            body += Data(e.utf8)
+        }
+        try index.write(toFile: dir + "/freedict-eng-fra.index", atomically: true, encoding: .utf8)
+        try body.write(to: URL(fileURLWithPath: dir + "/raw"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c '\(dir)/raw' > '\(dir)/freedict-eng-fra.dict.dz'"]
+        try p.run(); p.waitUntilExit()
+        let d = try FreedictDictionary(dir: dir)
+        #expect(d.entries.map(\.headword) == ["cheese", "dog", "run", "sea otter"])
+        #expect(d.entries[1].translations == ["chien", "clébard"])
+        #expect(d.entries[2].translations == ["fonctionner", "s'élancer", "se précipiter"])
+        let pairs = d.wordPairs(count: 10, seed: 1, exclude: ["cheese"])
+        #expect(Set(pairs.map(\.english)) == ["dog", "run"])
+        #expect(pairs.first { $0.english == "run" }!.french == ["fonctionner", "s'élancer"])
+        try "cheese\tBAD!\tA\n".write(toFile: dir + "/freedict-eng-fra.index", atomically: true, encoding: .utf8)
+        #expect(throws: TesseraError.self) { try FreedictDictionary(dir: dir) }
+    }
+}
