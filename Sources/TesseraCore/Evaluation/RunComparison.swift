@@ -6,7 +6,7 @@ import Foundation
 public struct RunComparison {
     public struct Run {
         public let dir: String
-        /// init.from, or "random".
+        /// init.from (and init.aligned), or "random".
         public let initialisation: String
         public let steps: Int
         public let figures: [(name: String, value: Double?)]
@@ -35,7 +35,9 @@ public struct RunComparison {
             }
             let evals = metrics.filter { $0["val_loss"] != nil }
             let config = try JSONSerialization.jsonObject(with: try FileIO.read((dir as NSString).appendingPathComponent("config.json"))) as? [String: Any]
-            let initFrom = ((config?["init"] as? [String: Any])?["from"] as? String) ?? "random"
+            let initSection = config?["init"] as? [String: Any]
+            var initFrom = (initSection?["from"] as? String) ?? "random"
+            if let aligned = initSection?["aligned"] as? String { initFrom += " + aligned rows \(aligned)" }
             let pick: [String: [String: Any]?] = ["first": first, "last": last, "firstVal": evals.first, "lastVal": evals.last]
             let figures = Self.rows.map { r in (r.name, (pick[r.which] ?? nil)?[r.key] as? Double) }
             return Run(dir: dir, initialisation: initFrom, steps: last["step"] as? Int ?? 0, figures: figures)
