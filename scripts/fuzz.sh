@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes freedict)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
@@ -41,6 +41,9 @@ for t in "${targets[@]}"; do
     png) cp $fx/png/*.png $fx/malformed/*.png "$corpus"/ 2>/dev/null ;;
     idx) cp $fx/malformed/*.idx*.gz "$corpus"/ 2>/dev/null ;;
     image_codes) i=0; for m in $fx/malformed/codes-*/manifest.json; do cp "$m" "$corpus/c$i.json"; i=$((i+1)); done ;;
+    freedict) if [ -f runs/data/freedict/freedict-eng-fra.index ]; then
+                { head -c 4000 runs/data/freedict/freedict-eng-fra.index; printf '\0'; gzip -dc runs/data/freedict/freedict-eng-fra.dict.dz | head -c 20000; } > "$corpus/real"
+              fi ;;
   esac
   # Replay every stored crash first: each must now pass.
   for c in Tests/Fuzz/crashes/$t/*; do

@@ -19,8 +19,13 @@ public struct FreedictDictionary {
     public init(dir: String, name: String = "freedict-eng-fra") throws {
         let indexPath = (dir as NSString).appendingPathComponent(name + ".index")
         let dictPath = (dir as NSString).appendingPathComponent(name + ".dict.dz")
-        let body = try Gzip.decompress(path: dictPath, maxBytes: 1 << 28)
-        let index = String(decoding: try FileIO.read(indexPath), as: UTF8.self)
+        try self.init(index: try FileIO.read(indexPath), body: try Gzip.decompress(path: dictPath, maxBytes: 1 << 28),
+                      indexPath: indexPath, dictPath: dictPath)
+    }
+
+    /// From the index bytes and the decompressed body; the paths only name the inputs in errors.
+    public init(index indexData: Data, body: Data, indexPath: String, dictPath: String) throws {
+        let index = String(decoding: indexData, as: UTF8.self)
         var entries: [Entry] = []
         for (n, line) in index.split(separator: "\n").enumerated() {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -52,6 +57,7 @@ public struct FreedictDictionary {
             case 47: d = 63
             default: return nil
             }
+            guard v < Int.max >> 7 else { return nil }   // longer than any file: refuse rather than overflow
             v = v * 64 + d
         }
         return v
