@@ -6,7 +6,7 @@
 #   scripts/t2i-experiment.sh shapes|emoji|fashion [PRETRAINED_RUN]
 # PRETRAINED_RUN is a completed configs/corpus-bpe8k.yaml run (default: the newest
 # runs/corpus-bpe8k-*; scripts/pretrain-corpus.sh makes one, ~30 min). The image tokenizer is
-# runs/vq-shapes (configs/vq-shapes.yaml, ~10 min) or runs/vq-emoji (scripts/train-tokenizers.sh
+# runs/vq-shapes (configs/vq-shapes.yaml, ~14 min) or runs/vq-emoji (scripts/train-tokenizers.sh
 # emoji, ~65 min) or runs/vq-fashion (~20 min), trained or resumed here when incomplete. On
 # Fashion-MNIST a classifier (tessera eval classifier → runs/classifier-fashion) scores 500 samples
 # by class accuracy and Fréchet distance to the held-out images. Writes runs/t2i-<data>/ with
