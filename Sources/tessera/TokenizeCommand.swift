@@ -204,6 +204,10 @@ struct TokenizePairs: ParsableCommand {
             Console.log("layout: " + layout.summary)
             for (name, split) in r.manifest.splits.sorted(by: { $0.key > $1.key }) {
                 let st = r.captionTokens[name]!
+                if unconditional {
+                    Console.log("\(name): \(split.tokens / seqLen) image-only sequences of \(seqLen)")
+                    continue
+                }
                 Console.log(String(format: "%@: %d sequences of %d; caption tokens mean %.1f, max %d; %d caption(s) cut to fit",
                                    name, split.tokens / seqLen, seqLen, st.mean, st.max, r.truncated[name] ?? 0))
             }

@@ -6,7 +6,7 @@ import Foundation
 public struct RunComparison {
     public struct Run {
         public let dir: String
-        /// init.from (and init.aligned), or "random".
+        /// init.from (and init.aligned, and the trainable preset when not all), or "random".
         public let initialisation: String
         public let steps: Int
         public let figures: [(name: String, value: Double?)]
@@ -30,14 +30,15 @@ public struct RunComparison {
     public init(runs dirs: [String]) throws {
         runs = try dirs.map { dir in
             let metrics = try MetricsLog.read((dir as NSString).appendingPathComponent("metrics.jsonl"))
-            guard let first = metrics.first, let last = metrics.last, first["loss_text"] != nil else {
-                throw TesseraError.data(file: dir + "/metrics.jsonl", "has no text-to-image rows (loss_text); is this a `tokenize pairs` run?")
+            guard let first = metrics.first, let last = metrics.last, first["loss_image"] != nil else {
+                throw TesseraError.data(file: dir + "/metrics.jsonl", "has no text-to-image rows (loss_image); is this a `tokenize pairs` run?")
             }
             let evals = metrics.filter { $0["val_loss"] != nil }
             let config = try JSONSerialization.jsonObject(with: try FileIO.read((dir as NSString).appendingPathComponent("config.json"))) as? [String: Any]
             let initSection = config?["init"] as? [String: Any]
             var initFrom = (initSection?["from"] as? String) ?? "random"
             if let aligned = initSection?["aligned"] as? String { initFrom += " + aligned rows \(aligned)" }
+            if let trainable = (config?["optim"] as? [String: Any])?["trainable"] as? [String] { initFrom += ", trainable \(trainable.joined(separator: ","))" }
             let pick: [String: [String: Any]?] = ["first": first, "last": last, "firstVal": evals.first, "lastVal": evals.last]
             let figures = Self.rows.map { r in (r.name, (pick[r.which] ?? nil)?[r.key] as? Double) }
             return Run(dir: dir, initialisation: initFrom, steps: last["step"] as? Int ?? 0, figures: figures)
