@@ -201,9 +201,7 @@ struct BenchSample: ParsableCommand {
                 throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
             }
             let L = loaded.config.data.seqLen + 1
-            let probe = TextToImageGenerator(config: loaded.config.model, params: loaded.model.params, layout: layout,
-                                             codesPerImage: 1, sequenceLength: L, pool: loaded.model.pool)
-            let prompt = probe.prompt(caption: loaded.encode(caption))
+            let prompt = TextToImageGenerator.prompt(caption: loaded.encode(caption), layout: layout, sequenceLength: L, codesPerImage: 1)
             let room = L - 2 - prompt.count   // </image> </doc> close every training sequence
             let n = codes == 0 ? min(256, room) : codes
             guard n >= 1, n <= room else { throw TesseraError.config("--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt") }

@@ -37,7 +37,6 @@ struct EvalLoss: ParsableCommand {
         try guarded {
             guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
-            if FileIO.isDirectory(corpus) { try loaded.checkSameTokenizer(shards: corpus) }
             var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
             if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
                 throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
@@ -104,9 +103,13 @@ struct LoadedCheckpoint {
         tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
     }
 
-    /// Ids of a text file (with this checkpoint's tokenizer) or of a shard directory's val split.
+    /// Ids of a text file (with this checkpoint's tokenizer) or of a shard directory's val split
+    /// (which must have been made with this checkpoint's tokenizer).
     func tokens(of corpus: String) throws -> [Int32] {
-        if FileIO.isDirectory(corpus) { return try TokenShards.load(dir: corpus, split: "val").ids }
+        if FileIO.isDirectory(corpus) {
+            try checkSameTokenizer(shards: corpus)
+            return try TokenShards.load(dir: corpus, split: "val").ids
+        }
         let data = [UInt8](try FileIO.read(corpus))
         guard !data.isEmpty else { throw TesseraError.data(file: corpus, "file is empty") }
         return tokenizer?.encode(bytes: data) ?? data.map { Int32($0) }

@@ -127,7 +127,6 @@ struct ProbeForget: ParsableCommand {
                 if let s = try? Checkpoint.loadState(loaded.path) { row["step"] = s.step }
                 row["completions"] = (ForgettingProbe.paperPrompts + prompt).map { ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)] }
                 if let corpus {
-                    if FileIO.isDirectory(corpus) { try loaded.checkSameTokenizer(shards: corpus) }
                     let stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
                     if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
                         row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)

@@ -39,11 +39,20 @@ public final class TextToImageGenerator {
     }
 
     /// Caption tokens that fit next to the codes, as `PairSequence` cuts them.
-    public var captionBudget: Int { sequenceLength - PairSequence.overhead(unconditional: false) - codesPerImage }
+    public var captionBudget: Int { Self.captionBudget(sequenceLength: sequenceLength, codesPerImage: codesPerImage) }
+
+    public static func captionBudget(sequenceLength: Int, codesPerImage: Int) -> Int {
+        sequenceLength - PairSequence.overhead(unconditional: false) - codesPerImage
+    }
 
     /// The prompt up to and including `<image>` for a caption (cut to the budget).
     public func prompt(caption: [Int32]) -> [Int32] {
-        let seq = PairSequence.make(caption: Array(caption.prefix(captionBudget)), codes: [], layout: layout,
+        Self.prompt(caption: caption, layout: layout, sequenceLength: sequenceLength, codesPerImage: codesPerImage)
+    }
+
+    public static func prompt(caption: [Int32], layout: VocabularyLayout, sequenceLength: Int, codesPerImage: Int) -> [Int32] {
+        let budget = captionBudget(sequenceLength: sequenceLength, codesPerImage: codesPerImage)
+        let seq = PairSequence.make(caption: Array(caption.prefix(max(0, budget))), codes: [], layout: layout,
                                     seqLen: sequenceLength, unconditional: false).ids
         return Array(seq.prefix { $0 != layout.special("<image>") }) + [layout.special("<image>")]
     }
