@@ -69,6 +69,16 @@ import TesseraCore
         #expect(near[0][1].token == 3 && abs(near[0][1].cosine - 0.6) < 1e-6)
     }
 
+    /// Caption words among the nearest tokens: trimmed, lower-cased, whole words only.
+    @Test func captionWordShareCountsWholeCaptionWords() {
+        let vocab = [" Blue", "blu", " square", "\n", "red ", "the", "x"]
+        let r = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 2, 6], captions: ["a blue square", "A red-circle"], vocabulary: vocab.count) { vocab[Int($0)] }
+        #expect(r.words == 5)                                // a, blue, square, red, circle
+        #expect(abs(r.codes - 3.0 / 5) < 1e-12)              // " Blue", " square" twice
+        #expect(abs(r.vocabulary - 3.0 / 7) < 1e-12)         // " Blue", " square", "red "
+        #expect(AlignmentProbe.captionWordShare(nearest: [], captions: [], vocabulary: 0) { _ in "" }.codes == 0)
+    }
+
     /// init.aligned copies the probe's rows into the image-code rows, rescaled to the text rows'
     /// mean norm, and refuses rows aligned on another image tokenizer's codes.
     @Test func alignedInitCopiesScaledRows() throws {

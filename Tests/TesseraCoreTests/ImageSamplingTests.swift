@@ -218,6 +218,14 @@ import TesseraCore
         let f = try JSONSerialization.jsonObject(with: Data(forget.stdout.utf8)) as! [String: Any]
         #expect((f["completions"] as? [[String: String]])?.count == 2 && f["cloze_accuracy"] is Double && (f["val_ppl"] as? Double ?? 0) > 1, "\(f)")
 
+        // The HTML report over the real smoke outputs: the run's curves are drawn; claims that need
+        // a second arm say so instead of a verdict.
+        let page = try runTessera(["report", root + "/lm", root + "/samples", "--out", root + "/report"])
+        #expect(page.status == 0, "\(page.stderr)")
+        let html = String(decoding: try FileIO.read(root + "/report/index.html"), as: UTF8.self)
+        #expect(html.contains("<svg id=\"fig4-image\"") && html.contains("<path d=\"M") && FileIO.exists(root + "/report/samples.png"))
+        #expect(page.stdout.contains("C1   not measured") && page.stdout.contains("C11  not measured"), "\(page.stdout)")
+
         // A checkpoint without layout.json is not a text-to-image model.
         let ckpt = Checkpoint.list(runDir: root + "/lm").first!.path, copy = root + "/copy"
         try FileManager.default.copyItem(atPath: ckpt, toPath: copy)

@@ -119,4 +119,20 @@ public final class AlignmentProbe {
             return ids.prefix(k).map { ($0, row[Int($0)]) }
         }
     }
+
+    /// How semantic an alignment is: the share of image codes whose nearest text token is a word
+    /// of the captions, against the share of caption words among all text tokens (what matching
+    /// codes to random tokens would give). Tokens compare trimmed and lower-cased; caption words
+    /// are the runs of letters.
+    public static func captionWordShare(nearest: [Int32], captions: [String], vocabulary: Int,
+                                        decode: (Int32) -> String) -> (codes: Double, vocabulary: Double, words: Int) {
+        var words = Set<String>()
+        for c in captions {
+            for w in c.lowercased().split(whereSeparator: { !$0.isLetter }) { words.insert(String(w)) }
+        }
+        func isWord(_ t: Int32) -> Bool { words.contains(decode(t).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()) }
+        let hits = nearest.filter(isWord).count
+        let inVocabulary = (0..<vocabulary).filter { isWord(Int32($0)) }.count
+        return (nearest.isEmpty ? 0 : Double(hits) / Double(nearest.count), vocabulary == 0 ? 0 : Double(inVocabulary) / Double(vocabulary), words.count)
+    }
 }

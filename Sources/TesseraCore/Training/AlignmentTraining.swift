@@ -47,8 +47,10 @@ public enum AlignmentTraining {
         guard table.count >= textRows * d else { throw TesseraError.data(file: ckpt, "tok_embeddings has fewer rows than the tokenizer's \(textRows)") }
         let m = try ImageCodes.readManifest(codesDir)
         let per = m.tokensPerImage
+        var trainCaptions: [String] = []
         func load(_ split: String) throws -> Side {
             let (_, codes, captions) = try ImageCodes.load(dir: codesDir, split: split)
+            if split == "train" { trainCaptions = captions }
             return table.withUnsafeBufferPointer { side(codes: codes, captions: captions, per: per, tokenizer: tokenizer, table: $0.baseAddress!, d: d) }
         }
         let train = try load("train")
@@ -114,9 +116,12 @@ public enum AlignmentTraining {
         try SafetensorsWriter.write(path: (dir as NSString).appendingPathComponent("image_rows.safetensors"),
                                     tensors: [SafetensorsTensor(name: "image_embeddings", shape: [m.codebookSize, d], f32: probe.params.value("image_embeddings"))],
                                     metadata: meta)
+        let share = AlignmentProbe.captionWordShare(nearest: nearest.compactMap { $0.first?.token }, captions: trainCaptions,
+                                                    vocabulary: textRows) { (try? tokenizer.decode([$0])) ?? "" }
         var summary = last
         summary.merge(["checkpoint": ckpt, "codes": codesDir, "batch": n, "train_images": train.count, "val_images": val.count,
-                       "chance_top1": 1 / Double(n)]) { a, _ in a }
+                       "chance_top1": 1 / Double(n), "nearest_caption_word_share": share.codes,
+                       "vocabulary_caption_word_share": share.vocabulary, "caption_words": share.words]) { a, _ in a }
         try FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"),
                                    data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
         return summary

@@ -1,0 +1,158 @@
+import Foundation
+
+/// Everything `tessera report` reads, found by content rather than by name: training runs
+/// (text-to-image, image-only, text LM), contrastive alignment probes, forgetting probe outputs and
+/// sample sets. A named directory that is none of these is searched (two levels deep) for them, so
+/// a whole `scripts/reproduce.sh` root can be passed as one argument.
+public struct StudyRuns {
+    public enum Modality: String { case textToImage = "text-to-image", imageOnly = "image-only", text = "text" }
+
+    public struct TrainingRun {
+        public let dir: String
+        public let modality: Modality
+        /// "random", "pretrained", "aligned" or "pretrained, trainable <preset>".
+        public let arm: String
+        public let seed: Int
+        public let pretrained: String?
+        /// Training rows (one per logged step) and held-out evaluation rows.
+        public let rows: [[String: Any]]
+        public let evals: [[String: Any]]
+        public let completed: Bool
+
+        public var steps: Int { rows.last?["step"] as? Int ?? 0 }
+        /// (step, value) of `key` over the training rows, or the evaluation rows when `key` starts with "val_".
+        public func curve(_ key: String) -> [(x: Double, y: Double)] {
+            (key.hasPrefix("val_") ? evals : rows).compactMap { r in
+                guard let s = r["step"] as? Int, let v = r[key] as? Double, v.isFinite else { return nil }
+                return (Double(s), v)
+            }
+        }
+        public func first(_ key: String) -> Double? { rows.first?[key] as? Double }
+        public func final(_ key: String) -> Double? { (key.hasPrefix("val_") ? evals : rows).last?[key] as? Double }
+    }
+
+    public struct Alignment {
+        public let dir: String
+        public let rows: [[String: Any]]
+        public let summary: [String: Any]
+        /// nearest.tsv: per image code, its nearest text tokens (with cosines).
+        public let nearest: [(code: Int, tokens: [(String, Double)])]
+    }
+
+    public struct SampleSet {
+        public let dir: String
+        public let summary: [String: Any]
+        /// (caption, image path relative to `dir`) of the first samples.
+        public let entries: [(caption: String, file: String)]
+        /// The run directory of the checkpoint that drew them.
+        public var runDir: String { StudyRuns.runDir(ofCheckpoint: summary["checkpoint"] as? String ?? dir) }
+    }
+
+    public private(set) var textToImage: [TrainingRun] = []
+    public private(set) var imageOnly: [TrainingRun] = []
+    public private(set) var textLMs: [TrainingRun] = []
+    public private(set) var alignments: [Alignment] = []
+    /// One row per checkpoint probed by `tessera probe forget --json`, in file order.
+    public private(set) var forgetting: [[String: Any]] = []
+    public private(set) var samples: [SampleSet] = []
+
+    public init(paths: [String]) throws {
+        for p in paths {
+            guard FileIO.isDirectory(p) else { throw TesseraError.config("\(p): not a directory (name run directories, probe outputs or a reproduce.sh root)") }
+            if try !add(p, depth: 0) {
+                throw TesseraError.data(file: p, "holds no training run, alignment probe, forgetting probe or sample set")
+            }
+        }
+    }
+
+    /// Adds what `dir` is, or what it holds; false when nothing was found.
+    private mutating func add(_ dir: String, depth: Int) throws -> Bool {
+        func has(_ f: String) -> Bool { FileIO.exists((dir as NSString).appendingPathComponent(f)) }
+        func path(_ f: String) -> String { (dir as NSString).appendingPathComponent(f) }
+        if has("forgetting.jsonl") {
+            forgetting += try MetricsLog.read(path("forgetting.jsonl"))
+            return true
+        }
+        if has("nearest.tsv") && has("metrics.jsonl") {
+            alignments.append(Alignment(dir: dir, rows: try MetricsLog.read(path("metrics.jsonl")),
+                                        summary: try Self.json(path("summary.json")), nearest: try Self.nearest(path("nearest.tsv"))))
+            return true
+        }
+        if has("samples.jsonl") && has("summary.json") {
+            let entries = try MetricsLog.read(path("samples.jsonl")).compactMap { r -> (String, String)? in
+                guard let c = r["caption"] as? String, let f = r["file"] as? String else { return nil }
+                return (c, f)
+            }
+            samples.append(SampleSet(dir: dir, summary: try Self.json(path("summary.json")), entries: entries))
+            return true
+        }
+        if has("metrics.jsonl") && has("config.json") {
+            let config = try Self.json(path("config.json"))
+            if config["task"] as? String == "vq" { return true }   // the image tokenizer: nothing to plot here
+            let metrics = try MetricsLog.read(path("metrics.jsonl"))
+            let rows = metrics.filter { $0["loss"] != nil }
+            let modality: Modality = rows.contains { $0["loss_text"] != nil } ? .textToImage
+                : rows.contains { $0["loss_image"] != nil } ? .imageOnly : .text
+            let initSection = config["init"] as? [String: Any]
+            let from = (initSection?["from"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            var arm = from == nil ? "random" : "pretrained"
+            if initSection?["aligned"] as? String != nil { arm = "aligned" }
+            if let trainable = (config["optim"] as? [String: Any])?["trainable"] as? [String], !trainable.isEmpty {
+                arm += ", trainable " + trainable.joined(separator: "+")
+            }
+            let summary = (try? Self.json(path("summary.json"))) ?? [:]
+            let run = TrainingRun(dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, pretrained: from,
+                                  rows: rows, evals: metrics.filter { $0["val_loss"] != nil },
+                                  completed: summary["status"] as? String == "completed")
+            switch modality {
+            case .textToImage: textToImage.append(run)
+            case .imageOnly: imageOnly.append(run)
+            case .text: textLMs.append(run)
+            }
+            return true
+        }
+        guard depth < 2 else { return false }
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        var found = false
+        for c in children where !c.hasPrefix(".") && c != "checkpoints" && c != "report" {
+            let child = path(c)
+            if FileIO.isDirectory(child), try add(child, depth: depth + 1) { found = true }
+        }
+        return found
+    }
+
+    /// Training runs of one modality grouped by arm (pretrained, random, aligned, then the rest
+    /// alphabetically), seeds ascending.
+    public static func byArm(_ runs: [TrainingRun]) -> [(arm: String, runs: [TrainingRun])] {
+        let groups = Dictionary(grouping: runs, by: \.arm)
+        return groups.keys.sorted { (armRank($0), $0) < (armRank($1), $1) }.map { ($0, groups[$0]!.sorted { $0.seed < $1.seed }) }
+    }
+
+    /// The paper's order: pretrained, random, aligned, then anything else.
+    public static func armRank(_ arm: String) -> Int { ["pretrained": 0, "random": 1, "aligned": 2][arm] ?? 3 }
+
+    /// `RUN/checkpoints/step_N` → `RUN`; anything else unchanged.
+    public static func runDir(ofCheckpoint path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return (parent as NSString).lastPathComponent == "checkpoints" ? (parent as NSString).deletingLastPathComponent : path
+    }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        guard let o = try JSONSerialization.jsonObject(with: try FileIO.read(path)) as? [String: Any] else {
+            throw TesseraError.data(file: path, "is not a JSON object")
+        }
+        return o
+    }
+
+    static func nearest(_ path: String) throws -> [(code: Int, tokens: [(String, Double)])] {
+        let lines = String(decoding: try FileIO.read(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+        return lines.dropFirst().compactMap { line in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard let code = Int(f.first ?? "") else { return nil }
+            var tokens: [(String, Double)] = []
+            var i = 1
+            while i + 1 < f.count, let c = Double(f[i + 1]) { tokens.append((f[i], c)); i += 2 }
+            return (code, tokens)
+        }
+    }
+}
