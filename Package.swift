@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // gzip (Fashion-MNIST's IDX files); zlib1g-dev comes with libpng-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI for data-parallel training (mpirun -np N tessera train …).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(name: "TesseraCore",
                 dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
                 swiftSettings: cpuFlags),
+        .target(name: "TesseraMPI", dependencies: ["TesseraCore", "CMPI"], swiftSettings: cpuFlags),
         .executableTarget(name: "tessera",
-                          dependencies: ["TesseraCore",
+                          dependencies: ["TesseraCore", "TesseraMPI",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Yams", package: "Yams")],
                           swiftSettings: cpuFlags),

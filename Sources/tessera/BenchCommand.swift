@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
+import TesseraMPI
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,8 @@ struct BenchTrain: ParsableCommand {
         discussion: """
         FLOPs per token = 6·N_matmul + 12·L·d·T (PaLM's MFU convention). MFU is against the best \
         cblas_sgemm 2048³ rate measured in the same process with the same threads. The step time \
-        is the median of the timed steps.
+        is the median of the timed steps. Under mpirun the ranks split each step's micro-batches \
+        and sum gradients as in training; rank 0 prints the global tokens/s and the allreduce time.
         """)
 
     @OptionGroup var options: ConfigOptions
@@ -27,8 +29,14 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         try guarded {
             guard steps >= 1, warmup >= 0 else { throw TesseraError.config("--steps must be ≥ 1 and --warmup ≥ 0") }
-            let c = try options.load()
-            let r = try Benchmark.train(config: c, steps: steps, warmup: warmup, profile: profile)
+            var c = try options.load()
+            let mpi = MPICommunicator.fromEnvironment()
+            defer { mpi?.finalize() }
+            if let mpi { c.threads = mpi.threads(forConfigured: c.threads) }
+            let r: Benchmark.TrainResult
+            do { r = try Benchmark.train(config: c, steps: steps, warmup: warmup, profile: profile, comm: mpi ?? SingleProcess()) }
+            catch { if let mpi, mpi.size > 1 { _ = report(error); mpi.abort(code: (error as? TesseraError)?.exitCode ?? 1) }; throw error }
+            guard mpi?.isRoot ?? true else { return }
             if json {
                 Console.out(MetricsLog.line([
                     "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
@@ -36,7 +44,8 @@ struct BenchTrain: ParsableCommand {
                     "tokens_per_s": (r.tokensPerSecond * 10).rounded() / 10, "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
                     "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10, "gflops": (r.gflops * 10).rounded() / 10,
                     "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10, "mfu": (r.mfu * 1000).rounded() / 1000,
-                    "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                    "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
+                    "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
                 ].merging(profile ? ["phases_ms": Dictionary(uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })] : [:]) { a, _ in a }))
             } else {
                 Console.out(String(format: """
@@ -46,6 +55,10 @@ struct BenchTrain: ParsableCommand {
                     """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
                     r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
                     r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
+                if r.ranks > 1 {
+                    Console.out(String(format: "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
+                                       r.ranks, c.threads, r.allreduceSeconds * 1000, 100 * r.allreduceSeconds / r.medianStepSeconds))
+                }
                 let total = r.phases.reduce(0) { $0 + $1.1 }
                 for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
                     Console.out("    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
+import TesseraMPI
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,10 @@ struct Train: ParsableCommand {
         and val_loss/val_ppl when evaluated), train.log, checkpoints/step_N/ and summary.json, \
         which is written however the run ends. An existing directory is never overwritten \
         unless --overwrite is given. --resume continues from the newest complete checkpoint \
-        with the run's own config.json, to the same losses bit for bit.
+        with the run's own config.json, to the same losses bit for bit. Under mpirun (task lm) \
+        the ranks train data-parallel: each computes its share of every step's micro-batches, \
+        gradients are summed with MPI_Allreduce, rank 0 alone writes the run directory, and the \
+        machine's threads are split between the ranks on it.
         """)
 
     @OptionGroup var options: ConfigOptions
@@ -31,11 +35,15 @@ struct Train: ParsableCommand {
 
     func run() throws {
         Signals.install()
+        // Under mpirun: one communicator for the job; otherwise no MPI at all.
+        let mpi = MPICommunicator.fromEnvironment()
+        let comm: Communicator = mpi ?? SingleProcess()
+        let root = comm.isRoot
         var dirForSummary: String?
         var summarise: ((String, String, Int32) -> TrainSummary)?
         do {
-            let config: RunConfig
-            let dir: String
+            var config: RunConfig
+            var dir: String
             if resume {
                 guard let runDir else { throw TesseraError.config("--resume needs --run-dir DIR") }
                 let saved = try RunConfig.saved(runDir)
@@ -58,7 +66,13 @@ struct Train: ParsableCommand {
             } else {
                 config = try options.loadRun()
                 dir = runDir ?? RunDirectory.defaultPath(configFile: options.config ?? "run")
-                try RunDirectory.checkCreatable(dir, overwrite: overwrite)
+                if root { try RunDirectory.checkCreatable(dir, overwrite: overwrite) }
+            }
+            if let mpi, mpi.size > 1 {
+                guard case .lm(var c) = config else { throw TesseraError.config("data-parallel training (mpirun) covers task lm; train the image tokenizer with one process") }
+                dir = comm.broadcast(dir)   // the default name holds the time: rank 0's counts
+                c.threads = mpi.threads(forConfigured: c.threads)
+                config = .lm(c)
             }
             // Inputs are read and checked before anything is written: a bad corpus leaves no run behind.
             var pending: [String] = []
@@ -67,7 +81,7 @@ struct Train: ParsableCommand {
             let setUp: (_ log: @escaping (String) -> Void, _ progress: ((String) -> Void)?, _ stop: @escaping () -> Int32?) -> Void
             switch config {
             case .lm(let c):
-                let t = try Trainer(config: c, runDir: dir, resume: resume, allowConfigChange: allowConfigChange, log: collect)
+                let t = try Trainer(config: c, runDir: dir, resume: resume, allowConfigChange: allowConfigChange, comm: comm, log: collect)
                 summarise = { t.summary(status: $0, reason: $1, code: $2) }
                 setUp = { t.log = $0; t.progress = $1; t.stopRequested = $2 }
                 start = { try t.run() }
@@ -76,6 +90,14 @@ struct Train: ParsableCommand {
                 summarise = { t.summary(status: $0, reason: $1, code: $2) }
                 setUp = { t.log = $0; t.progress = $1; t.stopRequested = $2 }
                 start = { try t.run() }
+            }
+            guard root else {
+                // Other ranks compute and communicate; rank 0 writes and prints.
+                setUp({ _ in }, nil, { Signals.received != 0 ? Signals.received : nil })
+                _ = try start()
+                comm.barrier()
+                mpi?.finalize()
+                return
             }
             if !resume { try RunDirectory.create(dir, configJSON: config.json, overwrite: overwrite) }
             dirForSummary = dir
@@ -96,6 +118,8 @@ struct Train: ParsableCommand {
                                100 * (summary.finalMetrics["val_code_usage"] ?? 0))
             }
             log(done + String(format: ", %.1f s", summary.wallSeconds))
+            comm.barrier()
+            mpi?.finalize()
         } catch {
             if let dir = dirForSummary {
                 let e = error as? TesseraError
@@ -109,7 +133,19 @@ struct Train: ParsableCommand {
                 let s = summarise?(status, "\(error)", code) ?? TrainSummary(status: status, exitReason: "\(error)", exitCode: code)
                 if FileIO.isDirectory(dir) { RunDirectory.writeSummary(dir, s) }
             }
-            throw report(error)
+            guard let mpi, mpi.size > 1 else { mpi?.finalize(); throw report(error) }
+            // A stop every rank agreed on ends normally; any other failure takes the whole job down
+            // rather than leave the other ranks waiting in a collective.
+            let code = (error as? TesseraError)?.exitCode ?? 1
+            var interrupted = false
+            if case .interrupted? = error as? TesseraError { interrupted = true }
+            if root || !interrupted { Console.error("tessera: rank \(mpi.rank) of \(mpi.size): \(error)") }
+            if interrupted {
+                mpi.barrier()
+                mpi.finalize()
+                throw ExitCode(code)
+            }
+            mpi.abort(code: code)
         }
     }
 }

@@ -58,11 +58,17 @@ public enum Benchmark {
         public let parameters: Int
         /// Seconds per step in each phase (empty unless profiled).
         public let phases: [(String, Double)]
+        /// Data-parallel ranks, and the mean seconds per timed step spent summing gradients over them.
+        public let ranks: Int
+        public let allreduceSeconds: Double
         public var mfu: Double { gflops / peakGflops }
     }
 
-    /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens.
-    public static func train(config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false) throws -> TrainResult {
+    /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens. With several
+    /// ranks, each computes its share of the micro-batches and the gradients are summed as in
+    /// training; tokens/s then counts the whole global batch.
+    public static func train(config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false,
+                             comm: Communicator = SingleProcess()) throws -> TrainResult {
         let c = config
         let pool = c.makePool()
         let B = c.optim.microBatch, T = c.data.seqLen
@@ -73,13 +79,18 @@ public enum Benchmark {
         var rng = RandomStream(seed: c.seed, name: "bench/tokens")
         var times: [Double] = []
         let accum = c.accumulation
+        guard accum % comm.size == 0 else {
+            throw TesseraError.config("\(accum) micro-batch(es) per step do not split over \(comm.size) ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)")
+        }
         let timer = PhaseTimer()
+        var allreduceBefore = 0.0
         let peakBefore = gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5)
         for s in 0..<(warmup + steps) {
             if profile && s == warmup { model.timer = timer }
+            if s == warmup { allreduceBefore = comm.allreduceSeconds }
             let t0 = DispatchTime.now().uptimeNanoseconds
             model.params.zeroGrads()
-            for _ in 0..<accum {
+            for _ in stride(from: comm.rank, to: accum, by: comm.size) {
                 for i in 0..<inputs.count {
                     inputs[i] = Int32(rng.int(below: c.model.vocabSize))
                     targets[i] = Int32(rng.int(below: c.model.vocabSize))
@@ -89,6 +100,7 @@ public enum Benchmark {
                     model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: -1, scale: 1 / Float(B * T * accum))
                 }
             }
+            if comm.size > 1 { comm.allreduceSum(model.params.grads.pointer, count: model.params.grads.count) }
             let t1 = DispatchTime.now().uptimeNanoseconds
             let norm = adam.gradNorm()
             guard norm.isFinite else { throw TesseraError.divergence("benchmark step \(s): gradient norm \(norm)") }
@@ -108,7 +120,8 @@ public enum Benchmark {
         return TrainResult(tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
                            gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
                            parameters: model.params.parameterCount,
-                           phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) })
+                           phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) },
+                           ranks: comm.size, allreduceSeconds: (comm.allreduceSeconds - allreduceBefore) / Double(steps))
     }
 }
 

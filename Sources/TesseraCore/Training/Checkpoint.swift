@@ -189,9 +189,10 @@ public enum Checkpoint {
     /// A resume: removes incomplete checkpoints, then tries the complete ones newest first,
     /// calling `load` with each one's directory and state until one loads. Returns nil when there
     /// is none yet; throws rather than silently starting over when some exist but none loads.
-    public static func resumeNewest(runDir: String, configHash: String, allowConfigChange: Bool, log: (String) -> Void,
+    /// `writes: false` (every MPI rank but 0) only reads: the removal and the metrics cut are rank 0's.
+    public static func resumeNewest(runDir: String, configHash: String, allowConfigChange: Bool, writes: Bool = true, log: (String) -> Void,
                                     load: (_ path: String, _ state: TrainState) throws -> Void) throws -> TrainState? {
-        for p in removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") }
+        if writes { for p in removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") } }
         let found = list(runDir: runDir)
         if found.isEmpty {
             log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
@@ -207,7 +208,7 @@ public enum Checkpoint {
                 try load(c.path, s)
                 for f in failures { log("resume: skipped unloadable checkpoint: \(f)") }
                 log("resume: continuing from \(c.path) at step \(s.step)")
-                try MetricsLog.truncate(runDir: runDir, afterStep: s.step)
+                if writes { try MetricsLog.truncate(runDir: runDir, afterStep: s.step) }
                 return s
             } catch {
                 failures.append("\(error)")

@@ -76,11 +76,19 @@ public final class Trainer {
     public var progress: ((String) -> Void)?
     /// Polled between steps; when it returns a signal number the run checkpoints and stops.
     public var stopRequested: () -> Int32? = { nil }
+    /// Data parallelism: rank r computes the micro-batches m ≡ r (mod size) of every step and the
+    /// gradients are summed over ranks, so the global batch is the config's whatever the size.
+    /// Only rank 0 evaluates and writes metrics and checkpoints.
+    public let comm: Communicator
 
     /// Sets up a run in `runDir`, which must already exist (see `RunDirectory`). With `resume`,
     /// continues from the newest checkpoint that loads.
     public init(config: TrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
-                log: @escaping (String) -> Void = { _ in }) throws {
+                comm: Communicator = SingleProcess(), log: @escaping (String) -> Void = { _ in }) throws {
+        guard config.accumulation % comm.size == 0 else {
+            throw TesseraError.config("optim.batch_tokens gives \(config.accumulation) micro-batch(es) per step, not a multiple of the \(comm.size) MPI ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)")
+        }
+        self.comm = comm
         self.config = config
         self.runDir = runDir
         self.log = log
@@ -149,7 +157,8 @@ public final class Trainer {
     }
 
     func restore() throws {
-        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log, load: { path, s in
+        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange,
+                                                  writes: comm.isRoot, log: log, load: { path, s in
             // The id ranges the checkpoint was trained with must be the data's.
             let saved = (path as NSString).appendingPathComponent("layout.json")
             if FileIO.exists(saved) || layout != nil {
@@ -206,7 +215,7 @@ public final class Trainer {
         model.params.zeroGrads()
         var sum = 0.0
         let micro = B * T
-        for m in 0..<accum {
+        for m in stride(from: comm.rank, to: accum, by: comm.size) {
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress! + m * micro) }
             sum += targets.withUnsafeBufferPointer {
                 model.lossAndBackward(targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
@@ -215,6 +224,17 @@ public final class Trainer {
                 targets.withUnsafeBufferPointer {
                     split!.add(losses: model.tokenLosses, targets: $0.baseAddress! + m * micro, count: micro, layout: layout, ignore: ignore)
                 }
+            }
+        }
+        if comm.size > 1 {
+            comm.allreduceSum(model.params.grads.pointer, count: model.params.grads.count)
+            var sums = [sum]
+            if let m = split { sums += [m.all, m.text, m.image, Double(m.allCount), Double(m.textCount), Double(m.imageCount)] }
+            comm.allreduceSum(&sums)
+            sum = sums[0]
+            if split != nil {
+                split!.all = sums[1]; split!.text = sums[2]; split!.image = sums[3]
+                split!.allCount = Int(sums[4]); split!.textCount = Int(sums[5]); split!.imageCount = Int(sums[6])
             }
         }
         let loss = sum / Double(counted)
@@ -260,14 +280,20 @@ public final class Trainer {
     /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
     public func run() throws -> TrainSummary {
         let c = config
-        let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
+        let root = comm.isRoot
+        let metrics = root ? try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl")) : nil
         let firstStep = step
-        log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)")
+        log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
+            + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : ""))
         while step < c.optim.steps {
-            if let sig = stopRequested() {
-                let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
-                log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
-                throw TesseraError.interrupted(signal: sig)
+            // Every rank stops at the same step, whichever received the signal.
+            let requested = comm.size > 1 ? comm.allreduceMax(stopRequested() ?? 0) : (stopRequested() ?? 0)
+            if requested != 0 {
+                if root {
+                    let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
+                    log("stopped by signal \(requested) at step \(step); checkpoint \(path)")
+                }
+                throw TesseraError.interrupted(signal: requested)
             }
             let t0 = Date()
             let lr = c.schedule.lr(at: step)
@@ -289,7 +315,7 @@ public final class Trainer {
             }
             let isLast = step == c.optim.steps
             var valSplit: ModalityLoss?
-            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate(split: &valSplit) {
+            if root, (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate(split: &valSplit) {
                 row["val_loss"] = v
                 row["val_ppl"] = Foundation.exp(v)
                 if let t = valSplit?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
@@ -297,13 +323,13 @@ public final class Trainer {
                 lastValLoss = v
                 if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
             }
-            metrics.write(MetricsLog.line(row))
+            metrics?.write(MetricsLog.line(row))
             let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
             let text = String(format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr, norm, tps)
                 + (row["val_loss"].map { String(format: "  val %.4f", $0 as! Double) } ?? "")
                 + "  eta " + Trainer.duration(remaining)
             if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
-            if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
+            if root, (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
                 _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
                 Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
             }
