@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     --preset) preset=${2:-}; shift 2 || usage ;;
     --seeds) seeds=${2:-}; shift 2 || usage ;;
     --root) root=${2:-}; shift 2 || usage ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce: unknown argument $1" >&2; usage ;;
   esac
 done
