@@ -5,7 +5,7 @@ import TesseraCore
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE), a Hugging Face Llama/Mistral directory (config.json + safetensors), or an open_lm directory (params.json + safetensors).",
+        abstract: "Turn a pre-trained model into a Tessera checkpoint: a GGUF (Llama architecture, byte-level BPE), a Hugging Face Llama/Mistral/GPT-2 directory (config.json + safetensors), or an open_lm directory (params.json + safetensors).",
         discussion: """
         The output directory receives model.safetensors (F32, Tessera's parameter names), config.json \
         (model shape; data.seq_len = --seq-len) and tokenizer.json. eval, probe and generation read it; \

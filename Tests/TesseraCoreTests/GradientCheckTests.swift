@@ -161,6 +161,40 @@ import TesseraCore
         #expect(Self.check(&gu, analytic: dgu, forward) <= Self.tolerance)
     }
 
+    @Test(arguments: [false, true])
+    func gelu(tanh: Bool) {
+        let n = 57
+        var x = Self.random(n, "gelu-x", scale: 2)
+        let r = Self.random(n, "gelu-r")
+        func forward(_ x: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: n)
+            GELU.forward(pool, x: x, y: &y, count: n, tanh: tanh)
+            return Self.dot(y, r)
+        }
+        var dx = [Float](repeating: 0, count: n)
+        GELU.backward(pool, x: x, dy: r, dx: &dx, count: n, tanh: tanh)
+        #expect(Self.check(&x, analytic: dx, forward) <= Self.tolerance)
+        // The exact form and the tanh approximation agree to ~1e-3 (GPT-2's "gelu_new" rationale).
+        var exact = [Float](repeating: 0, count: n), approx = exact
+        GELU.forward(pool, x: x, y: &exact, count: n, tanh: false)
+        GELU.forward(pool, x: x, y: &approx, count: n, tanh: true)
+        #expect(zip(exact, approx).allSatisfy { abs($0 - $1) < 2e-3 })
+    }
+
+    @Test func linearBias() {
+        let rows = 5, n = 70
+        var b = Self.random(n, "bias-b")
+        let x = Self.random(rows * n, "bias-x"), r = Self.random(rows * n, "bias-r")
+        func forward(_ b: [Float]) -> Double {
+            var y = x
+            LinearBias.forward(pool, y: &y, bias: b, rows: rows, n: n)
+            return Self.dot(y, r)
+        }
+        var db = [Float](repeating: 0.5, count: n)   // accumulates onto what is there
+        LinearBias.backward(pool, dy: r, db: &db, rows: rows, n: n)
+        #expect(Self.check(&b, analytic: db.map { $0 - 0.5 }, forward) <= Self.tolerance)
+    }
+
     /// Fused output layer + softmax + cross-entropy, with ignored targets and several row chunks.
     @Test func crossEntropy() {
         let rows = 10, d = 7, vocab = 37
@@ -188,8 +222,39 @@ import TesseraCore
     func wholeTransformer(norm: NormKind) {
         let c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23, ffnHidden: 24, norm: norm,
                             rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 9)
+        checkWholeModel(c)
+    }
+
+    /// GPT-2's block (learned positions, biased linears, tanh-GELU MLP, tied, no RoPE) and the
+    /// same with exact GELU over RoPE; biases drawn non-zero so every term is exercised.
+    @Test(arguments: [MLPKind.geluTanh, MLPKind.gelu])
+    func wholeGPT2StyleTransformer(mlp: MLPKind) {
+        var c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 4, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
+                            rope: mlp == .gelu ? .half : .none, tieEmbeddings: true, maxSeqLen: 12)
+        c.mlp = mlp
+        c.linearBias = true
+        c.learnedPositions = true
+        checkWholeModel(c)
+    }
+
+    /// GPT-NeoX's block: parallel residual, rotary over half of each head, biases, exact GELU.
+    @Test func wholeNeoXStyleTransformer() {
+        var c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 2, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
+                            rope: .half, tieEmbeddings: false, maxSeqLen: 9)
+        c.mlp = .gelu
+        c.linearBias = true
+        c.rotaryDims = 4
+        c.parallelResidual = true
+        checkWholeModel(c)
+    }
+
+    func checkWholeModel(_ c: ModelConfig) {
         let model = Transformer(config: c, batch: 2, seqLen: 9, pool: pool)
         model.initialize(seed: 3)
+        for slot in model.params.slots where slot.name.hasSuffix(".bias") {
+            let v = Self.random(slot.count, slot.name, scale: 0.3)
+            (model.params.values.pointer + slot.offset).update(from: v, count: v.count)
+        }
         let tokens: [Int32] = (0..<18).map { Int32(($0 * 5 + 1) % 23) }
         let targets: [Int32] = (0..<18).map { Int32(($0 * 3 + 2) % 23) }
         func loss() -> Double {

@@ -83,12 +83,50 @@ extension ReferenceCache {
         #expect(relativeError(logits, try expected.floats("logits")) <= 1e-4)
     }
 
+    /// GPT-2 (Conv1D weights transposed, learned positions, biases, gelu_new, tied head): the
+    /// imported model's logits equal transformers' to 1e-4, in the training forward and in the
+    /// KV-cache session token by token.
+    @Test func gpt2LogitsMatchTransformers() throws {
+        let imported = try HFImport.load(dir: Fixtures.path("hf_gpt2_tiny"))
+        let c = imported.model
+        #expect(c.learnedPositions && c.linearBias && c.mlp == .geluTanh && c.tieEmbeddings && c.rope == .none && c.ffnHidden == 4 * c.dModel)
+        try Self.expectTransformersLogits(imported, fixture: "hf_gpt2_tiny")
+    }
+
+    /// GPT-NeoX (per-head interleaved qkv rows moved, parallel residual, rotary over half of each
+    /// head, biases, exact GELU, untied head): transformers' logits to 1e-4, both paths.
+    @Test func gptNeoXLogitsMatchTransformers() throws {
+        let imported = try HFImport.load(dir: Fixtures.path("hf_gpt_neox_tiny"))
+        let c = imported.model
+        #expect(c.parallelResidual && c.linearBias && c.mlp == .gelu && !c.tieEmbeddings && c.rope == .half && c.ropeDims == c.headDim / 2)
+        try Self.expectTransformersLogits(imported, fixture: "hf_gpt_neox_tiny")
+    }
+
+    static func expectTransformersLogits(_ imported: ImportedModel, fixture: String) throws {
+        let c = imported.model, dir = Fixtures.path(fixture)
+        let expected = try SafetensorsFile(path: dir + "/expected.safetensors")
+        let ids = try expected.int32s("ids"), want = try expected.floats("logits")
+        let model = Transformer(config: c, batch: 1, seqLen: ids.count, pool: Parallel(threads: 2))
+        model.params.values.pointer.update(from: imported.store.values.pointer, count: imported.store.values.count)
+        model.forward(tokens: ids)
+        var logits = [Float](repeating: 0, count: ids.count * c.vocabSize)
+        model.logits(into: &logits)
+        #expect(relativeError(logits, want) <= 1e-4)
+        let session = InferenceSession(config: c, params: imported.store, maxLength: ids.count, pool: Parallel(threads: 1))
+        var stepped: [Float] = []
+        for t in ids { stepped += Array(UnsafeBufferPointer(start: session.step(t), count: c.vocabSize)) }
+        #expect(relativeError(stepped, want) <= 1e-4)
+    }
+
     @Test func unmappedTensorsAndUnsupportedFamiliesAreErrors() throws {
         let src = Fixtures.path("hf_llama_tiny")
         let dir = tempDirectory("hf")
         for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f) }
         var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
-        cfg["model_type"] = "gpt2"
+        cfg["model_type"] = "bloom"
+        try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        #expect(throws: TesseraError.self) { _ = try HFImport.load(dir: dir) }
+        cfg["model_type"] = "gpt2"   // a Llama directory read as GPT-2: its names do not map
         try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
         #expect(throws: TesseraError.self) { _ = try HFImport.load(dir: dir) }
         cfg["model_type"] = "llama"

@@ -3,11 +3,16 @@ import Testing
 import TesseraCore
 
 @Suite struct TrainingTests {
-    static func config(steps: Int) throws -> TrainConfig {
+    /// `gpt2`: GPT-2's block (learned positions, biased linears, tanh-GELU MLP, LayerNorm, no RoPE).
+    static func config(steps: Int, gpt2: Bool = false) throws -> TrainConfig {
+        let model: [String: Any] = gpt2
+            ? ["d_model": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 256, "ffn_hidden": 128, "norm": "layernorm", "rope": "none",
+               "mlp": "gelu_tanh", "linear_bias": true, "learned_positions": true]
+            : ["d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 256, "ffn_hidden": 64,
+               "norm": "rmsnorm", "rope": "half"]
         let tree: [String: Any] = [
             "seed": 7, "threads": 2,
-            "model": ["d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 256, "ffn_hidden": 64,
-                      "norm": "rmsnorm", "rope": "half"],
+            "model": model,
             "data": ["train": packageRoot + "/configs/corpus/pride-and-prejudice.txt", "val_fraction": 0.05, "seq_len": 32],
             "optim": ["steps": steps, "micro_batch": 4, "batch_tokens": 256, "lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 3,
                       "grad_clip": 1.0, "no_decay": ["*norm.weight"]],
@@ -27,8 +32,9 @@ import TesseraCore
 
     /// N steps, stop (as on SIGINT), resume for M more: the same losses, weights and optimizer
     /// moments, bit for bit, as N+M uninterrupted steps.
-    @Test func resumeIsBitIdenticalToAnUninterruptedRun() throws {
-        let c = try Self.config(steps: 10)
+    @Test(arguments: [false, true])
+    func resumeIsBitIdenticalToAnUninterruptedRun(gpt2: Bool) throws {
+        let c = try Self.config(steps: 10, gpt2: gpt2)
         let a = tempDirectory("a"), b = tempDirectory("b")
         try RunDirectory.create(a, config: c, overwrite: true)
         try RunDirectory.create(b, config: c, overwrite: true)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A Hugging Face Llama-family checkpoint directory (config.json + model.safetensors, or shards
-/// listed in model.safetensors.index.json) as a Tessera model.
+/// listed in model.safetensors.index.json) as a Tessera model; GPT-2 and GPT-NeoX directories go
+/// to GPT2Import and GPTNeoXImport.
 ///
 /// Name map (HF → Tessera):
 ///   model.embed_tokens.weight                      → tok_embeddings.weight
@@ -22,8 +23,10 @@ public enum HFImport {
         }
         func bad(_ m: String) -> TesseraError { .data(file: cfgPath, m) }
         let type = cfg["model_type"] as? String ?? "?"
+        if type == "gpt2" { return try GPT2Import.load(dir: dir, config: cfg, weights: try shards(dir: dir)) }
+        if type == "gpt_neox" { return try GPTNeoXImport.load(dir: dir, config: cfg, weights: try shards(dir: dir)) }
         guard ["llama", "mistral"].contains(type) else {
-            throw bad("model_type \(type) is not supported (llama, mistral); GPT-2 and GPT-NeoX need biases and GELU, not yet in the model")
+            throw bad("model_type \(type) is not supported (llama, mistral, gpt2, gpt_neox)")
         }
         func int(_ k: String) throws -> Int {
             guard let v = cfg[k].flatMap(JSONKeys.exactInt), v > 0 else { throw bad("\(k) is missing or not a positive integer") }

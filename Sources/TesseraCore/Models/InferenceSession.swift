@@ -22,12 +22,12 @@ public final class InferenceSession {
         self.params = params
         self.maxLength = maxLength
         self.pool = pool
-        rope = RotaryTable(kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta)
+        rope = RotaryTable(kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
         let kv = c.nKVHeads * c.headDim
         kCache = FloatBuffer(count: c.nLayers * maxLength * kv)
         vCache = FloatBuffer(count: c.nLayers * maxLength * kv)
         let d = c.dModel, att = c.nHeads * c.headDim
-        let sizes = [d, d, c.qkvDim, att, maxLength, 2 * c.ffnHidden, c.ffnHidden, d, 2, c.vocabSize]
+        let sizes = [d, d, c.qkvDim, att, maxLength, c.mlpInWidth, c.ffnHidden, d, 2, c.vocabSize]
         work = FloatBuffer(count: sizes.reduce(0) { $0 + ($1 + 15) / 16 * 16 })
         var o = 0
         var ptrs: [UnsafeMutablePointer<Float>] = []
@@ -43,6 +43,11 @@ public final class InferenceSession {
                      mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
     }
 
+    /// y (one row of n) += the named bias, when the model has it.
+    func addBias(_ y: UnsafeMutablePointer<Float>, _ name: String, _ n: Int) {
+        if let s = params.slot(name) { Kernels.add(params.values.pointer + s.offset, into: y, count: n) }
+    }
+
     /// Feeds one token at the next position; returns the logits for the token after it. With
     /// `logitRange`, only those logits are computed (the rest of the buffer is stale): sampling
     /// image codes needs the code rows of the output layer, not the whole vocabulary.
@@ -54,10 +59,12 @@ public final class InferenceSession {
         let scale = 1 / Float(hd).squareRoot()
         let p = position
         x.update(from: params.value("tok_embeddings.weight") + Int(token) * d, count: d)
+        if c.learnedPositions { Kernels.add(params.value("pos_embeddings.weight") + p * d, into: x, count: d) }
         for l in 0..<c.nLayers {
             let pre = "layers.\(l)."
             norm(x, pre + "attention_norm.weight", pre + "attention_norm.bias", into: xn)
             Gemm.linearForward(pool, x: xn, w: params.value(pre + "attention.in_proj.weight"), y: qkv, m: 1, k: d, n: c.qkvDim)
+            addBias(qkv, pre + "attention.in_proj.bias", c.qkvDim)
             rope.rotate(qkv, position: p, heads: c.nHeads + c.nKVHeads)
             let kc = kCache.pointer + l * maxLength * kvDim, vc = vCache.pointer + l * maxLength * kvDim
             (kc + p * kvDim).update(from: qkv + c.nHeads * hd, count: kvDim)
@@ -75,11 +82,19 @@ public final class InferenceSession {
                 }
             }
             Gemm.linearForward(pool, x: att, w: params.value(pre + "attention.out_proj.weight"), y: tmp, m: 1, k: c.nHeads * hd, n: d)
+            addBias(tmp, pre + "attention.out_proj.bias", d)
+            // A parallel residual normalises the block input for the MLP, before the attention joins it.
+            if c.parallelResidual { norm(x, pre + "ffn_norm.weight", pre + "ffn_norm.bias", into: xn) }
             Kernels.add(tmp, into: x, count: d)
-            norm(x, pre + "ffn_norm.weight", pre + "ffn_norm.bias", into: xn)
-            Gemm.linearForward(pool, x: xn, w: params.value(pre + "feed_forward.w12.weight"), y: gu, m: 1, k: d, n: 2 * h)
-            SwiGLU.forward(pool, gu: gu, z: z, rows: 1, hidden: h)
+            if !c.parallelResidual { norm(x, pre + "ffn_norm.weight", pre + "ffn_norm.bias", into: xn) }
+            Gemm.linearForward(pool, x: xn, w: params.value(pre + "feed_forward.w12.weight"), y: gu, m: 1, k: d, n: c.mlpInWidth)
+            addBias(gu, pre + "feed_forward.w12.bias", c.mlpInWidth)
+            switch c.mlp {
+            case .swiglu: SwiGLU.forward(pool, gu: gu, z: z, rows: 1, hidden: h)
+            case .gelu, .geluTanh: GELU.forward(pool, x: gu, y: z, count: h, tanh: c.mlp == .geluTanh)
+            }
             Gemm.linearForward(pool, x: z, w: params.value(pre + "feed_forward.w3.weight"), y: tmp, m: 1, k: h, n: d)
+            addBias(tmp, pre + "feed_forward.w3.bias", d)
             Kernels.add(tmp, into: x, count: d)
         }
         norm(x, "norm.weight", "norm.bias", into: xn)

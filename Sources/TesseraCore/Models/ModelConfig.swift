@@ -1,4 +1,12 @@
-/// Shape of a pre-norm decoder-only transformer, covering the open_lm and Llama families.
+/// The feed-forward block: gated SwiGLU (open_lm, Llama) or a plain two-layer MLP with GELU, exact
+/// (GPT-NeoX) or tanh-approximated (GPT-2's "gelu_new").
+public enum MLPKind: String, Codable, Sendable, CaseIterable {
+    case swiglu
+    case gelu
+    case geluTanh = "gelu_tanh"
+}
+
+/// Shape of a pre-norm decoder-only transformer, covering the open_lm, Llama and GPT-2 families.
 public struct ModelConfig: Codable, Equatable, Sendable {
     public var dModel: Int
     public var nLayers: Int
@@ -15,6 +23,20 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var tieEmbeddings: Bool
     /// Longest sequence the model is planned for (RoPE table size).
     public var maxSeqLen: Int
+    public var mlp: MLPKind = .swiglu
+    /// Biases on the four linear layers of every block (GPT-2).
+    public var linearBias = false
+    /// A learned absolute position embedding `[max_seq_len, d]` added to the token embedding (GPT-2).
+    public var learnedPositions = false
+    /// Rotated channels per head; 0: the whole head (GPT-NeoX rotates rotary_pct of it).
+    public var rotaryDims = 0
+    /// x + Attn(Norm₁(x)) + MLP(Norm₂(x)) instead of two sequential residual steps (GPT-NeoX).
+    public var parallelResidual = false
+
+    public var ropeDims: Int { rotaryDims == 0 ? headDim : rotaryDims }
+
+    /// Rows of the first feed-forward matrix: gate and up for SwiGLU, the hidden layer otherwise.
+    public var mlpInWidth: Int { mlp == .swiglu ? 2 * ffnHidden : ffnHidden }
 
     public init(dModel: Int, nLayers: Int, nHeads: Int, nKVHeads: Int? = nil, vocabSize: Int,
                 ffnHidden: Int? = nil, ffnMultipleOf: Int = 256, norm: NormKind = .layerNorm,
@@ -54,6 +76,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         if nHeads > 0 && dModel % nHeads == 0 && rope != .none && headDim % 2 != 0 {
             p.append("model.rope needs an even head dimension (d_model / n_heads = \(headDim))")
+        }
+        if rotaryDims < 0 || rotaryDims % 2 != 0 || (nHeads > 0 && rotaryDims > dModel / nHeads) {
+            p.append("model.rotary_dims (\(rotaryDims)) must be even and at most the head dimension")
         }
         if vocabSize <= 1 { p.append("model.vocab_size must be at least 2 (got \(vocabSize))") }
         if ffnHidden <= 0 { p.append("model.ffn_hidden must be positive (got \(ffnHidden))") }

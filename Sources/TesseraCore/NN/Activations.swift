@@ -46,3 +46,56 @@ public enum LeakyReLU {
         pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i] } }
     }
 }
+
+/// GELU, exact (x·Φ(x), GPT-NeoX's "gelu") or with GPT-2's tanh approximation ("gelu_new"):
+/// 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). Backward needs only x.
+public enum GELU {
+    static let c = Float((2 / Double.pi).squareRoot()), k: Float = 0.044715
+
+    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, tanh: Bool) {
+        pool.forEachChunk(count, grain: 1 << 14) { r in
+            for i in r { y[i] = value(x[i], tanh: tanh) }
+        }
+    }
+
+    /// dx = dy ⊙ gelu'(x), overwriting dx (which may be dy itself).
+    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                dx: UnsafeMutablePointer<Float>, count: Int, tanh: Bool) {
+        pool.forEachChunk(count, grain: 1 << 14) { r in
+            for i in r { dx[i] = dy[i] * derivative(x[i], tanh: tanh) }
+        }
+    }
+
+    @inline(__always) static func value(_ v: Float, tanh: Bool) -> Float {
+        if tanh { return 0.5 * v * (1 + Foundation.tanh(c * (v + k * v * v * v))) }
+        return 0.5 * v * (1 + Foundation.erf(v / Float(2).squareRoot()))
+    }
+
+    @inline(__always) static func derivative(_ v: Float, tanh: Bool) -> Float {
+        if tanh {
+            let t = Foundation.tanh(c * (v + k * v * v * v))
+            return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * k * v * v)
+        }
+        let phi = Foundation.exp(-0.5 * v * v) / Float(2 * Double.pi).squareRoot()
+        return 0.5 * (1 + Foundation.erf(v / Float(2).squareRoot())) + v * phi
+    }
+}
+
+/// Bias of a linear layer over `[rows, n]`: y += b per row; db += Σ_rows dy (accumulated).
+public enum LinearBias {
+    public static func forward(_ pool: Parallel, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, n: Int) {
+        pool.forEachChunk(rows, grain: max(1, (1 << 14) / max(1, n))) { r in
+            for row in r { Kernels.add(bias, into: y + row * n, count: n) }
+        }
+    }
+
+    /// Column sums, split over columns so each worker owns its slice of `db`.
+    public static func backward(_ pool: Parallel, dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+        pool.forEachChunk(n, grain: 64) { cols in
+            for row in 0..<rows {
+                let src = dy + row * n
+                for c in cols { db[c] += src[c] }
+            }
+        }
+    }
+}

@@ -9,26 +9,31 @@ public enum RopeKind: String, Codable, Sendable, CaseIterable {
     case interleaved
 }
 
-/// cos/sin tables `[maxPositions, hd/2]` and the in-place rotation of q and k inside a packed
-/// qkv buffer. The rotation is orthogonal, so backward is the same rotation with -θ.
+/// cos/sin tables `[maxPositions, dims/2]` and the in-place rotation of q and k inside a packed
+/// qkv buffer. The rotation is orthogonal, so backward is the same rotation with -θ. Partial
+/// rotary (GPT-NeoX's rotary_pct): only the first `dims` channels of each head rotate, with
+/// frequencies θ^(−2i/dims); the rest pass through.
 public struct RotaryTable {
     public let kind: RopeKind
     public let headDim: Int
+    /// Rotated channels per head (≤ headDim, even).
+    public let dims: Int
     public let positions: Int
     let cos: [Float]
     let sin: [Float]
 
-    public init(kind: RopeKind, headDim: Int, positions: Int, theta: Double) {
+    public init(kind: RopeKind, headDim: Int, positions: Int, theta: Double, dims: Int? = nil) {
         self.kind = kind
         self.headDim = headDim
+        self.dims = dims ?? headDim
         self.positions = positions
-        let half = headDim / 2
+        let half = self.dims / 2
         var c = [Float](repeating: 1, count: positions * half)
         var s = [Float](repeating: 0, count: positions * half)
         if kind != .none {
             for p in 0..<positions {
                 for i in 0..<half {
-                    let invFreq = 1.0 / Foundation.pow(theta, Double(2 * i) / Double(headDim))
+                    let invFreq = 1.0 / Foundation.pow(theta, Double(2 * i) / Double(self.dims))
                     let angle = Double(p) * invFreq
                     c[p * half + i] = Float(Foundation.cos(angle))
                     s[p * half + i] = Float(Foundation.sin(angle))
@@ -42,7 +47,7 @@ public struct RotaryTable {
     /// Rotates `heads` consecutive head vectors starting at `v`, all at sequence position `position`.
     public func rotate(_ v: UnsafeMutablePointer<Float>, position: Int, heads: Int) {
         guard kind != .none else { return }
-        let hd = headDim, half = hd / 2
+        let hd = headDim, half = dims / 2
         cos.withUnsafeBufferPointer { c in
             sin.withUnsafeBufferPointer { s in
                 let cr = c.baseAddress! + position * half, sr = s.baseAddress! + position * half
@@ -64,7 +69,7 @@ public struct RotaryTable {
     public func apply(_ pool: Parallel, _ buf: UnsafeMutablePointer<Float>, rows: Int, seqLen: Int,
                       stride: Int, column: Int, heads: Int, inverse: Bool) {
         guard kind != .none else { return }
-        let hd = headDim, half = hd / 2
+        let hd = headDim, half = dims / 2
         let sign: Float = inverse ? -1 : 1
         cos.withUnsafeBufferPointer { cosTable in
             sin.withUnsafeBufferPointer { sinTable in

@@ -1,6 +1,7 @@
 /// Which tensors train. The paper's presets (architecture.md §2.7, open_lm names), or globs:
 ///   embed-output        (1) tok_embeddings.weight, output.weight
-///   embed-output-norms  (2) (1) + every norm's weight and bias (open_lm has no positional parameters)
+///   embed-output-norms  (2) (1) + every norm's weight and bias, and pos_embeddings.weight when the
+///                           model has learned positions (GPT-2; open_lm has no positional parameters)
 ///   first-half          (3) (2) + every tensor of layers 0 ..< L/2
 ///   ffn                 (4) (2) + every layer's feed_forward weights
 /// Frozen tensors get no optimizer state, no weight decay and no part in the gradient norm.
@@ -11,7 +12,7 @@ public enum Freezing {
     public static func patterns(_ spec: [String], layers: Int) -> [String] {
         guard spec.count == 1, presets.contains(spec[0]) else { return spec }
         let embed = ["tok_embeddings.weight", "output.weight"]
-        let norms = embed + ["*norm.weight", "*norm.bias"]
+        let norms = embed + ["*norm.weight", "*norm.bias", "pos_embeddings.weight"]
         switch spec[0] {
         case "embed-output": return embed
         case "embed-output-norms": return norms

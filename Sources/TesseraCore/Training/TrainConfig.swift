@@ -104,6 +104,11 @@ public struct TrainConfig: Equatable, Sendable {
             ropeTheta: try r.double("model.rope_theta", 10000, min: 0, exclusiveMin: true),
             tieEmbeddings: try r.bool("model.tie_embeddings", false),
             maxSeqLen: try r.int("model.max_seq_len", seqLen, min: seqLen))
+        model.mlp = try r.choice("model.mlp", MLPKind.swiglu)
+        model.linearBias = try r.bool("model.linear_bias", false)
+        model.learnedPositions = try r.bool("model.learned_positions", false)
+        model.rotaryDims = try r.int("model.rotary_dims", 0, min: 0)
+        model.parallelResidual = try r.bool("model.parallel_residual", false)
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1)
         gemmThreading = try r.choice("gemm_threading", GemmThreading.sharded)
@@ -154,12 +159,18 @@ public struct TrainConfig: Equatable, Sendable {
 
     /// The resolved config as a nested JSON-ready tree (what `config.json` holds).
     public var tree: [String: Any] {
-        let m: [String: Any] = [
+        var m: [String: Any] = [
             "d_model": model.dModel, "n_layers": model.nLayers, "n_heads": model.nHeads, "n_kv_heads": model.nKVHeads,
             "vocab_size": model.vocabSize, "ffn_hidden": model.ffnHidden, "norm": model.norm.rawValue,
             "norm_eps": Double(model.normEps), "rope": model.rope.rawValue, "rope_theta": model.ropeTheta,
             "tie_embeddings": model.tieEmbeddings, "max_seq_len": model.maxSeqLen,
         ]
+        // Only when not the open_lm defaults, so earlier configs keep their hash.
+        if model.mlp != .swiglu { m["mlp"] = model.mlp.rawValue }
+        if model.linearBias { m["linear_bias"] = true }
+        if model.learnedPositions { m["learned_positions"] = true }
+        if model.rotaryDims != 0 { m["rotary_dims"] = model.rotaryDims }
+        if model.parallelResidual { m["parallel_residual"] = true }
         var t: [String: Any] = [
             "seed": Int(seed), "threads": threads, "gemm_threading": gemmThreading.rawValue, "log_every": logEvery, "model": m,
             "data": ["train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
