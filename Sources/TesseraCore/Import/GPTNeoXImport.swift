@@ -55,7 +55,7 @@ enum GPTNeoXImport {
                 for part in 0..<3 {
                     for i in 0..<hd {
                         let from = ((h * 3 + part) * hd + i) * width, to = ((part * heads + h) * hd + i) * width
-                        (dst + to).update(from: Array(src[from..<(from + width)]), count: width)
+                        src.withUnsafeBufferPointer { (dst + to).update(from: $0.baseAddress! + from, count: width) }
                     }
                 }
             }

@@ -16,6 +16,15 @@ public final class InferenceSession {
     /// Positions already in the cache.
     public private(set) var position = 0
 
+    /// One block's tensors, resolved once: a decoding step builds no names and looks nothing up.
+    struct Block {
+        let norm1W, inProj, outProj, norm2W, w12, w3: UnsafeMutablePointer<Float>
+        let norm1B, norm2B, inProjB, outProjB, w12B, w3B: UnsafeMutablePointer<Float>?   // when the model has them
+    }
+    let blocks: [Block]
+    let embedding, output, finalNormW: UnsafeMutablePointer<Float>
+    let positions, finalNormB: UnsafeMutablePointer<Float>?
+
     public init(config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel) {
         precondition(maxLength <= c.maxSeqLen, "maxLength \(maxLength) exceeds max_seq_len \(c.maxSeqLen)")
         config = c
@@ -33,19 +42,34 @@ public final class InferenceSession {
         var ptrs: [UnsafeMutablePointer<Float>] = []
         for s in sizes { ptrs.append(work.pointer + o); o += (s + 15) / 16 * 16 }
         (x, xn, qkv, self.att, scores, gu, z, tmp, stat, logits) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9])
+        func optional(_ name: String) -> UnsafeMutablePointer<Float>? { params.slot(name).map { params.values.pointer + $0.offset } }
+        blocks = (0..<c.nLayers).map { l in
+            let p = "layers.\(l)."
+            return Block(norm1W: params.value(p + "attention_norm.weight"), inProj: params.value(p + "attention.in_proj.weight"),
+                         outProj: params.value(p + "attention.out_proj.weight"), norm2W: params.value(p + "ffn_norm.weight"),
+                         w12: params.value(p + "feed_forward.w12.weight"), w3: params.value(p + "feed_forward.w3.weight"),
+                         norm1B: optional(p + "attention_norm.bias"), norm2B: optional(p + "ffn_norm.bias"),
+                         inProjB: optional(p + "attention.in_proj.bias"), outProjB: optional(p + "attention.out_proj.bias"),
+                         w12B: optional(p + "feed_forward.w12.bias"), w3B: optional(p + "feed_forward.w3.bias"))
+        }
+        embedding = params.value("tok_embeddings.weight")
+        output = c.tieEmbeddings ? embedding : params.value("output.weight")
+        finalNormW = params.value("norm.weight")
+        finalNormB = optional("norm.bias")
+        positions = optional("pos_embeddings.weight")
     }
 
     public func reset() { position = 0 }
 
-    func norm(_ input: UnsafePointer<Float>, _ weight: String, _ bias: String, into out: UnsafeMutablePointer<Float>) {
-        let b = params.slot(bias).map { UnsafePointer(params.values.pointer + $0.offset) }
-        Norm.forward(config.norm, pool, x: input, weight: params.value(weight), bias: b, y: out,
+    func norm(_ input: UnsafePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
+              into out: UnsafeMutablePointer<Float>) {
+        Norm.forward(config.norm, pool, x: input, weight: weight, bias: bias.map { UnsafePointer($0) }, y: out,
                      mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
     }
 
-    /// y (one row of n) += the named bias, when the model has it.
-    func addBias(_ y: UnsafeMutablePointer<Float>, _ name: String, _ n: Int) {
-        if let s = params.slot(name) { Kernels.add(params.values.pointer + s.offset, into: y, count: n) }
+    /// y (one row of n) += bias, when the model has it.
+    func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?, _ n: Int) {
+        if let bias { Kernels.add(bias, into: y, count: n) }
     }
 
     /// Feeds one token at the next position; returns the logits for the token after it. With
@@ -58,13 +82,13 @@ public final class InferenceSession {
         let kvDim = c.nKVHeads * hd, group = c.nHeads / c.nKVHeads
         let scale = 1 / Float(hd).squareRoot()
         let p = position
-        x.update(from: params.value("tok_embeddings.weight") + Int(token) * d, count: d)
-        if c.learnedPositions { Kernels.add(params.value("pos_embeddings.weight") + p * d, into: x, count: d) }
+        x.update(from: embedding + Int(token) * d, count: d)
+        if let positions { Kernels.add(positions + p * d, into: x, count: d) }
         for l in 0..<c.nLayers {
-            let pre = "layers.\(l)."
-            norm(x, pre + "attention_norm.weight", pre + "attention_norm.bias", into: xn)
-            Gemm.linearForward(pool, x: xn, w: params.value(pre + "attention.in_proj.weight"), y: qkv, m: 1, k: d, n: c.qkvDim)
-            addBias(qkv, pre + "attention.in_proj.bias", c.qkvDim)
+            let b = blocks[l]
+            norm(x, b.norm1W, b.norm1B, into: xn)
+            Gemm.linearForward(pool, x: xn, w: b.inProj, y: qkv, m: 1, k: d, n: c.qkvDim)
+            addBias(qkv, b.inProjB, c.qkvDim)
             rope.rotate(qkv, position: p, heads: c.nHeads + c.nKVHeads)
             let kc = kCache.pointer + l * maxLength * kvDim, vc = vCache.pointer + l * maxLength * kvDim
             (kc + p * kvDim).update(from: qkv + c.nHeads * hd, count: kvDim)
@@ -81,24 +105,24 @@ public final class InferenceSession {
                     for i in 0..<hd { o[i] += w * v[i] }
                 }
             }
-            Gemm.linearForward(pool, x: att, w: params.value(pre + "attention.out_proj.weight"), y: tmp, m: 1, k: c.nHeads * hd, n: d)
-            addBias(tmp, pre + "attention.out_proj.bias", d)
+            Gemm.linearForward(pool, x: att, w: b.outProj, y: tmp, m: 1, k: c.nHeads * hd, n: d)
+            addBias(tmp, b.outProjB, d)
             // A parallel residual normalises the block input for the MLP, before the attention joins it.
-            if c.parallelResidual { norm(x, pre + "ffn_norm.weight", pre + "ffn_norm.bias", into: xn) }
+            if c.parallelResidual { norm(x, b.norm2W, b.norm2B, into: xn) }
             Kernels.add(tmp, into: x, count: d)
-            if !c.parallelResidual { norm(x, pre + "ffn_norm.weight", pre + "ffn_norm.bias", into: xn) }
-            Gemm.linearForward(pool, x: xn, w: params.value(pre + "feed_forward.w12.weight"), y: gu, m: 1, k: d, n: c.mlpInWidth)
-            addBias(gu, pre + "feed_forward.w12.bias", c.mlpInWidth)
+            if !c.parallelResidual { norm(x, b.norm2W, b.norm2B, into: xn) }
+            Gemm.linearForward(pool, x: xn, w: b.w12, y: gu, m: 1, k: d, n: c.mlpInWidth)
+            addBias(gu, b.w12B, c.mlpInWidth)
             switch c.mlp {
             case .swiglu: SwiGLU.forward(pool, gu: gu, z: z, rows: 1, hidden: h)
             case .gelu, .geluTanh: GELU.forward(pool, x: gu, y: z, count: h, tanh: c.mlp == .geluTanh)
             }
-            Gemm.linearForward(pool, x: z, w: params.value(pre + "feed_forward.w3.weight"), y: tmp, m: 1, k: h, n: d)
-            addBias(tmp, pre + "feed_forward.w3.bias", d)
+            Gemm.linearForward(pool, x: z, w: b.w3, y: tmp, m: 1, k: h, n: d)
+            addBias(tmp, b.w3B, d)
             Kernels.add(tmp, into: x, count: d)
         }
-        norm(x, "norm.weight", "norm.bias", into: xn)
-        let out = c.tieEmbeddings ? params.value("tok_embeddings.weight") : params.value("output.weight")
+        norm(x, finalNormW, finalNormB, into: xn)
+        let out = output
         let r = logitRange ?? 0..<c.vocabSize
         precondition(r.lowerBound >= 0 && r.upperBound <= c.vocabSize && !r.isEmpty)
         Gemm.linearForward(pool, x: xn, w: out + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count)
