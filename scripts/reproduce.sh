@@ -35,13 +35,7 @@ stage() {
   stage_no=$((stage_no + 1)); local e=$(( $(date +%s) - start ))
   printf '\n== reproduce [%d] %s (%dm%02ds elapsed)\n' "$stage_no" "$*" $((e / 60)) $((e % 60)) >&2
 }
-completed() { [ -f "$1/summary.json" ] && grep -q '"completed"' "$1/summary.json"; }
-train_once() {   # run dir, train args...: skip when completed, resume when interrupted
-  local run=$1; shift
-  if completed "$run"; then echo "$run: already completed" >&2
-  elif [ -d "$run" ]; then "$t" train --resume --run-dir "$run"
-  else "$t" train --run-dir "$run" "$@"; fi
-}
+. scripts/train-once.sh
 
 stage "set-up and release build"
 if [ -z "${TESSERA_BIN:-}" ]; then

@@ -20,13 +20,7 @@ if [ -z "${TESSERA_BIN:-}" ]; then
   TESSERA_BIN=.build/release/tessera
 fi
 t=$TESSERA_BIN
-completed() { [ -f "$1/summary.json" ] && grep -q '"completed"' "$1/summary.json"; }
-train_once() {   # run dir, train args...
-  local run=$1; shift
-  if completed "$run"; then echo "$run already completed" >&2
-  elif [ -d "$run" ]; then "$t" train --resume --run-dir "$run"
-  else "$t" train --run-dir "$run" "$@"; fi
-}
+. scripts/train-once.sh
 pretrained=${2:-$(ls -d runs/corpus-bpe8k-* 2>/dev/null | sort | tail -1 || true)}
 if [ -z "$pretrained" ]; then scripts/pretrain-corpus.sh; pretrained=$(ls -d runs/corpus-bpe8k-* | sort | tail -1); fi
 sample_args=()

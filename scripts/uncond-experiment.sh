@@ -21,13 +21,8 @@ root=runs/uncond-shapes
 config=configs/uncond-shapes.yaml
 mkdir -p "$root"
 [ -d "$root/pairs" ] || "$t" tokenize pairs --codes "$codes" --tokenizer "$pretrained" --out "$root/pairs" --seq-len 68 --unconditional
-completed() { [ -f "$1/summary.json" ] && grep -q '"completed"' "$1/summary.json"; }
-arm() {   # name, extra train args...
-  local run=$root/$1; shift
-  if completed "$run"; then echo "$run already completed" >&2
-  elif [ -d "$run" ]; then "$t" train --resume --run-dir "$run"
-  else "$t" train --config "$config" --run-dir "$run" --set "data.train=$root/pairs" "$@"; fi
-}
+. scripts/train-once.sh
+arm() { local name=$1; shift; train_once "$root/$name" --config "$config" --set "data.train=$root/pairs" "$@"; }
 arm random
 arm pretrained --set "init.from=$pretrained"
 for preset in embed-output embed-output-norms first-half ffn; do

@@ -17,8 +17,8 @@ import Foundation
 ///   lm_head.weight              → tied to wte (a copy is accepted, an untied head refused)
 /// The causal-mask buffers older checkpoints carry (h.N.attn.bias, h.N.attn.masked_bias) are skipped.
 enum GPT2Import {
-    static func load(dir: String, config cfg: [String: Any], weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
-        let hf = HFConfig(values: cfg, path: (dir as NSString).appendingPathComponent("config.json"))
+    static func load(dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
+        let cfg = hf.values
         let bad = hf.bad, int = hf.int
         let mlp = try hf.mlp("activation_function", default: "gelu_new")
         if cfg["tie_word_embeddings"] as? Bool == false { throw bad("tie_word_embeddings = false is not supported for gpt2") }

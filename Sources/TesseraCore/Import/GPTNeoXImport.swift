@@ -17,8 +17,8 @@ import Foundation
 ///   embed_out.weight                            → output.weight
 /// Buffers older checkpoints carry (attention.bias, attention.masked_bias, rotary_emb.inv_freq) are skipped.
 enum GPTNeoXImport {
-    static func load(dir: String, config cfg: [String: Any], weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
-        let hf = HFConfig(values: cfg, path: (dir as NSString).appendingPathComponent("config.json"))
+    static func load(dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
+        let cfg = hf.values
         let bad = hf.bad, int = hf.int
         let mlp = try hf.mlp("hidden_act", default: "gelu")
         if cfg["attention_bias"] as? Bool == false { throw bad("attention_bias = false is not supported") }

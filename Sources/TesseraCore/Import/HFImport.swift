@@ -21,16 +21,13 @@ public enum HFImport {
         guard let cfg = (try? JSONSerialization.jsonObject(with: try FileIO.read(cfgPath))) as? [String: Any] else {
             throw TesseraError.data(file: cfgPath, "not a JSON object")
         }
-        func bad(_ m: String) -> TesseraError { .data(file: cfgPath, m) }
+        let hf = HFConfig(values: cfg, path: cfgPath)
+        let bad = hf.bad, int = hf.int
         let type = cfg["model_type"] as? String ?? "?"
-        if type == "gpt2" { return try GPT2Import.load(dir: dir, config: cfg, weights: try shards(dir: dir)) }
-        if type == "gpt_neox" { return try GPTNeoXImport.load(dir: dir, config: cfg, weights: try shards(dir: dir)) }
+        if type == "gpt2" { return try GPT2Import.load(dir: dir, config: hf, weights: try shards(dir: dir)) }
+        if type == "gpt_neox" { return try GPTNeoXImport.load(dir: dir, config: hf, weights: try shards(dir: dir)) }
         guard ["llama", "mistral"].contains(type) else {
             throw bad("model_type \(type) is not supported (llama, mistral, gpt2, gpt_neox)")
-        }
-        func int(_ k: String) throws -> Int {
-            guard let v = cfg[k].flatMap(JSONKeys.exactInt), v > 0 else { throw bad("\(k) is missing or not a positive integer") }
-            return v
         }
         for k in ["attention_bias", "mlp_bias"] where cfg[k] as? Bool == true { throw bad("\(k) = true is not supported (no linear biases)") }
         if let act = cfg["hidden_act"] as? String, act != "silu" { throw bad("hidden_act \(act) is not supported (silu)") }
@@ -51,12 +48,10 @@ public enum HFImport {
             maxSeqLen: cfg["max_position_embeddings"].flatMap(JSONKeys.exactInt) ?? 2048)
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
-        var used = Set<String>()
+        var tensors = HFTensors(dir: dir, weights: weights, prefix: "")
         func copy(_ name: String, shape: [Int], to dst: UnsafeMutablePointer<Float>) throws {
-            guard let (file, e) = weights[name] else { throw TesseraError.data(file: dir, "missing tensor \"\(name)\"") }
-            guard e.shape == shape else { throw TesseraError.data(file: file.path, "tensor \"\(name)\" has shape \(e.shape), expected \(shape)") }
-            try file.read(name, into: dst, count: e.count)
-            used.insert(name)
+            let src = try tensors.read(name, shape: shape)
+            dst.update(from: src, count: src.count)
         }
         let hd = config.headDim, h = config.ffnHidden
         try copy("model.embed_tokens.weight", shape: [config.vocabSize, d], to: store.value("tok_embeddings.weight"))
@@ -76,13 +71,9 @@ public enum HFImport {
         }
         try copy("model.norm.weight", shape: [d], to: store.value("norm.weight"))
         if !tied { try copy("lm_head.weight", shape: [config.vocabSize, d], to: store.value("output.weight")) }
-        else if weights["lm_head.weight"] != nil { used.insert("lm_head.weight") }   // a tied copy
-        let unused = Set(weights.keys).subtracting(used).filter { !$0.hasSuffix("rotary_emb.inv_freq") }
-        if let u = unused.sorted().first { throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
-        let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        let tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
-        return ImportedModel(model: config, tokenizer: tokenizer, store: store,
-                                   metadata: ["source": (dir as NSString).lastPathComponent, "model_type": type])
+        else if weights["lm_head.weight"] != nil { tensors.used.insert("lm_head.weight") }   // a tied copy
+        try tensors.checkAllUsed(ignoring: ["rotary_emb.inv_freq"])
+        return try HFConfig.finish(dir: dir, config: config, store: store, type: type)
     }
 
     /// Tensor name → (its file, entry), over model.safetensors or the index's shards.

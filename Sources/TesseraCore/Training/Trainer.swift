@@ -287,7 +287,7 @@ public final class Trainer {
             + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : ""))
         while step < c.optim.steps {
             // Every rank stops at the same step, whichever received the signal.
-            let requested = comm.size > 1 ? comm.allreduceMax(stopRequested() ?? 0) : (stopRequested() ?? 0)
+            let requested = comm.allreduceMax(stopRequested() ?? 0)
             if requested != 0 {
                 if root {
                     let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)

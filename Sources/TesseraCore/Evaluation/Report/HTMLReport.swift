@@ -146,15 +146,9 @@ public struct HTMLReport {
     /// Whitespace made visible so a token like " blue" reads as one.
     static func visible(_ token: String) -> String { token.replacingOccurrences(of: " ", with: "␣") }
 
-    /// The text-to-image run a checkpoint belongs to (nil: the pre-trained LM or another model).
-    func run(ofCheckpoint path: String) -> StudyRuns.TrainingRun? {
-        let dir = (StudyRuns.runDir(ofCheckpoint: path) as NSString).standardizingPath
-        return study.textToImage.first { ($0.dir as NSString).standardizingPath == dir }
-    }
-
     /// The label of a probed checkpoint: its run's arm and seed, or "pre-trained LM".
     func label(ofCheckpoint path: String) -> String {
-        run(ofCheckpoint: path).map { "text-to-image \($0.arm), seed \($0.seed)" } ?? "pre-trained LM"
+        study.textToImageRun(of: path).map { "text-to-image \($0.arm), seed \($0.seed)" } ?? "pre-trained LM"
     }
 
     /// Held-out text perplexity against text-to-image step, one line per fine-tuned run; runs that
@@ -165,7 +159,7 @@ public struct HTMLReport {
         for r in study.forgetting {
             guard let ppl = r["val_ppl"] as? Double else { continue }
             let path = r["checkpoint"] as? String ?? ""
-            guard let run = self.run(ofCheckpoint: path) else { before = before ?? ppl; continue }
+            guard let run = study.textToImageRun(of: path) else { before = before ?? ppl; continue }
             let l = "text-to-image \(run.arm), seed \(run.seed)"
             if run.pretrained != nil { fromLM.insert(l) }
             groups[l, default: []].append((Double(r["step"] as? Int ?? 0), ppl))
@@ -193,7 +187,7 @@ public struct HTMLReport {
             }.joined(separator: "<br>")
             let path = r["checkpoint"] as? String ?? "", step = r["step"] as? Int ?? 0
             // The pre-trained LM's own step counts text pretraining, not text-to-image training.
-            let stepCell = run(ofCheckpoint: path) == nil ? "0 (text LM at step \(step))" : "\(step)"
+            let stepCell = study.textToImageRun(of: path) == nil ? "0 (text LM at step \(step))" : "\(step)"
             h += "<tr><td>\(e(label(ofCheckpoint: path)))</td><td>\(stepCell)</td>"
                 + "<td>\((r["val_ppl"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct("cloze_accuracy"))</td><td>\(pct("translation_accuracy"))</td><td>\(completions)</td></tr>"
         }
@@ -219,8 +213,7 @@ public struct HTMLReport {
     func sampleGrid() throws -> (image: RGBImage, arms: [String])? {
         var sets: [(arm: String, set: StudyRuns.SampleSet)] = []
         for s in study.samples {
-            let run = (s.runDir as NSString).standardizingPath
-            let arm = study.textToImage.first { ($0.dir as NSString).standardizingPath == run }?.arm ?? (s.dir as NSString).lastPathComponent
+            let arm = study.textToImageRun(of: s.runDir)?.arm ?? (s.dir as NSString).lastPathComponent
             if !sets.contains(where: { $0.arm == arm }) { sets.append((arm, s)) }
         }
         sets.sort { (StudyRuns.armRank($0.arm), $0.arm) < (StudyRuns.armRank($1.arm), $1.arm) }

@@ -145,8 +145,7 @@ public enum PaperClaims {
         let measure = "share of held-out captions whose sample is recognised as the caption (shapes: shape, colour, size, position); same if |Δ| ≤ 2·√(p₁q₁/n₁ + p₂q₂/n₂)"
         func find(_ arm: String) -> (p: Double, n: Int)? {
             for set in s.samples {
-                guard let run = s.textToImage.first(where: { $0.dir == set.runDir || ($0.dir as NSString).standardizingPath == (set.runDir as NSString).standardizingPath }),
-                      run.arm == arm, let c = (set.summary["consistency"] as? [String: Any])?["all"] as? Double,
+                guard let run = s.textToImageRun(of: set.runDir), run.arm == arm, let c = (set.summary["consistency"] as? [String: Any])?["all"] as? Double,
                       let n = set.summary["images"] as? Int, n > 0 else { continue }
                 return (c, n)
             }
@@ -226,14 +225,10 @@ public enum PaperClaims {
         let pplMeasure = "held-out text perplexity of the pre-trained LM vs its text-to-image fine-tune at the first probed checkpoint; severe if ×2 or more"
         let know = "World knowledge and in-context learning (few-shot translation) are lost."
         let knowMeasure = "cloze accuracy and few-shot EN→FR accuracy before vs at the last probed checkpoint; lost if both fall to ≤ 25 % of before"
-        let rows = s.forgetting.map { r -> (step: Int, run: String, row: [String: Any]) in
-            let ckpt = r["checkpoint"] as? String ?? ""
-            return (r["step"] as? Int ?? 0, StudyRuns.runDir(ofCheckpoint: ckpt), r)
-        }
         // "Before": the probed checkpoint that is no text-to-image run; "after": the pretrained arm's.
-        let t2iDirs = Dictionary(s.textToImage.map { (($0.dir as NSString).standardizingPath, $0.arm) }, uniquingKeysWith: { a, _ in a })
-        let before = rows.first { t2iDirs[($0.run as NSString).standardizingPath] == nil }
-        let after = rows.filter { t2iDirs[($0.run as NSString).standardizingPath] == "pretrained" }.sorted { $0.step < $1.step }
+        let rows = s.forgetting.map { r in (step: r["step"] as? Int ?? 0, arm: s.textToImageRun(of: r["checkpoint"] as? String ?? "")?.arm, row: r) }
+        let before = rows.first { $0.arm == nil }
+        let after = rows.filter { $0.arm == "pretrained" }.sorted { $0.step < $1.step }
         guard let before, let firstAfter = after.first, let lastAfter = after.last else {
             let why = "no forgetting probe output (probe forget --json → forgetting.jsonl) of the pre-trained LM and its text-to-image checkpoints"
             return [unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, why), unmeasured("C12", "§3.1, Table 1", know, knowMeasure, why)]

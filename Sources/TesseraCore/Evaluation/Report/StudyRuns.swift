@@ -131,6 +131,12 @@ public struct StudyRuns {
     /// The paper's order: pretrained, random, aligned, then anything else.
     public static func armRank(_ arm: String) -> Int { ["pretrained": 0, "random": 1, "aligned": 2][arm] ?? 3 }
 
+    /// The text-to-image run that `path` (its directory or one of its checkpoints) belongs to.
+    public func textToImageRun(of path: String) -> TrainingRun? {
+        let dir = (Self.runDir(ofCheckpoint: path) as NSString).standardizingPath
+        return textToImage.first { ($0.dir as NSString).standardizingPath == dir }
+    }
+
     /// `RUN/checkpoints/step_N` → `RUN`; anything else unchanged.
     public static func runDir(ofCheckpoint path: String) -> String {
         let parent = (path as NSString).deletingLastPathComponent
