@@ -6,7 +6,7 @@ import TesseraMPI
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
-        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self])
+        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self, BenchKernel.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -239,5 +239,28 @@ struct BenchSample: ParsableCommand {
                                    n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes, threads))
             }
         }
+    }
+}
+
+struct BenchKernel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel",
+        abstract: "The OpenBLAS kernel set in use, and a better one when OpenBLAS fell back to a generic set on this CPU.",
+        discussion: """
+        Prints "kernel NAME" and, when OPENBLAS_CORETYPE is unset and NAME is a generic fallback \
+        (Prescott, Core2, …) on a CPU with AVX2 or AVX-512, "suggested NAME" — the value to export as \
+        OPENBLAS_CORETYPE before running. --suggested prints only that name (empty when none).
+        """)
+
+    @Flag(help: "Print only the suggested kernel set (nothing when there is none).") var suggested = false
+
+    func run() throws {
+        let advice = BLASKernel.advice()
+        if suggested {
+            if let advice { Console.out(advice) }
+            return
+        }
+        Console.out("kernel \(Gemm.coreName)")
+        if let advice { Console.out("suggested \(advice) (export OPENBLAS_CORETYPE=\(advice))") }
     }
 }

@@ -60,6 +60,9 @@ struct ProbeAlign: ParsableCommand {
     @Option(help: "Nearest text tokens listed per code.") var nearest = 5
     @Option(help: "Seed.") var seed: UInt64 = 1337
     @Option(help: "Worker threads.") var threads = 2
+    @Option(help: "Stop words (one per line, # comments) left out of the caption-word count, e.g. configs/probes/stopwords-en.txt.")
+    var stopwords: String?
+    @Flag(help: "Control probe: permute the training captions across images (held-out pairs stay true).") var shuffleCaptions = false
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
     func run() throws {
@@ -71,6 +74,8 @@ struct ProbeAlign: ParsableCommand {
             var o = AlignmentTraining.Options()
             o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery; o.nearest = nearest; o.seed = seed
             o.warmup = min(50, steps / 10)
+            o.shuffleCaptions = shuffleCaptions
+            if let stopwords { o.stopWords = try AlignmentProbe.readStopWords(stopwords) }
             let pool = Parallel(threads: threads)
             let s = try FileIO.buildDirectory(out, overwrite: overwrite) {
                 try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) { Console.log($0) }
@@ -127,9 +132,18 @@ struct ProbeForget: ParsableCommand {
                 if let s = try? Checkpoint.loadState(loaded.path) { row["step"] = s.step }
                 row["completions"] = (ForgettingProbe.paperPrompts + prompt).map { ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)] }
                 if let corpus {
-                    let stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
+                    let corpusIds = try loaded.tokens(of: corpus)
+                    let stream = TokenStream(name: "eval", tokens: corpusIds)
+                    let textVocabulary = min(textIds.upperBound, loaded.config.model.vocabSize)
                     if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
                         row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
+                    }
+                    // Renormalised over text ids: what the model thinks of the text among text tokens,
+                    // apart from the probability it moved to image codes. Equal to the above for a text LM.
+                    if corpusIds.allSatisfy({ Int($0) < textVocabulary }),
+                       let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
+                                                     vocabulary: textVocabulary) {
+                        row["val_loss_text_only"] = loss; row["val_ppl_text_only"] = Foundation.exp(loss)
                     }
                 }
                 if let pairs {

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
+import Yams
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reports over finished runs.",
-        subcommands: [ReportPage.self, ReportCompare.self],
+        subcommands: [ReportPage.self, ReportRules.self, ReportCompare.self],
         defaultSubcommand: ReportPage.self)
 }
 
@@ -24,19 +25,68 @@ struct ReportPage: ParsableCommand {
 
     @Argument(help: "Run directories, probe outputs, sample sets, or directories holding them.") var runs: [String]
     @Option(help: "Output directory (replaced when it holds an earlier report).") var out: String
+    @Option(help: "Study rules (YAML or JSON, as configs/reproduce/study.yaml); default: the study-rules.json of the inputs, else built-in defaults.")
+    var rules: String?
     @Flag(help: "Replace --out even when it is not an earlier report.") var overwrite = false
 
     func run() throws {
         try guarded {
             guard !runs.isEmpty else { throw TesseraError.config("name at least one run directory") }
-            let report = HTMLReport(study: try StudyRuns(paths: runs))
+            let given = try rules.map { try ReportRules.read($0) }
+            let report = HTMLReport(study: try StudyRuns(paths: runs), rules: given)
             try report.write(to: out, overwrite: overwrite)
             for c in report.claims {
-                Console.out("\(c.id.padding(toLength: 4, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 14, withPad: " ", startingAt: 0))  \(c.statement)")
+                Console.out("\(c.id.padding(toLength: 5, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)")
                 if !c.measured.isEmpty { Console.out("      \(c.measured)") }
-                if case .notMeasured(let why) = c.verdict { Console.out("      \(why)") }
+                if !c.verdict.reason.isEmpty { Console.out("      \(c.verdict.reason)") }
             }
             Console.log("report → \((out as NSString).appendingPathComponent("index.html"))")
+        }
+    }
+}
+
+struct ReportRules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Fix a study's rules before its runs: check a rules file and write it as ROOT/study-rules.json.",
+        discussion: """
+        The margins, interval level, primary learning rate and untestable claims the report judges by \
+        (configs/reproduce/study.yaml). An existing study-rules.json with other content is refused: \
+        rules are written before the runs and not changed after them.
+        """)
+
+    @Argument(help: "Rules file (YAML or JSON).") var file: String
+    @Option(help: "Study root directory (created if missing).") var root: String
+
+    static func read(_ path: String) throws -> StudyRules {
+        let data = try FileIO.read(path)
+        guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
+        let parsed: Any?
+        do { parsed = try Yams.load(yaml: text) } catch {
+            throw TesseraError.config("\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        guard let tree = parsed.map(ConfigFile.normalise) as? [String: Any] else { throw TesseraError.config("\(path): the top level must be a mapping of keys") }
+        return try StudyRules.load(json: try JSONSerialization.data(withJSONObject: tree), file: path)
+    }
+
+    func run() throws {
+        try guarded {
+            let rules = try Self.read(file)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(rules)
+            let target = (root as NSString).appendingPathComponent(StudyRules.fileName)
+            if FileIO.exists(target) {
+                let existing = try StudyRules.load(json: try FileIO.read(target), file: target)
+                guard existing == rules else {
+                    throw TesseraError.data(file: target, "holds other rules than \(file); rules are fixed before the runs (remove it to start a new study)")
+                }
+                Console.log("rules unchanged: \(target)")
+                return
+            }
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try FileIO.writeAtomically(target, data: data)
+            Console.log("rules → \(target)")
         }
     }
 }

@@ -79,14 +79,20 @@ import TesseraCore
         #expect(AlignmentProbe.captionWordShare(nearest: [], captions: [], vocabulary: 0) { _ in "" }.codes == 0)
     }
 
-    /// init.aligned copies the probe's rows into the image-code rows, rescaled to the text rows'
-    /// mean norm, and refuses rows aligned on another image tokenizer's codes.
-    @Test func alignedInitCopiesScaledRows() throws {
+    /// A one-layer model over 20 text ids and 6 image codes, initialised.
+    static func textToImageModel() -> (Transformer, VocabularyLayout) {
         let layout = VocabularyLayout(textSize: 20, imageCodes: 6)
         let c = ModelConfig(dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: layout.vocabSize, ffnHidden: 16,
                             norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 8)
         let m = Transformer(config: c, batch: 1, seqLen: 8, pool: Parallel(threads: 1))
         m.initialize(seed: 1)
+        return (m, layout)
+    }
+
+    /// init.aligned copies the probe's rows into the image-code rows, rescaled to the text rows'
+    /// mean norm, and refuses rows aligned on another image tokenizer's codes.
+    @Test func alignedInitCopiesScaledRows() throws {
+        let (m, layout) = Self.textToImageModel()
         let rows = G.random(6 * 8, "rows", scale: 3)
         let dir = tempDirectory("aligned")
         try rows.withUnsafeBufferPointer {
@@ -101,5 +107,41 @@ import TesseraCore
         #expect(r.rows == 6 && abs(imageMean - textMean) < 1e-4 * textMean)
         #expect(abs(t[20 * 8 + 3] - rows[3] * r.scale) < 1e-6)
         #expect(throws: TesseraError.self) { try PretrainedInit.applyAligned(from: dir, to: m, layout: layout, tokenizer: nil, imageTokenizerHash: "xyz") }
+    }
+
+    /// init.match_norm (the control arm): the image-code rows keep their directions and get the
+    /// text rows' mean norm; text rows are untouched; it needs pair shards.
+    @Test func matchNormRescalesDrawnRows() throws {
+        let (m, layout) = Self.textToImageModel()
+        let t = m.params.value("tok_embeddings.weight")
+        for i in 0..<(20 * 8) { t[i] *= 5 }   // text rows 5× the drawn scale, as a trained LM's are larger
+        let before = Array(UnsafeBufferPointer(start: t, count: 26 * 8))
+        let r = try PretrainedInit.matchImageRowNorm(of: m, layout: layout)
+        func norm(_ p: UnsafePointer<Float>) -> Float { (0..<8).reduce(Float(0)) { $0 + p[$1] * p[$1] }.squareRoot() }
+        let textMean = (0..<20).reduce(Float(0)) { $0 + norm(t + $1 * 8) } / 20
+        let imageMean = (20..<26).reduce(Float(0)) { $0 + norm(t + $1 * 8) } / 6
+        #expect(r.rows == 6 && abs(imageMean - textMean) < 1e-4 * textMean && r.scale > 2)
+        for i in 0..<(20 * 8) { #expect(t[i] == before[i]) }
+        for i in (20 * 8)..<(26 * 8) { #expect(abs(t[i] - before[i] * r.scale) <= 1e-6 * abs(t[i]) + 1e-9) }
+        #expect(throws: TesseraError.self) { try PretrainedInit.matchImageRowNorm(of: m, layout: nil) }
+    }
+
+    /// Stop words are left out of the caption words; the list file is strict.
+    @Test func stopWordsAreNotCaptionWords() throws {
+        let vocab = [" the", " blue", " in", " square"]
+        let all = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4) { vocab[Int($0)] }
+        let content = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4,
+                                                      stopWords: ["the", "in"]) { vocab[Int($0)] }
+        #expect(all.codes == 1 && content.codes == 0.5 && content.words == 2 && content.vocabulary == 0.5)
+        let dir = tempDirectory("stopwords")
+        try FileIO.writeAtomically(dir + "/ok.txt", data: Data("# comment\nThe\n\nin  # inline\n".utf8))
+        #expect(try AlignmentProbe.readStopWords(dir + "/ok.txt") == ["the", "in"])
+        try FileIO.writeAtomically(dir + "/bad.txt", data: Data("the\ndon't\n".utf8))
+        #expect(throws: TesseraError.self) { try AlignmentProbe.readStopWords(dir + "/bad.txt") }
+        try FileIO.writeAtomically(dir + "/empty.txt", data: Data("# nothing\n".utf8))
+        #expect(throws: TesseraError.self) { try AlignmentProbe.readStopWords(dir + "/empty.txt") }
+        // The committed list parses and holds the function words the shapes captions use.
+        let list = try AlignmentProbe.readStopWords(packageRoot + "/configs/probes/stopwords-en.txt")
+        #expect(list.isSuperset(of: ["a", "the", "in", "of", "on"]) && !list.contains("red") && !list.contains("circle"))
     }
 }

@@ -172,4 +172,31 @@ extension ReferenceCache {
         model.logits(into: &logits)
         #expect(relativeError(logits, try f.floats("logits")) <= 1e-4)
     }
+
+    /// The loss renormalised over the first V ids (text ids of a text-to-image model, claim C11)
+    /// equals −log softmax over those logits alone, computed here in Double from the full logits.
+    @Test func lossRenormalisedOverTextIds() {
+        let c = ModelConfig(dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: 26, ffnHidden: 16,
+                            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 6)
+        let m = Transformer(config: c, batch: 2, seqLen: 6, pool: Parallel(threads: 1))
+        m.initialize(seed: 4)
+        let tokens: [Int32] = [1, 5, 19, 3, 0, 7, 2, 2, 11, 18, 4, 9]
+        let targets: [Int32] = [5, 19, 3, 0, 7, 12, 2, 11, 18, 4, 9, -1]
+        tokens.withUnsafeBufferPointer { m.forward(tokens: $0.baseAddress!) }
+        var logits = [Float](repeating: 0, count: 12 * 26)
+        logits.withUnsafeMutableBufferPointer { m.logits(into: $0.baseAddress!) }
+        for v in [20, 26] {
+            var expected = 0.0
+            for r in 0..<12 where targets[r] >= 0 {
+                let row = (0..<v).map { Double(logits[r * 26 + $0]) }
+                let mx = row.max()!
+                expected += log(row.reduce(0) { $0 + exp($1 - mx) }) + mx - row[Int(targets[r])]
+            }
+            let got = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1, vocabulary: v) }
+            #expect(abs(got - expected) < 1e-4 * abs(expected), "V \(v): \(got) vs \(expected)")
+        }
+        let full = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) }
+        let text = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1, vocabulary: 20) }
+        #expect(text < full)   // less mass to share: renormalising can only lower the loss
+    }
 }

@@ -2,9 +2,41 @@ import Foundation
 import Testing
 import TesseraCore
 
-/// A complete study on disk, written by hand so every number is known: text-to-image runs of three
-/// arms × 2 seeds, image-only runs (random, pretrained, two freezing presets), a text LM, an
-/// alignment probe, forgetting-probe rows and two sample sets.
+/// A complete study on disk, written by hand so every number is known: per seed, text-to-image
+/// runs of four arms (pretrained, random, aligned, norm-matched), image-only runs (random,
+/// pretrained, two freezing presets from each), a text LM, alignment probes with their
+/// shuffled-caption controls, forgetting-probe rows and sample sets. Every figure a claim reads is
+/// a closure of (arm, seed), so a test can make any one claim hold, fail or be undecidable.
+struct StudyScenario {
+    var seeds = 3
+    /// Final held-out image loss of a text-to-image arm.
+    var t2iImage: (String, Int) -> Double = { arm, s in
+        (arm == "aligned" || arm == "pretrained, norm-matched" ? 1.5 : arm == "pretrained" ? 1.995 : 2.0) + 0.002 * Double(s)
+    }
+    /// How fast the image loss falls: v = end + (8 − end)·f^k, f from 1 to 0 (larger k: sooner).
+    var t2iImageShape: (String, Int) -> Double = { arm, _ in arm == "random" ? 2 : 4 }
+    var t2iTextStart: (String, Int) -> Double = { arm, s in (arm == "random" ? 8 : 3) + 0.01 * Double(s) }
+    var t2iTextEnd: (String, Int) -> Double = { _, s in 0.6 + 0.001 * Double(s) }
+    /// Final held-out loss of an image-only arm ("random", "pretrained", "pretrained, trainable ffn", …).
+    var uncond: (String, Int) -> Double = { arm, s in
+        (arm.hasSuffix("ffn") ? 2.5 : arm.hasSuffix("embed-output") ? 3.5 : arm == "pretrained" ? 2.005 : 2.0) + 0.003 * Double(s)
+    }
+    /// Share of samples recognised.
+    var samples: (String, Int) -> Double = { arm, s in 0.70 + 0.01 * Double(s) + (arm == "random" ? 0.005 : 0) }
+    /// Alignment probe of a seed: loss at step 1 and at the end, batch floor at both, held-out retrieval and chance.
+    var align: (Int) -> (loss: (Double, Double), floor: (Double, Double), retrieval: Double, chance: Double) = { s in
+        ((7, 5 + 0.01 * Double(s)), (1, 1), 0.021 + 0.001 * Double(s), 0.02)
+    }
+    /// Share of codes whose nearest token is a caption content word: probe, control.
+    var contentShare: (Int, Bool) -> Double = { s, control in control ? 0.09 + 0.001 * Double(s) : 0.10 + 0.002 * Double(s) }
+    /// Text-id perplexity before, and per seed at the first probed checkpoint.
+    var pplBefore = 150.0
+    var pplAfter: (Int) -> Double = { s in 900 + 10 * Double(s) }
+    var cloze: (before: Double, after: (Int) -> Double) = (0.5, { _ in 0.0 })
+    var translation: (before: Double, after: (Int) -> Double) = (0.2, { _ in 0.0 })
+    var rules: StudyRules? = StudyRules()
+}
+
 enum StudyFixture {
     static func write(_ path: String, _ object: Any) throws {
         try FileIO.writeAtomically(path, data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
@@ -13,12 +45,19 @@ enum StudyFixture {
         try FileIO.writeAtomically(path, data: Data((rows.map(MetricsLog.line).joined(separator: "\n") + "\n").utf8))
     }
 
-    /// A run whose losses fall from `start` towards `end` (per modality) over `steps` steps.
-    static func run(_ dir: String, seed: Int, initFrom: String?, aligned: Bool = false, trainable: [String]? = nil,
-                    text: (start: Double, end: Double)?, image: (start: Double, end: Double)?, steps: Int = 100) throws {
+    /// A run whose losses fall from `start` to `end` (per modality) over `steps` steps, shaped f^k.
+    static func run(_ dir: String, seed: Int, initFrom: String?, aligned: Bool = false, matchNorm: Bool = false, trainable: [String]? = nil,
+                    lr: Double = 6e-4, text: (start: Double, end: Double)?, image: (start: Double, end: Double, k: Double)?, steps: Int = 100) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var config: [String: Any] = ["seed": seed, "model": ["d_model": 8], "optim": trainable.map { ["trainable": $0] } ?? [:]]
-        if let initFrom { config["init"] = ["from": initFrom, "new_rows_std": 0.02].merging(aligned ? ["aligned": dir + "/../align"] : [:]) { a, _ in a } }
+        var optim: [String: Any] = ["lr": lr]
+        if let trainable { optim["trainable"] = trainable }
+        var config: [String: Any] = ["seed": seed, "model": ["d_model": 8], "optim": optim]
+        if let initFrom {
+            var i: [String: Any] = ["from": initFrom, "new_rows_std": 0.02]
+            if aligned { i["aligned"] = dir + "/../align-s1" }
+            if matchNorm { i["match_norm"] = true }
+            config["init"] = i
+        }
         try write(dir + "/config.json", config)
         var rows: [[String: Any]] = []
         for s in 1...steps {
@@ -28,13 +67,16 @@ enum StudyFixture {
             // A text LM logs only "loss"; text-to-image runs split it.
             if let text, image != nil { let v = text.end + (text.start - text.end) * f * f; r["loss_text"] = v; r["loss_text_ema"] = v; parts.append((v, 1)) }
             if let text, image == nil { parts.append((text.end + (text.start - text.end) * f * f, 1)) }
-            if let image { let v = image.end + (image.start - image.end) * f * f; r["loss_image"] = v; r["loss_image_ema"] = v; parts.append((v, 8)) }
+            if let image {
+                let v = image.end + (image.start - image.end) * Foundation.pow(f, image.k)
+                r["loss_image"] = v; r["loss_image_ema"] = v; parts.append((v, 8))
+            }
             let total = parts.map { $0.0 * $0.1 }.reduce(0, +) / parts.map(\.1).reduce(0, +)
             r["loss"] = total; r["loss_ema"] = total
-            if s % 25 == 0 {
-                r["val_loss"] = total + 0.01
-                if let t = r["loss_text"] as? Double { r["val_loss_text"] = t + 0.01 }
-                if let i = r["loss_image"] as? Double { r["val_loss_image"] = i + 0.01 }
+            if s % 10 == 0 {
+                r["val_loss"] = total
+                if let t = r["loss_text"] as? Double { r["val_loss_text"] = t }
+                if let i = r["loss_image"] as? Double { r["val_loss_image"] = i }
             }
             rows.append(r)
         }
@@ -48,50 +90,79 @@ enum StudyFixture {
 
     /// `imageGap`: the random arm's image loss above the pretrained arm's (0: the same).
     static func make(_ root: String, imageGap: Double = 0) throws {
+        var s = StudyScenario()
+        let base = s.t2iImage
+        s.t2iImage = { arm, seed in base(arm, seed) + (arm == "random" ? imageGap : 0) }
+        try make(root, s)
+    }
+
+    static func make(_ root: String, _ sc: StudyScenario) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        if let rules = sc.rules {
+            try FileIO.writeAtomically(root + "/" + StudyRules.fileName, data: try JSONEncoder().encode(rules))
+        }
         let lm = root + "/text-lm"
         try run(lm, seed: 1, initFrom: nil, text: (8, 5), image: nil)
-        for s in 1...2 {
-            let jitter = 0.002 * Double(s)
-            try run(root + "/t2i-pretrained-s\(s)", seed: s, initFrom: lm, text: (3 + jitter, 0.6), image: (8, 2 + jitter))
-            try run(root + "/t2i-random-s\(s)", seed: s, initFrom: nil, text: (8 + jitter, 0.6 + jitter), image: (8, 2 + imageGap + jitter))
-            try run(root + "/t2i-aligned-s\(s)", seed: s, initFrom: lm, aligned: true, text: (3, 0.6), image: (7, 1.5 + jitter))
+        for s in 1...sc.seeds {
+            for (arm, dir, from) in [("pretrained", "pretrained", Optional(lm)), ("random", "random", nil), ("aligned", "aligned", lm),
+                                     ("pretrained, norm-matched", "normmatched", lm)] {
+                try run(root + "/t2i-\(dir)-s\(s)", seed: s, initFrom: from, aligned: arm == "aligned", matchNorm: arm.hasSuffix("norm-matched"),
+                        text: (sc.t2iTextStart(arm, s), sc.t2iTextEnd(arm, s)), image: (8, sc.t2iImage(arm, s), sc.t2iImageShape(arm, s)))
+            }
+            for arm in ["random", "pretrained"] {
+                let from = arm == "pretrained" ? lm : nil
+                try run(root + "/uncond-\(arm)-s\(s)", seed: s, initFrom: from, text: nil, image: (8, sc.uncond(arm, s), 2))
+                for p in ["ffn", "embed-output"] {
+                    try run(root + "/uncond-\(arm)-\(p)-s\(s)", seed: s, initFrom: from, trainable: [p], text: nil,
+                            image: (8, sc.uncond("\(arm), trainable \(p)", s), 2))
+                }
+            }
+            // Alignment probe and its control.
+            for control in [false, true] {
+                let dir = root + (control ? "/align-control-s\(s)" : "/align-s\(s)")
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let a = sc.align(s)
+                try writeLines(dir + "/metrics.jsonl", (1...500).map { step -> [String: Any] in
+                    let f = step < 50 ? 1 - Double(step - 1) / 49 : 0
+                    var r: [String: Any] = ["step": step, "loss": a.loss.1 + (a.loss.0 - a.loss.1) * f, "loss_floor": a.floor.1 + (a.floor.0 - a.floor.1) * f,
+                                            "temperature": max(0.01, 0.07 - 0.0001 * Double(step)), "accuracy": 0.1]
+                    if step % 50 == 0 { r["val_loss"] = 1.0; r["val_accuracy"] = 0.3 }
+                    return r
+                })
+                try write(dir + "/summary.json", ["batch": 1024, "val_batch": 200, "val_accuracy": 0.3, "step": 500, "seed": s, "shuffled_captions": control,
+                                                  "val_retrieval": control ? a.chance : a.retrieval, "val_retrieval_chance": a.chance,
+                                                  "nearest_content_word_share": sc.contentShare(s, control), "vocabulary_content_word_share": 0.004,
+                                                  "nearest_caption_word_share": 0.1, "vocabulary_caption_word_share": 0.004, "caption_words": 20])
+                try FileIO.writeAtomically(dir + "/nearest.tsv", data: Data("code\ttoken1\tcosine1\ttoken2\tcosine2\n0\t blue\t0.3000\t<x>\t0.2000\n1\t\\t\t0.1000\tred\t0.0500\n".utf8))
+            }
         }
-        try run(root + "/uncond-random", seed: 1, initFrom: nil, text: nil, image: (8, 2.0))
-        try run(root + "/uncond-pretrained", seed: 1, initFrom: lm, text: nil, image: (8, 2.01))
-        try run(root + "/uncond-pretrained-ffn", seed: 1, initFrom: lm, trainable: ["ffn"], text: nil, image: (8, 2.5))
-        try run(root + "/uncond-pretrained-embed-output", seed: 1, initFrom: lm, trainable: ["embed-output"], text: nil, image: (8, 3.5))
 
-        // Alignment: the loss falls to 2.0 within 50 of 500 steps, then stays.
-        let align = root + "/align"
-        try FileManager.default.createDirectory(atPath: align, withIntermediateDirectories: true)
-        try writeLines(align + "/metrics.jsonl", (1...500).map { s -> [String: Any] in
-            var r: [String: Any] = ["step": s, "loss": s < 50 ? 7 - 5 * Double(s) / 50 : 2.0 - 0.0001 * Double(s - 50),
-                                    "temperature": max(0.01, 0.07 - 0.0001 * Double(s)), "accuracy": 0.1]
-            if s % 50 == 0 { r["val_loss"] = 1.0; r["val_accuracy"] = 0.3 }
-            return r
-        })
-        try write(align + "/summary.json", ["batch": 1024, "val_batch": 200, "val_accuracy": 0.3, "step": 500,
-                                            "nearest_caption_word_share": 0.1, "vocabulary_caption_word_share": 0.004, "caption_words": 20])
-        try FileIO.writeAtomically(align + "/nearest.tsv", data: Data("code\ttoken1\tcosine1\ttoken2\tcosine2\n0\t blue\t0.3000\t<x>\t0.2000\n1\t\\t\t0.1000\tred\t0.0500\n".utf8))
-
-        // Forgetting: the LM, then the pretrained arm at steps 50 and 100.
+        // Forgetting: the LM, then each seed's pretrained arm at steps 50 and 100.
         let forget = root + "/forget"
         try FileManager.default.createDirectory(atPath: forget, withIntermediateDirectories: true)
         let completions: [[String: Any]] = [["prompt": "Simply put, the theory of relativity states that", "completion": " <b>bold</b>"]]
-        try writeLines(forget + "/forgetting.jsonl", [
-            ["checkpoint": lm + "/checkpoints/step_00000100", "step": 100, "val_ppl": 150.0, "cloze_accuracy": 0.5, "translation_accuracy": 0.2, "completions": completions],
-            ["checkpoint": root + "/t2i-pretrained-s1/checkpoints/step_00000050", "step": 50, "val_ppl": 900.0, "cloze_accuracy": 0.1, "translation_accuracy": 0.0, "completions": completions],
-            ["checkpoint": root + "/t2i-pretrained-s1/checkpoints/step_00000100", "step": 100, "val_ppl": 5000.0, "cloze_accuracy": 0.0, "translation_accuracy": 0.0, "completions": completions],
-        ])
+        var rows: [[String: Any]] = [["checkpoint": lm + "/checkpoints/step_00000100", "step": 100, "val_ppl": sc.pplBefore, "val_ppl_text_only": sc.pplBefore,
+                                      "cloze_accuracy": sc.cloze.before, "translation_accuracy": sc.translation.before, "completions": completions]]
+        for s in 1...sc.seeds {
+            for step in [50, 100] {
+                rows.append(["checkpoint": root + "/t2i-pretrained-s\(s)/checkpoints/step_000000\(step)", "step": step,
+                             "val_ppl": 2 * sc.pplAfter(s), "val_ppl_text_only": sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
+                             "cloze_accuracy": step == 50 ? sc.cloze.before : sc.cloze.after(s),
+                             "translation_accuracy": step == 50 ? sc.translation.before : sc.translation.after(s), "completions": completions])
+            }
+        }
+        try writeLines(forget + "/forgetting.jsonl", rows)
 
-        // Samples: 3 captions per arm; pretrained recognises 70 % of 200, random 72 %.
-        for (arm, share, colour) in [("pretrained", 0.70, UInt8(40)), ("random", 0.72, UInt8(200))] {
-            let dir = root + "/samples-\(arm)"
-            try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
-            for i in 0..<3 { try png(dir + "/images/0000\(i).png", colour: colour) }
-            try writeLines(dir + "/samples.jsonl", (0..<3).map { ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0] })
-            try write(dir + "/summary.json", ["checkpoint": root + "/t2i-\(arm)-s1/checkpoints/step_00000100", "images": 200,
-                                              "consistency": ["all": share], "image_end_rate": 1.0])
+        // Samples: 3 captions per set.
+        for s in 1...sc.seeds {
+            for (arm, colour) in [("pretrained", UInt8(40)), ("random", UInt8(200))] {
+                let dir = root + "/samples-\(arm)-s\(s)"
+                try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
+                for i in 0..<3 { try png(dir + "/images/0000\(i).png", colour: colour) }
+                try writeLines(dir + "/samples.jsonl", (0..<3).map { ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0] })
+                try write(dir + "/summary.json", ["checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200,
+                                                  "consistency": ["all": sc.samples(arm, s)], "image_end_rate": 1.0])
+            }
         }
     }
 }
@@ -103,56 +174,25 @@ enum StudyFixture {
         // A code folder and a hidden folder beside the runs are ignored.
         try FileManager.default.createDirectory(atPath: root + "/codes/.partial", withIntermediateDirectories: true)
         let s = try StudyRuns(paths: [root])
-        #expect(s.textToImage.count == 6 && s.imageOnly.count == 4 && s.textLMs.count == 1)
-        #expect(s.alignments.count == 1 && s.forgetting.count == 3 && s.samples.count == 2)
+        #expect(s.textToImage.count == 12 && s.imageOnly.count == 18 && s.textLMs.count == 1)
+        #expect(s.alignments.count == 6 && s.forgetting.count == 7 && s.samples.count == 6)
+        #expect(s.rules == StudyRules())
         let arms = StudyRuns.byArm(s.textToImage)
-        #expect(Set(arms.map(\.arm)) == ["pretrained", "random", "aligned"])
-        #expect(arms.allSatisfy { $0.runs.map(\.seed) == [1, 2] })
-        #expect(Set(s.imageOnly.map(\.arm)) == ["random", "pretrained", "pretrained, trainable ffn", "pretrained, trainable embed-output"])
+        #expect(Set(arms.map(\.arm)) == ["pretrained", "random", "aligned", "pretrained, norm-matched"])
+        #expect(arms.allSatisfy { $0.runs.map(\.seed) == [1, 2, 3] })
+        #expect(Set(s.imageOnly.map(\.arm)) == ["random", "pretrained", "pretrained, trainable ffn", "pretrained, trainable embed-output",
+                                                "random, trainable ffn", "random, trainable embed-output"])
+        #expect(s.alignments.filter(\.control).map(\.seed).sorted() == [1, 2, 3])
         #expect(s.alignments[0].nearest.count == 2 && s.alignments[0].nearest[0].tokens.map(\.0) == [" blue", "<x>"])
         #expect(s.alignments[0].nearest[1].tokens.map(\.0) == ["\\t", "red"])
         #expect(s.samples[0].runDir == root + "/t2i-pretrained-s1")
+        #expect(s.textToImage.allSatisfy { $0.lr == 6e-4 })
         // One run named directly is read as itself.
-        #expect(try StudyRuns(paths: [root + "/uncond-random"]).imageOnly.count == 1)
+        #expect(try StudyRuns(paths: [root + "/uncond-random-s1"]).imageOnly.count == 1)
         // A directory without any of them, or no directory, is refused with its name.
         let empty = tempDirectory("empty")
         #expect(throws: TesseraError.self) { try StudyRuns(paths: [empty]) }
         #expect(throws: TesseraError.self) { try StudyRuns(paths: [root + "/missing"]) }
-    }
-
-    @Test func toleranceUsesSeedRangeOrTwoPercent() throws {
-        let a = try #require(PaperClaims.Spread([1.0, 1.1])), b = try #require(PaperClaims.Spread([1.2, 1.2]))
-        #expect(abs(PaperClaims.tolerance(a, b) - 0.2) < 1e-12)
-        let c = try #require(PaperClaims.Spread([2.0])), d = try #require(PaperClaims.Spread([3.0]))
-        #expect(abs(PaperClaims.tolerance(c, d) - 0.06) < 1e-12)
-        #expect(PaperClaims.Spread([1.0, nil]) == nil)   // a seed without the figure: no spread
-    }
-
-    static func verdicts(_ root: String) throws -> [String: PaperClaims.Verdict] {
-        Dictionary(uniqueKeysWithValues: PaperClaims.evaluate(try StudyRuns(paths: [root])).map { ($0.id, $0.verdict) })
-    }
-
-    @Test func claimsFollowTheirRules() throws {
-        let root = tempDirectory("claims")
-        try StudyFixture.make(root)
-        let v = try Self.verdicts(root)
-        #expect(v.count == 12)
-        for id in ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C11", "C12"] { #expect(v[id] == .held, "\(id): \(String(describing: v[id]))") }
-        #expect(v["C10"] == .notHeld)   // aligned rows end 0.5 lower on image tokens
-
-        // The random arm 0.3 worse on image tokens: no longer "the same".
-        let worse = tempDirectory("claims-gap")
-        try StudyFixture.make(worse, imageGap: 0.3)
-        let w = try Self.verdicts(worse)
-        #expect(w["C1"] == .notHeld && w["C2"] == .notHeld && w["C3"] == .held)
-
-        // Without the image-only and forgetting inputs those claims say why.
-        let t2iOnly = try StudyRuns(paths: [root + "/t2i-pretrained-s1", root + "/t2i-random-s1"])
-        let claims = PaperClaims.evaluate(t2iOnly)
-        for c in claims where ["C6", "C7", "C8", "C9", "C11", "C12"].contains(c.id) {
-            guard case .notMeasured(let why) = c.verdict else { Issue.record("\(c.id) measured from nothing"); continue }
-            #expect(!why.isEmpty && c.measured.isEmpty)
-        }
     }
 
     /// The page's structure: every figure drawn with data, every claim row filled, Table 1 and the
@@ -173,22 +213,28 @@ enum StudyFixture {
             #expect(svg.contains("<path d=\"M") && !svg.contains("no data") && !svg.contains("nan"), "figure \(id) has no line")
         }
         let rows = html.components(separatedBy: "<tr class=\"claim ").dropFirst().map { $0.components(separatedBy: "</tr>")[0] }
-        #expect(rows.count == 12)
+        #expect(rows.count == 14)
         for row in rows {
             let cells = row.components(separatedBy: "<td").dropFirst()
             #expect(cells.count == 6)
             #expect(!row.contains("<td class=\"measured\">—</td>") && !row.contains("not measured"), "\(row.prefix(200))")
+            #expect(!row.contains("inf,") && !row.contains("inf]") && !row.contains("(nan"), "\(row.prefix(300))")
         }
         #expect(html.contains("id=\"table1\"") && html.contains("&lt;b&gt;bold&lt;/b&gt;"))   // completions escaped
         #expect(html.contains("<img id=\"samples\" src=\"samples.png\""))
         let grid = try RGBImage.read(path: out + "/samples.png")
         #expect(grid.width > 2 * 128 && grid.height > 3 * 128)   // 2 arms × 3 captions, cells ≥ 128 px
         let json = try JSONSerialization.jsonObject(with: try FileIO.read(out + "/report.json")) as! [String: Any]
-        #expect((json["claims"] as! [[String: Any]]).count == 12)
+        let jsonClaims = json["claims"] as! [[String: Any]]
+        #expect(jsonClaims.count == 14 && (json["rules"] as! [String]).count >= 10)
+        let c1 = try #require(jsonClaims.first { $0["id"] as? String == "C1" })
+        let interval = try #require(c1["interval"] as? [String: Any])
+        #expect(interval["n"] as? Int == 3 && (interval["lower"] as! Double) < (interval["upper"] as! Double))
+        #expect(html.contains("id=\"rules\"") && html.contains("id=\"scale\""))
 
         // Writing again replaces the earlier report; another non-empty directory is refused.
         try report.write(to: out, overwrite: false)
-        let other = root + "/align"
+        let other = root + "/align-s1"
         #expect(throws: TesseraError.self) { try report.write(to: other, overwrite: false) }
         #expect(FileIO.exists(other + "/nearest.tsv"))
     }
@@ -212,7 +258,7 @@ enum StudyFixture {
         try StudyFixture.make(root)
         let r = try runTessera(["report", root, "--out", root + "/report"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("C1   held") && r.stdout.contains("C10  did not hold"))
+        #expect(r.stdout.contains("C1    held") && r.stdout.contains("C13   held"), "\(r.stdout)")
         #expect(FileIO.exists(root + "/report/index.html"))
         let missing = try runTessera(["report", root + "/nope", "--out", root + "/r2"])
         #expect(missing.status != 0 && missing.stderr.contains(root + "/nope"))

@@ -6,9 +6,11 @@ import Foundation
 public enum CLIPLoss {
     /// `image`, `text`: [n, d] row-major unit rows. `dImage` receives ∂loss/∂Û; returns the loss,
     /// ∂loss/∂τ and the fraction of rows whose best text is their own.
+    /// `best`, when given, receives each row's best caption index.
     public static func forwardBackward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, n: Int, d: Int, logScale: Float,
                                        dImage: UnsafeMutablePointer<Float>, pool: Parallel,
-                                       scratch: UnsafeMutablePointer<Float>) -> (loss: Double, dLogScale: Double, accuracy: Double) {
+                                       scratch: UnsafeMutablePointer<Float>,
+                                       best: UnsafeMutablePointer<Int32>? = nil) -> (loss: Double, dLogScale: Double, accuracy: Double) {
         let s = Foundation.exp(logScale)
         let sim = scratch, dl = scratch + n * n   // cosine [n, n] and ∂loss/∂logits [n, n]
         Gemm.linearForward(pool, x: image, w: text, y: sim, m: n, k: d, n: n)
@@ -19,6 +21,7 @@ public enum CLIPLoss {
             var mx = -Float.infinity, arg = 0
             for j in 0..<n where s * sim[i * n + j] > mx { mx = s * sim[i * n + j]; arg = j }
             if arg == i { correct += 1 }
+            best?[i] = Int32(arg)
             var z = 0.0
             for j in 0..<n { z += Foundation.exp(Double(s * sim[i * n + j] - mx)) }
             loss += (Foundation.log(z) + Double(mx) - Double(s * sim[i * n + i])) * inv2n
@@ -85,12 +88,13 @@ public final class AlignmentProbe {
     /// Loss of one batch (codes of each image, unit caption embeddings [n, d]); gradients accumulate
     /// into `params.grads`. Scratch needs 2n² + 2nd floats.
     public func lossAndGradients(codes: [ArraySlice<Int32>], text: UnsafePointer<Float>,
-                                 scratch: UnsafeMutablePointer<Float>) -> (loss: Double, accuracy: Double) {
+                                 scratch: UnsafeMutablePointer<Float>, best: UnsafeMutablePointer<Int32>? = nil) -> (loss: Double, accuracy: Double) {
         let n = codes.count, d = dim
         let image = scratch, dImage = scratch + n * d, rest = scratch + 2 * n * d
         var norms = [Float](repeating: 0, count: n)
         Self.bagOfWords(table: params.value("image_embeddings"), d: d, sets: codes, out: image, norms: &norms)
-        let r = CLIPLoss.forwardBackward(image: image, text: text, n: n, d: d, logScale: logScale, dImage: dImage, pool: pool, scratch: rest)
+        let r = CLIPLoss.forwardBackward(image: image, text: text, n: n, d: d, logScale: logScale, dImage: dImage, pool: pool, scratch: rest,
+                                         best: best)
         params.grad("logit_scale")[0] += Float(r.dLogScale)
         // Through the l2 norm and the mean: du = (dû − û(û·dû)) / |u|, spread over the codes.
         let g = params.grad("image_embeddings")
@@ -120,19 +124,87 @@ public final class AlignmentProbe {
         }
     }
 
+    /// A stop-word list: one word a line, lower-cased; blank lines and `#` comments skipped.
+    public static func readStopWords(_ path: String) throws -> Set<String> {
+        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
+        var words = Set<String>()
+        for line in text.split(separator: "\n") {
+            let w = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            guard !w.isEmpty else { continue }
+            guard w.allSatisfy(\.isLetter) else { throw TesseraError.data(file: path, "line \"\(line)\" is not one word of letters") }
+            words.insert(w)
+        }
+        guard !words.isEmpty else { throw TesseraError.data(file: path, "holds no stop words") }
+        return words
+    }
+
     /// How semantic an alignment is: the share of image codes whose nearest text token is a word
     /// of the captions, against the share of caption words among all text tokens (what matching
     /// codes to random tokens would give). Tokens compare trimmed and lower-cased; caption words
     /// are the runs of letters.
-    public static func captionWordShare(nearest: [Int32], captions: [String], vocabulary: Int,
+    /// Words in `stopWords` (function words: "a", "the", "on", …) are not counted, so a code whose
+    /// nearest token is "the" is not taken for a semantic match.
+    public static func captionWordShare(nearest: [Int32], captions: [String], vocabulary: Int, stopWords: Set<String> = [],
                                         decode: (Int32) -> String) -> (codes: Double, vocabulary: Double, words: Int) {
         var words = Set<String>()
         for c in captions {
-            for w in c.lowercased().split(whereSeparator: { !$0.isLetter }) { words.insert(String(w)) }
+            for w in c.lowercased().split(whereSeparator: { !$0.isLetter }) where !stopWords.contains(String(w)) { words.insert(String(w)) }
         }
         func isWord(_ t: Int32) -> Bool { words.contains(decode(t).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()) }
         let hits = nearest.filter(isWord).count
         let inVocabulary = (0..<vocabulary).filter { isWord(Int32($0)) }.count
         return (nearest.isEmpty ? 0 : Double(hits) / Double(nearest.count), vocabulary == 0 ? 0 : Double(inVocabulary) / Double(vocabulary), words.count)
+    }
+}
+
+/// The lowest value CLIP's symmetric loss can reach on a batch, whatever the embeddings. Captions
+/// with the same bag of tokens have the same text embedding, images with the same bag of codes the
+/// same image embedding: a row cannot tell identical columns apart and vice versa. Group the n
+/// pairs by image class I and text class T, c(I,T) pairs in both. Row i puts mass q_T on text class
+/// T, spread evenly over its |T| columns; the row loss Σ_{i∈I} −log(q_T(i)/|T(i)|) is least at
+/// q_T = c(I,T)/|I|, so
+///     row floor(I)    = Σ_T c(I,T) · [log|T| − log(c(I,T)/|I|)],
+///     column floor(T) = Σ_I c(I,T) · [log|I| − log(c(I,T)/|T|)],
+///     floor = (Σ_I row floor + Σ_T column floor) / 2n,
+/// reached as the logit scale grows. With all images distinct it is (1/n) Σᵢ log kᵢ, kᵢ the number
+/// of captions in the batch equal to caption i. A loss that flattens at this floor has nothing left
+/// to learn; only the distance above it measures how hard alignment is.
+struct FloorCell<A: Hashable, B: Hashable>: Hashable { let a: A; let b: B }
+
+public enum ContrastiveFloor {
+    public static func floor<I: Hashable, T: Hashable>(imageKeys: [I], textKeys: [T]) -> Double {
+        precondition(imageKeys.count == textKeys.count)
+        let n = imageKeys.count
+        guard n > 0 else { return 0 }
+        var imageCount: [I: Int] = [:], textCount: [T: Int] = [:]
+        var cells: [FloorCell<I, T>: Int] = [:]
+        for k in 0..<n {
+            imageCount[imageKeys[k], default: 0] += 1
+            textCount[textKeys[k], default: 0] += 1
+            cells[FloorCell(a: imageKeys[k], b: textKeys[k]), default: 0] += 1
+        }
+        var total = 0.0
+        for (cell, c) in cells {
+            let ci = Double(c), sizeI = Double(imageCount[cell.a]!), sizeT = Double(textCount[cell.b]!)
+            total += ci * (Foundation.log(sizeT) - Foundation.log(ci / sizeI))   // row side
+            total += ci * (Foundation.log(sizeI) - Foundation.log(ci / sizeT))   // column side
+        }
+        return total / Double(2 * n)
+    }
+
+    /// Top-1 retrieval counted by class: image i's best caption is right when its text equals
+    /// caption i's; chance is the mean share of the batch's captions equal to one's own.
+    public static func retrieval<T: Hashable>(best: [Int32], textKeys: [T]) -> (hits: Double, chance: Double) {
+        let n = textKeys.count
+        guard n > 0 else { return (0, 0) }
+        var count: [T: Int] = [:]
+        for k in textKeys { count[k, default: 0] += 1 }
+        var hits = 0, chance = 0.0
+        for i in 0..<n {
+            if textKeys[Int(best[i])] == textKeys[i] { hits += 1 }
+            chance += Double(count[textKeys[i]]!) / Double(n)
+        }
+        return (Double(hits) / Double(n), chance / Double(n))
     }
 }

@@ -13,9 +13,10 @@ public enum Evaluator {
     }
 
     /// As above; with a `layout`, also the sums by modality in `split`.
+    /// `vocabulary`: renormalise the softmax over the first that many ids (see `Transformer.loss`).
     public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
                                 layout: VocabularyLayout?, inputs: inout [Int32], targets: inout [Int32],
-                                split: inout ModalityLoss?) -> Double? {
+                                split: inout ModalityLoss?, vocabulary: Int? = nil) -> Double? {
         if layout != nil { split = ModalityLoss() }
         let T = model.seqLen, B = model.batch
         precondition(inputs.count >= B * T && targets.count >= B * T)
@@ -40,7 +41,7 @@ public enum Evaluator {
             }
             counted += targets[0..<(B * T)].reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
-            sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
+            sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex, vocabulary: vocabulary) }
             if let layout {
                 targets.withUnsafeBufferPointer {
                     split!.add(losses: model.tokenLosses, targets: $0.baseAddress!, count: B * T, layout: layout, ignore: ignoreIndex)
@@ -51,9 +52,11 @@ public enum Evaluator {
         return counted > 0 ? sum / Double(counted) : nil
     }
 
-    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32) -> Double? {
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
+                                vocabulary: Int? = nil) -> Double? {
         var inputs = [Int32](repeating: 0, count: model.rows), targets = inputs
-        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex,
-                        inputs: &inputs, targets: &targets)
+        var split: ModalityLoss?
+        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex, layout: nil,
+                        inputs: &inputs, targets: &targets, split: &split, vocabulary: vocabulary)
     }
 }

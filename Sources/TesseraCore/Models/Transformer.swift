@@ -241,9 +241,13 @@ public final class Transformer {
     }
 
     /// Σ cross-entropy over targets ≠ `ignoreIndex` after `forward`; per-token losses in `tokenLosses`.
-    public func loss(targets: UnsafePointer<Int32>, ignoreIndex: Int32) -> Double {
-        CrossEntropy.forwardBackward(pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
-                                     ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: config.vocabSize,
+    /// With `vocabulary` < vocab_size the softmax runs over the first `vocabulary` ids only: the
+    /// loss renormalised over them (text ids of a text-to-image model; every target must be one).
+    public func loss(targets: UnsafePointer<Int32>, ignoreIndex: Int32, vocabulary: Int? = nil) -> Double {
+        let v = vocabulary ?? config.vocabSize
+        precondition(v >= 1 && v <= config.vocabSize)
+        return CrossEntropy.forwardBackward(pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
+                                     ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: v,
                                      scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
                                      dx: nil, dw: nil)
     }

@@ -58,6 +58,12 @@ public struct RandomStream: Sendable {
 
     /// Standard normal by Box–Muller from one block (uses two of its words).
     @inline(__always)
+    /// Fisher–Yates, from the last element down.
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(below: i + 1)) }
+    }
+
     public mutating func normal() -> Float {
         let r = next4()
         let u1 = (Double(r[0]) + 1) / 4_294_967_297.0   // (0, 1]

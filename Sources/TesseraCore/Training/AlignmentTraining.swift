@@ -8,6 +8,11 @@ public enum AlignmentTraining {
         public var steps = 1000, batch = 1024, warmup = 50, evalEvery = 100, nearest = 5
         public var lr = 1e-2, minLR = 1e-3
         public var seed: UInt64 = 1337
+        /// The control probe: training captions permuted across images (stream "align/shuffle"),
+        /// so nothing but caption statistics can be learned. Held-out pairs stay true.
+        public var shuffleCaptions = false
+        /// Function words left out of the caption-word count (C9).
+        public var stopWords: Set<String> = []
         public init() {}
     }
 
@@ -15,17 +20,23 @@ public enum AlignmentTraining {
     struct Side {
         var codes: [ArraySlice<Int32>] = []
         var text: [Float] = []
+        /// Bags of tokens and of codes (sorted ids): equal keys mean equal embeddings.
+        var textKeys: [[Int32]] = []
+        var imageKeys: [[Int32]] = []
         var count: Int { codes.count }
     }
 
-    static func side(codes: [Int32], captions: [String], per: Int, tokenizer: BPETokenizer, table: UnsafePointer<Float>, d: Int) -> Side {
+    static func side(codes: [Int32], captions: [String], per: Int, tokenizer: BPETokenizer, table: UnsafePointer<Float>, d: Int,
+                     permutation: [Int]? = nil) -> Side {
         var s = Side()
         var sets: [ArraySlice<Int32>] = []
         for (i, c) in captions.enumerated() {
-            let ids = tokenizer.encode(c)
+            let ids = tokenizer.encode(permutation.map { captions[$0[i]] } ?? c)
             guard !ids.isEmpty else { continue }
             sets.append(ids[...])
             s.codes.append(codes[(i * per)..<((i + 1) * per)])
+            s.textKeys.append(ids.sorted())
+            s.imageKeys.append(s.codes.last!.sorted())
         }
         s.text = [Float](repeating: 0, count: sets.count * d)
         s.text.withUnsafeMutableBufferPointer { AlignmentProbe.bagOfWords(table: table, d: d, sets: sets, out: $0.baseAddress!) }
@@ -50,8 +61,18 @@ public enum AlignmentTraining {
         var trainCaptions: [String] = []
         func load(_ split: String) throws -> Side {
             let (_, codes, captions) = try ImageCodes.load(dir: codesDir, split: split)
-            if split == "train" { trainCaptions = captions }
-            return table.withUnsafeBufferPointer { side(codes: codes, captions: captions, per: per, tokenizer: tokenizer, table: $0.baseAddress!, d: d) }
+            var permutation: [Int]?
+            if split == "train" {
+                trainCaptions = captions
+                if o.shuffleCaptions {
+                    var p = Array(captions.indices), rng = RandomStream(seed: o.seed, name: "align/shuffle")
+                    rng.shuffle(&p)
+                    permutation = p
+                }
+            }
+            return table.withUnsafeBufferPointer {
+                side(codes: codes, captions: captions, per: per, tokenizer: tokenizer, table: $0.baseAddress!, d: d, permutation: permutation)
+            }
         }
         let train = try load("train")
         let val = m.splits["val"] != nil ? try load("val") : Side()
@@ -66,20 +87,26 @@ public enum AlignmentTraining {
         let text = FloatBuffer(count: n * d)
         let metrics = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("metrics.jsonl"))
         var last: [String: Any] = [:]
-        func evaluate() -> (Double, Double)? {
+        let valFloor = ContrastiveFloor.floor(imageKeys: Array(val.imageKeys.prefix(nv)), textKeys: Array(val.textKeys.prefix(nv)))
+        var best = [Int32](repeating: 0, count: max(nv, 1))
+        func evaluate() -> (loss: Double, accuracy: Double, retrieval: Double, chance: Double)? {
             guard nv >= 2 else { return nil }
             probe.params.zeroGrads()
-            let r = val.text.withUnsafeBufferPointer {
-                probe.lossAndGradients(codes: Array(val.codes.prefix(nv)), text: $0.baseAddress!, scratch: scratch.pointer)
+            let r = val.text.withUnsafeBufferPointer { t in
+                best.withUnsafeMutableBufferPointer {
+                    probe.lossAndGradients(codes: Array(val.codes.prefix(nv)), text: t.baseAddress!, scratch: scratch.pointer, best: $0.baseAddress!)
+                }
             }
-            return (r.loss, r.accuracy)
+            let ret = ContrastiveFloor.retrieval(best: best, textKeys: Array(val.textKeys.prefix(nv)))
+            return (r.loss, r.accuracy, ret.hits, ret.chance)
         }
         for step in 0..<o.steps {
-            var batch: [ArraySlice<Int32>] = []
-            batch.reserveCapacity(n)
+            var batch: [ArraySlice<Int32>] = [], imageKeys: [[Int32]] = [], textKeys: [[Int32]] = []
+            batch.reserveCapacity(n); imageKeys.reserveCapacity(n); textKeys.reserveCapacity(n)
             for b in 0..<n {
                 let i = order.index(step * n + b)
                 batch.append(train.codes[i])
+                imageKeys.append(train.imageKeys[i]); textKeys.append(train.textKeys[i])
                 train.text.withUnsafeBufferPointer { (text.pointer + b * d).update(from: $0.baseAddress! + i * d, count: d) }
             }
             probe.params.zeroGrads()
@@ -89,9 +116,11 @@ public enum AlignmentTraining {
             let ls = probe.params.value("logit_scale")
             ls[0] = min(ls[0], AlignmentProbe.maxLogScale)
             var row: [String: Any] = ["step": step + 1, "loss": r.loss, "accuracy": r.accuracy, "temperature": probe.temperature,
-                                      "logit_scale": Double(probe.logScale), "lr": schedule.lr(at: step)]
-            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps, let (vl, va) = evaluate() {
-                row["val_loss"] = vl; row["val_accuracy"] = va; row["val_batch"] = nv
+                                      "logit_scale": Double(probe.logScale), "lr": schedule.lr(at: step),
+                                      "loss_floor": ContrastiveFloor.floor(imageKeys: imageKeys, textKeys: textKeys)]
+            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps, let v = evaluate() {
+                row["val_loss"] = v.loss; row["val_accuracy"] = v.accuracy; row["val_batch"] = nv
+                row["val_loss_floor"] = valFloor; row["val_retrieval"] = v.retrieval; row["val_retrieval_chance"] = v.chance
             }
             metrics.write(MetricsLog.line(row))
             if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps {
@@ -116,12 +145,18 @@ public enum AlignmentTraining {
         try SafetensorsWriter.write(path: (dir as NSString).appendingPathComponent("image_rows.safetensors"),
                                     tensors: [SafetensorsTensor(name: "image_embeddings", shape: [m.codebookSize, d], f32: probe.params.value("image_embeddings"))],
                                     metadata: meta)
-        let share = AlignmentProbe.captionWordShare(nearest: nearest.compactMap { $0.first?.token }, captions: trainCaptions,
-                                                    vocabulary: textRows) { (try? tokenizer.decode([$0])) ?? "" }
+        let decodeOne: (Int32) -> String = { (try? tokenizer.decode([$0])) ?? "" }
+        let firsts = nearest.compactMap { $0.first?.token }
+        let share = AlignmentProbe.captionWordShare(nearest: firsts, captions: trainCaptions, vocabulary: textRows, decode: decodeOne)
+        let content = AlignmentProbe.captionWordShare(nearest: firsts, captions: trainCaptions, vocabulary: textRows,
+                                                      stopWords: o.stopWords, decode: decodeOne)
         var summary = last
         summary.merge(["checkpoint": ckpt, "codes": codesDir, "batch": n, "train_images": train.count, "val_images": val.count,
                        "chance_top1": 1 / Double(n), "nearest_caption_word_share": share.codes,
-                       "vocabulary_caption_word_share": share.vocabulary, "caption_words": share.words]) { a, _ in a }
+                       "vocabulary_caption_word_share": share.vocabulary, "caption_words": share.words,
+                       "nearest_content_word_share": content.codes, "vocabulary_content_word_share": content.vocabulary,
+                       "content_words": content.words, "stop_words": o.stopWords.count,
+                       "seed": Int(o.seed), "shuffled_captions": o.shuffleCaptions]) { a, _ in a }
         try FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"),
                                    data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
         return summary

@@ -96,13 +96,26 @@ extension PretrainedInit {
         }
         let rows = try st.floats("image_embeddings")
         let table = model.params.value("tok_embeddings.weight")
-        func meanNorm(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-            var total: Float = 0
-            for r in 0..<n { var s: Float = 0; for j in 0..<d { s += p[r * d + j] * p[r * d + j] }; total += s.squareRoot() }
-            return total / Float(max(1, n))
-        }
-        let scale = meanNorm(table, T) / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, K) }, 1e-12)
+        let scale = meanNorm(table, rows: T, d: d) / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, rows: K, d: d) }, 1e-12)
         for i in 0..<(K * d) { table[T * d + i] = rows[i] * scale }
         return (K, scale)
+    }
+
+    /// `init.match_norm`: the control for `applyAligned`. The image-code rows keep the directions
+    /// `apply` drew and are rescaled by the same rule (mean norm = the text rows' mean norm), so
+    /// aligned vs norm-matched separates direction from scale.
+    public static func matchImageRowNorm(of model: Transformer, layout: VocabularyLayout?) throws -> (rows: Int, scale: Float) {
+        guard let layout else { throw TesseraError.config("init.match_norm needs text-to-image shards (tokenize pairs) as data.train") }
+        let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
+        let table = model.params.value("tok_embeddings.weight")
+        let scale = meanNorm(table, rows: T, d: d) / max(meanNorm(table + T * d, rows: K, d: d), 1e-12)
+        for i in 0..<(K * d) { table[T * d + i] *= scale }
+        return (K, scale)
+    }
+
+    static func meanNorm(_ p: UnsafePointer<Float>, rows n: Int, d: Int) -> Float {
+        var total: Float = 0
+        for r in 0..<n { var s: Float = 0; for j in 0..<d { s += p[r * d + j] * p[r * d + j] }; total += s.squareRoot() }
+        return total / Float(max(1, n))
     }
 }

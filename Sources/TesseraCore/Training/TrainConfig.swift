@@ -24,6 +24,9 @@ public struct TrainConfig: Equatable, Sendable {
         public var newRowsStd = 0.0
         /// `tessera probe align` output whose rows become the image codes' embeddings (needs `from`).
         public var aligned = ""
+        /// Rescale the image-code embedding rows, as drawn, to the text rows' mean norm: the control
+        /// arm for `aligned` (same scale, random directions). Needs `from` and pair shards.
+        public var matchNorm = false
     }
 
     public struct DataSection: Equatable, Sendable {
@@ -139,6 +142,10 @@ public struct TrainConfig: Equatable, Sendable {
         if !initialization.aligned.isEmpty && initialization.from.isEmpty {
             throw r.fail("init.aligned", "needs init.from: the aligned rows extend a pre-trained text LM")
         }
+        initialization.matchNorm = try r.bool("init.match_norm", false)
+        if initialization.matchNorm && (initialization.from.isEmpty || !initialization.aligned.isEmpty) {
+            throw r.fail("init.match_norm", "needs init.from and no init.aligned (aligned rows are norm-matched already)")
+        }
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
         checkpoint = try r.checkpointSection()
@@ -188,6 +195,7 @@ public struct TrainConfig: Equatable, Sendable {
         if !initialization.from.isEmpty {
             t["init"] = ["from": initialization.from, "new_rows_std": initialization.newRowsStd]
                 .merging(initialization.aligned.isEmpty ? [:] : ["aligned": initialization.aligned]) { a, _ in a }
+                .merging(initialization.matchNorm ? ["match_norm": true] : [:]) { a, _ in a }
         }
         if data.captionDropout > 0 { t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a } }
         return t

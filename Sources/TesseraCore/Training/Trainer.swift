@@ -151,6 +151,9 @@ public final class Trainer {
                                                         imageTokenizerHash: streams.shards?.sources.first?["image_tokenizer_hash"])
                 log(String(format: "init: %d image-code embedding rows from %@ (scaled ×%.3f to the text rows' mean norm)",
                            a.rows, config.initialization.aligned, a.scale))
+            } else if config.initialization.matchNorm {
+                let a = try PretrainedInit.matchImageRowNorm(of: model, layout: layout)
+                log(String(format: "init: %d image-code embedding rows rescaled ×%.3f to the text rows' mean norm (init.match_norm)", a.rows, a.scale))
             }
         }
         if resume { try restore() }
@@ -283,6 +286,9 @@ public final class Trainer {
         let root = comm.isRoot
         let metrics = root ? try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl")) : nil
         let firstStep = step
+        if let better = BLASKernel.advice() {
+            log("note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster")
+        }
         log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
             + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : ""))
         while step < c.optim.steps {

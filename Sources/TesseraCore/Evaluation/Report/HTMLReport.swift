@@ -9,9 +9,14 @@ public struct HTMLReport {
     /// Element ids of the figures, in page order (the structure test checks each is drawn).
     public static let figureIds = ["fig3-total", "fig4-text", "fig4-image", "fig5-image-only", "fig6-loss", "fig6-temperature", "forgetting-perplexity"]
 
-    public init(study: StudyRuns) {
+    /// The rules the claims were judged by: the study's own (study-rules.json in its root), else
+    /// the defaults, which the page says.
+    public let rules: StudyRules
+
+    public init(study: StudyRuns, rules: StudyRules? = nil) {
         self.study = study
-        claims = PaperClaims.evaluate(study)
+        self.rules = rules ?? study.rules ?? StudyRules()
+        claims = PaperClaims.evaluate(study, rules: self.rules)
     }
 
     /// Writes `dir`/index.html, report.json (the claims) and samples.png, crash-safely. An existing
@@ -22,9 +27,16 @@ public struct HTMLReport {
             let grid = try sampleGrid()
             if let grid { try grid.image.write(path: (tmp as NSString).appendingPathComponent("samples.png"), durable: false) }
             try FileIO.writeAtomically((tmp as NSString).appendingPathComponent("index.html"), data: Data(page(grid: grid?.arms).utf8))
-            let json = try JSONSerialization.data(withJSONObject: ["claims": claims.map { c in
-                ["id": c.id, "source": c.source, "statement": c.statement, "measure": c.measure, "measured": c.measured,
-                 "verdict": c.verdict.text, "reason": { if case .notMeasured(let r) = c.verdict { return r } else { return "" } }()]
+            let json = try JSONSerialization.data(withJSONObject: ["rules": rules.lines, "claims": claims.map { c -> [String: Any] in
+                var row: [String: Any] = ["id": c.id, "source": c.source, "statement": c.statement, "measure": c.measure, "measured": c.measured,
+                                          "verdict": c.verdict.text, "reason": c.verdict.reason]
+                if let i = c.interval, i.n >= 2, i.lower.isFinite, i.upper.isFinite {
+                    row["interval"] = ["n": i.n, "mean": i.mean, "lower": i.lower, "upper": i.upper, "level": i.level]
+                } else if let i = c.interval {
+                    row["interval"] = ["n": i.n, "mean": i.mean]
+                }
+                if let r = c.region { row["region"] = r.text }
+                return row
             }], options: [.prettyPrinted, .sortedKeys])
             try FileIO.writeAtomically((tmp as NSString).appendingPathComponent("report.json"), data: json)
         }
@@ -39,7 +51,7 @@ public struct HTMLReport {
         <style>
         body{font-family:system-ui,sans-serif;max-width:1200px;margin:24px auto;padding:0 16px;color:#222}
         table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:13px}
-        th{background:#f4f4f4}.held{background:#e3f5e1}.not-held{background:#fbe3e1}.not-measured{background:#f2f2f2}
+        th{background:#f4f4f4}.held{background:#e3f5e1}.not-held{background:#fbe3e1}.inconclusive{background:#fdf5d8}.not-measured{background:#f2f2f2}
         .figs{display:flex;flex-wrap:wrap;gap:12px}.note{color:#555;font-size:13px}code{font-size:12px}b.c{color:#a00}
         </style></head><body>
         <h1>Pre-trained language models and auto-regressive text-to-image generation, re-measured</h1>
@@ -52,7 +64,7 @@ public struct HTMLReport {
         """
         h += claimsTable()
         h += "<h2 id=\"figures\">Figures 3–4: text-to-image training</h2><div class=\"figs\">"
-        let t2i = StudyRuns.byArm(study.textToImage)
+        let t2i = t2iGroups()
         h += curves(id: "fig3-total", title: "Fig. 3: total perplexity", groups: t2i, key: "loss_ema")
         h += curves(id: "fig4-text", title: "Fig. 4: text-token perplexity", groups: t2i, key: "loss_text_ema", tail: false)
         h += curves(id: "fig4-image", title: "Fig. 4: image-token perplexity", groups: t2i, key: "loss_image_ema")
@@ -72,19 +84,48 @@ public struct HTMLReport {
     }
 
     func claimsTable() -> String {
-        var h = "<h2>Claims</h2><p class=\"note\">Each finding of the paper, the number measured here and whether it held, by rules fixed before the runs: "
-            + "“the same” means |Δ| ≤ max(2 × the larger seed range, 2 % of the reference); a direction needs a difference beyond that tolerance. "
-            + "A claim that does not hold at this scale is a result, reported with its numbers.</p>"
+        var h = "<h2>Claims</h2><p class=\"note\">Each finding of the paper, the number measured here and the verdict, by rules written down before the runs. "
+            + "Arms are compared paired by seed: Δ is the mean per-seed difference with its t interval. <b>held</b>: the interval lies inside the claim's region; "
+            + "<b>not held</b>: entirely outside it; <b>inconclusive</b>: it straddles the edge, so these seeds cannot decide (a difference the size of rounding noise lands here). "
+            + "A claim this data or LM cannot test says why instead of a verdict.</p>"
+        h += "<h3>Rules</h3><ul id=\"rules\">" + rules.lines.map { "<li>\(e($0))</li>" }.joined()
+            + (study.rules == nil ? "<li>(no \(StudyRules.fileName) among the inputs: the default rules)</li>" : "") + "</ul>"
         h += "<table id=\"claims\"><tr><th>#</th><th>paper</th><th>claim</th><th>measured here</th><th>rule</th><th>verdict</th></tr>"
         for c in claims {
             let cls: String
-            switch c.verdict { case .held: cls = "held"; case .notHeld: cls = "not-held"; case .notMeasured: cls = "not-measured" }
+            switch c.verdict {
+            case .held: cls = "held"
+            case .notHeld: cls = "not-held"
+            case .inconclusive: cls = "inconclusive"
+            case .untestable, .notMeasured: cls = "not-measured"
+            }
             var verdict = c.verdict.text
-            if case .notMeasured(let why) = c.verdict { verdict += ": " + why }
+            if !c.verdict.reason.isEmpty { verdict += ": " + c.verdict.reason }
             h += "<tr class=\"claim \(cls)\" id=\"claim-\(c.id)\"><td>\(c.id)</td><td>\(e(c.source))</td><td>\(e(c.statement))</td>"
                 + "<td class=\"measured\">\(e(c.measured.isEmpty ? "—" : c.measured))</td><td class=\"note\">\(e(c.measure))</td><td class=\"verdict\">\(e(verdict))</td></tr>"
         }
-        return h + "</table>"
+        h += "</table>"
+        let untestable = claims.filter { if case .untestable = $0.verdict { return true } else { return false } }
+        h += "<h3 id=\"scale\">What this scale cannot test</h3>"
+        h += untestable.isEmpty ? "<p class=\"note\">Every claim was testable on these runs.</p>"
+            : "<ul>" + untestable.map { "<li><b>\($0.id)</b>: \(e($0.verdict.reason))</li>" }.joined() + "</ul>"
+        return h
+    }
+
+    /// Text-to-image runs by arm; runs at a learning rate other than the primary one are their own
+    /// groups, labelled with it.
+    func t2iGroups() -> [(arm: String, runs: [StudyRuns.TrainingRun])] {
+        let lrs = PaperClaims.learningRates(study.textToImage)
+        let primary = PaperClaims.primaryLR(lrs: lrs, runs: study.textToImage, rules: rules)
+        var groups: [(arm: String, runs: [StudyRuns.TrainingRun])] = []
+        for g in StudyRuns.byArm(study.textToImage) {
+            for lr in lrs {
+                let runs = g.runs.filter { PaperClaims.same($0.lr, lr) }
+                guard !runs.isEmpty else { continue }
+                groups.append((primary.map { PaperClaims.same($0, lr) } ?? true ? g.arm : g.arm + String(format: " @ lr %g", lr), runs))
+            }
+        }
+        return groups
     }
 
     /// Perplexity curves of `key` (a loss), one colour per arm: thin per seed, thick mean.
@@ -157,7 +198,7 @@ public struct HTMLReport {
         var groups: [String: [(x: Double, y: Double)]] = [:], fromLM: Set<String> = []
         var before: Double?
         for r in study.forgetting {
-            guard let ppl = r["val_ppl"] as? Double else { continue }
+            guard let ppl = (r["val_ppl_text_only"] ?? r["val_ppl"]) as? Double else { continue }
             let path = r["checkpoint"] as? String ?? ""
             guard let run = study.textToImageRun(of: path) else { before = before ?? ppl; continue }
             let l = "text-to-image \(run.arm), seed \(run.seed)"
@@ -173,13 +214,13 @@ public struct HTMLReport {
         if let before, let maxStep = groups.values.flatMap({ $0 }).map(\.x).max() {
             series.append(.init(label: "pre-trained LM", points: [(0, before), (maxStep, before)], colour: "#555", dashed: true, width: 1))
         }
-        return SVGPlot(id: "forgetting-perplexity", title: "Held-out text perplexity along text-to-image training", xLabel: "text-to-image step",
+        return SVGPlot(id: "forgetting-perplexity", title: "Held-out text perplexity (over text ids) along text-to-image training", xLabel: "text-to-image step",
                        yLabel: "perplexity", logY: true, series: series).svg
     }
 
     func forgettingTable() -> String {
         guard !study.forgetting.isEmpty else { return "<p class=\"note\">No forgetting-probe output among the inputs.</p>" }
-        var h = "<table id=\"table1\"><tr><th>model</th><th>step</th><th>held-out perplexity</th><th>world-knowledge cloze</th><th>few-shot EN→FR</th><th>completions (model output in bold)</th></tr>"
+        var h = "<table id=\"table1\"><tr><th>model</th><th>step</th><th>held-out perplexity</th><th>over text ids</th><th>world-knowledge cloze</th><th>few-shot EN→FR</th><th>completions (model output in bold)</th></tr>"
         for r in study.forgetting {
             func pct(_ k: String) -> String { (r[k] as? Double).map { String(format: "%.1f %%", 100 * $0) } ?? "—" }
             let completions = (r["completions"] as? [[String: Any]] ?? []).map { c in
@@ -189,7 +230,8 @@ public struct HTMLReport {
             // The pre-trained LM's own step counts text pretraining, not text-to-image training.
             let stepCell = study.textToImageRun(of: path) == nil ? "0 (text LM at step \(step))" : "\(step)"
             h += "<tr><td>\(e(label(ofCheckpoint: path)))</td><td>\(stepCell)</td>"
-                + "<td>\((r["val_ppl"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct("cloze_accuracy"))</td><td>\(pct("translation_accuracy"))</td><td>\(completions)</td></tr>"
+                + "<td>\((r["val_ppl"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td>"
+                + "<td>\((r["val_ppl_text_only"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct("cloze_accuracy"))</td><td>\(pct("translation_accuracy"))</td><td>\(completions)</td></tr>"
         }
         return h + "</table>"
     }
@@ -239,10 +281,10 @@ public struct HTMLReport {
     }
 
     func runsTable() -> String {
-        var h = "<h2>Runs read</h2><table id=\"runs\"><tr><th>run</th><th>kind</th><th>initialisation</th><th>seed</th><th>steps</th><th>status</th><th>final held-out loss (text / image)</th></tr>"
+        var h = "<h2>Runs read</h2><table id=\"runs\"><tr><th>run</th><th>kind</th><th>initialisation</th><th>seed</th><th>lr</th><th>steps</th><th>status</th><th>final held-out loss (text / image)</th></tr>"
         for r in study.textToImage + study.imageOnly + study.textLMs {
             let f = [r.final("val_loss"), r.final("val_loss_text"), r.final("val_loss_image")].map { $0.map { String(format: "%.4f", $0) } ?? "—" }
-            h += "<tr><td>\(e(r.dir))</td><td>\(r.modality.rawValue)</td><td>\(e(r.arm))\(r.pretrained.map { " ← " + e($0) } ?? "")</td><td>\(r.seed)</td>"
+            h += "<tr><td>\(e(r.dir))</td><td>\(r.modality.rawValue)</td><td>\(e(r.arm))\(r.pretrained.map { " ← " + e($0) } ?? "")</td><td>\(r.seed)</td><td>\(String(format: "%g", r.lr))</td>"
                 + "<td>\(r.steps)</td><td>\(r.completed ? "completed" : "incomplete")</td><td>\(f[0]) (\(f[1]) / \(f[2]))</td></tr>"
         }
         return h + "</table>"

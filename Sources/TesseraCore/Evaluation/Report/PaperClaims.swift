@@ -1,19 +1,34 @@
 import Foundation
 
-/// The paper's findings, each re-measured on the runs at hand with a rule fixed in advance:
-///  - "the same" holds when |Δ| ≤ tolerance, with tolerance = max(2 × the larger seed range of the
-///    two arms, 2 % of the reference value); with one seed per arm only the 2 % applies;
-///  - "lower"/"worse" holds when the difference exceeds that tolerance in the stated direction;
-///  - sample quality uses the binomial two-sample tolerance 2·√(p₁q₁/n₁ + p₂q₂/n₂).
-/// A claim the runs cannot measure says why instead of a verdict.
+/// The paper's findings (and one of the other side's, C13), each re-measured on the runs at hand
+/// by a rule fixed before them (`StudyRules`): arms compared paired by seed, the mean per-seed
+/// difference with its t interval, and a verdict of held / not held / inconclusive from where
+/// that interval lies against the claim's region (`PairedStatistics`). A claim the data or LM
+/// cannot test says so, with the measured numbers, instead of a verdict; one whose inputs are
+/// missing says which.
 public enum PaperClaims {
     public enum Verdict: Equatable {
-        case held, notHeld, notMeasured(String)
+        case held, notHeld, inconclusive, untestable(String), notMeasured(String)
         public var text: String {
             switch self {
             case .held: return "held"
-            case .notHeld: return "did not hold"
+            case .notHeld: return "not held"
+            case .inconclusive: return "inconclusive"
+            case .untestable: return "untestable here"
             case .notMeasured: return "not measured"
+            }
+        }
+        public var reason: String {
+            switch self {
+            case .untestable(let r), .notMeasured(let r): return r
+            default: return ""
+            }
+        }
+        init(_ o: PairedStatistics.Outcome) {
+            switch o {
+            case .held: self = .held
+            case .notHeld: self = .notHeld
+            case .inconclusive: self = .inconclusive
             }
         }
     }
@@ -23,111 +38,188 @@ public enum PaperClaims {
         /// Where the paper says it.
         public let source: String
         public let statement: String
-        /// How it is measured here.
+        /// How it is measured and judged here.
         public let measure: String
         /// The numbers (empty when not measured).
         public let measured: String
+        /// The interval the verdict rests on (for claims of parts, the first part's), and its region.
+        public let interval: PairedStatistics.Interval?
+        public let region: PairedStatistics.Region?
         public let verdict: Verdict
     }
 
-    /// Per-seed values of one arm: mean, min, max.
-    public struct Spread {
-        public let values: [Double]
-        public var mean: Double { values.reduce(0, +) / Double(values.count) }
-        public var range: Double { (values.max() ?? 0) - (values.min() ?? 0) }
-        public var text: String {
-            values.count == 1 ? String(format: "%.3f (1 seed)", values[0])
-                : String(format: "%.3f [%.3f–%.3f, %d seeds]", mean, values.min()!, values.max()!, values.count)
-        }
-        public init?(_ values: [Double?]) {
-            let v = values.compactMap { $0 }
-            guard !v.isEmpty, v.count == values.count else { return nil }
-            self.values = v
-        }
+    typealias Run = StudyRuns.TrainingRun
+
+    /// Values of one arm per seed.
+    static func bySeed(_ runs: [Run], _ value: (Run) -> Double?) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for r in runs { if let v = value(r), v.isFinite { out[r.seed] = v } }
+        return out
     }
 
-    public static func tolerance(_ a: Spread, _ reference: Spread) -> Double {
-        max(2 * max(a.range, reference.range), 0.02 * abs(reference.mean))
+    /// Seeds present in both, ascending, with both values.
+    static func paired(_ a: [Int: Double], _ b: [Int: Double]) -> [(seed: Int, a: Double, b: Double)] {
+        Set(a.keys).intersection(b.keys).sorted().map { ($0, a[$0]!, b[$0]!) }
     }
 
-    public static func evaluate(_ s: StudyRuns) -> [Claim] {
-        let t2i = Dictionary(StudyRuns.byArm(s.textToImage).map { ($0.arm, $0.runs) }, uniquingKeysWith: { a, _ in a })
-        let uncond = Dictionary(StudyRuns.byArm(s.imageOnly).map { ($0.arm, $0.runs) }, uniquingKeysWith: { a, _ in a })
-        func spread(_ runs: [StudyRuns.TrainingRun]?, _ f: (StudyRuns.TrainingRun) -> Double?) -> Spread? {
-            guard let runs, !runs.isEmpty else { return nil }
-            return Spread(runs.map(f))
-        }
-        var claims: [Claim] = []
-
-        // Figure 3 / 4: pretrained vs random on text-to-image.
-        func same(_ id: String, _ source: String, _ statement: String, _ key: String, _ a: String, _ b: String,
-                  in groups: [String: [StudyRuns.TrainingRun]], what: String) -> Claim {
-            let measure = "final held-out \(key) (\(a) vs \(b)), mean over seeds; same if |Δ| ≤ tolerance"
-            guard let x = spread(groups[a], { $0.final(key) }), let y = spread(groups[b], { $0.final(key) }) else {
-                return unmeasured(id, source, statement, measure, "no \(what) runs of both arms (\(a), \(b)) among the inputs")
-            }
-            let d = x.mean - y.mean, tol = tolerance(x, y)
-            return Claim(id: id, source: source, statement: statement, measure: measure,
-                         measured: "\(a) \(x.text); \(b) \(y.text); Δ = \(fmt(d)) (tolerance \(fmt(tol, plus: false)))",
-                         verdict: abs(d) <= tol ? .held : .notHeld)
-        }
-        claims.append(same("C1", "§3.1, Fig. 3", "A pre-trained LM reaches the same loss as a randomly initialised one on text-to-image training.",
-                           "val_loss", "pretrained", "random", in: t2i, what: "text-to-image"))
-        claims.append(same("C2", "§3.1, Fig. 4", "The loss on image tokens is the same for pre-trained and random initialisation.",
-                           "val_loss_image", "pretrained", "random", in: t2i, what: "text-to-image"))
-
-        // Figure 4, text tokens: lower at the start, the gap gone by the end.
-        let startMeasure = "training loss_text at step 1 (the initial weights on the first batch), pretrained vs random; lower if Δ < −tolerance"
-        let endMeasure = "final held-out val_loss_text gap vs the gap at step 1; gone if |Δ_end| ≤ max(tolerance, 10 % of |Δ_start|)"
-        if let p0 = spread(t2i["pretrained"], { $0.first("loss_text") }), let r0 = spread(t2i["random"], { $0.first("loss_text") }),
-           let p1 = spread(t2i["pretrained"], { $0.final("val_loss_text") }), let r1 = spread(t2i["random"], { $0.final("val_loss_text") }) {
-            let d0 = p0.mean - r0.mean, tol0 = tolerance(p0, r0)
-            claims.append(Claim(id: "C3", source: "§3.1, Fig. 4", statement: "On text tokens the pre-trained model starts significantly lower.",
-                                measure: startMeasure, measured: "pretrained \(p0.text); random \(r0.text); Δ = \(fmt(d0)) (tolerance \(fmt(tol0, plus: false)))",
-                                verdict: d0 < -tol0 ? .held : .notHeld))
-            let d1 = p1.mean - r1.mean, threshold = max(tolerance(p1, r1), 0.1 * abs(d0))
-            // The first evaluation at which the mean gap fell within the threshold.
-            let gone = firstStep(s.textToImage, arms: ("pretrained", "random"), key: "val_loss_text") { abs($0) <= threshold }
-            claims.append(Claim(id: "C4", source: "§3.1, Fig. 4", statement: "The pre-trained model's advantage on text tokens soon disappears during training.",
-                                measure: endMeasure,
-                                measured: "Δ_start = \(fmt(d0)); Δ_end = \(fmt(d1)) (pretrained \(p1.text), random \(r1.text)); threshold \(fmt(threshold, plus: false))"
-                                    + (gone.map { "; within it from step \($0.step) of \($0.of)" } ?? ""),
-                                verdict: abs(d1) <= threshold ? .held : .notHeld))
-        } else {
-            for (id, st, m) in [("C3", "On text tokens the pre-trained model starts significantly lower.", startMeasure),
-                                ("C4", "The pre-trained model's advantage on text tokens soon disappears during training.", endMeasure)] {
-                claims.append(unmeasured(id, "§3.1, Fig. 4", st, m, "no text-to-image runs of both arms (pretrained, random) among the inputs"))
-            }
-        }
-
-        // Sample quality (shapes: captions recognised in the samples).
-        claims.append(sampleQuality(s))
-
-        // Figure 5: image-only.
-        claims.append(same("C6", "§3.1, Fig. 5", "Trained on image tokens only, a pre-trained LM reaches the same loss as a random one.",
-                           "val_loss", "pretrained", "random", in: uncond, what: "image-only"))
-        claims.append(freezing(uncond))
-
-        // §3.2: alignment.
-        claims.append(plateau(s.alignments.first))
-        claims.append(nearestTokens(s.alignments.first))
-        claims.append(same("C10", "§3.2", "Initialising the image rows from the contrastive alignment brings no discernible improvement.",
-                           "val_loss_image", "aligned", "pretrained", in: t2i, what: "text-to-image"))
-
-        // Table 1: forgetting.
-        claims += forgetting(s)
-        return claims
-    }
-
-    static func unmeasured(_ id: String, _ source: String, _ statement: String, _ measure: String, _ why: String) -> Claim {
-        Claim(id: id, source: source, statement: statement, measure: measure, measured: "", verdict: .notMeasured(why))
+    /// "1.229 (1.221, 1.230, 1.237)": mean, then the per-seed values.
+    static func values(_ v: [Double], _ digits: Int = 3) -> String {
+        let f = "%.\(digits)f"
+        let mean = String(format: f, v.reduce(0, +) / Double(max(1, v.count)))
+        return v.count == 1 ? mean : mean + " (" + v.map { String(format: f, $0) }.joined(separator: ", ") + ")"
     }
 
     static func fmt(_ v: Double, plus: Bool = true) -> String { String(format: plus ? "%+.3f" : "%.3f", v) }
 
+    /// Everything a claim is judged with: the rules and the runs, split by learning rate.
+    struct Context {
+        let study: StudyRuns
+        let rules: StudyRules
+        /// Text-to-image runs at the learning rate being judged.
+        let t2i: [String: [Run]]
+        let uncond: [String: [Run]]
+        let lr: Double?
+        var level: Double { rules.confidence }
+        var m: StudyRules.Margins { rules.margins }
+    }
+
+    public static func evaluate(_ s: StudyRuns, rules given: StudyRules? = nil) -> [Claim] {
+        let rules = given ?? s.rules ?? StudyRules()
+        let lrs = learningRates(s.textToImage)
+        let primary = primaryLR(lrs: lrs, runs: s.textToImage, rules: rules)
+        func context(_ lr: Double?) -> Context {
+            let runs = s.textToImage.filter { lr == nil || same($0.lr, lr!) }
+            return Context(study: s, rules: rules, t2i: Dictionary(grouping: runs, by: \.arm),
+                           uncond: Dictionary(grouping: s.imageOnly, by: \.arm), lr: lr)
+        }
+        let c = context(primary)
+        var claims: [Claim] = [
+            equivalence(c, "C1", "§3.1, Fig. 3", "A pre-trained LM reaches the same loss as a randomly initialised one on text-to-image training.",
+                        key: "val_loss", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+            equivalence(c, "C2", "§3.1, Fig. 4", "The loss on image tokens is the same for pre-trained and random initialisation.",
+                        key: "val_loss_image", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+            textStart(c), textGap(c), sampleQuality(c),
+            equivalence(c, "C6", "§3.1, Fig. 5", "Trained on image tokens only, a pre-trained LM reaches the same loss as a random one.",
+                        key: "val_loss", "pretrained", "random", in: c.uncond, what: "image-only"),
+            freezing(c), freezingControl(c), plateau(c), nearestTokens(c), alignedInit(c),
+        ]
+        claims += forgetting(c)
+        claims.append(stepsToLoss(c))
+        // The learning-rate sensitivity pair: the main comparisons again at every other rate.
+        for lr in lrs where primary != nil && !same(lr, primary!) {
+            let o = context(lr)
+            let tag = String(format: " (lr %g)", lr)
+            for claim in [
+                equivalence(o, "C1", "§3.1, Fig. 3", "At this learning rate: the same total loss, pre-trained vs random.",
+                            key: "val_loss", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                equivalence(o, "C2", "§3.1, Fig. 4", "At this learning rate: the same image-token loss, pre-trained vs random.",
+                            key: "val_loss_image", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                textGap(o), stepsToLoss(o),
+            ] {
+                claims.append(Claim(id: claim.id + tag, source: claim.source, statement: claim.statement, measure: claim.measure,
+                                    measured: claim.measured, interval: claim.interval, region: claim.region, verdict: claim.verdict))
+            }
+        }
+        return claims
+    }
+
+    static func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(abs(a), abs(b)) }
+
+    static func learningRates(_ runs: [Run]) -> [Double] {
+        var out: [Double] = []
+        for r in runs where !out.contains(where: { same($0, r.lr) }) { out.append(r.lr) }
+        return out.sorted()
+    }
+
+    /// The rules' primary rate when runs have it; else the rate most runs use (the lower on a tie).
+    static func primaryLR(lrs: [Double], runs: [Run], rules: StudyRules) -> Double? {
+        if let p = rules.primaryLR, let hit = lrs.first(where: { same($0, p) }) { return hit }
+        return lrs.max { a, b in
+            let ca = runs.filter { same($0.lr, a) }.count, cb = runs.filter { same($0.lr, b) }.count
+            return ca != cb ? ca < cb : a > b
+        }
+    }
+
+    static func unmeasured(_ id: String, _ source: String, _ statement: String, _ measure: String, _ why: String) -> Claim {
+        Claim(id: id, source: source, statement: statement, measure: measure, measured: "", interval: nil, region: nil, verdict: .notMeasured(why))
+    }
+
+    /// A claim judged on per-seed `values` against `region`, unless the rules call it untestable.
+    static func judged(_ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
+                       values: [Double], region: PairedStatistics.Region, measured: (PairedStatistics.Interval) -> String) -> Claim {
+        guard let i = PairedStatistics.interval(values, level: c.level) else {
+            return unmeasured(id, source, statement, measure, "no paired values")
+        }
+        var verdict = Verdict(PairedStatistics.judge(i, region))
+        if let why = c.rules.untestable[id] { verdict = .untestable(why) }
+        return Claim(id: id, source: source, statement: statement, measure: measure, measured: measured(i), interval: i, region: region, verdict: verdict)
+    }
+
+    /// A claim of several parts, each judged on its own interval.
+    static func judgedParts(_ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
+                            parts: [(name: String, values: [Double], region: PairedStatistics.Region, text: (PairedStatistics.Interval) -> String)],
+                            extra: String = "") -> Claim {
+        var outcomes: [PairedStatistics.Outcome] = [], texts: [String] = []
+        var first: (PairedStatistics.Interval, PairedStatistics.Region)?
+        for p in parts {
+            guard let i = PairedStatistics.interval(p.values, level: c.level) else { continue }
+            let o = PairedStatistics.judge(i, p.region)
+            outcomes.append(o)
+            texts.append("\(p.name): \(p.text(i)) → \(o.rawValue)")
+            if first == nil { first = (i, p.region) }
+        }
+        guard !outcomes.isEmpty else { return unmeasured(id, source, statement, measure, "no paired values") }
+        var verdict = Verdict(PairedStatistics.all(outcomes))
+        if let why = c.rules.untestable[id] { verdict = .untestable(why) }
+        return Claim(id: id, source: source, statement: statement, measure: measure,
+                     measured: texts.joined(separator: "; ") + extra, interval: first?.0, region: first?.1, verdict: verdict)
+    }
+
+    // MARK: text-to-image and image-only losses
+
+    static func equivalence(_ c: Context, _ id: String, _ source: String, _ statement: String, key: String,
+                            _ a: String, _ b: String, in groups: [String: [Run]], what: String) -> Claim {
+        let region = PairedStatistics.Region.within(c.m.loss)
+        let measure = "final held-out \(key), \(a) − \(b) paired by seed; the same if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+        let pairs = paired(bySeed(groups[a] ?? [], { $0.final(key) }), bySeed(groups[b] ?? [], { $0.final(key) }))
+        guard !pairs.isEmpty else {
+            return unmeasured(id, source, statement, measure, "no \(what) runs of both arms (\(a), \(b)) with a common seed among the inputs")
+        }
+        return judged(c, id, source, statement, measure, values: pairs.map { $0.a - $0.b }, region: region) { i in
+            "\(a) \(values(pairs.map(\.a))); \(b) \(values(pairs.map(\.b))); Δ = \(i.text())"
+        }
+    }
+
+    static func textStart(_ c: Context) -> Claim {
+        let statement = "On text tokens the pre-trained model starts significantly lower."
+        let measure = "training loss_text at step 1 (the initial weights on the first batch), pretrained − random paired by seed; lower if the interval lies below −\(fmt(c.m.loss, plus: false))"
+        let pairs = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+        guard !pairs.isEmpty else {
+            return unmeasured("C3", "§3.1, Fig. 4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with a common seed")
+        }
+        return judged(c, "C3", "§3.1, Fig. 4", statement, measure, values: pairs.map { $0.a - $0.b }, region: .below(-c.m.loss)) { i in
+            "pretrained \(values(pairs.map(\.a))); random \(values(pairs.map(\.b))); Δ = \(i.text())"
+        }
+    }
+
+    static func textGap(_ c: Context) -> Claim {
+        let statement = "The pre-trained model's advantage on text tokens soon disappears during training."
+        let measure = "final held-out val_loss_text, pretrained − random paired by seed; gone if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+        let start = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+        let end = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.final("val_loss_text") }))
+        guard !end.isEmpty else {
+            return unmeasured("C4", "§3.1, Fig. 4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with a common seed")
+        }
+        let d0 = start.isEmpty ? nil : start.map { $0.a - $0.b }.reduce(0, +) / Double(start.count)
+        let gone = firstStep(Array(c.t2i.values.joined()), arms: ("pretrained", "random"), key: "val_loss_text") { abs($0) < c.m.loss }
+        return judged(c, "C4", "§3.1, Fig. 4", statement, measure, values: end.map { $0.a - $0.b }, region: .within(c.m.loss)) { i in
+            (d0.map { "Δ_start = \(fmt($0)); " } ?? "") + "Δ_end = \(i.text()) (pretrained \(values(end.map(\.a))), random \(values(end.map(\.b))))"
+                + (gone.map { "; mean gap within the margin from step \($0.step) of \($0.of)" } ?? "")
+        }
+    }
+
     /// The first step of the evaluation grid at which `holds(mean_a − mean_b)`, and the last step.
-    static func firstStep(_ runs: [StudyRuns.TrainingRun], arms: (String, String), key: String,
-                          _ holds: (Double) -> Bool) -> (step: Int, of: Int)? {
+    static func firstStep(_ runs: [Run], arms: (String, String), key: String, _ holds: (Double) -> Bool) -> (step: Int, of: Int)? {
         func meanCurve(_ arm: String) -> [Int: Double] {
             let group = runs.filter { $0.arm == arm }
             var sums: [Int: (Double, Int)] = [:]
@@ -140,121 +232,230 @@ public enum PaperClaims {
         return (hit, last)
     }
 
-    static func sampleQuality(_ s: StudyRuns) -> Claim {
+    static func sampleQuality(_ c: Context) -> Claim {
         let statement = "Pre-trained and random initialisation give the same image generation quality."
-        let measure = "share of held-out captions whose sample is recognised as the caption (shapes: shape, colour, size, position); same if |Δ| ≤ 2·√(p₁q₁/n₁ + p₂q₂/n₂)"
-        func find(_ arm: String) -> (p: Double, n: Int)? {
-            for set in s.samples {
-                guard let run = s.textToImageRun(of: set.runDir), run.arm == arm, let c = (set.summary["consistency"] as? [String: Any])?["all"] as? Double,
-                      let n = set.summary["images"] as? Int, n > 0 else { continue }
-                return (c, n)
+        let measure = "share of held-out captions whose sample is recognised as the caption, pretrained − random paired by seed; the same if the interval lies within ±\(String(format: "%.1f", 100 * c.m.recognised)) points"
+        func shares(_ arm: String) -> [Int: Double] {
+            var out: [Int: Double] = [:]
+            for set in c.study.samples {
+                guard let run = c.study.textToImageRun(of: set.runDir), run.arm == arm, c.lr.map({ same(run.lr, $0) }) ?? true,
+                      let v = (set.summary["consistency"] as? [String: Any])?["all"] as? Double else { continue }
+                out[run.seed] = v
             }
-            return nil
+            return out
         }
-        guard let p = find("pretrained"), let r = find("random") else {
-            return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions) of both arms among the inputs")
+        let pairs = paired(shares("pretrained"), shares("random"))
+        guard !pairs.isEmpty else {
+            return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions) of both arms with a common seed")
         }
-        let d = p.p - r.p, tol = 2 * (p.p * (1 - p.p) / Double(p.n) + r.p * (1 - r.p) / Double(r.n)).squareRoot()
-        return Claim(id: "C5", source: "§1, Fig. 3", statement: statement, measure: measure,
-                     measured: String(format: "pretrained %.1f %% of %d; random %.1f %% of %d; Δ = %+.1f points (tolerance %.1f)",
-                                      100 * p.p, p.n, 100 * r.p, r.n, 100 * d, 100 * tol),
-                     verdict: abs(d) <= tol ? .held : .notHeld)
+        return judged(c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b }, region: .within(c.m.recognised)) { i in
+            "pretrained \(values(pairs.map { 100 * $0.a }, 1)) %; random \(values(pairs.map { 100 * $0.b }, 1)) %; Δ = "
+                + PairedStatistics.Interval(n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper, level: i.level)
+                .text(1, unit: " points")
+        }
     }
 
-    static func freezing(_ uncond: [String: [StudyRuns.TrainingRun]]) -> Claim {
+    static let trainablePrefix = ", trainable "
+
+    /// Image-only freezing presets of `initialisation` ("pretrained" or "random"), by preset name.
+    static func presets(_ c: Context, _ initialisation: String) -> [String: [Run]] {
+        var out: [String: [Run]] = [:]
+        for (arm, runs) in c.uncond where arm.hasPrefix(initialisation + trainablePrefix) {
+            out[String(arm.dropFirst((initialisation + trainablePrefix).count))] = runs
+        }
+        return out
+    }
+
+    static func freezing(_ c: Context) -> Claim {
         let statement = "Freezing any part of the pre-trained model makes the image-only loss worse than full fine-tuning."
-        let measure = "final held-out val_loss of each freezing preset vs the fully trainable pretrained run; worse if Δ > tolerance, for every preset"
-        let presets = uncond.keys.filter { $0.hasPrefix("pretrained, trainable ") }.sorted()
-        guard let full = Spread((uncond["pretrained"] ?? []).map { $0.final("val_loss") }), !presets.isEmpty else {
-            return unmeasured("C7", "§3.1, Fig. 5", statement, measure, "no image-only pretrained run with and without freezing presets among the inputs")
+        let measure = "final held-out val_loss of each freezing preset − the fully trainable pretrained run, paired by seed; worse if the interval lies above +\(fmt(c.m.loss, plus: false)), for every preset"
+        let full = bySeed(c.uncond["pretrained"] ?? [], { $0.final("val_loss") })
+        let parts = presets(c, "pretrained").keys.sorted().compactMap { p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
+            let pairs = paired(bySeed(presets(c, "pretrained")[p]!, { $0.final("val_loss") }), full)
+            guard !pairs.isEmpty else { return nil }
+            return (p, pairs.map { $0.a - $0.b }, .above(c.m.loss), { i in "\(values(pairs.map(\.a))) vs full \(values(pairs.map(\.b))), Δ = \(i.text())" })
         }
-        var parts = ["full \(full.text)"], all = true
-        for p in presets {
-            guard let x = Spread(uncond[p]!.map { $0.final("val_loss") }) else { continue }
-            let d = x.mean - full.mean, tol = tolerance(x, full)
-            if d <= tol { all = false }
-            parts.append("\(p.dropFirst("pretrained, trainable ".count)) \(fmt(x.mean, plus: false)) (Δ \(fmt(d)), tolerance \(fmt(tol, plus: false)))")
+        guard !parts.isEmpty else {
+            return unmeasured("C7", "§3.1, Fig. 5", statement, measure, "no image-only pretrained runs with and without freezing presets, with a common seed")
         }
-        return Claim(id: "C7", source: "§3.1, Fig. 5", statement: statement, measure: measure,
-                     measured: parts.joined(separator: "; "), verdict: all ? .held : .notHeld)
+        return judgedParts(c, "C7", "§3.1, Fig. 5", statement, measure, parts: parts.map { ($0.0, $0.1, $0.2, $0.3) })
     }
 
-    static func plateau(_ a: StudyRuns.Alignment?) -> Claim {
+    /// The control for C7: the same presets from random weights. If freezing pre-trained layers
+    /// hurts only as much as freezing random ones, the harm says nothing about what they know.
+    static func freezingControl(_ c: Context) -> Claim {
+        let statement = "Control for C7: frozen pre-trained layers serve image tokens no better than the same layers frozen at random initialisation."
+        let measure = "final held-out val_loss, pretrained preset − random preset paired by seed; no better if the interval lies above −\(fmt(c.m.loss, plus: false)), for every preset"
+        let pre = presets(c, "pretrained"), rnd = presets(c, "random")
+        let parts = pre.keys.sorted().compactMap { p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
+            guard let r = rnd[p] else { return nil }
+            let pairs = paired(bySeed(pre[p]!, { $0.final("val_loss") }), bySeed(r, { $0.final("val_loss") }))
+            guard !pairs.isEmpty else { return nil }
+            return (p, pairs.map { $0.a - $0.b }, .above(-c.m.loss), { i in "pretrained \(values(pairs.map(\.a))) vs random \(values(pairs.map(\.b))), Δ = \(i.text())" })
+        }
+        guard !parts.isEmpty else {
+            return unmeasured("C7c", "§3.1, Fig. 5 (control)", statement, measure, "no image-only freezing presets from both pretrained and random weights")
+        }
+        return judgedParts(c, "C7c", "§3.1, Fig. 5 (control)", statement, measure, parts: parts.map { ($0.0, $0.1, $0.2, $0.3) })
+    }
+
+    // MARK: alignment
+
+    static func plateau(_ c: Context) -> Claim {
         let statement = "The image–text contrastive loss plateaus quickly: bag-of-words image and text tokens are hard to align."
-        let measure = "share of the total drop of the training contrastive loss (batch of N pairs) reached in the first 20 % of steps; plateaued if ≥ 80 %"
-        guard let a else {
-            return unmeasured("C8", "§3.2, Fig. 6", statement, measure, "no alignment probe (tessera probe align) among the inputs")
+        let measure = String(format: "per probe seed: the share of the reducible loss left at the end, (loss − floor)/(loss₁ − floor₁) with the floor of each batch's duplicate captions (mean of the last 10 %% of steps), above %.2f; and held-out top-1 retrieval (by caption text) over chance, below %.1f", c.m.reducibleLeft, c.m.retrievalLift)
+        let probes = c.study.alignments.filter { !$0.control }
+        var left: [Int: Double] = [:], lift: [Int: Double] = [:], texts: [String] = []
+        for p in probes {
+            let rows = p.rows.compactMap { r -> (loss: Double, floor: Double)? in
+                guard let l = r["loss"] as? Double, let f = r["loss_floor"] as? Double else { return nil }
+                return (l, f)
+            }
+            guard let first = rows.first, rows.count >= 2, first.loss > first.floor else { continue }
+            let tail = rows.suffix(max(1, rows.count / 10))
+            let loss = tail.map(\.loss).reduce(0, +) / Double(tail.count), floor = tail.map(\.floor).reduce(0, +) / Double(tail.count)
+            left[p.seed] = (loss - floor) / (first.loss - first.floor)
+            if let r = p.summary["val_retrieval"] as? Double, let ch = p.summary["val_retrieval_chance"] as? Double, ch > 0 {
+                lift[p.seed] = r / ch
+                texts.append(String(format: "seed %d: loss %.3f → %.3f, floor %.3f → %.3f, retrieval %.1f %% (chance %.1f %%)",
+                                    p.seed, first.loss, loss, first.floor, floor, 100 * r, 100 * ch))
+            }
         }
-        // The training (batch) loss throughout: the held-out loss has no step-1 value to start from.
-        let pts = a.rows.compactMap { r -> (Int, Double)? in
-            guard let s = r["step"] as? Int, let v = r["loss"] as? Double else { return nil }
-            return (s, v)
+        let seeds = Set(left.keys).intersection(lift.keys).sorted()
+        guard !seeds.isEmpty else {
+            return unmeasured("C8", "§3.2, Fig. 6", statement, measure,
+                              probes.isEmpty ? "no alignment probe (tessera probe align) among the inputs" : "the probe predates the loss floor and retrieval figures; run probe align again")
         }
-        guard let first = pts.first?.1, let last = pts.last, pts.count >= 2 else {
-            return unmeasured("C8", "§3.2, Fig. 6", statement, measure, "\(a.dir)/metrics.jsonl has fewer than two rows")
-        }
-        let cut = Double(last.0) * 0.2
-        let early = pts.last { Double($0.0) <= cut } ?? pts[0]
-        let drop = first - last.1, share = drop > 0 ? (first - early.1) / drop : 1
-        let acc = a.summary["val_accuracy"] as? Double, chance = a.summary["val_batch"] as? Int
-        return Claim(id: "C8", source: "§3.2, Fig. 6", statement: statement, measure: measure,
-                     measured: String(format: "loss %.3f at step 1 → %.3f at step %d → %.3f at step %d: %.0f %% of the drop by 20 %% of training",
-                                      first, early.1, early.0, last.1, last.0, 100 * share)
-                        + (acc.map { a in String(format: "; held-out top-1 %.1f %%", 100 * a) + (chance.map { String(format: " (chance %.1f %%)", 100 / Double($0)) } ?? "") } ?? ""),
-                     verdict: share >= 0.8 ? .held : .notHeld)
+        return judgedParts(c, "C8", "§3.2, Fig. 6", statement, measure, parts: [
+            ("reducible loss left", seeds.map { left[$0]! }, .above(c.m.reducibleLeft), { $0.text(3, signed: false) }),
+            ("retrieval ÷ chance", seeds.map { lift[$0]! }, .below(c.m.retrievalLift), { $0.text(2, signed: false) }),
+        ], extra: "; " + texts.joined(separator: "; "))
     }
 
-    static func nearestTokens(_ a: StudyRuns.Alignment?) -> Claim {
+    static func nearestTokens(_ c: Context) -> Claim {
         let statement = "After alignment, image codes' nearest text tokens are predominantly noisy, semantically void ones."
-        let measure = "share of image codes whose nearest text token (cosine) is a word of the training captions; void if < 50 % (the share of caption words in the vocabulary is the chance level)"
-        guard let a else {
-            return unmeasured("C9", "§3.2", statement, measure, "no alignment probe (tessera probe align) among the inputs")
+        let measure = String(format: "share of image codes whose nearest text token (cosine) is a content word of the captions (stop words excluded), probe − shuffled-caption control probe paired by seed; void if the interval lies below +%.1f points", 100 * c.m.contentWordExcess)
+        func shares(_ control: Bool) -> [Int: Double] {
+            var out: [Int: Double] = [:]
+            for p in c.study.alignments where p.control == control {
+                if let v = p.summary["nearest_content_word_share"] as? Double { out[p.seed] = v }
+            }
+            return out
         }
-        guard let share = a.summary["nearest_caption_word_share"] as? Double, let chance = a.summary["vocabulary_caption_word_share"] as? Double else {
-            return unmeasured("C9", "§3.2", statement, measure, "\(a.dir)/summary.json predates the caption-word count; run probe align again")
+        let pairs = paired(shares(false), shares(true))
+        guard !pairs.isEmpty else {
+            return unmeasured("C9", "§3.2", statement, measure, c.study.alignments.isEmpty ? "no alignment probe among the inputs"
+                              : "needs a probe and its shuffled-caption control (probe align --shuffle-captions --stopwords) with a common seed")
         }
-        let words = a.summary["caption_words"] as? Int
-        return Claim(id: "C9", source: "§3.2", statement: statement, measure: measure,
-                     measured: String(format: "%.1f %% of codes have a caption word as nearest token (chance %.2f %%, ×%.0f", 100 * share, 100 * chance, chance > 0 ? share / chance : 0)
-                        + (words.map { ", \($0) caption words)" } ?? ")"),
-                     verdict: share < 0.5 ? .held : .notHeld)
+        let chance = c.study.alignments.compactMap { $0.summary["vocabulary_content_word_share"] as? Double }.first
+        return judged(c, "C9", "§3.2", statement, measure, values: pairs.map { $0.a - $0.b }, region: .below(c.m.contentWordExcess)) { i in
+            "probe \(values(pairs.map { 100 * $0.a }, 1)) %; control \(values(pairs.map { 100 * $0.b }, 1)) %"
+                + (chance.map { String(format: "; vocabulary share %.2f %%", 100 * $0) } ?? "")
+                + "; Δ = " + PairedStatistics.Interval(n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper, level: i.level)
+                .text(1, unit: " points")
+        }
     }
 
-    static func forgetting(_ s: StudyRuns) -> [Claim] {
+    static func alignedInit(_ c: Context) -> Claim {
+        let statement = "Initialising the image rows from the contrastive alignment brings no discernible improvement."
+        let measure = "final held-out val_loss_image, aligned − norm-matched random rows (same scale, random directions) paired by seed; no gain if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+        let aligned = bySeed(c.t2i["aligned"] ?? [], { $0.final("val_loss_image") })
+        let matched = paired(aligned, bySeed(c.t2i["pretrained, norm-matched"] ?? [], { $0.final("val_loss_image") }))
+        guard !matched.isEmpty else {
+            return unmeasured("C10", "§3.2", statement, measure, "no text-to-image runs of the aligned and norm-matched arms with a common seed")
+        }
+        let plain = paired(aligned, bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_image") }))
+        let vsPretrained = PairedStatistics.interval(plain.map { $0.a - $0.b }, level: c.level)
+        return judged(c, "C10", "§3.2", statement, measure, values: matched.map { $0.a - $0.b }, region: .within(c.m.loss)) { i in
+            "aligned \(values(matched.map(\.a))); norm-matched \(values(matched.map(\.b))); Δ = \(i.text())"
+                + (vsPretrained.map { "; aligned − pretrained (scale and direction) \($0.text())" } ?? "")
+        }
+    }
+
+    // MARK: forgetting
+
+    static func forgetting(_ c: Context) -> [Claim] {
+        let s = c.study
         let ppl = "Text ability deteriorates severely after a small amount of text-to-image training."
-        let pplMeasure = "held-out text perplexity of the pre-trained LM vs its text-to-image fine-tune at the first probed checkpoint; severe if ×2 or more"
+        let pplMeasure = String(format: "per seed: held-out text perplexity renormalised over text ids at the first probed checkpoint of the pretrained arm ÷ the LM's; severe if the interval lies above ×%.1f (full-vocabulary perplexity beside it)", c.m.perplexityFactor)
         let know = "World knowledge and in-context learning (few-shot translation) are lost."
-        let knowMeasure = "cloze accuracy and few-shot EN→FR accuracy before vs at the last probed checkpoint; lost if both fall to ≤ 25 % of before"
-        // "Before": the probed checkpoint that is no text-to-image run; "after": the pretrained arm's.
-        let rows = s.forgetting.map { r in (step: r["step"] as? Int ?? 0, arm: s.textToImageRun(of: r["checkpoint"] as? String ?? "")?.arm, row: r) }
-        let before = rows.first { $0.arm == nil }
-        let after = rows.filter { $0.arm == "pretrained" }.sorted { $0.step < $1.step }
-        guard let before, let firstAfter = after.first, let lastAfter = after.last else {
+        let knowMeasure = String(format: "per seed: cloze and few-shot EN→FR accuracy at the last probed checkpoint ÷ before; lost if both intervals lie below %.2f; each half needs a non-zero accuracy before", c.m.knowledgeKept)
+        let rows = s.forgetting.map { r in (step: r["step"] as? Int ?? 0, run: s.textToImageRun(of: r["checkpoint"] as? String ?? ""), row: r) }
+        let before = rows.first { $0.run == nil }
+        var bySeed: [Int: [(step: Int, row: [String: Any])]] = [:]
+        for r in rows {
+            guard let run = r.run, run.arm == "pretrained", c.lr.map({ same(run.lr, $0) }) ?? true else { continue }
+            bySeed[run.seed, default: []].append((r.step, r.row))
+        }
+        let seeds = bySeed.keys.sorted()
+        guard let before, !seeds.isEmpty else {
             let why = "no forgetting probe output (probe forget --json → forgetting.jsonl) of the pre-trained LM and its text-to-image checkpoints"
             return [unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, why), unmeasured("C12", "§3.1, Table 1", know, knowMeasure, why)]
         }
+        let firsts = seeds.map { bySeed[$0]!.min { $0.step < $1.step }! }, lasts = seeds.map { bySeed[$0]!.max { $0.step < $1.step }! }
         var claims: [Claim] = []
-        if let p0 = before.row["val_ppl"] as? Double, let p1 = firstAfter.row["val_ppl"] as? Double {
-            claims.append(Claim(id: "C11", source: "§3.1, Table 1", statement: ppl, measure: pplMeasure,
-                                measured: String(format: "perplexity %.1f before → %.1f after %d steps (×%.1f)", p0, p1, firstAfter.step, p1 / p0),
-                                verdict: p1 >= 2 * p0 ? .held : .notHeld))
+        let textKey = before.row["val_ppl_text_only"] != nil ? "val_ppl_text_only" : "val_ppl"
+        if let p0 = before.row[textKey] as? Double, p0 > 0 {
+            let ratios = firsts.compactMap { ($0.row[textKey] as? Double).map { $0 / p0 } }
+            let full0 = before.row["val_ppl"] as? Double
+            let fullRatios = firsts.compactMap { r in full0.flatMap { f in (r.row["val_ppl"] as? Double).map { $0 / f } } }
+            if ratios.count == firsts.count {
+                claims.append(judged(c, "C11", "§3.1, Table 1", ppl, pplMeasure, values: ratios, region: .above(c.m.perplexityFactor)) { i in
+                    String(format: "text-id perplexity %.1f before → ×", p0) + i.text(2, signed: false) + " after step(s) \(Set(firsts.map(\.step)).sorted().map(String.init).joined(separator: "/"))"
+                        + (textKey == "val_ppl" ? " (full vocabulary: the probe predates the text-id figure)" : "")
+                        + (fullRatios.count == firsts.count ? "; full vocabulary ×" + values(fullRatios, 1) : "")
+                })
+            } else {
+                claims.append(unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "a probed checkpoint has no perplexity"))
+            }
         } else {
             claims.append(unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "the forgetting probe ran without --corpus"))
         }
-        let c0 = before.row["cloze_accuracy"] as? Double, c1 = lastAfter.row["cloze_accuracy"] as? Double
-        let t0 = before.row["translation_accuracy"] as? Double, t1 = lastAfter.row["translation_accuracy"] as? Double
-        if let c0, let c1, let t0, let t1 {
-            let measured = String(format: "cloze %.1f %% → %.1f %%, translation %.1f %% → %.1f %% (step %d)", 100 * c0, 100 * c1, 100 * t0, 100 * t1, lastAfter.step)
-            if c0 == 0 && t0 == 0 {
-                claims.append(Claim(id: "C12", source: "§3.1, Table 1", statement: know, measure: knowMeasure, measured: measured,
-                                    verdict: .notMeasured("the pre-trained LM answers none of the items before training: nothing to lose at this scale (use --preset smollm2)")))
-            } else {
-                let lost = (c0 == 0 || c1 <= 0.25 * c0) && (t0 == 0 || t1 <= 0.25 * t0)
-                claims.append(Claim(id: "C12", source: "§3.1, Table 1", statement: know, measure: knowMeasure, measured: measured, verdict: lost ? .held : .notHeld))
-            }
+        let halves: [(name: String, key: String)] = [("cloze", "cloze_accuracy"), ("translation", "translation_accuracy")]
+        var parts: [(String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)] = [], unmeasurable: [String] = [], numbers: [String] = []
+        for h in halves {
+            guard let a0 = before.row[h.key] as? Double else { unmeasurable.append("\(h.name) was not probed"); continue }
+            let after = lasts.compactMap { $0.row[h.key] as? Double }
+            numbers.append(String(format: "%@ %.1f %% → ", h.name, 100 * a0) + values(after.map { 100 * $0 }, 1) + " %")
+            if a0 == 0 { unmeasurable.append("\(h.name): the LM answers no item before training, so nothing can be lost"); continue }
+            parts.append((h.name, after.map { $0 / a0 }, .below(c.m.knowledgeKept), { i in "kept ×" + i.text(2, signed: false) }))
+        }
+        if !unmeasurable.isEmpty {
+            claims.append(Claim(id: "C12", source: "§3.1, Table 1", statement: know, measure: knowMeasure, measured: numbers.joined(separator: "; "),
+                                interval: nil, region: nil, verdict: .untestable(unmeasurable.joined(separator: "; "))))
         } else {
-            claims.append(unmeasured("C12", "§3.1, Table 1", know, knowMeasure, "the forgetting probe ran without --cloze and --dictionary"))
+            claims.append(judgedParts(c, "C12", "§3.1, Table 1", know, knowMeasure, parts: parts, extra: "; " + numbers.joined(separator: "; ")))
         }
         return claims
+    }
+
+    // MARK: the other side (Liquid)
+
+    /// The first step at which a held-out curve reaches `target`, linearly interpolated between
+    /// evaluations; nil when it never does.
+    static func stepReaching(_ curve: [(x: Double, y: Double)], _ target: Double) -> Double? {
+        guard let i = curve.firstIndex(where: { $0.y <= target }) else { return nil }
+        guard i > 0 else { return curve[0].x }
+        let (a, b) = (curve[i - 1], curve[i])
+        return a.x + (a.y - target) / (a.y - b.y) * (b.x - a.x)
+    }
+
+    static func stepsToLoss(_ c: Context) -> Claim {
+        let statement = "Other side (Liquid, Wu et al. 2024): starting from a pre-trained LLM reaches the random arm's final held-out image loss in fewer steps."
+        let measure = String(format: "per seed: steps for the pretrained arm to reach the random arm's final held-out val_loss_image (interpolated between evaluations; the run's last step if never) ÷ the random arm's steps to reach it; fewer if the interval lies below %.2f", 1 - c.m.stepSaving)
+        var ratios: [Double] = [], never = 0
+        let random = Dictionary(grouping: c.t2i["random"] ?? [], by: \.seed), pre = Dictionary(grouping: c.t2i["pretrained"] ?? [], by: \.seed)
+        for seed in Set(random.keys).intersection(pre.keys).sorted() {
+            let r = random[seed]![0].curve("val_loss_image"), p = pre[seed]![0].curve("val_loss_image")
+            guard let target = r.last?.y, let stepsRandom = stepReaching(r, target), stepsRandom > 0, let lastP = p.last?.x else { continue }
+            let stepsPre = stepReaching(p, target) ?? { never += 1; return lastP }()
+            ratios.append(stepsPre / stepsRandom)
+        }
+        guard !ratios.isEmpty else {
+            return unmeasured("C13", "Liquid §4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with held-out image losses and a common seed")
+        }
+        return judged(c, "C13", "Liquid §4", statement, measure, values: ratios, region: .below(1 - c.m.stepSaving)) { i in
+            "step ratio \(values(ratios)); mean \(i.text())" + (never > 0 ? "; \(never) seed(s) never reached it (ratio at the last step)" : "")
+        }
     }
 }

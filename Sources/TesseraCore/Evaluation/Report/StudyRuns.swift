@@ -10,9 +10,11 @@ public struct StudyRuns {
     public struct TrainingRun {
         public let dir: String
         public let modality: Modality
-        /// "random", "pretrained", "aligned" or "pretrained, trainable <preset>".
+        /// "random", "pretrained", "aligned", "pretrained, norm-matched" or "<init>, trainable <preset>".
         public let arm: String
         public let seed: Int
+        /// Peak learning rate (optim.lr).
+        public let lr: Double
         public let pretrained: String?
         /// Training rows (one per logged step) and held-out evaluation rows.
         public let rows: [[String: Any]]
@@ -33,6 +35,9 @@ public struct StudyRuns {
 
     public struct Alignment {
         public let dir: String
+        public var seed: Int { summary["seed"] as? Int ?? 0 }
+        /// A control probe: trained on captions shuffled across images.
+        public var control: Bool { summary["shuffled_captions"] as? Bool ?? false }
         public let rows: [[String: Any]]
         public let summary: [String: Any]
         /// nearest.tsv: per image code, its nearest text tokens (with cosines).
@@ -55,6 +60,8 @@ public struct StudyRuns {
     /// One row per checkpoint probed by `tessera probe forget --json`, in file order.
     public private(set) var forgetting: [[String: Any]] = []
     public private(set) var samples: [SampleSet] = []
+    /// The rules written into a study root before its runs (study-rules.json), if any.
+    public private(set) var rules: StudyRules?
 
     public init(paths: [String]) throws {
         for p in paths {
@@ -96,12 +103,13 @@ public struct StudyRuns {
             let initSection = config["init"] as? [String: Any]
             let from = (initSection?["from"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             var arm = from == nil ? "random" : "pretrained"
-            if initSection?["aligned"] as? String != nil { arm = "aligned" }
+            if initSection?["aligned"] as? String != nil { arm = "aligned" } else if initSection?["match_norm"] as? Bool == true { arm += ", norm-matched" }
             if let trainable = (config["optim"] as? [String: Any])?["trainable"] as? [String], !trainable.isEmpty {
                 arm += ", trainable " + trainable.joined(separator: "+")
             }
             let summary = (try? Self.json(path("summary.json"))) ?? [:]
-            let run = TrainingRun(dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, pretrained: from,
+            let lr = (config["optim"] as? [String: Any])?["lr"] as? Double ?? 0
+            let run = TrainingRun(dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, lr: lr, pretrained: from,
                                   rows: rows, evals: metrics.filter { $0["val_loss"] != nil },
                                   completed: summary["status"] as? String == "completed")
             switch modality {
@@ -110,6 +118,9 @@ public struct StudyRuns {
             case .text: textLMs.append(run)
             }
             return true
+        }
+        if has(StudyRules.fileName) && rules == nil {
+            rules = try StudyRules.load(json: try FileIO.read(path(StudyRules.fileName)), file: path(StudyRules.fileName))
         }
         guard depth < 2 else { return false }
         let children = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
