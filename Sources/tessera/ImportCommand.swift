@@ -23,6 +23,9 @@ struct Import: ParsableCommand {
             // Checked before the (slow) import; the old directory is replaced only once the new one is complete.
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !existing.isEmpty && !overwrite { throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it") }
+            if !existing.isEmpty && !FileIO.replaceable(out) {
+                throw TesseraError.runState("\(out) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --out or remove it yourself")
+            }
             let t0 = Date()
             let imported = !FileIO.isDirectory(file) ? try GGUFImport.load(try GGUFFile(path: file))
                 : OpenLMImport.isOpenLM(dir: file) ? try OpenLMImport.load(dir: file) : try HFImport.load(dir: file)
@@ -38,7 +41,8 @@ struct Import: ParsableCommand {
                                         metadata: imported.metadata.merging(["format": "tessera"]) { a, _ in a })
             try FileIO.writeAtomically(tmp + "/config.json", data: config.json)
             if let t = imported.tokenizer { try TokenizerFiles.save(t, to: tmp + "/tokenizer.json") }
-            if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+            try FileIO.markOwned(tmp, kind: "imported model")
+            if FileManager.default.fileExists(atPath: out) { try FileIO.removeOwned(out) }
             guard rename(tmp, out) == 0 else { throw TesseraError.data(file: out, "cannot move the import into place") }
             FileIO.fsyncDirectory(of: out)
             Console.log(String(format: "imported %@: %d parameters, %d layers, d_model %d, vocabulary %d, in %.1f s → %@",

@@ -13,6 +13,13 @@ struct Tessera: ParsableCommand {
         64 command-line usage; 130/143 interrupted by SIGINT/SIGTERM after saving; 1 internal error.
         """,
         subcommands: [Tokenize.self, Train.self, Eval.self, Probe.self, Report.self, Import.self, DataCommand.self, Inspect.self, Bench.self, Checkpoints.self])
+
+    /// A closed stdout or stderr (`tessera … | head`, a log reader that went away) makes writes
+    /// fail with EPIPE instead of killing the process, so a run still records how it ended.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }
 
 /// Prints a one-line error for a Tessera failure and maps it to its exit code.

@@ -22,15 +22,29 @@ struct TokenizerOption: ParsableArguments {
 struct TokenizeEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode",
-        abstract: "Read lines on stdin, print each line's token ids space-separated, one output line per input line.")
+        abstract: "Read lines on stdin, print each line's token ids space-separated, one output line per input line.",
+        discussion: """
+        Lines split on "\\n" only. With --tokenizer bytes every byte is its own id, so any byte string \
+        (invalid UTF-8, "\\r", NUL) round-trips through `tokenize decode`; a BPE tokenizer needs \
+        UTF-8 text and refuses a line that is not (exit 3, naming the line and byte offset).
+        """)
 
     @OptionGroup var tok: TokenizerOption
 
     func run() throws {
         try guarded {
             let t = try tok.load()
-            while let line = readLine(strippingNewline: true) {
-                let ids: [Int32] = t?.encode(line) ?? line.utf8.map { Int32($0) }
+            var lines = StdinLines()
+            while let line = try lines.next() {
+                let ids: [Int32]
+                if let t {
+                    if let bad = StdinLines.invalidUTF8Offset(line) {
+                        throw TesseraError.data(file: "stdin", "line \(lines.number): invalid UTF-8 at byte \(bad); a BPE tokenizer encodes text (use --tokenizer bytes for raw bytes)")
+                    }
+                    ids = t.encode(String(decoding: line, as: UTF8.self))
+                } else {
+                    ids = line.map { Int32($0) }
+                }
                 Console.out(ids.map { String($0) }.joined(separator: " "))
             }
         }
@@ -71,10 +85,10 @@ struct TokenizeDecode: ParsableCommand {
                     return v
                 }
                 if let t {
-                    Console.out(try t.decode(ids))
+                    Console.outBytes(try t.decodeBytes(ids) + [10])
                 } else {
                     guard let bad = ids.first(where: { $0 < 0 || $0 > 255 }) else {
-                        Console.out(String(decoding: ids.map { UInt8($0) }, as: UTF8.self))
+                        Console.outBytes(ids.map { UInt8($0) } + [10])
                         continue
                     }
                     throw TesseraError.data(file: "stdin", "line \(n): id \(bad) is not a byte (0–255)")

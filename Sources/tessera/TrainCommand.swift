@@ -41,12 +41,15 @@ struct Train: ParsableCommand {
         let root = comm.isRoot
         var dirForSummary: String?
         var summarise: ((String, String, Int32) -> TrainSummary)?
+        // Held while this process trains in the run directory (rank 0, which writes it).
+        var lock: DirectoryLock?
         do {
             var config: RunConfig
             var dir: String
             if resume {
                 guard let runDir else { throw TesseraError.config("--resume needs --run-dir DIR") }
                 let saved = try RunConfig.saved(runDir)
+                if root { lock = try DirectoryLock(runDir) }
                 if options.config != nil {
                     let given = try options.loadRun()
                     guard given.task == saved.task else {
@@ -99,8 +102,12 @@ struct Train: ParsableCommand {
                 mpi?.finalize()
                 return
             }
-            if !resume { try RunDirectory.create(dir, configJSON: config.json, overwrite: overwrite) }
+            if !resume {
+                try RunDirectory.create(dir, configJSON: config.json, overwrite: overwrite)
+                lock = try DirectoryLock(dir)
+            }
             dirForSummary = dir
+            Signals.prepareSummary(dir: dir)
             let logFile = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("train.log"))
             let log: (String) -> Void = { line in
                 Console.log(line)
@@ -118,6 +125,7 @@ struct Train: ParsableCommand {
                                100 * (summary.finalMetrics["val_code_usage"] ?? 0))
             }
             log(done + String(format: ", %.1f s", summary.wallSeconds))
+            withExtendedLifetime(lock) {}
             comm.barrier()
             mpi?.finalize()
         } catch {

@@ -7,12 +7,12 @@ public enum FileIO {
     public static func writeAtomically(_ path: String, _ body: (UnsafeMutablePointer<FILE>) throws -> Void) throws {
         let tmp = path + ".tmp-\(getpid())"
         guard let f = fopen(tmp, "wb") else {
-            throw TesseraError.data(file: path, "cannot create \(tmp): \(String(cString: strerror(errno)))")
+            throw TesseraError.data(file: path, "cannot create \(tmp): \(errnoText())")
         }
         do {
             try body(f)
             guard fflush(f) == 0, fsync(fileno(f)) == 0 else {
-                throw TesseraError.data(file: path, "write failed: \(String(cString: strerror(errno)))")
+                throw TesseraError.data(file: path, "write failed: \(errnoText())")
             }
             fclose(f)
         } catch {
@@ -21,7 +21,7 @@ public enum FileIO {
             throw error
         }
         guard rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
+            let e = errnoText()
             unlink(tmp)
             throw TesseraError.data(file: path, "rename failed: \(e)")
         }
@@ -34,11 +34,53 @@ public enum FileIO {
 
     public static func write(_ f: UnsafeMutablePointer<FILE>, _ data: Data, path: String) throws {
         let n = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        guard n == data.count else { throw TesseraError.data(file: path, "short write") }
+        guard n == data.count else { throw TesseraError.data(file: path, "write failed: \(errnoText())") }
     }
 
     public static func write(_ f: UnsafeMutablePointer<FILE>, _ p: UnsafeRawPointer, bytes: Int, path: String) throws {
-        guard fwrite(p, 1, bytes, f) == bytes else { throw TesseraError.data(file: path, "short write") }
+        guard fwrite(p, 1, bytes, f) == bytes else { throw TesseraError.data(file: path, "write failed: \(errnoText())") }
+    }
+
+    /// The C library's text for `code` with its symbolic name where the cause is the machine's,
+    /// not the data's: "No space left on device (ENOSPC)", "Read-only file system (EROFS)".
+    public static func errnoText(_ code: Int32 = errno) -> String {
+        let names: [Int32: String] = [ENOSPC: "ENOSPC", EROFS: "EROFS", EDQUOT: "EDQUOT", EACCES: "EACCES", EPERM: "EPERM",
+                                      EIO: "EIO", EMFILE: "EMFILE", ENOENT: "ENOENT", EEXIST: "EEXIST", ENOTDIR: "ENOTDIR", EISDIR: "EISDIR"]
+        let text = String(cString: strerror(code))
+        return names[code].map { "\(text) (\($0))" } ?? text
+    }
+
+    /// The file that marks a directory as one Tessera made (a run, a data set, a probe, a report):
+    /// `--overwrite` replaces only such directories, never a user's folder.
+    public static let ownerMarker = ".tessera"
+
+    /// Writes the marker into `dir`, naming what made it.
+    public static func markOwned(_ dir: String, kind: String) throws {
+        try writeAtomically((dir as NSString).appendingPathComponent(ownerMarker), data: Data("made by tessera: \(kind)\n".utf8))
+    }
+
+    /// Whether `dir` holds nothing, or was made by Tessera; `--overwrite` may remove only these.
+    public static func replaceable(_ dir: String) -> Bool {
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return contents.isEmpty || exists((dir as NSString).appendingPathComponent(ownerMarker))
+    }
+
+    /// Removes `dir` for `--overwrite`: only a directory Tessera made (its marker) and no process
+    /// holds (its lock); otherwise a run-state error (exit 5) naming it, and nothing is deleted.
+    public static func removeOwned(_ dir: String) throws {
+        guard isDirectory(dir) else {
+            if exists(dir) { throw TesseraError.runState("\(dir) is a file, not a directory Tessera made; not replacing it") }
+            return
+        }
+        guard replaceable(dir) else {
+            throw TesseraError.runState("\(dir) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself")
+        }
+        if let holder = DirectoryLock.holder(dir) {
+            throw TesseraError.runState("\(dir) is in use by another process (\(holder)); not deleting it")
+        }
+        do { try FileManager.default.removeItem(atPath: dir) } catch {
+            throw TesseraError.runState("cannot remove \(dir): \(errnoText())")
+        }
     }
 
     public static func fsyncDirectory(of path: String) {
@@ -57,26 +99,31 @@ public enum FileIO {
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         guard !existing.isEmpty else { return }
         guard overwrite else { throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it") }
-        try FileManager.default.removeItem(atPath: path)
+        try removeOwned(path)
     }
 
     /// Fills a whole output directory crash-safely: `body` writes into a hidden sibling, which
     /// replaces `path` only when it returns; on an error it is removed. An existing non-empty
-    /// `path` is refused unless `overwrite`.
+    /// `path` is refused unless `overwrite`, and then replaced only if Tessera made it. The new
+    /// directory carries the ownership marker.
     public static func buildDirectory<T>(_ path: String, overwrite: Bool, _ body: (String) throws -> T) throws -> T {
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         if !existing.isEmpty && !overwrite { throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it") }
+        if !existing.isEmpty && !replaceable(path) {
+            throw TesseraError.runState("\(path) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself")
+        }
         let parent = (path as NSString).deletingLastPathComponent
         let tmp = ((parent.isEmpty ? "." : parent) as NSString)
             .appendingPathComponent(".tmp-\((path as NSString).lastPathComponent)-\(getpid())")
         let fm = FileManager.default
         try? fm.removeItem(atPath: tmp)
         do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create \(tmp): \(error.localizedDescription)") }
+        catch { throw TesseraError.runState("cannot create \(tmp): \(errnoText())") }
         do {
             let result = try body(tmp)
+            try markOwned(tmp, kind: "output")
             sync()   // one flush for every file written (an fsync each would cost a disk round trip per image)
-            if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
+            if fm.fileExists(atPath: path) { try removeOwned(path) }
             guard rename(tmp, path) == 0 else {
                 throw TesseraError.runState("cannot move \(tmp) to \(path): \(String(cString: strerror(errno)))")
             }
@@ -100,7 +147,7 @@ public enum FileIO {
         guard exists(path) else { throw TesseraError.data(file: path, "no such file") }
         guard !isDirectory(path) else { throw TesseraError.data(file: path, "is a directory, expected a file") }
         do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw TesseraError.data(file: path, "cannot read: \(error.localizedDescription)") }
+        catch { throw TesseraError.data(file: path, "cannot read: \(errnoText())") }
     }
 
     /// Appends one line and flushes (metrics, logs).
@@ -108,7 +155,7 @@ public enum FileIO {
         let f: UnsafeMutablePointer<FILE>
         public init(path: String) throws {
             guard let f = fopen(path, "a") else {
-                throw TesseraError.data(file: path, "cannot open for append: \(String(cString: strerror(errno)))")
+                throw TesseraError.data(file: path, "cannot open for append: \(errnoText())")
             }
             self.f = f
         }

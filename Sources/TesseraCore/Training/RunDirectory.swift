@@ -15,11 +15,22 @@ public enum RunDirectory {
         return (root as NSString).appendingPathComponent("\(stem)-\(f.string(from: Date()))")
     }
 
-    /// Fails if `dir` exists with content and `overwrite` is not set; writes nothing.
+    /// Fails if `dir` exists with content and `overwrite` is not set, or when `overwrite` would
+    /// delete a directory Tessera did not make or a run another process holds; writes nothing.
     public static func checkCreatable(_ dir: String, overwrite: Bool) throws {
+        if FileIO.exists(dir) && !FileIO.isDirectory(dir) {
+            throw TesseraError.runState("run directory \(dir) is a file; choose another --run-dir")
+        }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        if !contents.isEmpty && !overwrite {
+        guard !contents.isEmpty else { return }
+        if !overwrite {
             throw TesseraError.runState("run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
+        }
+        if !FileIO.replaceable(dir) {
+            throw TesseraError.runState("\(dir) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --run-dir or remove it yourself")
+        }
+        if let holder = DirectoryLock.holder(dir) {
+            throw TesseraError.runState("run directory \(dir) is in use by another process (\(holder)); not replacing it")
         }
     }
 
@@ -32,10 +43,11 @@ public enum RunDirectory {
         try checkCreatable(dir, overwrite: overwrite)
         if fm.fileExists(atPath: dir) {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
-            if !contents.isEmpty { try fm.removeItem(atPath: dir) }
+            if !contents.isEmpty { try FileIO.removeOwned(dir) }
         }
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create run directory \(dir): \(error.localizedDescription)") }
+        catch { throw TesseraError.runState("cannot create run directory \(dir): \(FileIO.errnoText())") }
+        try FileIO.markOwned(dir, kind: "run")
         try FileIO.writeAtomically(configPath(dir), data: configJSON)
     }
 
