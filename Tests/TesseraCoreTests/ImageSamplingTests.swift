@@ -224,7 +224,7 @@ import TesseraCore
         #expect(page.status == 0, "\(page.stderr)")
         let html = String(decoding: try FileIO.read(root + "/report/index.html"), as: UTF8.self)
         #expect(html.contains("<svg id=\"fig4-image\"") && html.contains("<path d=\"M") && FileIO.exists(root + "/report/samples.png"))
-        #expect(page.stdout.contains("C1   not measured") && page.stdout.contains("C11  not measured"), "\(page.stdout)")
+        #expect(page.stdout.contains("C1    not measured") && page.stdout.contains("C11   not measured"), "\(page.stdout)")
 
         // A checkpoint without layout.json is not a text-to-image model.
         let ckpt = Checkpoint.list(runDir: root + "/lm").first!.path, copy = root + "/copy"
