@@ -44,6 +44,7 @@ struct Checkpoints: ParsableCommand {
                     do {
                         let s = try Checkpoint.loadState(c.path)
                         guard s.step == c.step else { throw TesseraError.data(file: c.path, "state.json says step \(s.step)") }
+                        try Checkpoint.verifyChecksums(c.path)
                         try load(c.path)
                         status = "verified"
                     } catch {

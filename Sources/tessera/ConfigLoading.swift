@@ -71,17 +71,7 @@ enum ConfigFile {
     }
 
     static func reader(_ path: String, overrides: [String], threads: Int?) throws -> ConfigReader {
-        let data = try FileIO.read(path)
-        guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
-        let parsed: Any?
-        do { parsed = try Yams.load(yaml: text) }
-        catch { throw TesseraError.config("\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")") }
-        let tree: [String: Any]
-        if parsed == nil { tree = [:] } else {
-            guard let t = normalise(parsed!) as? [String: Any] else { throw TesseraError.config("\(path): the top level must be a mapping of keys") }
-            tree = t
-        }
-        let reader = ConfigReader(tree: tree, file: path)
+        let reader = ConfigReader(tree: try mapping(path), file: path)
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), eq != o.startIndex else {
                 throw TesseraError.config("--set \(o): expected key.path=value")
@@ -92,6 +82,39 @@ enum ConfigFile {
         }
         if let threads { reader.set("threads", threads) }
         return reader
+    }
+
+    /// Nodes a config may expand to, aliases counted every time they are used: a YAML alias bomb
+    /// ("billion laughs") is refused before it is expanded.
+    static let maxNodes = 200_000
+    static let maxBytes = 16 << 20
+
+    /// A YAML (or JSON) file's top-level mapping, with its size bounded before anything is built.
+    static func mapping(_ path: String) throws -> [String: Any] {
+        let data = try FileIO.read(path)
+        guard data.count <= maxBytes else { throw TesseraError.config("\(path): \(data.count) bytes, over the \(maxBytes)-byte limit for a config") }
+        guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
+        func yamlError(_ error: Error) -> TesseraError {
+            .config("\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw yamlError(error) }
+        guard let node else { return [:] }
+        var budget = maxNodes
+        func walk(_ n: Node) throws {
+            budget -= 1
+            if budget < 0 { throw TesseraError.config("\(path): expands to more than \(maxNodes) YAML nodes (aliases counted where used); refusing it") }
+            switch n {
+            case .mapping(let m): for (k, v) in m { try walk(k); try walk(v) }
+            case .sequence(let q): for x in q { try walk(x) }
+            default: break
+            }
+        }
+        try walk(node)
+        let parsed: Any?
+        do { parsed = try Yams.load(yaml: text) } catch { throw yamlError(error) }
+        guard let t = parsed.map(normalise) as? [String: Any] else { throw TesseraError.config("\(path): the top level must be a mapping of keys") }
+        return t
     }
 
     /// Yams gives [AnyHashable: Any] mappings; the reader wants [String: Any].

@@ -97,6 +97,9 @@ struct LoadedCheckpoint {
         let path = try Checkpoint.resolve(given, role: "--checkpoint")
         self.path = path
         config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
+        if let why = Transformer.sizeProblem(config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, training: false) {
+            throw TesseraError.config("\(path): \(why)")
+        }
         model = Transformer(config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
         try Checkpoint.loadWeights(path, into: model)
         let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
@@ -118,6 +121,7 @@ struct LoadedCheckpoint {
     /// Shards are ids: they must come from this checkpoint's tokenizer (bytes when it has none).
     func checkSameTokenizer(shards dir: String) throws {
         let m = try TokenShards.readManifest(dir)
+        try TokenShards.verifyTokenizer(dir: dir, manifest: m)
         let mine = (path as NSString).appendingPathComponent("tokenizer.json")
         let hash = FileIO.exists(mine) ? TokenShards.fnv1a(try FileIO.read(mine)) : "bytes"
         guard m.tokenizerHash == hash || (hash == "bytes" && m.tokenizer == "bytes") else {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
-import Yams
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +34,9 @@ struct ReportPage: ParsableCommand {
             let given = try rules.map { try ReportRules.read($0) }
             let report = HTMLReport(study: try StudyRuns(paths: runs), rules: given)
             try report.write(to: out, overwrite: overwrite)
+            let width = max(5, report.claims.map(\.id.count).max() ?? 0)
             for c in report.claims {
-                Console.out("\(c.id.padding(toLength: 5, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)")
+                Console.out("\(c.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)")
                 if !c.measured.isEmpty { Console.out("      \(c.measured)") }
                 if !c.verdict.reason.isEmpty { Console.out("      \(c.verdict.reason)") }
             }
@@ -59,13 +59,7 @@ struct ReportRules: ParsableCommand {
     @Option(help: "Study root directory (created if missing).") var root: String
 
     static func read(_ path: String) throws -> StudyRules {
-        let data = try FileIO.read(path)
-        guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
-        let parsed: Any?
-        do { parsed = try Yams.load(yaml: text) } catch {
-            throw TesseraError.config("\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
-        }
-        guard let tree = parsed.map(ConfigFile.normalise) as? [String: Any] else { throw TesseraError.config("\(path): the top level must be a mapping of keys") }
+        let tree = try ConfigFile.mapping(path)
         return try StudyRules.load(json: try JSONSerialization.data(withJSONObject: tree), file: path)
     }
 

@@ -210,6 +210,9 @@ struct TokenizePairs: ParsableCommand {
 
     func run() throws {
         try guarded {
+            guard seqLen >= 2 && seqLen <= SizeLimits.maxSequenceLength else {
+                throw TesseraError.config("--seq-len \(seqLen) must be in 2…\(SizeLimits.maxSequenceLength)")
+            }
             let text = try tok.load()
             let r = try FileIO.buildDirectory(out, overwrite: overwrite) {
                 try PairShards.write(codesDir: codes, text: text, textSource: tok.tokenizer, to: $0, seqLen: seqLen, unconditional: unconditional)

@@ -163,6 +163,29 @@ def main():
     case("vq-groups-do-not-divide.yaml", b"task: vq\nmodel: {ch: 24, norm_groups: 32}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "model.norm_groups (32) must divide")
     case("vq-two-data-sources.yaml", b"task: vq\ndata: {folder: x, shapes: {count: 10, val_count: 2}}\n", 2, "give exactly one of data.folder")
     case("unknown-task.yaml", b"task: diffusion\n", 2, "task: \"diffusion\" is not lm")
+    # sizes taken from inputs: bounded by SizeLimits / the memory available, before any allocation
+    case("huge-d-model.yaml", b"model: {d_model: 1048576, n_layers: 1, n_heads: 4}\n", 2, "model.d_model (1048576) exceeds Tessera's maximum of 65536")
+    case("huge-layers.yaml", b"model: {d_model: 32, n_layers: 1000000, n_heads: 4}\n", 2, "model.n_layers (1000000) exceeds")
+    case("huge-vocab.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, vocab_size: 1000000000}\n", 2, "model.vocab_size (1000000000) exceeds")
+    case("huge-ffn.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, ffn_hidden: 100000000}\n", 2, "model.ffn_hidden (100000000) exceeds")
+    case("huge-seq-len.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4}\ndata: {seq_len: 1000000000}\n", 2, "exceeds Tessera's maximum of 1048576")
+    case("weights-beyond-memory.yaml", b"model: {d_model: 65536, n_layers: 1024, n_heads: 64, vocab_size: 16000000}\n", 2, "available")
+    case("vq-huge-resolution.yaml", b"task: vq\nmodel: {resolution: 100000}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "model.resolution (100000) must be in 1")
+    case("vq-empty-ch-mult.yaml", b"task: vq\nmodel: {ch_mult: []}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "length of model.ch_mult) (0) must be in 1")
+    case("vq-huge-codebook.yaml", b"task: vq\nmodel: {n_embed: 1000000000}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "model.n_embed (1000000000) must be in 2")
+    case("vq-batch-beyond-memory.yaml", b"task: vq\nmodel: {resolution: 4096, ch: 256, norm_groups: 32, attn_resolutions: []}\noptim: {batch: 100000}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "available")
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8))
+    case("alias-bomb.yaml", laughs.encode(), 2, "expands to more than 200000 YAML nodes")
+    payload = shard([1, 2, 3])
+    case("shard-promises-1e15-tokens", shard_dir(payload, 10**15), 3, "more than a")
+    case("shard-vocab-beyond-max", shard_dir(payload, 3, vocab=1 << 30), 3, "vocab_size 1073741824 exceeds")
+    m = json.loads(shard_dir(payload, 3)["manifest.json"]); m["sequence_length"] = 1 << 30
+    case("shard-sequence-length-beyond-max", {"manifest.json": json.dumps(m).encode(), "train-00000.tok.zst": payload}, 3, "sequence_length must be an integer in 2")
+    m = json.loads(shard_dir(payload, 3)["manifest.json"])
+    m["splits"]["train"]["shards"] = [dict(m["splits"]["train"]["shards"][0], tokens=(1 << 62)), dict(m["splits"]["train"]["shards"][0], tokens=(1 << 62))]
+    m["splits"]["train"]["tokens"] = 0
+    case("shard-counts-overflow", {"manifest.json": json.dumps(m).encode(), "train-00000.tok.zst": payload}, 3, "overflow")
     json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
     print(len(cases), "malformed inputs in", OUT)
 

@@ -32,6 +32,25 @@ public enum TokenShards {
         public var sequenceLength: Int? = nil
     }
 
+    /// The tokenizer a shard folder's manifest names must be there and be the one it records: a
+    /// manifest of "tokenizer.json" (what `tokenize text` and `tokenize pairs` write beside their
+    /// shards) needs DIR/tokenizer.json with the recorded FNV-1a hash (else a swapped tokenizer
+    /// would train and ship in every checkpoint, or text be read as bytes). Returns the
+    /// tokenizer's path, or nil for shards that need none (bytes).
+    @discardableResult
+    public static func verifyTokenizer(dir: String, manifest m: Manifest) throws -> String? {
+        guard m.tokenizer == "tokenizer.json" else { return nil }
+        let path = (dir as NSString).appendingPathComponent("tokenizer.json")
+        guard FileIO.exists(path) else {
+            throw TesseraError.data(file: path, "is missing: \(dir)/manifest.json records tokenizer \"\(m.tokenizer)\" (hash \(m.tokenizerHash)) and its ids mean nothing without it")
+        }
+        let have = fnv1a(try FileIO.read(path))
+        guard m.tokenizerHash.isEmpty || have == m.tokenizerHash else {
+            throw TesseraError.data(file: path, "is not the tokenizer these shards were made with (hash \(have), manifest.json records \(m.tokenizerHash))")
+        }
+        return path
+    }
+
     public static func fnv1a(_ data: Data) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         data.withUnsafeBytes { p in
@@ -111,6 +130,7 @@ public enum TokenShards {
         guard o["format"] as? String == "tessera-token-shards" else { throw bad("format is not tessera-token-shards") }
         guard o["format_version"].flatMap(JSONKeys.exactInt) == formatVersion else { throw bad("format_version is not \(formatVersion)") }
         guard let vocab = o["vocab_size"].flatMap(JSONKeys.exactInt), vocab > 0 else { throw bad("vocab_size is missing or not positive") }
+        guard vocab <= SizeLimits.maxVocabulary else { throw bad("vocab_size \(vocab) exceeds Tessera's maximum of \(SizeLimits.maxVocabulary)") }
         guard let splitsAny = o["splits"] as? [String: Any] else { throw bad("splits is missing") }
         var splits: [String: Split] = [:]
         for (name, v) in splitsAny {
@@ -122,7 +142,9 @@ public enum TokenShards {
                       let c = sh["checksum"] as? String else { throw bad("splits.\(name).shards[\(i)] needs file, tokens, checksum") }
                 shards.append(Shard(file: f, tokens: n, checksum: c))
             }
-            guard shards.reduce(0, { $0 + $1.tokens }) == total else {
+            let (sum, overflow) = shards.reduce((0, false)) { acc, sh in let r = acc.0.addingReportingOverflow(sh.tokens); return (r.partialValue, acc.1 || r.overflow) }
+            guard !overflow else { throw bad("splits.\(name): shard token counts overflow") }
+            guard sum == total else {
                 throw bad("splits.\(name).tokens (\(total)) disagrees with its shards (\(shards.reduce(0) { $0 + $1.tokens }))")
             }
             splits[name] = Split(tokens: total, shards: shards)
@@ -135,7 +157,9 @@ public enum TokenShards {
             m.layout = layout
         }
         if let n = o["sequence_length"] {
-            guard let len = JSONKeys.exactInt(n), len > 1 else { throw bad("sequence_length must be an integer > 1") }
+            guard let len = JSONKeys.exactInt(n), len > 1, len <= SizeLimits.maxSequenceLength else {
+                throw bad("sequence_length must be an integer in 2…\(SizeLimits.maxSequenceLength)")
+            }
             for (name, s) in splits where s.tokens % len != 0 {
                 throw bad("splits.\(name).tokens (\(s.tokens)) is not a whole number of \(len)-token sequences")
             }
@@ -149,6 +173,19 @@ public enum TokenShards {
         let m = try readManifest(dir)
         let manifestPath = (dir as NSString).appendingPathComponent(manifestName)
         guard let s = m.splits[split] else { throw TesseraError.data(file: manifestPath, "has no \"\(split)\" split") }
+        // Counts are checked against the files before anything is allocated from them: zstd cannot
+        // expand a file by more than 2^16 (a 3-byte block header per 128 KiB run), and the whole split
+        // must fit in memory.
+        for sh in s.shards {
+            let path = (dir as NSString).appendingPathComponent(sh.file)
+            let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+            guard sh.tokens <= (SizeLimits.bytes(size, 1 << 16) ?? Int.max) / 4 else {
+                throw TesseraError.data(file: manifestPath, "says \(sh.file) holds \(sh.tokens) tokens, more than a \(size)-byte zstd file can")
+            }
+        }
+        if let why = SizeLimits.memoryProblem(SizeLimits.bytes(s.tokens, 4), "the \(s.tokens) tokens of split \(split)") {
+            throw TesseraError.data(file: manifestPath, why)
+        }
         var ids: [Int32] = []
         ids.reserveCapacity(s.tokens)
         for sh in s.shards {

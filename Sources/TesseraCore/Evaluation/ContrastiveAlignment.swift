@@ -17,23 +17,25 @@ public enum CLIPLoss {
         var loss = 0.0, correct = 0
         dl.update(repeating: 0, count: n * n)
         let inv2n = 1 / Double(2 * n)
+        // Each exponential once per direction: kept in `e` for the gradient (same values, same order).
+        var e = [Double](repeating: 0, count: n)
         for i in 0..<n {   // rows: image i against every caption
             var mx = -Float.infinity, arg = 0
             for j in 0..<n where s * sim[i * n + j] > mx { mx = s * sim[i * n + j]; arg = j }
             if arg == i { correct += 1 }
             best?[i] = Int32(arg)
             var z = 0.0
-            for j in 0..<n { z += Foundation.exp(Double(s * sim[i * n + j] - mx)) }
+            for j in 0..<n { e[j] = Foundation.exp(Double(s * sim[i * n + j] - mx)); z += e[j] }
             loss += (Foundation.log(z) + Double(mx) - Double(s * sim[i * n + i])) * inv2n
-            for j in 0..<n { dl[i * n + j] += Float((Foundation.exp(Double(s * sim[i * n + j] - mx)) / z - (i == j ? 1 : 0)) * inv2n) }
+            for j in 0..<n { dl[i * n + j] += Float((e[j] / z - (i == j ? 1 : 0)) * inv2n) }
         }
         for j in 0..<n {   // columns: caption j against every image
             var mx = -Float.infinity
             for i in 0..<n { mx = max(mx, s * sim[i * n + j]) }
             var z = 0.0
-            for i in 0..<n { z += Foundation.exp(Double(s * sim[i * n + j] - mx)) }
+            for i in 0..<n { e[i] = Foundation.exp(Double(s * sim[i * n + j] - mx)); z += e[i] }
             loss += (Foundation.log(z) + Double(mx) - Double(s * sim[j * n + j])) * inv2n
-            for i in 0..<n { dl[i * n + j] += Float((Foundation.exp(Double(s * sim[i * n + j] - mx)) / z - (i == j ? 1 : 0)) * inv2n) }
+            for i in 0..<n { dl[i * n + j] += Float((e[i] / z - (i == j ? 1 : 0)) * inv2n) }
         }
         var dScale = 0.0
         for k in 0..<(n * n) { dScale += Double(dl[k]) * Double(sim[k]) }
@@ -184,11 +186,14 @@ public enum ContrastiveFloor {
             textCount[textKeys[k], default: 0] += 1
             cells[FloorCell(a: imageKeys[k], b: textKeys[k]), default: 0] += 1
         }
+        // Σ over cells of c(I,T)·[…] is Σ over pairs of the same bracket: summed in pair order, so the
+        // result does not depend on the dictionaries' (per-process) iteration order.
         var total = 0.0
-        for (cell, c) in cells {
-            let ci = Double(c), sizeI = Double(imageCount[cell.a]!), sizeT = Double(textCount[cell.b]!)
-            total += ci * (Foundation.log(sizeT) - Foundation.log(ci / sizeI))   // row side
-            total += ci * (Foundation.log(sizeI) - Foundation.log(ci / sizeT))   // column side
+        for k in 0..<n {
+            let c = Double(cells[FloorCell(a: imageKeys[k], b: textKeys[k])]!)
+            let sizeI = Double(imageCount[imageKeys[k]]!), sizeT = Double(textCount[textKeys[k]]!)
+            total += Foundation.log(sizeT) - Foundation.log(c / sizeI)   // row side
+            total += Foundation.log(sizeI) - Foundation.log(c / sizeT)   // column side
         }
         return total / Double(2 * n)
     }

@@ -65,7 +65,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var qkvDim: Int { (nHeads + 2 * nKVHeads) * headDim }
 
     /// Problems with the shape, each naming the offending field; empty when valid.
-    public func problems() -> [String] {
+    /// `memory`: also compare the weights with the memory available now.
+    public func problems(memory: Bool = true) -> [String] {
         var p: [String] = []
         if dModel <= 0 { p.append("model.d_model must be positive (got \(dModel))") }
         if nLayers <= 0 { p.append("model.n_layers must be positive (got \(nLayers))") }
@@ -85,6 +86,28 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if !(normEps > 0) { p.append("model.norm_eps must be positive (got \(normEps))") }
         if !(ropeTheta > 0) { p.append("model.rope_theta must be positive (got \(ropeTheta))") }
         if maxSeqLen <= 0 { p.append("sequence length must be positive (got \(maxSeqLen))") }
+        // Documented maxima (SizeLimits), then the weights against the memory available.
+        for (key, v, m) in [("model.d_model", dModel, SizeLimits.maxDModel), ("model.n_layers", nLayers, SizeLimits.maxLayers),
+                            ("model.n_heads", nHeads, SizeLimits.maxHeads), ("model.vocab_size", vocabSize, SizeLimits.maxVocabulary),
+                            ("model.ffn_hidden", ffnHidden, SizeLimits.maxFFNHidden), ("model.max_seq_len", maxSeqLen, SizeLimits.maxSequenceLength)]
+        where v > m { p.append("\(key) (\(v)) exceeds Tessera's maximum of \(m)") }
+        if memory, p.isEmpty, let why = SizeLimits.memoryProblem(SizeLimits.bytes(parameterCountEstimate, 4), "the model's weights (≈ \(parameterCountEstimate) parameters)") {
+            p.append(why)
+        }
         return p
+    }
+
+    /// Parameters the architecture implies (embeddings, attention, MLP, norms, biases): what its
+    /// weights cost before anything is allocated. Saturates instead of overflowing.
+    public var parameterCountEstimate: Int {
+        func mul(_ xs: Int...) -> Int {
+            xs.reduce(1) { a, b in let (r, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : r }
+        }
+        func add(_ xs: Int...) -> Int {
+            xs.reduce(0) { a, b in let (r, o) = a.addingReportingOverflow(b); return o ? Int.max : r }
+        }
+        let attention = add(mul(dModel, qkvDim), mul(nHeads, headDim, dModel))
+        let perLayer = add(attention, mul(dModel, mlpInWidth), mul(ffnHidden, dModel), mul(4, dModel))
+        return add(mul(nLayers, perLayer), mul(vocabSize, dModel, tieEmbeddings ? 1 : 2), learnedPositions ? mul(maxSeqLen, dModel) : 0)
     }
 }

@@ -67,8 +67,26 @@ public final class Transformer {
         return s
     }
 
+    /// Nil when a model of `c` with `batch` × `seqLen` rows fits this machine, else why not (the
+    /// caller throws it as a config error). `training` adds gradients and both AdamW moments.
+    /// The activation term is a lower estimate (per layer, per row: the residual stream, norms,
+    /// q/k/v, attention output and the MLP's hidden width), so a refusal is never a false alarm.
+    public static func sizeProblem(_ c: ModelConfig, batch: Int, seqLen: Int, training: Bool) -> String? {
+        if let p = c.problems().first { return p }
+        guard batch >= 1, seqLen >= 1 else { return "batch (\(batch)) and sequence length (\(seqLen)) must be ≥ 1" }
+        guard seqLen <= c.maxSeqLen else { return "sequence length \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)" }
+        guard let rows = SizeLimits.bytes(batch, seqLen), rows <= SizeLimits.maxRows else {
+            return "batch × sequence length (\(batch) × \(seqLen)) exceeds Tessera's maximum of \(SizeLimits.maxRows) rows"
+        }
+        let perRow = c.nLayers * (6 * c.dModel + c.qkvDim + c.mlpInWidth + c.ffnHidden) + c.dModel
+        let weights = SizeLimits.bytes(c.parameterCountEstimate, training ? 16 : 4) ?? Int.max
+        let activations = SizeLimits.bytes(rows, SizeLimits.bytes(perRow, 4) ?? Int.max) ?? Int.max
+        let (total, o) = weights.addingReportingOverflow(activations)
+        return SizeLimits.memoryProblem(o ? nil : total, "\(training ? "training" : "running") this model on \(batch) × \(seqLen) tokens")
+    }
+
     public init(config c: ModelConfig, batch: Int, seqLen: Int, pool: Parallel) {
-        precondition(c.problems().isEmpty, c.problems().joined(separator: "; "))
+        precondition(c.problems(memory: false).isEmpty, c.problems(memory: false).joined(separator: "; "))
         precondition(seqLen <= c.maxSeqLen, "seq_len \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)")
         config = c
         self.batch = batch

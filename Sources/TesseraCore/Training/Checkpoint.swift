@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 
 /// What a checkpoint records besides tensors. Everything needed to continue bit for bit:
@@ -112,8 +113,63 @@ public enum Checkpoint {
             throw TesseraError.data(file: final, "cannot rename checkpoint into place: \(String(cString: strerror(errno)))")
         }
         FileIO.fsyncPath(dir)
-        try FileIO.writeAtomically((final as NSString).appendingPathComponent(marker), data: Data("ok\n".utf8))
+        // The marker, written last, records a CRC-32 of every file, so a flipped bit is caught on load.
+        let sums = try checksums(final)
+        let json = try JSONSerialization.data(withJSONObject: ["crc32": sums], options: [.prettyPrinted, .sortedKeys])
+        try FileIO.writeAtomically((final as NSString).appendingPathComponent(marker), data: json)
         return final
+    }
+
+    /// CRC-32 (zlib's) of a file's bytes, as 8 hex digits.
+    public static func crc32(file: String) throws -> String {
+        let data = try FileIO.read(file)
+        var c: uLong = 0
+        data.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = min(raw.count - off, 1 << 30)
+                c = CZlib.crc32(c, raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + off, uInt(n))
+                off += n
+            }
+        }
+        return String(format: "%08x", UInt32(truncatingIfNeeded: c))
+    }
+
+    /// CRC-32 of every regular file in a checkpoint directory but the marker.
+    static func checksums(_ dir: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name != marker && !name.hasPrefix(".") {
+            let path = (dir as NSString).appendingPathComponent(name)
+            guard !FileIO.isDirectory(path) else { continue }
+            out[name] = try crc32(file: path)
+        }
+        return out
+    }
+
+    /// The checksums a checkpoint's marker records (nil for a marker written before checksums: "ok").
+    public static func recordedChecksums(_ dir: String) throws -> [String: String]? {
+        let path = (dir as NSString).appendingPathComponent(marker)
+        let data = try FileIO.read(path)
+        if data.starts(with: Data("ok".utf8)) { return nil }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let sums = o["crc32"] as? [String: String] else {
+            throw TesseraError.data(file: path, "is neither \"ok\" nor a JSON object with crc32 checksums")
+        }
+        return sums
+    }
+
+    /// Compares `files` (all recorded ones when nil) of a checkpoint with the checksums its marker
+    /// recorded; a mismatch or a missing file is a data error naming the file.
+    public static func verifyChecksums(_ dir: String, files: [String]? = nil) throws {
+        guard let sums = try recordedChecksums(dir) else { return }
+        for name in (files ?? sums.keys.sorted()) {
+            guard let want = sums[name] else { continue }
+            let path = (dir as NSString).appendingPathComponent(name)
+            guard FileIO.exists(path) else { throw TesseraError.data(file: path, "is missing from its checkpoint (its checksum is recorded)") }
+            let have = try crc32(file: path)
+            guard have == want else {
+                throw TesseraError.data(file: path, "checksum mismatch (CRC-32 \(have), recorded \(want)): the file changed after the checkpoint was written")
+            }
+        }
     }
 
     public static func loadState(_ path: String) throws -> TrainState {
@@ -138,7 +194,13 @@ public enum Checkpoint {
     /// Reads every parameter of `store` from a safetensors file by name and shape. Tensors the
     /// store lacks are an error unless `ignore` accepts their name (e.g. a MoVQGAN training
     /// checkpoint's `loss.*` and `ema_*` entries).
+    /// A file inside a checkpoint directory is first checked against the marker's checksum, and
+    /// non-finite values are refused: NaN weights would otherwise evaluate silently.
     public static func loadParameters(file: String, into p: ParameterStore, ignore: (String) -> Bool = { _ in false }) throws {
+        let dir = (file as NSString).deletingLastPathComponent
+        if FileIO.exists((dir as NSString).appendingPathComponent(marker)) {
+            try verifyChecksums(dir, files: [(file as NSString).lastPathComponent])
+        }
         let st = try SafetensorsFile(path: file)
         for s in p.slots {
             guard let e = st.entries[s.name] else { throw TesseraError.data(file: file, "missing tensor \"\(s.name)\"") }
@@ -146,6 +208,10 @@ public enum Checkpoint {
                 throw TesseraError.data(file: file, "tensor \"\(s.name)\" has shape \(e.shape), the model expects \(s.shape)")
             }
             try st.read(s.name, into: p.values.pointer + s.offset, count: s.count)
+            let v = UnsafeBufferPointer(start: p.values.pointer + s.offset, count: s.count)
+            if let i = v.firstIndex(where: { !$0.isFinite }) {
+                throw TesseraError.data(file: file, "tensor \"\(s.name)\" holds a non-finite value (\(v[i]) at index \(i))")
+            }
         }
         let unused = Set(st.entries.keys).subtracting(p.names).filter { !ignore($0) }
         if let u = unused.sorted().first { throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter") }
@@ -166,6 +232,10 @@ public enum Checkpoint {
     }
 
     public static func loadOptimizer(file: String, into adam: AdamW) throws {
+        let dir = (file as NSString).deletingLastPathComponent
+        if FileIO.exists((dir as NSString).appendingPathComponent(marker)) {
+            try verifyChecksums(dir, files: [(file as NSString).lastPathComponent])
+        }
         let st = try SafetensorsFile(path: file)
         for g in adam.groups {
             for (prefix, buf) in [("m.", adam.m), ("v.", adam.v)] {

@@ -101,8 +101,7 @@ public final class Trainer {
             guard m.vocabSize <= config.model.vocabSize else {
                 throw TesseraError.config("model.vocab_size (\(config.model.vocabSize)) is smaller than the shards' vocabulary (\(m.vocabSize), \(config.data.train)/manifest.json)")
             }
-            let t = (config.data.train as NSString).appendingPathComponent("tokenizer.json")
-            tokenizerFile = FileIO.exists(t) ? t : nil
+            tokenizerFile = try TokenShards.verifyTokenizer(dir: config.data.train, manifest: m)
             layout = m.layout
         } else {
             tokenizerFile = nil
@@ -133,6 +132,7 @@ public final class Trainer {
         guard Int(maxId) < config.model.vocabSize else {
             throw TesseraError.data(file: config.data.train, "token id \(maxId) is outside model.vocab_size \(config.model.vocabSize)")
         }
+        if let why = Transformer.sizeProblem(config.model, batch: B, seqLen: T, training: true) { throw TesseraError.config(why) }
         model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
         let o = config.optim
         let trainable = try Freezing.trainable(o.trainable, names: model.params.names, layers: config.model.nLayers)

@@ -127,6 +127,12 @@ public struct VQTrainConfig: Equatable, Sendable {
         try r.finish()
 
         if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
+        // A batch's feature maps at full resolution (a lower bound on what training holds).
+        let pixels = SizeLimits.bytes(model.resolution, model.resolution) ?? Int.max
+        let perImage = SizeLimits.bytes(pixels, SizeLimits.bytes(model.ch * (model.chMult.first ?? 1), 4 * 4) ?? Int.max)
+        if let why = SizeLimits.memoryProblem(perImage.flatMap { SizeLimits.bytes(optim.batch, $0) }, "optim.batch (\(optim.batch)) images of \(model.resolution)²") {
+            throw TesseraError.config("\(r.file): \(why)")
+        }
         let usesFolder = !data.folder.isEmpty, usesShapes = data.shapesCount > 0
         guard usesFolder != usesShapes else {
             throw TesseraError.config("\(r.file): give exactly one of data.folder (a captioned image folder) or data.shapes.count (synthetic shapes)")
