@@ -104,6 +104,12 @@ struct LoadedCheckpoint {
         try Checkpoint.loadWeights(path, into: model)
         let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
         tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
+        // Every id the tokenizer can produce must have an embedding row (generation reads them unchecked).
+        if let t = tokenizer, t.vocabSize > config.model.vocabSize {
+            throw TesseraError.data(file: tokPath, "has \(t.vocabSize) ids but the model's vocab_size is \(config.model.vocabSize): its ids would index past the embedding")
+        } else if tokenizer == nil, config.model.vocabSize < 256 {
+            throw TesseraError.data(file: path, "has no tokenizer.json, so text is read as bytes (ids 0–255), but vocab_size is \(config.model.vocabSize)")
+        }
     }
 
     /// Ids of a text file (with this checkpoint's tokenizer) or of a shard directory's val split

@@ -60,6 +60,16 @@ import TesseraCore
         #expect(e.status == 3 && e.stderr.contains("non-finite") && e.stderr.contains(name), "\(e.stderr)")
     }
 
+    /// A tokenizer with more ids than the model has rows is refused before generation reads past
+    /// the embedding.
+    @Test func tokenizerLargerThanTheVocabularyIsRefused() throws {
+        let dir = try trainedRun("vocab")
+        let ck = try #require(Checkpoint.list(runDir: dir).first).path
+        try FileManager.default.copyItem(atPath: Fixtures.path("bpe_austen4k.tokenizer.json"), toPath: ck + "/tokenizer.json")
+        let r = try runTessera(["eval", "generate", "--checkpoint", ck, "--prompt", "Elizabeth", "--max-new-tokens", "2"])
+        #expect(r.status == 3 && r.stderr.contains("index past the embedding") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     /// A marker from before checksums ("ok") still loads; a marker that is neither is a data error.
     @Test func legacyMarkerLoadsAndGarbageIsRefused() throws {
         let dir = try trainedRun("legacy")
