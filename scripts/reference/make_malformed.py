@@ -174,6 +174,15 @@ def main():
     case("vq-empty-ch-mult.yaml", b"task: vq\nmodel: {ch_mult: []}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "length of model.ch_mult) (0) must be in 1")
     case("vq-huge-codebook.yaml", b"task: vq\nmodel: {n_embed: 1000000000}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "model.n_embed (1000000000) must be in 2")
     case("vq-batch-beyond-memory.yaml", b"task: vq\nmodel: {resolution: 4096, ch: 256, norm_groups: 32, attn_resolutions: []}\noptim: {batch: 100000}\ndata: {shapes: {count: 10, val_count: 2}}\n", 2, "available")
+    case("huge-heads.yaml", b"model: {d_model: 8192, n_layers: 1, n_heads: 8192, rope: none}\n", 2, "model.n_heads (8192) exceeds")
+    case("huge-max-seq-len.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, max_seq_len: 1073741824}\n", 2, "model.max_seq_len (1073741824) exceeds")
+    vq = "task: vq\ndata: {shapes: {count: 10, val_count: 2}}\nmodel: "
+    case("vq-huge-ch.yaml", (vq + "{ch: 100000}\n").encode(), 2, "model.ch (100000) must be in 1")
+    case("vq-huge-res-blocks.yaml", (vq + "{num_res_blocks: 1000}\n").encode(), 2, "model.num_res_blocks (1000) must be in 0")
+    case("vq-nine-levels.yaml", (vq + "{ch_mult: [1, 1, 1, 1, 1, 1, 1, 1, 1]}\n").encode(), 2, "length of model.ch_mult) (9) must be in 1")
+    case("vq-huge-multiplier.yaml", (vq + "{ch_mult: [1, 1000]}\n").encode(), 2, "model.ch_mult entries must be in 1")
+    case("vq-huge-embed-dim.yaml", (vq + "{embed_dim: 100000}\n").encode(), 2, "model.embed_dim (100000) must be in 1")
+    case("vq-huge-z-channels.yaml", (vq + "{z_channels: 100000}\n").encode(), 2, "model.z_channels (100000) must be in 1")
     laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8))
     case("alias-bomb.yaml", laughs.encode(), 2, "expands to more than 200000 YAML nodes")
