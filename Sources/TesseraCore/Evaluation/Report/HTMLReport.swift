@@ -176,7 +176,10 @@ public struct HTMLReport {
     }
 
     func nearestTable() -> String {
-        guard let a = study.alignments.first, !a.nearest.isEmpty else { return "<p class=\"note\">No alignment probe among the inputs.</p>" }
+        // The real probe's table (a shuffled-caption control only when there is nothing else).
+        guard let a = study.alignments.first(where: { !$0.control }) ?? study.alignments.first, !a.nearest.isEmpty else {
+            return "<p class=\"note\">No alignment probe among the inputs.</p>"
+        }
         var h = "<h3>Nearest text tokens of image codes after alignment</h3><p class=\"note\">The first 16 codes of \(e(a.dir))/nearest.tsv (cosine in brackets).</p><table id=\"nearest\"><tr><th>code</th><th>nearest text tokens</th></tr>"
         for n in a.nearest.prefix(16) {
             h += "<tr><td>\(n.code)</td><td>" + n.tokens.map { "<code>\(e(Self.visible($0.0)))</code> (\(String(format: "%.2f", $0.1)))" }.joined(separator: ", ") + "</td></tr>"
