@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes freedict)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes freedict
+                                     config_values vq_config_values manifest_values)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
@@ -21,10 +22,12 @@ fx=Tests/TesseraCoreTests/Fixtures
 status=0
 for t in "${targets[@]}"; do
   bin="$out/fuzz-$t"
-  if [ ! -x "$bin" ] || [ -n "$(find Sources/TesseraCore Tests/Fuzz/$t.swift -newer "$bin" -name '*.swift' | head -1)" ]; then
+  # Structure-aware targets (*_values) draw their numbers through Tests/Fuzz/Support/FuzzValues.swift.
+  support=(); [[ $t == *_values ]] && support=(Tests/Fuzz/Support/FuzzValues.swift)
+  if [ ! -x "$bin" ] || [ -n "$(find Sources/TesseraCore Tests/Fuzz/$t.swift Tests/Fuzz/Support -newer "$bin" -name '*.swift' | head -1)" ]; then
     echo "fuzz: building $t" >&2
     if ! swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name TesseraCore -target-cpu haswell \
-      -swift-version 5 "${incs[@]}" $core "Tests/Fuzz/$t.swift" $libs -o "$bin" > "$out/build-$t.log" 2>&1; then
+      -swift-version 5 "${incs[@]}" $core "Tests/Fuzz/$t.swift" "${support[@]}" $libs -o "$bin" > "$out/build-$t.log" 2>&1; then
       grep -v 'Cannot export local symbol' "$out/build-$t.log" >&2
       status=1; continue
     fi

@@ -47,6 +47,8 @@ public struct VocabularyLayout: Equatable, Sendable {
               let mult = o["multiple_of"].flatMap(JSONKeys.exactInt), let v = o["vocab_size"].flatMap(JSONKeys.exactInt),
               let sp = o["specials"] as? [String: Any] else { throw bad("needs text, image, specials, multiple_of, vocab_size") }
         guard t0 == 0, t1 > 0, i0 == t1, i1 > i0, mult > 0 else { throw bad("text must be [0, N) and image [N, N+K) right after it") }
+        let most = SizeLimits.maxVocabulary
+        guard i1 <= most, mult <= most else { throw bad("ids beyond Tessera's maximum vocabulary of \(most) (image ends at \(i1), multiple_of \(mult))") }
         self.init(textSize: t1, imageCodes: i1 - i0, multipleOf: mult)
         guard v == vocabSize else { throw bad("vocab_size \(v) is not \(vocabSize) (used ids \(usedSize) rounded up to \(mult))") }
         for (i, n) in Self.specials.enumerated() {

@@ -46,7 +46,8 @@ public final class ConfigReader {
         return "\(v)"
     }
 
-    public func int(_ path: String, _ def: Int? = nil, min: Int? = nil) throws -> Int {
+    /// `max`: the documented ceiling (SizeLimits), checked here so nothing computes with a larger value.
+    public func int(_ path: String, _ def: Int? = nil, min: Int? = nil, max: Int? = nil) throws -> Int {
         guard let v = raw(path) else {
             if let def { return def }
             throw fail(path, "is required (an integer)")
@@ -56,11 +57,12 @@ public final class ConfigReader {
         else if let d = v as? Double, d == d.rounded(), abs(d) < 1e15 { i = Int(d) }
         else { throw fail(path, "expected an integer, got \(Self.describe(v))") }
         if let min, i < min { throw fail(path, "must be at least \(min), got \(i)") }
+        if let max, i > max { throw fail(path, "exceeds Tessera's maximum of \(max), got \(i)") }
         return i
     }
 
-    public func optionalInt(_ path: String, min: Int? = nil) throws -> Int? {
-        has(path) ? try int(path, min: min) : { known.insert(path); return nil }()
+    public func optionalInt(_ path: String, min: Int? = nil, max: Int? = nil) throws -> Int? {
+        has(path) ? try int(path, min: min, max: max) : { known.insert(path); return nil }()
     }
 
     public func double(_ path: String, _ def: Double? = nil, min: Double? = nil, max: Double? = nil,

@@ -91,29 +91,30 @@ public struct TrainConfig: Equatable, Sendable {
 
     /// Reads and validates a whole config. Relative data paths are relative to the working directory.
     public init(reader r: ConfigReader) throws {
-        let seqLen = try r.int("data.seq_len", 256, min: 2)
-        let d = try r.int("model.d_model", min: 1)
-        let heads = try r.int("model.n_heads", min: 1)
+        let L = SizeLimits.self
+        let seqLen = try r.int("data.seq_len", 256, min: 2, max: L.maxSequenceLength)
+        let d = try r.int("model.d_model", min: 1, max: L.maxDModel)
+        let heads = try r.int("model.n_heads", min: 1, max: L.maxHeads)
         let normKind = try r.choice("model.norm", NormKind.layerNorm)
         model = ModelConfig(
-            dModel: d, nLayers: try r.int("model.n_layers", min: 1), nHeads: heads,
-            nKVHeads: try r.optionalInt("model.n_kv_heads", min: 1),
-            vocabSize: try r.int("model.vocab_size", 256, min: 2),
-            ffnHidden: try r.optionalInt("model.ffn_hidden", min: 1),
-            ffnMultipleOf: try r.int("model.ffn_multiple_of", 256, min: 1),
+            dModel: d, nLayers: try r.int("model.n_layers", min: 1, max: L.maxLayers), nHeads: heads,
+            nKVHeads: try r.optionalInt("model.n_kv_heads", min: 1, max: L.maxHeads),
+            vocabSize: try r.int("model.vocab_size", 256, min: 2, max: L.maxVocabulary),
+            ffnHidden: try r.optionalInt("model.ffn_hidden", min: 1, max: L.maxFFNHidden),
+            ffnMultipleOf: try r.int("model.ffn_multiple_of", 256, min: 1, max: L.maxFFNHidden),
             norm: normKind,
             normEps: Float(try r.double("model.norm_eps", normKind == .rmsNorm ? 1e-6 : 1e-5, min: 0, exclusiveMin: true)),
             rope: try r.choice("model.rope", RopeKind.half),
             ropeTheta: try r.double("model.rope_theta", 10000, min: 0, exclusiveMin: true),
             tieEmbeddings: try r.bool("model.tie_embeddings", false),
-            maxSeqLen: try r.int("model.max_seq_len", seqLen, min: seqLen))
+            maxSeqLen: try r.int("model.max_seq_len", seqLen, min: seqLen, max: L.maxSequenceLength))
         model.mlp = try r.choice("model.mlp", MLPKind.swiglu)
         model.linearBias = try r.bool("model.linear_bias", false)
         model.learnedPositions = try r.bool("model.learned_positions", false)
-        model.rotaryDims = try r.int("model.rotary_dims", 0, min: 0)
+        model.rotaryDims = try r.int("model.rotary_dims", 0, min: 0, max: L.maxDModel)
         model.parallelResidual = try r.bool("model.parallel_residual", false)
         seed = UInt64(try r.int("seed", 1337, min: 0))
-        threads = try r.int("threads", 2, min: 1)
+        threads = try r.int("threads", 2, min: 1, max: 1024)
         gemmThreading = try r.choice("gemm_threading", GemmThreading.sharded)
         logEvery = try r.int("log_every", 1, min: 1)
 
@@ -124,9 +125,12 @@ public struct TrainConfig: Equatable, Sendable {
         data.ignoreIndex = try r.int("data.ignore_index", -1, min: -1)
         data.captionDropout = try r.double("data.caption_dropout", 0, min: 0, max: 1)
 
-        optim.steps = try r.int("optim.steps", 100, min: 1)
-        optim.microBatch = try r.int("optim.micro_batch", 8, min: 1)
-        optim.batchTokens = try r.int("optim.batch_tokens", optim.microBatch * seqLen, min: 1)
+        optim.steps = try r.int("optim.steps", 100, min: 1, max: 1 << 31)
+        optim.microBatch = try r.int("optim.micro_batch", 8, min: 1, max: L.maxRows)
+        guard optim.microBatch * seqLen <= L.maxRows else {   // both ≤ 2²⁴ and 2²⁰: the product cannot overflow
+            throw r.fail("optim.micro_batch", "× data.seq_len (\(optim.microBatch) × \(seqLen)) exceeds Tessera's maximum of \(L.maxRows) rows")
+        }
+        optim.batchTokens = try r.int("optim.batch_tokens", optim.microBatch * seqLen, min: 1, max: 1 << 31)
         optim.lr = try r.double("optim.lr", 3e-4, min: 0, exclusiveMin: true)
         optim.minLR = try r.double("optim.min_lr", 0, min: 0)
         optim.warmupSteps = try r.int("optim.warmup_steps", 0, min: 0)

@@ -80,7 +80,7 @@ public struct VQTrainConfig: Equatable, Sendable {
     public init(reader r: ConfigReader) throws {
         _ = try r.string("task", "vq")
         seed = UInt64(try r.int("seed", 1337, min: 0))
-        threads = try r.int("threads", 2, min: 1)
+        threads = try r.int("threads", 2, min: 1, max: 1024)
         logEvery = try r.int("log_every", 10, min: 1)
         var m = MoVQConfig()
         m.resolution = try r.int("model.resolution", 64, min: 1)
@@ -99,11 +99,11 @@ public struct VQTrainConfig: Equatable, Sendable {
         if m.inChannels != 3 { throw r.fail("model.in_channels", "only RGB images (3) are supported") }
 
         data.folder = try r.string("data.folder", "")
-        data.shapesCount = try r.int("data.shapes.count", 0, min: 0)
-        data.shapesValCount = try r.int("data.shapes.val_count", 0, min: 0)
+        data.shapesCount = try r.int("data.shapes.count", 0, min: 0, max: 1 << 24)
+        data.shapesValCount = try r.int("data.shapes.val_count", 0, min: 0, max: 1 << 24)
 
-        optim.steps = try r.int("optim.steps", 1000, min: 1)
-        optim.batch = try r.int("optim.batch", 16, min: 1)
+        optim.steps = try r.int("optim.steps", 1000, min: 1, max: 1 << 31)
+        optim.batch = try r.int("optim.batch", 16, min: 1, max: 1 << 20)
         optim.lr = try r.double("optim.lr", 1e-4, min: 0, exclusiveMin: true)
         optim.minLR = try r.double("optim.min_lr", optim.lr, min: 0)
         optim.warmupSteps = try r.int("optim.warmup_steps", 0, min: 0)
@@ -117,12 +117,12 @@ public struct VQTrainConfig: Equatable, Sendable {
         emaDecay = try r.double("ema.decay", 0, min: 0, max: 0.999999999)
         emaWarmup = try r.bool("ema.warmup", false)
         gan.weight = try r.double("gan.weight", 0, min: 0)
-        gan.ndf = try r.int("gan.ndf", 64, min: 1)
-        gan.layers = try r.int("gan.layers", 2, min: 1)
+        gan.ndf = try r.int("gan.ndf", 64, min: 1, max: 4096)
+        gan.layers = try r.int("gan.layers", 2, min: 1, max: 16)
         gan.start = try r.int("gan.start", 0, min: 0)
         eval.every = try r.int("eval.every", 0, min: 0)
-        eval.images = try r.int("eval.images", 0, min: 0)
-        eval.grid = try r.int("eval.grid", 8, min: 0)
+        eval.images = try r.int("eval.images", 0, min: 0, max: 1 << 24)
+        eval.grid = try r.int("eval.grid", 8, min: 0, max: 64)
         checkpoint = try r.checkpointSection()
         try r.finish()
 
