@@ -135,15 +135,16 @@ struct ProbeForget: ParsableCommand {
                     let corpusIds = try loaded.tokens(of: corpus)
                     let stream = TokenStream(name: "eval", tokens: corpusIds)
                     let textVocabulary = min(textIds.upperBound, loaded.config.model.vocabSize)
-                    if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
-                        row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
-                    }
-                    // Renormalised over text ids: what the model thinks of the text among text tokens,
-                    // apart from the probability it moved to image codes. Equal to the above for a text LM.
+                    // Renormalised over text ids (from the same forward passes): what the model thinks of the
+                    // text among text tokens, apart from the probability it moved to image codes.
+                    // Equal to the full loss for a text LM.
                     if corpusIds.allSatisfy({ Int($0) < textVocabulary }),
-                       let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
-                                                     vocabulary: textVocabulary) {
-                        row["val_loss_text_only"] = loss; row["val_ppl_text_only"] = Foundation.exp(loss)
+                       let l = Evaluator.meanLossAndRenormalised(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
+                                                                 vocabulary: textVocabulary) {
+                        row["val_loss"] = l.full; row["val_ppl"] = Foundation.exp(l.full)
+                        row["val_loss_text_only"] = l.renormalised; row["val_ppl_text_only"] = Foundation.exp(l.renormalised)
+                    } else if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
+                        row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
                     }
                 }
                 if let pairs {

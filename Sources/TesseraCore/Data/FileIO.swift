@@ -50,6 +50,16 @@ public enum FileIO {
         return names[code].map { "\(text) (\($0))" } ?? text
     }
 
+    /// A Foundation error as the machine's cause when it carries a POSIX code (errnoText), else its
+    /// description: errno itself is not reliable after a Foundation call.
+    public static func describe(_ error: Error) -> String {
+        let e = error as NSError
+        for candidate in [e, e.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 }) where candidate.domain == NSPOSIXErrorDomain {
+            return errnoText(Int32(candidate.code))
+        }
+        return e.localizedDescription
+    }
+
     /// The file that marks a directory as one Tessera made (a run, a data set, a probe, a report):
     /// `--overwrite` replaces only such directories, never a user's folder.
     public static let ownerMarker = ".tessera"
@@ -79,7 +89,7 @@ public enum FileIO {
             throw TesseraError.runState("\(dir) is in use by another process (\(holder)); not deleting it")
         }
         do { try FileManager.default.removeItem(atPath: dir) } catch {
-            throw TesseraError.runState("cannot remove \(dir): \(errnoText())")
+            throw TesseraError.runState("cannot remove \(dir): \(describe(error))")
         }
     }
 
@@ -118,7 +128,7 @@ public enum FileIO {
         let fm = FileManager.default
         try? fm.removeItem(atPath: tmp)
         do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create \(tmp): \(errnoText())") }
+        catch { throw TesseraError.runState("cannot create \(tmp): \(describe(error))") }
         do {
             let result = try body(tmp)
             try markOwned(tmp, kind: "output")
@@ -147,7 +157,7 @@ public enum FileIO {
         guard exists(path) else { throw TesseraError.data(file: path, "no such file") }
         guard !isDirectory(path) else { throw TesseraError.data(file: path, "is a directory, expected a file") }
         do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw TesseraError.data(file: path, "cannot read: \(errnoText())") }
+        catch { throw TesseraError.data(file: path, "cannot read: \(describe(error))") }
     }
 
     /// Appends one line and flushes (metrics, logs).

@@ -12,11 +12,11 @@ public enum Evaluator {
                         inputs: &inputs, targets: &targets, split: &split)
     }
 
-    /// As above; with a `layout`, also the sums by modality in `split`.
-    /// `vocabulary`: renormalise the softmax over the first that many ids (see `Transformer.loss`).
+    /// As above; with a `layout`, also the sums by modality in `split`. `afterForward`, when given,
+    /// sees each batch's targets after the forward pass (a second loss from the same activations).
     public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
                                 layout: VocabularyLayout?, inputs: inout [Int32], targets: inout [Int32],
-                                split: inout ModalityLoss?, vocabulary: Int? = nil) -> Double? {
+                                split: inout ModalityLoss?, afterForward: ((UnsafePointer<Int32>) -> Void)? = nil) -> Double? {
         if layout != nil { split = ModalityLoss() }
         let T = model.seqLen, B = model.batch
         precondition(inputs.count >= B * T && targets.count >= B * T)
@@ -41,7 +41,8 @@ public enum Evaluator {
             }
             counted += targets[0..<(B * T)].reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
-            sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex, vocabulary: vocabulary) }
+            sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
+            if let afterForward { targets.withUnsafeBufferPointer { afterForward($0.baseAddress!) } }
             if let layout {
                 targets.withUnsafeBufferPointer {
                     split!.add(losses: model.tokenLosses, targets: $0.baseAddress!, count: B * T, layout: layout, ignore: ignoreIndex)
@@ -52,11 +53,25 @@ public enum Evaluator {
         return counted > 0 ? sum / Double(counted) : nil
     }
 
-    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
-                                vocabulary: Int? = nil) -> Double? {
+    public static func meanLoss(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32) -> Double? {
+        var inputs = [Int32](repeating: 0, count: model.rows), targets = inputs
+        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex,
+                        inputs: &inputs, targets: &targets)
+    }
+
+    /// The mean loss and, from the same forward passes, the mean loss with the softmax renormalised
+    /// over the first `vocabulary` ids (`Transformer.loss(vocabulary:)`; every target must be below it).
+    public static func meanLossAndRenormalised(model: Transformer, stream: TokenStream, maxTokens: Int, ignoreIndex: Int32,
+                                               vocabulary: Int) -> (full: Double, renormalised: Double)? {
         var inputs = [Int32](repeating: 0, count: model.rows), targets = inputs
         var split: ModalityLoss?
-        return meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex, layout: nil,
-                        inputs: &inputs, targets: &targets, split: &split, vocabulary: vocabulary)
+        var renormalisedSum = 0.0, counted = 0
+        let full = meanLoss(model: model, stream: stream, maxTokens: maxTokens, ignoreIndex: ignoreIndex, layout: nil,
+                            inputs: &inputs, targets: &targets, split: &split) { t in
+            renormalisedSum += model.loss(targets: t, ignoreIndex: ignoreIndex, vocabulary: vocabulary)
+            counted += (0..<model.rows).reduce(0) { $0 + (t[$1] == ignoreIndex ? 0 : 1) }
+        }
+        guard let full, counted > 0 else { return nil }
+        return (full, renormalisedSum / Double(counted))
     }
 }

@@ -72,7 +72,8 @@ public final class Transformer {
     /// The activation term is a lower estimate (per layer, per row: the residual stream, norms,
     /// q/k/v, attention output and the MLP's hidden width), so a refusal is never a false alarm.
     public static func sizeProblem(_ c: ModelConfig, batch: Int, seqLen: Int, training: Bool) -> String? {
-        if let p = c.problems().first { return p }
+        // Structure and maxima only: the memory check below covers the weights (and more).
+        if let p = c.problems(memory: false).first { return p }
         guard batch >= 1, seqLen >= 1 else { return "batch (\(batch)) and sequence length (\(seqLen)) must be ≥ 1" }
         guard seqLen <= c.maxSeqLen else { return "sequence length \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)" }
         guard let rows = SizeLimits.bytes(batch, seqLen), rows <= SizeLimits.maxRows else {

@@ -46,7 +46,7 @@ public enum RunDirectory {
             if !contents.isEmpty { try FileIO.removeOwned(dir) }
         }
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create run directory \(dir): \(FileIO.errnoText())") }
+        catch { throw TesseraError.runState("cannot create run directory \(dir): \(FileIO.describe(error))") }
         try FileIO.markOwned(dir, kind: "run")
         try FileIO.writeAtomically(configPath(dir), data: configJSON)
     }

@@ -68,8 +68,9 @@ public struct StudyRules: Codable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        data = try c.decodeIfPresent(String.self, forKey: .data) ?? "unspecified"
-        confidence = try c.decodeIfPresent(Double.self, forKey: .confidence) ?? 0.90
+        let d = StudyRules()
+        data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
+        confidence = try c.decodeIfPresent(Double.self, forKey: .confidence) ?? d.confidence
         primaryLR = try c.decodeIfPresent(Double.self, forKey: .primaryLR)
         margins = try c.decodeIfPresent(Margins.self, forKey: .margins) ?? Margins()
         untestable = try c.decodeIfPresent([String: String].self, forKey: .untestable) ?? [:]
