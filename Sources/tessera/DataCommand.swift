@@ -44,24 +44,57 @@ struct DataImport: ParsableCommand {
         emoji: --from is ruby-gemojione's gem directory (config/index.json, assets/png); captions are \
         the emoji names, every 10th name (by hash) held out. scripts/data/{fashion-mnist,emoji}.sh \
         fetch the packages and run this.
+        captioned: --from is a root into which Debian packages are unpacked (dpkg -x): Open Clip Art \
+        (openclipart-png, openclipart-svg for titles), Noto Color Emoji (fonts-noto-color-emoji, \
+        unicode-data, unicode-cldr-core) and EmojiOne 2 (ruby-gemojione) merged into one set of \
+        --size × --size images with source, category and caption, identical images once, held out \
+        by caption and stratified by category; import.json records the counts. \
+        scripts/data/captioned.sh fetches the packages and runs this.
         """)
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case fashionMNIST = "fashion-mnist", emoji }
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case fashionMNIST = "fashion-mnist", emoji, captioned }
 
-    @Argument(help: "fashion-mnist | emoji") var kind: Kind
+    @Argument(help: "fashion-mnist | emoji | captioned") var kind: Kind
     @Option(help: "Source directory.") var from: String
     @Option(help: "Output folder.") var out: String
     @Option(help: "At most this many images per split (0: all; fashion-mnist only).") var limit: Int = 0
+    @Option(help: "Image side of the merged set (captioned only).") var size: Int = 32
+    @Option(help: "Sources of the merged set, comma-separated (captioned only): openclipart, noto, gemojione.")
+    var sources: String = "openclipart,noto,gemojione"
+    @Option(help: "Worker threads (captioned only).") var threads: Int = 2
     @Flag(help: "Replace an existing folder.") var overwrite = false
+
+    func validate() throws {
+        guard limit >= 0 else { throw ValidationError("--limit must be ≥ 0") }
+        guard (8...256).contains(size) else { throw ValidationError("--size must be 8…256") }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
+    }
 
     func run() throws {
         try guarded {
-            guard limit >= 0 else { throw TesseraError.config("--limit must be ≥ 0") }
             guard FileIO.isDirectory(from) else { throw TesseraError.config("--from \(from) is not a directory") }
+            if kind == .captioned {
+                var kinds: [DebianImageSources] = []
+                for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                    guard let k = DebianImageSources(rawValue: name) else {
+                        throw TesseraError.config("--sources: unknown source \"\(name)\" (openclipart, noto, gemojione)")
+                    }
+                    if !kinds.contains(k) { kinds.append(k) }
+                }
+                guard !kinds.isEmpty else { throw TesseraError.config("--sources names no source") }
+                let (images, excluded) = try DebianImageSources.load(kinds, root: from)
+                var options = CaptionedImport.Options()
+                options.side = size
+                let s = try CaptionedImport.run(images, to: out, options: options, excluded: excluded,
+                                                root: (from as NSString).standardizingPath, overwrite: overwrite,
+                                                pool: Parallel(threads: threads)) { Console.log($0) }
+                Console.log("wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, \(s.tooLarge.count) over the pixel limit; per source \(s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+                return
+            }
             let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
                 switch kind {
                 case .fashionMNIST: return try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
-                case .emoji: return try ImageImporters.emoji(from: from, to: dir)
+                case .emoji, .captioned: return try ImageImporters.emoji(from: from, to: dir)
                 }
             }
             Console.log("wrote \(train) train + \(val) val images → \(out)")

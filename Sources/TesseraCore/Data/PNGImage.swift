@@ -97,6 +97,19 @@ public struct RGBImage: Equatable, Sendable {
     }
 
     /// The largest centred square.
+    /// Square by padding the shorter side with white, the image centred (clip art keeps all of
+    /// its drawing, where a crop would cut it).
+    public func paddedSquare() -> RGBImage {
+        guard width != height else { return self }
+        let s = max(width, height), x0 = (s - width) / 2, y0 = (s - height) / 2
+        var out = [UInt8](repeating: 255, count: s * s * 3)
+        for y in 0..<height {
+            let dst = ((y0 + y) * s + x0) * 3
+            out.replaceSubrange(dst..<(dst + width * 3), with: pixels[(y * width * 3)..<((y + 1) * width * 3)])
+        }
+        return RGBImage(width: s, height: s, pixels: out)
+    }
+
     public func centreCropSquare() -> RGBImage {
         let s = min(width, height), x0 = (width - s) / 2, y0 = (height - s) / 2
         var out = [UInt8](repeating: 0, count: s * s * 3)
