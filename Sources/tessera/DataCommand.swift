@@ -86,6 +86,7 @@ struct DataImport: ParsableCommand {
                 var options = CaptionedImport.Options()
                 options.side = size
                 let s = try CaptionedImport.run(images, to: out, options: options, excluded: excluded,
+                                                licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
                                                 root: (from as NSString).standardizingPath, overwrite: overwrite,
                                                 pool: Parallel(threads: threads)) { Console.log($0) }
                 Console.log("wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, \(s.tooLarge.count) over the pixel limit; per source \(s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")

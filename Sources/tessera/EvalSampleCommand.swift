@@ -30,6 +30,7 @@ struct EvalSample: ParsableCommand {
     @Option(help: "Seed of the sampling streams.") var seed: UInt64 = 0
     @Option(help: "Classifier (eval classifier) for class accuracy; captions must be its class names.") var classifier: String?
     @Option(help: "Captioned image folder whose val images are the real reference of the Fréchet distance (with --classifier).") var reference: String?
+    @Option(help: "Field of the --captions .jsonl rows that names each caption's class (with --classifier; e.g. category).") var label: String?
     @Option(help: "Images per grid row.") var columns = 8
     @Option(help: "Worker threads.") var threads = 1
     @Flag(help: "Replace an existing output directory.") var overwrite = false
@@ -51,6 +52,10 @@ struct EvalSample: ParsableCommand {
                 throw TesseraError.config("--guidance \(guidance) needs a model trained with data.caption_dropout > 0; \(loaded.path) was trained without (use --guidance 1)")
             }
             let texts = try Self.readCaptions(captions, limit: limit)
+            guard label == nil || (classifier != nil && captions.hasSuffix(".jsonl")) else {
+                throw TesseraError.config("--label needs --classifier and a captions.jsonl")
+            }
+            let classOf = try label.map { try Self.readLabels(captions, field: $0) }
             let pool = Parallel(threads: threads)
             let tokenizer = try Self.imageTokenizer(explicit: imageTokenizer, trainData: loaded.config.data.train, pool: pool)
             guard tokenizer.config.nEmbed == layout.imageCodes else {
@@ -80,7 +85,7 @@ struct EvalSample: ParsableCommand {
                     realTrain = try ImageSet.load(folder: folder, split: "train", side: model.side, pool: pool).prefix(result.items.count)
                 }
                 let score = try ClassifierScore.measure(samples: result, classifier: model, classes: classes, reference: real,
-                                                        realTrain: realTrain, file: captions)
+                                                        realTrain: realTrain, file: captions, classOf: classOf)
                 summary.merge(score.figures) { a, _ in a }
                 summary["classifier"] = classifier
                 summary["class_chance"] = 1 / Double(classes.count)
@@ -107,6 +112,20 @@ struct EvalSample: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// caption → the value of `field` in a captions.jsonl (the first row of a caption decides).
+    static func readLabels(_ path: String, field: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
+        for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], let c = o["caption"] as? String else {
+                throw TesseraError.data(file: path, "line \(n + 1) is not a JSON object with a \"caption\" string")
+            }
+            guard let v = o[field] as? String else { throw TesseraError.data(file: path, "line \(n + 1) has no \"\(field)\" string (--label)") }
+            if out[c] == nil { out[c] = v }
+        }
+        return out
     }
 
     static func readCaptions(_ path: String, limit: Int) throws -> [String] {
@@ -155,7 +174,8 @@ struct EvalClassifier: ParsableCommand {
         classifier.json, all at once. Its pooled features give `eval sample` a Fréchet distance.
         """)
 
-    @Option(help: "Captioned image folder whose captions are class names.") var dataset: String
+    @Option(help: "Captioned image folder whose captions (or --label field) are class names.") var dataset: String
+    @Option(help: "Field of captions.jsonl that names the class (default: the caption; e.g. category).") var label: String?
     @Option(help: "Output directory.") var out: String
     @Option(help: "Image side the classifier reads (default: the first image's).") var side = 0
     @Option(help: "Optimizer steps.") var steps = 1500
@@ -175,8 +195,8 @@ struct EvalClassifier: ParsableCommand {
             let pool = Parallel(threads: threads)
             let folder = try CaptionedImageFolder(dir: dataset)
             let s = side > 0 ? side : try folder.image(folder.items[0]).width
-            let train = try ImageSet.load(folder: folder, split: "train", side: s, pool: pool)
-            let val = try ImageSet.load(folder: folder, split: "val", side: s, pool: pool)
+            let train = try ImageSet.load(folder: folder, split: "train", side: s, pool: pool, label: label)
+            let val = try ImageSet.load(folder: folder, split: "val", side: s, pool: pool, label: label)
             var o = ClassifierTraining.Options()
             o.steps = steps; o.batch = batch; o.width = width; o.lr = lr; o.minLR = lr / 20; o.seed = seed
             let t0 = Date()

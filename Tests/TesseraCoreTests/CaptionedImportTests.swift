@@ -156,11 +156,18 @@ import TesseraCore
         let s = try CaptionedImport.run(sources, to: out, options: o, overwrite: false, pool: Parallel(threads: 2))
         #expect(s.images == 2 && s.duplicates == 1 && s.duplicatesPerSource == ["openclipart": 1])
         let folder = try CaptionedImageFolder(dir: out)
-        let image = try folder.image(folder.items[0])
+        let image = try folder.image(try #require(folder.items.first { $0.caption == "cigno, birds" }))
         #expect(image.width == 8 && image.height == 8)
         #expect(Array(image.pixels[0..<3]) == [255, 255, 255])                   // padding on top
         #expect(Array(image.pixels[(4 * 8) * 3..<(4 * 8) * 3 + 3]) == [10, 10, 10]) // the drawing in the middle
-        #expect(folder.items.map { $0.attributes["category"] } == ["clipart/animals", "clipart/food"])
+        #expect(folder.items.compactMap { $0.attributes["category"] }.sorted() == ["clipart/animals", "clipart/food"])
+        // The category as the class of `eval classifier --label category`.
+        let first = folder.items[0]
+        let byCategory = try ImageSet.load(folder: folder, split: first.split, side: 8, pool: Parallel(threads: 1), label: "category")
+        #expect(byCategory.captions.first == first.attributes["category"])
+        #expect(throws: TesseraError.data(file: out + "/captions.jsonl", "\(first.file) has no \"colour\" field")) {
+            _ = try ImageSet.load(folder: folder, split: first.split, side: 8, pool: Parallel(threads: 1), label: "colour")
+        }
     }
 
     @Test func truncatedClipArtPNGIsRefused() throws {

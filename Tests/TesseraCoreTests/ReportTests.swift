@@ -23,6 +23,8 @@ struct StudyScenario {
     }
     /// Share of samples recognised.
     var samples: (String, Int) -> Double = { arm, s in 0.70 + 0.01 * Double(s) + (arm == "random" ? 0.005 : 0) }
+    /// Scored by the category classifier (class_accuracy) instead of the shapes recogniser.
+    var classifierScores = false
     /// Alignment probe of a seed: loss at step 1 and at the end, batch floor at both, held-out retrieval and chance.
     var align: (Int) -> (loss: (Double, Double), floor: (Double, Double), retrieval: Double, chance: Double) = { s in
         ((7, 5 + 0.01 * Double(s)), (1, 1), 0.021 + 0.001 * Double(s), 0.02)
@@ -160,8 +162,14 @@ enum StudyFixture {
                 try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
                 for i in 0..<3 { try png(dir + "/images/0000\(i).png", colour: colour) }
                 try writeLines(dir + "/samples.jsonl", (0..<3).map { ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0] })
-                try write(dir + "/summary.json", ["checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200,
-                                                  "consistency": ["all": sc.samples(arm, s)], "image_end_rate": 1.0])
+                var summary: [String: Any] = ["checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200, "image_end_rate": 1.0]
+                if sc.classifierScores {
+                    summary.merge(["class_accuracy": sc.samples(arm, s), "class_chance": 0.04, "frechet_distance": 3.5,
+                                   "frechet_distance_real_train": 0.5]) { a, _ in a }
+                } else {
+                    summary["consistency"] = ["all": sc.samples(arm, s)]
+                }
+                try write(dir + "/summary.json", summary)
             }
         }
     }

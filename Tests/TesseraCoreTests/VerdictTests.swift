@@ -152,6 +152,21 @@ import TesseraCore
         for id in ["C5", "C8", "C9", "C11", "C12"] { #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))") }
     }
 
+    /// On real images the category classifier's accuracy judges C5, held and not held alike.
+    @Test func sampleQualityFromTheCategoryClassifier() throws {
+        var same = StudyScenario()
+        same.classifierScores = true
+        #expect(try Self.verdicts(same)["C5"] == .held)
+        var worse = same
+        worse.samples = { arm, s in (arm == "random" ? 0.3 : 0.2) + 0.01 * Double(s) }
+        #expect(try Self.verdicts(worse)["C5"] == .notHeld)
+        let root = tempDirectory("c5")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try StudyFixture.make(root, worse)
+        let claim = try #require(PaperClaims.evaluate(try StudyRuns(paths: [root])).first { $0.id == "C5" })
+        #expect(claim.measure.contains("category classifier"))
+    }
+
     /// What the data cannot test is said instead of a verdict: by the rules, or because the LM
     /// answered nothing before (C12 names the half).
     @Test func untestableClaimsSayWhy() throws {

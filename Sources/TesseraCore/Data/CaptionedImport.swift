@@ -7,7 +7,8 @@ import Foundation
 /// with the same caption lands in the same split — and stratified by category: within each
 /// category the captions are ordered by a hash and every `valEvery`-th is held out.
 /// Writes `images/<source>/<n>.png`, `captions.jsonl` (file, caption, split, source, category and
-/// the source's own fields) and `import.json` (the counts), all at once.
+/// the source's own fields; rows in the hash order of their file names) and `import.json` (the
+/// counts), all at once.
 public enum CaptionedImport {
     /// One image of a source, before preprocessing.
     public struct Source {
@@ -42,10 +43,13 @@ public enum CaptionedImport {
         public var perSource: [String: Int]
         public var perCategory: [String: Int]
         public var excluded: [String: Int]
+        /// Licence of each source's images.
+        public var licences: [String: String]
     }
 
     /// `root`, when given, is removed from the front of file names in the summary.
-    public static func run(_ sources: [Source], to out: String, options: Options, excluded: [String: Int] = [:], root: String = "",
+    public static func run(_ sources: [Source], to out: String, options: Options, excluded: [String: Int] = [:],
+                           licences: [String: String] = [:], root: String = "",
                            overwrite: Bool, pool: Parallel, progress: (String) -> Void = { _ in }) throws -> Summary {
         guard !sources.isEmpty else { throw TesseraError.config("no source images: give at least one source") }
         let side = options.side, size = 3 * side * side
@@ -109,9 +113,11 @@ public enum CaptionedImport {
             for (k, c) in ordered.enumerated() where k % options.valEvery == options.valEvery - 1 { heldOut.insert(c) }
         }
         var summary = Summary(side: side, images: kept.count, train: 0, val: 0, duplicates: duplicates, duplicatesPerSource: duplicatesPerSource, tooLarge: tooLarge,
-                              perSource: [:], perCategory: [:], excluded: excluded)
+                              perSource: [:], perCategory: [:], excluded: excluded, licences: licences)
         try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
-            var lines: [String] = []
+            // Rows in an order mixed by a hash, so any prefix of a split (the first held-out
+            // captions sampled, an evaluation token budget) draws from every source and category.
+            var lines: [(key: UInt64, line: String)] = []
             var n: [String: Int] = [:]
             for i in kept {
                 let s = sources[i]
@@ -128,11 +134,11 @@ public enum CaptionedImport {
                 summary.perCategory[category(i), default: 0] += 1
                 var row: [String: Any] = ["file": file, "caption": s.caption, "split": split, "source": s.source, "category": category(i)]
                 for (k, v) in s.attributes where row[k] == nil { row[k] = v }
-                lines.append(MetricsLog.line(row))
+                lines.append((RandomStream.fnv1a(file), MetricsLog.line(row)))
                 if lines.count % 1000 == 0 { progress("wrote \(lines.count)/\(kept.count) images") }
             }
             try FileIO.writeAtomically((dir as NSString).appendingPathComponent("captions.jsonl"),
-                                       data: Data((lines.joined(separator: "\n") + "\n").utf8))
+                                       data: Data((lines.sorted { $0.key < $1.key }.map(\.line).joined(separator: "\n") + "\n").utf8))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -26,11 +26,18 @@ public struct ImageSet {
     }
 
     /// One split of a captioned image folder; decoding runs on `pool`. The first unreadable
-    /// image ends the load with an error naming its file.
-    public static func load(folder: CaptionedImageFolder, split: String, side: Int, pool: Parallel) throws -> ImageSet {
+    /// image ends the load with an error naming its file. With `label`, the set's "captions" are
+    /// that field of each row instead (a class: `category` of the real captioned set).
+    public static func load(folder: CaptionedImageFolder, split: String, side: Int, pool: Parallel, label: String? = nil) throws -> ImageSet {
         let items = folder.items.filter { $0.split == split }
-        guard !items.isEmpty else {
-            throw TesseraError.data(file: (folder.dir as NSString).appendingPathComponent("captions.jsonl"), "has no \(split) images")
+        let file = (folder.dir as NSString).appendingPathComponent("captions.jsonl")
+        guard !items.isEmpty else { throw TesseraError.data(file: file, "has no \(split) images") }
+        var texts = items.map(\.caption)
+        if let label {
+            texts = try items.map { item in
+                guard let v = item.attributes[label] else { throw TesseraError.data(file: file, "\(item.file) has no \"\(label)\" field") }
+                return v
+            }
         }
         let size = 3 * side * side
         var pixels = [UInt8](repeating: 0, count: items.count * size)
@@ -48,7 +55,7 @@ public struct ImageSet {
             }
         }
         if let e = errors.compactMap({ $0 }).first { throw e }
-        return ImageSet(side: side, captions: items.map(\.caption), pixels: pixels)
+        return ImageSet(side: side, captions: texts, pixels: pixels)
     }
 
     /// The synthetic shapes: images [first, first + count) of the seeded generator.

@@ -107,13 +107,15 @@ public struct ClassifierScore {
     public let floor: Double?
     public let images: Int
 
+    /// `classOf` maps a caption to its class name (default: the caption is one).
     public static func measure(samples: CaptionSamples, classifier: ImageClassifier, classes: [String],
-                               reference: ImageSet?, realTrain: ImageSet?, file: String) throws -> ClassifierScore {
+                               reference: ImageSet?, realTrain: ImageSet?, file: String,
+                               classOf: [String: String]? = nil) throws -> ClassifierScore {
         guard samples.side == classifier.side else {
             throw TesseraError.data(file: file, "classifier reads \(classifier.side)×\(classifier.side) images, the samples are \(samples.side)×\(samples.side)")
         }
         let set = ImageSet(side: samples.side, captions: samples.items.map(\.caption), pixels: samples.items.flatMap(\.image))
-        let labels = try ClassifierTraining.labels(set.captions, classes: classes, file: file)
+        let labels = try ClassifierTraining.labels(set.captions.map { classOf?[$0] ?? $0 }, classes: classes, file: file)
         let f = classifier.featureSize
         var features = [Float](repeating: 0, count: set.count * f)
         let predicted = features.withUnsafeMutableBufferPointer { ClassifierTraining.predict(classifier, set, features: $0.baseAddress!) }

@@ -244,12 +244,17 @@ public struct HTMLReport {
         guard let arms else { return h + "<p class=\"note\">No sample sets among the inputs.</p>" }
         h += "<p class=\"note\">The first held-out captions, one sample each, left to right: \(e(arms.joined(separator: ", "))).</p>"
         h += "<img id=\"samples\" src=\"samples.png\" alt=\"samples by initialisation\" style=\"max-width:100%\">"
-        h += "<table id=\"sample-scores\"><tr><th>sample set</th><th>run</th><th>images</th><th>recognised as captioned</th><th>ended the image</th></tr>"
+        h += "<table id=\"sample-scores\"><tr><th>sample set</th><th>run</th><th>images</th><th>recognised as captioned "
+            + "(shapes) or in the caption's category (classifier; chance)</th><th>Fréchet distance (real-vs-real floor)</th><th>ended the image</th></tr>"
         for s in study.samples {
-            let c = (s.summary["consistency"] as? [String: Any])?["all"] as? Double
+            let c = PaperClaims.sampleScore(s.summary)?.value
+            let chance = s.summary["class_chance"] as? Double
+            let fd = s.summary["frechet_distance"] as? Double, floor = s.summary["frechet_distance_real_train"] as? Double
             let end = s.summary["image_end_rate"] as? Double
             h += "<tr><td>\(e(s.dir))</td><td>\(e(s.runDir))</td><td>\(s.summary["images"] as? Int ?? 0)</td>"
-                + "<td>\(c.map { String(format: "%.1f %%", 100 * $0) } ?? "—")</td><td>\(end.map { String(format: "%.1f %%", 100 * $0) } ?? "—")</td></tr>"
+                + "<td>\(c.map { String(format: "%.1f %%", 100 * $0) } ?? "—")\(chance.map { String(format: " (%.1f %%)", 100 * $0) } ?? "")</td>"
+                + "<td>\(fd.map { String(format: "%.2f", $0) } ?? "—")\(floor.map { String(format: " (%.2f)", $0) } ?? "")</td>"
+                + "<td>\(end.map { String(format: "%.1f %%", 100 * $0) } ?? "—")</td></tr>"
         }
         return h + "</table>"
     }

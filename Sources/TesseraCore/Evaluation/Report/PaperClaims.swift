@@ -232,21 +232,31 @@ public enum PaperClaims {
         return (hit, last)
     }
 
+    /// A sample set's quality score: the shapes recogniser's share of samples that match their
+    /// caption, else the category classifier's share assigned to their caption's category.
+    static func sampleScore(_ summary: [String: Any]) -> (value: Double, kind: String)? {
+        if let v = (summary["consistency"] as? [String: Any])?["all"] as? Double { return (v, "recognised as their caption by the shapes recogniser") }
+        if let v = summary["class_accuracy"] as? Double { return (v, "assigned to their caption's category by the category classifier") }
+        return nil
+    }
+
     static func sampleQuality(_ c: Context) -> Claim {
         let statement = "Pre-trained and random initialisation give the same image generation quality."
-        let measure = "share of held-out captions whose sample is recognised as the caption, pretrained − random paired by seed; the same if the interval lies within ±\(String(format: "%.1f", 100 * c.m.recognised)) points"
+        var kind = "recognised as their caption"
         func shares(_ arm: String) -> [Int: Double] {
             var out: [Int: Double] = [:]
             for set in c.study.samples {
                 guard let run = c.study.textToImageRun(of: set.runDir), run.arm == arm, c.lr.map({ same(run.lr, $0) }) ?? true,
-                      let v = (set.summary["consistency"] as? [String: Any])?["all"] as? Double else { continue }
-                out[run.seed] = v
+                      let score = sampleScore(set.summary) else { continue }
+                out[run.seed] = score.value
+                kind = score.kind
             }
             return out
         }
         let pairs = paired(shares("pretrained"), shares("random"))
+        let measure = "share of held-out captions whose sample is \(kind), pretrained − random paired by seed; the same if the interval lies within ±\(String(format: "%.1f", 100 * c.m.recognised)) points"
         guard !pairs.isEmpty else {
-            return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions) of both arms with a common seed")
+            return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions, or with --classifier) of both arms with a common seed")
         }
         return judged(c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b }, region: .within(c.m.recognised)) { i in
             "pretrained \(values(pairs.map { 100 * $0.a }, 1)) %; random \(values(pairs.map { 100 * $0.b }, 1)) %; Δ = "
