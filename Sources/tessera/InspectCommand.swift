@@ -7,6 +7,7 @@ struct Inspect: ParsableCommand {
         abstract: "Read and check any file Tessera reads, and summarise it.",
         discussion: """
         By kind: *.safetensors (tensors, dtypes, shapes, metadata), *.gguf (metadata, tensors), *.png, *.gz (gzip'd IDX), \
+        *.ttf / *.otf (a colour-bitmap emoji font: cmap, CBLC, CBDT), \
         tokenizer.json / vocab.json (vocabulary, merges, pre-tokenizer, added tokens), *.yaml / *.yml \
         (the resolved config), a token-shard or image-code directory (manifest; every file verified), a checkpoint \
         directory (config, state, weights). A malformed file gives a one-line error and exit 2 (config) \
@@ -33,6 +34,10 @@ struct Inspect: ParsableCommand {
             } else if path.hasSuffix(".png") {
                 let img = try RGBImage.read(path: path)
                 Console.out("PNG \(img.width)×\(img.height), read as 8-bit RGB (alpha over white)")
+            } else if path.hasSuffix(".ttf") || path.hasSuffix(".otf") {
+                let f = try ColourBitmapFont(path: path)
+                let drawn = f.glyphs.values.filter { f.bitmaps[$0] != nil }.count
+                Console.out("colour bitmap font: \(f.bitmaps.count) PNG bitmaps at \(f.ppem) ppem; \(f.glyphs.count) code points mapped, \(drawn) of them drawn")
             } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
                 Console.out(String(decoding: try RunConfig.load(path).json, as: UTF8.self))
             } else if path.hasSuffix(".gz") {
@@ -45,7 +50,7 @@ struct Inspect: ParsableCommand {
                 let t = try TokenizerFiles.load(path)
                 Console.out("tokenizer: \(t.vocabSize) tokens, \(t.merges.count) merges, pre-tokenizer \(t.preTokenizer.rawValue), added \(t.added.map(\.content))")
             } else {
-                throw TesseraError.data(file: path, "unknown kind of file (expected .safetensors, .gguf, .png, .json, .yaml, or a directory)")
+                throw TesseraError.data(file: path, "unknown kind of file (expected .safetensors, .gguf, .png, .ttf, .json, .yaml, or a directory)")
             }
         }
     }

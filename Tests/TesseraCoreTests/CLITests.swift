@@ -219,8 +219,8 @@ import TesseraCore
     }()
 
     @Test func corpusCoversEveryReader() {
-        #expect(Self.cases.count >= 30)
-        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-"] {
+        #expect(Self.cases.count >= 150)
+        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-", ".ttf", ".gz", "codes-"] {
             #expect(Self.cases.contains { $0.path.contains(kind) }, "no case for \(kind)")
         }
     }

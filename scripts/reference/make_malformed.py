@@ -183,6 +183,29 @@ def main():
     case("vq-huge-multiplier.yaml", (vq + "{ch_mult: [1, 1000]}\n").encode(), 2, "model.ch_mult entries must be in 1")
     case("vq-huge-embed-dim.yaml", (vq + "{embed_dim: 100000}\n").encode(), 2, "model.embed_dim (100000) must be in 1")
     case("vq-huge-z-channels.yaml", (vq + "{z_channels: 100000}\n").encode(), 2, "model.z_channels (100000) must be in 1")
+    lm = lambda extra: (base + extra + "\n").encode()
+    case("huge-kv-heads.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, n_kv_heads: 100000}\n", 2, "model.n_kv_heads: exceeds Tessera's maximum of 4096")
+    case("huge-ffn-multiple.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, ffn_multiple_of: 100000000}\n", 2, "model.ffn_multiple_of: exceeds Tessera's maximum of 1048576")
+    case("huge-rotary-dims.yaml", b"model: {d_model: 32, n_layers: 1, n_heads: 4, rotary_dims: 1000000}\n", 2, "model.rotary_dims: exceeds Tessera's maximum of 65536")
+    case("huge-threads.yaml", lm("threads: 100000"), 2, "threads: exceeds Tessera's maximum of 1024")
+    case("huge-steps.yaml", lm("optim: {steps: 10000000000}"), 2, "optim.steps: exceeds Tessera's maximum of 2147483648")
+    case("huge-micro-batch.yaml", lm("optim: {micro_batch: 100000000}"), 2, "optim.micro_batch: exceeds Tessera's maximum of 16777216")
+    case("huge-batch-tokens.yaml", lm("optim: {batch_tokens: 10000000000}"), 2, "optim.batch_tokens: exceeds Tessera's maximum of 2147483648")
+    case("val-fraction-too-large.yaml", lm("data: {val_fraction: 0.95}"), 2, "data.val_fraction")
+    case("caption-dropout-above-one.yaml", lm("data: {caption_dropout: 2}"), 2, "data.caption_dropout")
+    case("negative-steps.yaml", lm("optim: {steps: -5}"), 2, "optim.steps: must be at least 1, got -5")
+    case("zero-d-model.yaml", b"model: {d_model: 0, n_layers: 1, n_heads: 4}\n", 2, "model.d_model: must be at least 1, got 0")
+    case("fractional-layers.yaml", b"model: {d_model: 32, n_layers: 1.5, n_heads: 4}\n", 2, "model.n_layers: expected an integer")
+    case("nan-lr.yaml", lm("optim: {lr: .nan}"), 2, "optim.lr: must be finite")
+    case("infinite-lr.yaml", lm("optim: {lr: .inf}"), 2, "optim.lr: must be finite")
+    case("integer-beyond-2-53.yaml", lm("optim: {steps: 1.0e+300}"), 2, "optim.steps: expected an integer")
+    case("vq-huge-shapes-count.yaml", b"task: vq\ndata: {shapes: {count: 100000000, val_count: 2}}\n", 2, "data.shapes.count: exceeds Tessera's maximum of 16777216")
+    case("vq-huge-batch.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\noptim: {batch: 10000000}\n", 2, "optim.batch: exceeds Tessera's maximum of 1048576")
+    case("vq-huge-gan-ndf.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\ngan: {ndf: 100000}\n", 2, "gan.ndf: exceeds Tessera's maximum of 4096")
+    case("vq-huge-gan-layers.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\ngan: {layers: 100}\n", 2, "gan.layers: exceeds Tessera's maximum of 16")
+    case("vq-huge-eval-images.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\neval: {images: 100000000}\n", 2, "eval.images: exceeds Tessera's maximum of 16777216")
+    case("vq-huge-grid.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\neval: {grid: 1000}\n", 2, "eval.grid: exceeds Tessera's maximum of 64")
+    case("vq-ema-decay-one.yaml", b"task: vq\ndata: {shapes: {count: 10, val_count: 2}}\nema: {decay: 1}\n", 2, "ema.decay")
     laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8))
     case("alias-bomb.yaml", laughs.encode(), 2, "expands to more than 200000 YAML nodes")
@@ -195,6 +218,96 @@ def main():
     m["splits"]["train"]["shards"] = [dict(m["splits"]["train"]["shards"][0], tokens=(1 << 62)), dict(m["splits"]["train"]["shards"][0], tokens=(1 << 62))]
     m["splits"]["train"]["tokens"] = 0
     case("shard-counts-overflow", {"manifest.json": json.dumps(m).encode(), "train-00000.tok.zst": payload}, 3, "overflow")
+    # more of every reader: structure, sizes and counts taken from the file
+    png = open(os.path.join(FIX, "png/rgb.png"), "rb").read()
+    def png_ihdr(**kw):
+        ihdr = bytearray(png[12:29])
+        for field, (at, fmt) in {"width": (4, ">I"), "height": (8, ">I"), "depth": (12, ">B"), "colour": (13, ">B"),
+                                 "interlace": (16, ">B")}.items():
+            if field in kw:
+                ihdr[at:at + struct.calcsize(fmt)] = struct.pack(fmt, kw[field])
+        return png[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(bytes(ihdr))) + png[33:]
+    case("png-zero-width.png", png_ihdr(width=0), 3, "Invalid IHDR data")
+    case("png-bit-depth-3.png", png_ihdr(depth=3), 3, "Invalid IHDR data")
+    case("png-colour-type-5.png", png_ihdr(colour=5), 3, "Invalid IHDR data")
+    case("png-interlace-7.png", png_ihdr(interlace=7), 3, "Invalid IHDR data")
+    idat = png.index(b"IDAT")
+    n = struct.unpack(">I", png[idat - 4:idat])[0]
+    garbage = bytes((i * 37 + 11) & 0xFF for i in range(n))
+    case("png-idat-garbage.png", png[:idat + 4] + garbage + struct.pack(">I", zlib.crc32(b"IDAT" + garbage)) + png[idat + 8 + n:], 3, "corrupt PNG: IDAT")
+    case("png-empty.png", b"", 3, "not a readable PNG")
+    case("safetensors-negative-shape.safetensors", st({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4), 3, "has a bad dimension -1")
+    case("safetensors-shape-overflow.safetensors", st({"a": {"dtype": "F32", "shape": [1 << 40, 1 << 40], "data_offsets": [0, 4]}}, b"\0" * 4), 3, "is larger than the file")
+    case("safetensors-header-array.safetensors", st(b"[]"), 3, "header is not a JSON object")
+    case("safetensors-metadata-not-strings.safetensors", st({"__metadata__": {"a": 1}, "x": f32(1)}, b"\0" * 4), 3, "__metadata__.a is not a string")
+    case("safetensors-offsets-reversed.safetensors", st({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}, b"\0" * 4), 3, "are reversed or negative")
+    case("safetensors-entry-not-object.safetensors", st({"a": 7}), 3, "entry \"a\" is not an object")
+    good = open(os.path.join(FIX, "gguf_types.gguf"), "rb").read()
+    tname = struct.pack("<Q", 5) + b"t.f32"
+    info = good.index(tname) + len(tname)
+    case("gguf-tensor-dimensions-99.gguf", patch(info, struct.pack("<I", 99)), 3, "has 99 dimensions (1–4 allowed)")
+    case("gguf-tensor-dims-overflow.gguf", patch(info + 4, struct.pack("<Q", 1 << 62)), 3, "dimension 4611686018427387904 is larger than the file")
+    case("gguf-tensor-offset-beyond.gguf", patch(info + 4 + 16 + 4, struct.pack("<Q", 1 << 40)), 3, "runs past the end of the file")
+    skey = struct.pack("<Q", 8) + b"test.str"
+    case("gguf-string-length.gguf", patch(good.index(skey) + len(skey) + 4, struct.pack("<Q", 1 << 50)), 3, "string length 1125899906842624 cannot fit")
+    akey = struct.pack("<Q", 8) + b"test.arr"
+    case("gguf-array-count.gguf", patch(good.index(akey) + len(akey) + 8, struct.pack("<Q", 1 << 50)), 3, "array length 1125899906842624 cannot fit")
+    case("tokenizer-vocab-not-object.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": [1, 2], "merges": []}, "pre_tokenizer": bytelevel}).encode(), 3, "model.vocab is missing or not an object")
+    case("tokenizer-negative-id.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": {"a": -4}, "merges": []}, "pre_tokenizer": bytelevel}).encode(), 3, "has a bad id -4")
+    case("tokenizer-duplicate-id.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}, "pre_tokenizer": bytelevel}).encode(), 3, "id 0 is used by two tokens")
+    case("tokenizer-merge-one-part.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": vocab, "merges": ["abc"]}, "pre_tokenizer": bytelevel}).encode(), 3, "is not two tokens separated by a space")
+    case("tokenizer-added-id-beyond.tokenizer.json", json.dumps({"model": {"type": "BPE", "vocab": vocab, "merges": []}, "pre_tokenizer": bytelevel,
+                                                                "added_tokens": [{"id": 1 << 40, "content": "<x>", "special": True}]}).encode(), 3, "added_tokens[0] id 1099511627776 is outside")
+    case("dataset-empty", {"captions.jsonl": b""}, 3, "lists no images")
+    case("dataset-no-caption", {"captions.jsonl": json.dumps({"file": "a.png", "split": "train"}).encode() + b"\n", "a.png": png}, 3, "\"caption\" is missing")
+    case("dataset-bad-split", {"captions.jsonl": json.dumps({"file": "a.png", "caption": "x", "split": "test"}).encode() + b"\n", "a.png": png}, 3, "split \"test\" is not train or val")
+    case("dataset-absolute-path", {"captions.jsonl": line("/etc/passwd", "x")}, 3, "must be a relative path inside the folder")
+    case("dataset-image-is-gif", {"captions.jsonl": line("a.png", "x"), "a.png": b"GIF89a"}, 3, "not a readable PNG")
+    case("shard-unknown-format", {"manifest.json": json.dumps({"format": "something-else", "splits": {}}).encode()}, 3, "format is not tessera-token-shards")
+    case("shard-manifest-not-json", {"manifest.json": b"{splits"}, 3, "not a JSON object")
+    case("shard-file-escapes", {"manifest.json": json.dumps(dict(json.loads(shard_dir(good_shard, len(ids))["manifest.json"]),
+                                splits={"train": {"tokens": 3, "shards": [{"file": "../x.tok.zst", "tokens": 3, "checksum": "0"}]}})).encode()}, 3, "must name a file inside the shard directory")
+    case("shard-width-3", shard_dir(shard(ids, width=3), len(ids)), 3, "shard id width 3 is not 2 or 4")
+    case("codes-missing-captions", {k: v for k, v in codes_dir(shard([1, 2, 3, 4]), 4, 1).items() if k != "val-captions.jsonl"}, 3, "val-captions.jsonl: no such file")
+    case("codes-captions-checksum", dict(codes_dir(shard([1, 2, 3, 4]), 4, 1), **{"val-captions.jsonl": b'{"caption": "b"}\n'}), 3, "checksum does not match the manifest")
+    case("codes-codebook-huge", (lambda d: dict(d, **{"manifest.json": json.dumps(dict(json.loads(d["manifest.json"]), codebook_size=1 << 40)).encode()}))(codes_dir(shard([1, 2, 3, 4]), 4, 1)), 3, "codebook_size 1099511627776 exceeds")
+    case("codes-grid-huge", codes_dir(shard([1, 2, 3, 4]), 4, 1, grid=(1 << 20, 1 << 20)), 3, "grid side 1048576 exceeds")
+    case("idx-four-dimensions.idx3-ubyte.gz", gz(bytes([0, 0, 8, 9]) + idx3[4:]), 3, "9 dimensions in its magic")
+    case("idx-empty.idx3-ubyte.gz", gz(b""), 3, "0 dimensions in its magic")
+    case("idx-huge-dims.idx3-ubyte.gz", gz(bytes([0, 0, 8, 3]) + struct.pack(">III", 1 << 31, 1 << 31, 1 << 31)), 3, "the file holds 0")
+    # colour-emoji fonts (CBLC/CBDT, cmap), patched from the fontTools subset of Noto Color Emoji
+    font = open(os.path.join(FIX, "emoji_font/noto-subset.ttf"), "rb").read()
+    tables = {}
+    for i in range(struct.unpack(">H", font[4:6])[0]):
+        o = 12 + 16 * i
+        tables[font[o:o + 4].decode()] = (o, *struct.unpack(">II", font[o + 8:o + 16]))
+    def fpatch(off, b):
+        return font[:off] + b + font[off + len(b):]
+    cblc, cbdt, cmap = tables["CBLC"][1], tables["CBDT"][1], tables["cmap"][1]
+    array = cblc + struct.unpack(">I", font[cblc + 8:cblc + 12])[0]
+    sub = array + struct.unpack(">I", font[array + 4:array + 8])[0]
+    sub_cmap = cmap + struct.unpack(">I", font[cmap + 8:cmap + 12])[0]
+    first_glyph = cbdt + struct.unpack(">I", font[sub + 4:sub + 8])[0] + struct.unpack(">I", font[sub + 8:sub + 12])[0]
+    case("font-short.ttf", font[:8], 3, "too short for an OpenType table directory")
+    case("font-woff.ttf", fpatch(0, b"wOFF"), 3, "is not a TrueType/OpenType font")
+    case("font-table-beyond-file.ttf", fpatch(tables["CBDT"][0] + 12, struct.pack(">I", 1 << 30)), 3, "lies outside the")
+    case("font-table-count.ttf", fpatch(4, struct.pack(">H", 4000)), 3, "a table directory of 4000 tables runs past the end")
+    case("font-truncated.ttf", font[:len(font) // 2], 3, "lies outside the")
+    case("font-no-colour.ttf", open(os.path.join(FIX, "emoji_font/no-colour.ttf"), "rb").read(), 3, "has no CBLC, CBDT tables")
+    case("font-cblc-version.ttf", fpatch(cblc, struct.pack(">H", 9)), 3, "CBLC version 9")
+    case("font-no-strikes.ttf", fpatch(cblc + 4, struct.pack(">I", 0)), 3, "strikes (1–256 expected)")
+    case("font-strike-count.ttf", fpatch(cblc + 4, struct.pack(">I", 1 << 30)), 3, "strikes (1–256 expected)")
+    case("font-subtable-count.ttf", fpatch(cblc + 16, struct.pack(">I", 1 << 20)), 3, "index subtables")
+    case("font-subtable-array.ttf", fpatch(cblc + 8, struct.pack(">I", 1 << 30)), 3, "truncated")
+    case("font-glyph-range.ttf", fpatch(array, struct.pack(">HH", 9, 2)), 3, "covers glyphs 9…2")
+    case("font-index-format.ttf", fpatch(sub, struct.pack(">H", 9)), 3, "has format 9 (1–5 expected)")
+    case("font-image-format.ttf", fpatch(sub + 2, struct.pack(">H", 1)), 3, "image format 1")
+    case("font-image-offset.ttf", fpatch(sub + 4, struct.pack(">I", 1 << 30)), 3, "lies outside CBDT")
+    case("font-png-overrun.ttf", fpatch(first_glyph + 5, struct.pack(">I", 1 << 20)), 3, "overruns its")
+    case("font-cmap-not-unicode.ttf", fpatch(cmap + 4, struct.pack(">HH", 1, 0)), 3, "no Unicode subtable")
+    case("font-cmap-groups.ttf", fpatch(sub_cmap + 12, struct.pack(">I", 1 << 28)), 3, "groups beyond the file")
+    case("font-cmap-range.ttf", fpatch(sub_cmap + 16, struct.pack(">II", 0x20, 0x110000)), 3, "is not a range of Unicode code points")
+    case("font-cmap-offset.ttf", fpatch(cmap + 8, struct.pack(">I", 1 << 30)), 3, "truncated")
     json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
     print(len(cases), "malformed inputs in", OUT)
 

@@ -48,9 +48,12 @@ public struct ColourBitmapFont {
         }
         var tables: [String: Range<Int>] = [:]
         let count = try r.u16(4)
+        guard 12 + 16 * count <= bytes.count else {
+            throw r.error("a table directory of \(count) tables runs past the end of the \(bytes.count)-byte file")
+        }
         for i in 0..<count {
             let o = 12 + 16 * i
-            let tag = String(decoding: try r.slice(o, 4), as: UTF8.self)
+            let tag = String(try r.slice(o, 4).map { (32...126).contains($0) ? Character(UnicodeScalar($0)) : "?" })
             let start = try r.u32(o + 8), length = try r.u32(o + 12)
             guard start <= bytes.count, length <= bytes.count - start else {
                 throw r.error("table '\(tag)' [\(start), +\(length)) lies outside the \(bytes.count)-byte file")

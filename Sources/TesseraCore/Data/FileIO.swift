@@ -127,8 +127,7 @@ public enum FileIO {
             .appendingPathComponent(".tmp-\((path as NSString).lastPathComponent)-\(getpid())")
         let fm = FileManager.default
         try? fm.removeItem(atPath: tmp)
-        do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create \(tmp): \(describe(error))") }
+        try createDirectories(tmp)
         do {
             let result = try body(tmp)
             try markOwned(tmp, kind: "output")
@@ -146,6 +145,17 @@ public enum FileIO {
     }
 
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    /// `mkdir -p` through mkdir(2), so a failure names its errno (Foundation reports a read-only
+    /// volume as a Cocoa error without one). Exit 5: the place, not the data, is wrong.
+    public static func createDirectories(_ path: String) throws {
+        if isDirectory(path) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path && !isDirectory(parent) { try createDirectories(parent) }
+        guard mkdir(path, 0o755) == 0 || (errno == EEXIST && isDirectory(path)) else {
+            throw TesseraError.runState("cannot create \(path): \(errnoText())")
+        }
+    }
 
     /// Size in bytes of a file, nil when it cannot be stat'ed.
     public static func fileSize(_ path: String) -> Int? {

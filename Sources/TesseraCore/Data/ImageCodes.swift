@@ -75,6 +75,8 @@ public enum ImageCodes {
         guard let grid = o["grid"] as? [Any], grid.count == 2, let side = JSONKeys.exactInt(grid[0]), side > 0,
               JSONKeys.exactInt(grid[1]) == side else { throw bad("grid must be [side, side] with side > 0") }
         guard let k = o["codebook_size"].flatMap(JSONKeys.exactInt), k > 0 else { throw bad("codebook_size is missing or not positive") }
+        guard k <= SizeLimits.maxVocabulary else { throw bad("codebook_size \(k) exceeds Tessera's maximum of \(SizeLimits.maxVocabulary)") }
+        guard side <= 1 << 12 else { throw bad("grid side \(side) exceeds Tessera's maximum of 4096") }
         guard let splitsAny = o["splits"] as? [String: Any] else { throw bad("splits is missing") }
         var splits: [String: Split] = [:]
         for (name, v) in splitsAny {

@@ -91,12 +91,12 @@ public struct RGBImage: Equatable, Sendable {
     public func write(path: String, durable: Bool = true) throws {
         let data = try encodePNG()
         if durable { try FileIO.writeAtomically(path, data: data); return }
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw TesseraError.data(file: path, "cannot write: \(String(cString: strerror(errno)))")
-        }
+        // Not durable (no fsync: the caller syncs once for many images), but every failure named.
+        guard let f = fopen(path, "wb") else { throw TesseraError.data(file: path, "cannot create: \(FileIO.errnoText())") }
+        do { try FileIO.write(f, data, path: path) } catch { fclose(f); throw error }
+        guard fclose(f) == 0 else { throw TesseraError.data(file: path, "write failed: \(FileIO.errnoText())") }
     }
 
-    /// The largest centred square.
     /// Square by padding the shorter side with white, the image centred (clip art keeps all of
     /// its drawing, where a crop would cut it).
     public func paddedSquare() -> RGBImage {
@@ -110,6 +110,7 @@ public struct RGBImage: Equatable, Sendable {
         return RGBImage(width: s, height: s, pixels: out)
     }
 
+    /// The largest centred square.
     public func centreCropSquare() -> RGBImage {
         let s = min(width, height), x0 = (width - s) / 2, y0 = (height - s) / 2
         var out = [UInt8](repeating: 0, count: s * s * 3)

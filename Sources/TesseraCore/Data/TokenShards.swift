@@ -138,6 +138,9 @@ public enum TokenShards {
                   let shardList = s["shards"] as? [[String: Any]] else { throw bad("splits.\(name) needs tokens and shards") }
             var shards: [Shard] = []
             for (i, sh) in shardList.enumerated() {
+                if let f = sh["file"] as? String, f.contains("/") || f == ".." {
+                    throw bad("splits.\(name).shards[\(i)].file \"\(f)\" must name a file inside the shard directory")
+                }
                 guard let f = sh["file"] as? String, !f.contains("/"), let n = sh["tokens"].flatMap(JSONKeys.exactInt), n >= 0,
                       let c = sh["checksum"] as? String else { throw bad("splits.\(name).shards[\(i)] needs file, tokens, checksum") }
                 shards.append(Shard(file: f, tokens: n, checksum: c))

@@ -105,6 +105,9 @@ public enum TokenizerFiles {
                 guard let id = a["id"].flatMap(JSONKeys.exactInt), let content = a["content"] as? String, !content.isEmpty else {
                     throw TesseraError.data(file: path, "added_tokens[\(i)] needs an integer id and non-empty content")
                 }
+                guard id >= 0, id < SizeLimits.maxVocabulary else {
+                    throw TesseraError.data(file: path, "added_tokens[\(i)] id \(id) is outside 0…\(SizeLimits.maxVocabulary - 1), Tessera's largest vocabulary")
+                }
                 added.append(.init(id: Int32(id), content: content, special: a["special"] as? Bool ?? false))
             }
         }
