@@ -165,6 +165,14 @@ import TesseraCore
         try StudyFixture.make(root, worse)
         let claim = try #require(PaperClaims.evaluate(try StudyRuns(paths: [root])).first { $0.id == "C5" })
         #expect(claim.measure.contains("category classifier"))
+
+        // Both arms near the classifier's chance (4 %): "the same quality" would be the same failure.
+        var atChance = same
+        atChance.samples = { arm, s in 0.05 + 0.001 * Double(s) + (arm == "random" ? 0.002 : 0) }
+        guard case .untestable(let why) = try Self.verdicts(atChance)["C5"] else {
+            Issue.record("C5 at chance level was judged"); return
+        }
+        #expect(why.contains("samples at chance level"))
     }
 
     /// What the data cannot test is said instead of a verdict: by the rules, or because the LM

@@ -258,11 +258,20 @@ public enum PaperClaims {
         guard !pairs.isEmpty else {
             return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions, or with --classifier) of both arms with a common seed")
         }
-        return judged(c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b }, region: .within(c.m.recognised)) { i in
+        let claim = judged(c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b }, region: .within(c.m.recognised)) { i in
             "pretrained \(values(pairs.map { 100 * $0.a }, 1)) %; random \(values(pairs.map { 100 * $0.b }, 1)) %; Δ = "
                 + PairedStatistics.Interval(n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper, level: i.level)
                 .text(1, unit: " points")
         }
+        // Equal quality is not equal failure: with both arms near the scorer's chance, "the same" says nothing.
+        let chances = c.study.samples.compactMap { $0.summary["class_chance"] as? Double }
+        guard let chance = chances.max(), case .held = claim.verdict else { return claim }
+        let best = max(pairs.map(\.a).reduce(0, +), pairs.map(\.b).reduce(0, +)) / Double(pairs.count)
+        guard best < c.m.qualityLift * chance else { return claim }
+        let why = String(format: "samples at chance level: the better arm scores %.1f %% against a chance of %.1f %%, under the %.1f × chance the rules need before the same quality can be told from the same failure",
+                         100 * best, 100 * chance, c.m.qualityLift)
+        return Claim(id: claim.id, source: claim.source, statement: claim.statement, measure: claim.measure, measured: claim.measured,
+                     interval: claim.interval, region: claim.region, verdict: .untestable(why))
     }
 
     static let trainablePrefix = ", trainable "

@@ -20,6 +20,10 @@ public struct StudyRules: Codable, Equatable {
         public var loss = 0.03
         /// Share of samples recognised as their caption (C5), as a fraction.
         public var recognised = 0.05
+        /// C5 is judged only when the better arm's samples are scored at least this multiple of
+        /// the scorer's chance (when the scorer reports one): equal quality must be told from
+        /// equal failure.
+        public var qualityLift = 2.0
         /// C8: "hard to align" when more than this share of the reducible contrastive loss
         /// (initial − floor) is left at the end …
         public var reducibleLeft = 0.5
@@ -38,6 +42,7 @@ public struct StudyRules: Codable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case loss, recognised
+            case qualityLift = "quality_lift"
             case reducibleLeft = "reducible_left", retrievalLift = "retrieval_lift"
             case contentWordExcess = "content_word_excess", perplexityFactor = "perplexity_factor"
             case knowledgeKept = "knowledge_kept", stepSaving = "step_saving"
@@ -50,6 +55,7 @@ public struct StudyRules: Codable, Equatable {
             let d = Margins()
             loss = try c.decodeIfPresent(Double.self, forKey: .loss) ?? d.loss
             recognised = try c.decodeIfPresent(Double.self, forKey: .recognised) ?? d.recognised
+            qualityLift = try c.decodeIfPresent(Double.self, forKey: .qualityLift) ?? d.qualityLift
             reducibleLeft = try c.decodeIfPresent(Double.self, forKey: .reducibleLeft) ?? d.reducibleLeft
             retrievalLift = try c.decodeIfPresent(Double.self, forKey: .retrievalLift) ?? d.retrievalLift
             contentWordExcess = try c.decodeIfPresent(Double.self, forKey: .contentWordExcess) ?? d.contentWordExcess
@@ -93,6 +99,7 @@ public struct StudyRules: Codable, Equatable {
         let m = r.margins
         try check(m.loss > 0 && m.loss.isFinite, "margins.loss", m.loss, "> 0")
         try check(m.recognised > 0 && m.recognised < 1, "margins.recognised", m.recognised, "in (0, 1)")
+        try check(m.qualityLift >= 1 && m.qualityLift.isFinite, "margins.quality_lift", m.qualityLift, "≥ 1")
         try check(m.reducibleLeft > 0 && m.reducibleLeft < 1, "margins.reducible_left", m.reducibleLeft, "in (0, 1)")
         try check(m.retrievalLift >= 1 && m.retrievalLift.isFinite, "margins.retrieval_lift", m.retrievalLift, "≥ 1")
         try check(m.contentWordExcess > 0 && m.contentWordExcess < 1, "margins.content_word_excess", m.contentWordExcess, "in (0, 1)")
@@ -121,7 +128,7 @@ public struct StudyRules: Codable, Equatable {
             primaryLR.map { String(format: "primary text-to-image learning rate %g; other rates are the sensitivity pair", $0) }
                 ?? "primary text-to-image learning rate: the most common one among the runs",
             String(format: "loss margin %.3f nats/token (C1–C4, C6, C7, C10)", m.loss),
-            String(format: "sample recognition margin %.1f points (C5)", 100 * m.recognised),
+            String(format: "sample recognition margin %.1f points (C5), judged only when an arm's samples score ≥ %.1f × the scorer's chance", 100 * m.recognised, m.qualityLift),
             String(format: "C8: hard to align if > %.0f %% of the reducible loss is left and held-out retrieval < %.1f × chance", 100 * m.reducibleLeft, m.retrievalLift),
             String(format: "C9: void if content-word share exceeds the shuffled-caption control by < %.1f points", 100 * m.contentWordExcess),
             String(format: "C11: severe if text perplexity grows × %.1f or more", m.perplexityFactor),
