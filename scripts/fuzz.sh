@@ -10,7 +10,7 @@ seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes freedict
-                                     config_values vq_config_values manifest_values)
+                                     config_values vq_config_values manifest_values gguf_values)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"

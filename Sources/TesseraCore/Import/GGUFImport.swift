@@ -43,38 +43,38 @@ public enum GGUFImport {
             rope: .interleaved, ropeTheta: g.metadata["llama.rope.freq_base"]?.double ?? 10000,
             tieEmbeddings: g.tensors["output.weight"] == nil, maxSeqLen: min(context, maxSeqLen ?? context))
         if let p = config.problems().first { throw bad("metadata describes an invalid model: \(p)") }
+        guard layers <= g.tensors.count else { throw bad("metadata promises \(layers) blocks; the file holds \(g.tensors.count) tensors") }
 
-        let store = ParameterStore(shapes: Transformer.parameterShapes(config))
-        var used = Set<String>()
-        /// Copies GGUF tensor `name` (row-major [rows, cols] = dims reversed) to `dst`.
-        func copy(_ name: String, rows: Int, cols: Int, to dst: UnsafeMutablePointer<Float>) throws {
-            guard let t = g.tensors[name] else { throw bad("missing tensor \"\(name)\"") }
-            let want = rows == 1 ? [cols] : [cols, rows]
-            guard t.dims == want else { throw bad("tensor \"\(name)\" has dims \(t.dims), expected \(want)") }
-            try g.read(name, into: dst)
-            used.insert(name)
-        }
+        // The plan: every GGUF tensor, the shape the metadata implies, and where it goes. All of it
+        // is checked against the tensors present before the weights are allocated, so metadata
+        // that promises a model the file does not hold fails in one line, not in an allocation.
         let hd = config.headDim, h = config.ffnHidden
-        try copy("token_embd.weight", rows: config.vocabSize, cols: d, to: store.value("tok_embeddings.weight"))
+        var plan: [(name: String, rows: Int, cols: Int, to: String, offset: Int)] = [("token_embd.weight", config.vocabSize, d, "tok_embeddings.weight", 0)]
         for i in 0..<layers {
             let b = "blk.\(i).", p = "layers.\(i)."
-            try copy(b + "attn_norm.weight", rows: 1, cols: d, to: store.value(p + "attention_norm.weight"))
-            let inProj = store.value(p + "attention.in_proj.weight")
-            try copy(b + "attn_q.weight", rows: heads * hd, cols: d, to: inProj)
-            try copy(b + "attn_k.weight", rows: kvHeads * hd, cols: d, to: inProj + heads * hd * d)
-            try copy(b + "attn_v.weight", rows: kvHeads * hd, cols: d, to: inProj + (heads + kvHeads) * hd * d)
-            try copy(b + "attn_output.weight", rows: d, cols: heads * hd, to: store.value(p + "attention.out_proj.weight"))
-            try copy(b + "ffn_norm.weight", rows: 1, cols: d, to: store.value(p + "ffn_norm.weight"))
-            let w12 = store.value(p + "feed_forward.w12.weight")
-            try copy(b + "ffn_gate.weight", rows: h, cols: d, to: w12)
-            try copy(b + "ffn_up.weight", rows: h, cols: d, to: w12 + h * d)
-            try copy(b + "ffn_down.weight", rows: d, cols: h, to: store.value(p + "feed_forward.w3.weight"))
+            plan += [(b + "attn_norm.weight", 1, d, p + "attention_norm.weight", 0),
+                     (b + "attn_q.weight", heads * hd, d, p + "attention.in_proj.weight", 0),
+                     (b + "attn_k.weight", kvHeads * hd, d, p + "attention.in_proj.weight", heads * hd * d),
+                     (b + "attn_v.weight", kvHeads * hd, d, p + "attention.in_proj.weight", (heads + kvHeads) * hd * d),
+                     (b + "attn_output.weight", d, heads * hd, p + "attention.out_proj.weight", 0),
+                     (b + "ffn_norm.weight", 1, d, p + "ffn_norm.weight", 0),
+                     (b + "ffn_gate.weight", h, d, p + "feed_forward.w12.weight", 0),
+                     (b + "ffn_up.weight", h, d, p + "feed_forward.w12.weight", h * d),
+                     (b + "ffn_down.weight", d, h, p + "feed_forward.w3.weight", 0)]
         }
-        try copy("output_norm.weight", rows: 1, cols: d, to: store.value("norm.weight"))
-        if !config.tieEmbeddings { try copy("output.weight", rows: config.vocabSize, cols: d, to: store.value("output.weight")) }
+        plan.append(("output_norm.weight", 1, d, "norm.weight", 0))
+        if !config.tieEmbeddings { plan.append(("output.weight", config.vocabSize, d, "output.weight", 0)) }
+        for t in plan {
+            guard let have = g.tensors[t.name] else { throw bad("missing tensor \"\(t.name)\" (the metadata describes \(layers) blocks of width \(d))") }
+            let want = t.rows == 1 ? [t.cols] : [t.cols, t.rows]
+            guard have.dims == want else { throw bad("tensor \"\(t.name)\" has dims \(have.dims), the metadata implies \(want)") }
+        }
+        let used = Set(plan.map(\.name))
         // Rotary frequency tables are derived, not learned; anything else unused is an error.
         let unused = Set(g.tensors.keys).subtracting(used).filter { !$0.hasSuffix("rope_freqs.weight") }
         if let u = unused.sorted().first { throw bad("tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
+        let store = ParameterStore(shapes: Transformer.parameterShapes(config))
+        for t in plan { try g.read(t.name, into: store.value(t.to) + t.offset) }
         var meta: [String: String] = ["source": (g.path as NSString).lastPathComponent]
         if let n = g.metadata["general.name"]?.string { meta["name"] = n }
         return ImportedModel(model: config, tokenizer: tokenizer, store: store, metadata: meta)
