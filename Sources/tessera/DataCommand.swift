@@ -73,33 +73,37 @@ struct DataImport: ParsableCommand {
     func run() throws {
         try guarded {
             guard FileIO.isDirectory(from) else { throw TesseraError.config("--from \(from) is not a directory") }
-            if kind == .captioned {
-                var kinds: [DebianImageSources] = []
-                for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                    guard let k = DebianImageSources(rawValue: name) else {
-                        throw TesseraError.config("--sources: unknown source \"\(name)\" (openclipart, noto, gemojione)")
-                    }
-                    if !kinds.contains(k) { kinds.append(k) }
+            switch kind {
+            case .captioned: try importCaptioned()
+            case .fashionMNIST, .emoji:
+                let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
+                    kind == .emoji ? try ImageImporters.emoji(from: from, to: dir)
+                        : try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
                 }
-                guard !kinds.isEmpty else { throw TesseraError.config("--sources names no source") }
-                let (images, excluded) = try DebianImageSources.load(kinds, root: from)
-                var options = CaptionedImport.Options()
-                options.side = size
-                let s = try CaptionedImport.run(images, to: out, options: options, excluded: excluded,
-                                                licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
-                                                root: (from as NSString).standardizingPath, overwrite: overwrite,
-                                                pool: Parallel(threads: threads)) { Console.log($0) }
-                Console.log("wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, \(s.tooLarge.count) over the pixel limit; per source \(s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
-                return
+                Console.log("wrote \(train) train + \(val) val images → \(out)")
             }
-            let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
-                switch kind {
-                case .fashionMNIST: return try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
-                case .emoji, .captioned: return try ImageImporters.emoji(from: from, to: dir)
-                }
-            }
-            Console.log("wrote \(train) train + \(val) val images → \(out)")
         }
+    }
+
+    func importCaptioned() throws {
+        var kinds: [DebianImageSources] = []
+        for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let k = DebianImageSources(rawValue: name) else {
+                throw TesseraError.config("--sources: unknown source \"\(name)\" (openclipart, noto, gemojione)")
+            }
+            if !kinds.contains(k) { kinds.append(k) }
+        }
+        guard !kinds.isEmpty else { throw TesseraError.config("--sources names no source") }
+        let (images, excluded) = try DebianImageSources.load(kinds, root: from)
+        var options = CaptionedImport.Options()
+        options.side = size
+        let s = try CaptionedImport.run(images, to: out, options: options, excluded: excluded,
+                                        licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
+                                        root: (from as NSString).standardizingPath, overwrite: overwrite,
+                                        pool: Parallel(threads: threads)) { Console.log($0) }
+        let perSource = s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        Console.log("wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, "
+                    + "\(s.tooLarge.count) over the pixel limit; per source \(perSource))")
     }
 }
 

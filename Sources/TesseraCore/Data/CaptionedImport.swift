@@ -53,44 +53,32 @@ public enum CaptionedImport {
                            overwrite: Bool, pool: Parallel, progress: (String) -> Void = { _ in }) throws -> Summary {
         guard !sources.isEmpty else { throw TesseraError.config("no source images: give at least one source") }
         let side = options.side, size = 3 * side * side
-        var pixels = [UInt8](repeating: 0, count: sources.count * size)
-        var failures = [Error?](repeating: nil, count: sources.count)
-        pixels.withUnsafeMutableBufferPointer { px in
-            failures.withUnsafeMutableBufferPointer { fail in
-                pool.forEachChunk(sources.count, grain: 16) { r in
-                    for i in r {
-                        do {
-                            let img = try sources[i].load().paddedSquare().resized(width: side, height: side)
-                            for j in 0..<size { px[i * size + j] = img.pixels[j] }
-                        } catch { fail[i] = error }
-                    }
-                }
-            }
+        if let why = SizeLimits.memoryProblem(SizeLimits.bytes(sources.count, size), "\(sources.count) images of \(side)×\(side)") {
+            throw TesseraError.config(why)
+        }
+        let (pixels, failures) = ImageSet.decode(count: sources.count, size: size, pool: pool) {
+            try sources[$0].load().paddedSquare().resized(width: side, height: side).pixels
         }
         var tooLarge: [String] = []
         var usable = [Bool](repeating: true, count: sources.count)
         for (i, f) in failures.enumerated() {
             guard let f else { continue }
             // The pixel limit is a curation rule (a 10,535 × 16,000 poster); anything else is a broken input.
-            if case TesseraError.data(let file, let m) = f, m.contains("pixel limit") {
+            if case TesseraError.data(let file, _) = f, RGBImage.isOverPixelLimit(f) {
                 tooLarge.append(!root.isEmpty && file.hasPrefix(root + "/") ? String(file.dropFirst(root.count + 1)) : file)
                 usable[i] = false
                 continue
             }
             throw f
         }
-        // Identical images: the first in source order is kept.
-        var seen: [UInt64: [Int]] = [:]
+        // Identical images (the same bytes at this side): the first in source order is kept.
+        var seen = Set<ArraySlice<UInt8>>()
         var duplicates = 0
         var duplicatesPerSource: [String: Int] = [:]
-        for i in sources.indices where usable[i] {
-            let bytes = pixels[(i * size)..<((i + 1) * size)]
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            if let same = seen[h]?.first(where: { pixels[($0 * size)..<(($0 + 1) * size)] == bytes }) {
-                _ = same; usable[i] = false; duplicates += 1; duplicatesPerSource[sources[i].source, default: 0] += 1; continue
-            }
-            seen[h, default: []].append(i)
+        for i in sources.indices where usable[i] && !seen.insert(pixels[(i * size)..<((i + 1) * size)]).inserted {
+            usable[i] = false
+            duplicates += 1
+            duplicatesPerSource[sources[i].source, default: 0] += 1
         }
         let kept = sources.indices.filter { usable[$0] }
         guard !kept.isEmpty else { throw TesseraError.data(file: out, "no usable images remain") }

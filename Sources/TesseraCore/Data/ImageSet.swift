@@ -39,23 +39,30 @@ public struct ImageSet {
                 return v
             }
         }
-        let size = 3 * side * side
-        var pixels = [UInt8](repeating: 0, count: items.count * size)
-        var errors = [Error?](repeating: nil, count: items.count)
+        let (pixels, errors) = decode(count: items.count, size: 3 * side * side, pool: pool) { chw(try folder.image(items[$0]), side: side) }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        return ImageSet(side: side, captions: texts, pixels: pixels)
+    }
+
+    /// `count` images of `size` bytes each made on `pool` into one buffer; image i's error, if any,
+    /// at errors[i] (its bytes stay zero).
+    public static func decode(count: Int, size: Int, pool: Parallel, _ make: (Int) throws -> [UInt8]) -> (pixels: [UInt8], errors: [Error?]) {
+        var pixels = [UInt8](repeating: 0, count: count * size)
+        var errors = [Error?](repeating: nil, count: count)
         pixels.withUnsafeMutableBufferPointer { px in
             errors.withUnsafeMutableBufferPointer { err in
-                pool.forEachChunk(items.count, grain: 64) { r in
+                pool.forEachChunk(count, grain: 16) { r in
                     for i in r {
                         do {
-                            let b = chw(try folder.image(items[i]), side: side)
+                            let b = try make(i)
+                            precondition(b.count == size)
                             for j in 0..<size { px[i * size + j] = b[j] }
                         } catch { err[i] = error }
                     }
                 }
             }
         }
-        if let e = errors.compactMap({ $0 }).first { throw e }
-        return ImageSet(side: side, captions: texts, pixels: pixels)
+        return (pixels, errors)
     }
 
     /// The synthetic shapes: images [first, first + count) of the seeded generator.

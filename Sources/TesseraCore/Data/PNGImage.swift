@@ -19,6 +19,14 @@ public struct RGBImage: Equatable, Sendable {
     /// Largest image accepted (pixels): larger headers are refused before any allocation.
     public static let maxPixels = 1 << 26
 
+    static let pixelLimitWords = "pixel limit"
+
+    /// Whether `error` is the refusal of an image over `maxPixels` (a size, not a corrupt file).
+    public static func isOverPixelLimit(_ error: Error) -> Bool {
+        if case TesseraError.data(_, let m) = error { return m.hasSuffix(pixelLimitWords) }
+        return false
+    }
+
     public static func read(path: String) throws -> RGBImage {
         try decode(png: try FileIO.read(path), path: path)
     }
@@ -34,7 +42,7 @@ public struct RGBImage: Equatable, Sendable {
         defer { png_image_free(&img) }
         let w = Int(img.width), h = Int(img.height)
         guard w > 0, h > 0, w * h <= maxPixels else {
-            throw TesseraError.data(file: path, "PNG dimensions \(w)×\(h) exceed the \(maxPixels)-pixel limit")
+            throw TesseraError.data(file: path, "PNG dimensions \(w)×\(h) exceed the \(maxPixels)-\(pixelLimitWords)")
         }
         // libpng's simplified API calls 16-bit data "linear" and would gamma-encode it on the way to
         // 8 bits; PNGs store it encoded like 8-bit data, so read the 16-bit values (premultiplied
