@@ -152,6 +152,17 @@ import TesseraCore
         for id in ["C5", "C8", "C9", "C11", "C12"] { #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))") }
     }
 
+    /// C10 says "no improvement": one-sided. Aligned rows that end worse than the control are no
+    /// gain (held); only a loss lower than the control's by more than the margin refutes it.
+    @Test func alignedInitIsJudgedOneSided() throws {
+        var worseAligned = StudyScenario()
+        worseAligned.t2iImage = { arm, s in (arm == "aligned" ? 1.6 : arm.hasSuffix("norm-matched") ? 1.5 : 2.0) + 0.002 * Double(s) }
+        #expect(try Self.verdicts(worseAligned)["C10"] == .held)
+        var justBetter = StudyScenario()
+        justBetter.t2iImage = { arm, s in arm == "aligned" ? 1.5 + [-0.04, -0.02, -0.03][s - 1] : arm.hasSuffix("norm-matched") ? 1.5 : 2.0 }
+        #expect(try Self.verdicts(justBetter)["C10"] == .inconclusive)
+    }
+
     /// On real images the category classifier's accuracy judges C5, held and not held alike.
     @Test func sampleQualityFromTheCategoryClassifier() throws {
         var same = StudyScenario()
