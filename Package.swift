@@ -5,9 +5,9 @@ import PackageDescription
 // Set on every Swift target, because release builds inline small public functions across modules
 // and inlined code is compiled with the client's flags.
 #if arch(x86_64)
-let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+    let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
-let cpuFlags: [SwiftSetting] = []
+    let cpuFlags: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -21,26 +21,32 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "pkg-config"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // gzip (Fashion-MNIST's IDX files); zlib1g-dev comes with libpng-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Open MPI for data-parallel training (mpirun -np N tessera train …).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "TesseraCore",
-                dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
-                swiftSettings: cpuFlags),
+        .target(
+            name: "TesseraCore",
+            dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
+            swiftSettings: cpuFlags),
         .target(name: "TesseraMPI", dependencies: ["TesseraCore", "CMPI"], swiftSettings: cpuFlags),
-        .executableTarget(name: "tessera",
-                          dependencies: ["TesseraCore", "TesseraMPI",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                                         .product(name: "Yams", package: "Yams")],
-                          swiftSettings: cpuFlags),
-        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"],
-                    resources: [.copy("Fixtures")],
-                    swiftSettings: cpuFlags),
+        .executableTarget(
+            name: "tessera",
+            dependencies: [
+                "TesseraCore", "TesseraMPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "TesseraCoreTests", dependencies: ["TesseraCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: cpuFlags),
     ],
     // Swift 5 mode: the kernels share raw pointers across Dispatch workers by design;
     // Swift 6's Sendable checking would demand wrappers on every one of them.

@@ -20,7 +20,9 @@ public final class MPICommunicator: Communicator {
     /// The communicator of this mpirun job, or nil when the process was not started by a launcher.
     public static func fromEnvironment() -> MPICommunicator? {
         let env = ProcessInfo.processInfo.environment
-        guard let n = env["OMPI_COMM_WORLD_SIZE"] ?? env["PMIX_SIZE"] ?? env["PMI_SIZE"], Int(n) != nil else { return nil }
+        guard let n = env["OMPI_COMM_WORLD_SIZE"] ?? env["PMIX_SIZE"] ?? env["PMI_SIZE"], Int(n) != nil else {
+            return nil
+        }
         return MPICommunicator(localSize: Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1)
     }
 
@@ -37,7 +39,10 @@ public final class MPICommunicator: Communicator {
         var offset = 0
         while offset < count {
             let n = min(Self.bucket, count - offset)
-            check(MPI_Allreduce(tessera_mpi_in_place(), buffer + offset, Int32(n), tessera_mpi_float(), tessera_mpi_sum(), comm), "MPI_Allreduce")
+            check(
+                MPI_Allreduce(
+                    tessera_mpi_in_place(), buffer + offset, Int32(n), tessera_mpi_float(), tessera_mpi_sum(), comm),
+                "MPI_Allreduce")
             offset += n
         }
         allreduceSeconds += MPI_Wtime() - t0
@@ -46,7 +51,10 @@ public final class MPICommunicator: Communicator {
     public func allreduceSum(_ values: inout [Double]) {
         let n = Int32(values.count)
         values.withUnsafeMutableBufferPointer {
-            check(MPI_Allreduce(tessera_mpi_in_place(), $0.baseAddress!, n, tessera_mpi_double(), tessera_mpi_sum(), comm), "MPI_Allreduce")
+            check(
+                MPI_Allreduce(
+                    tessera_mpi_in_place(), $0.baseAddress!, n, tessera_mpi_double(), tessera_mpi_sum(), comm),
+                "MPI_Allreduce")
         }
     }
 
@@ -81,7 +89,8 @@ public final class MPICommunicator: Communicator {
     /// handler set otherwise.
     func check(_ rc: Int32, _ what: String) {
         guard rc != MPI_SUCCESS else { return }
-        FileHandle.standardError.write(Data("tessera: rank \(rank): \(what) failed (MPI error \(rc)); aborting the job\n".utf8))
+        FileHandle.standardError.write(
+            Data("tessera: rank \(rank): \(what) failed (MPI error \(rc)); aborting the job\n".utf8))
         abort(code: 1)
     }
 }

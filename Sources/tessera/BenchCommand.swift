@@ -6,7 +6,10 @@ import TesseraMPI
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
-        subcommands: [BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self, BenchKernel.self])
+        subcommands: [
+            BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self,
+            BenchKernel.self,
+        ])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -14,11 +17,11 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Tokens/s, GFLOP/s, MFU and peak RSS of full training steps of a config, on random tokens.",
         discussion: """
-        FLOPs per token = 6·N_matmul + 12·L·d·T (PaLM's MFU convention). MFU is against the best \
-        cblas_sgemm 2048³ rate measured in the same process with the same threads. The step time \
-        is the median of the timed steps. Under mpirun the ranks split each step's micro-batches \
-        and sum gradients as in training; rank 0 prints the global tokens/s and the allreduce time.
-        """)
+            FLOPs per token = 6·N_matmul + 12·L·d·T (PaLM's MFU convention). MFU is against the best \
+            cblas_sgemm 2048³ rate measured in the same process with the same threads. The step time \
+            is the median of the timed steps. Under mpirun the ranks split each step's micro-batches \
+            and sum gradients as in training; rank 0 prints the global tokens/s and the allreduce time.
+            """)
 
     @OptionGroup var options: ConfigOptions
     @Option(help: "Timed steps.") var steps: Int = 5
@@ -34,35 +37,58 @@ struct BenchTrain: ParsableCommand {
             defer { mpi?.finalize() }
             if let mpi { c.threads = mpi.threads(forConfigured: c.threads) }
             let r: Benchmark.TrainResult
-            do { r = try Benchmark.train(config: c, steps: steps, warmup: warmup, profile: profile, comm: mpi ?? SingleProcess()) }
-            catch { if let mpi, mpi.size > 1 { _ = report(error); mpi.abort(code: (error as? TesseraError)?.exitCode ?? 1) }; throw error }
+            do {
+                r = try Benchmark.train(
+                    config: c, steps: steps, warmup: warmup, profile: profile, comm: mpi ?? SingleProcess())
+            } catch {
+                if let mpi, mpi.size > 1 { _ = report(error); mpi.abort(code: (error as? TesseraError)?.exitCode ?? 1) };
+                throw error
+            }
             guard mpi?.isRoot ?? true else { return }
             if json {
-                Console.out(MetricsLog.line([
-                    "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
-                    "parameters": r.parameters, "tokens_per_step": c.tokensPerStep,
-                    "tokens_per_s": (r.tokensPerSecond * 10).rounded() / 10, "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
-                    "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10, "gflops": (r.gflops * 10).rounded() / 10,
-                    "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10, "mfu": (r.mfu * 1000).rounded() / 1000,
-                    "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
-                    "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
-                ].merging(profile ? ["phases_ms": Dictionary(uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })] : [:]) { a, _ in a }))
+                Console.out(
+                    MetricsLog.line(
+                        [
+                            "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
+                            "parameters": r.parameters, "tokens_per_step": c.tokensPerStep,
+                            "tokens_per_s": (r.tokensPerSecond * 10).rounded() / 10,
+                            "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
+                            "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
+                            "gflops": (r.gflops * 10).rounded() / 10,
+                            "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10,
+                            "mfu": (r.mfu * 1000).rounded() / 1000,
+                            "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
+                            "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
+                        ].merging(
+                            profile
+                                ? [
+                                    "phases_ms": Dictionary(
+                                        uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })
+                                ] : [:]
+                        ) { a, _ in a }))
             } else {
-                Console.out(String(format: """
-                    config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
-                      %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
-                      %.1f GFLOP/s   MFU %.1f%% of %.1f GFLOP/s sgemm peak   peak RSS %.0f MB
-                    """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
-                    r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
-                    r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
+                Console.out(
+                    String(
+                        format: """
+                            config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
+                              %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
+                              %.1f GFLOP/s   MFU %.1f%% of %.1f GFLOP/s sgemm peak   peak RSS %.0f MB
+                            """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
+                        r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
+                        r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
                 if r.ranks > 1 {
-                    Console.out(String(format: "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
-                                       r.ranks, c.threads, r.allreduceSeconds * 1000, 100 * r.allreduceSeconds / r.medianStepSeconds))
+                    Console.out(
+                        String(
+                            format:
+                                "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
+                            r.ranks, c.threads, r.allreduceSeconds * 1000,
+                            100 * r.allreduceSeconds / r.medianStepSeconds))
                 }
                 let total = r.phases.reduce(0) { $0 + $1.1 }
                 for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
-                    Console.out("    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                                + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
+                    Console.out(
+                        "    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                            + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
                 }
             }
         }
@@ -74,11 +100,11 @@ struct BenchImageTokenizer: ParsableCommand {
         commandName: "vq",
         abstract: "Images/s and GFLOP/s of the MoVQ image tokenizer of a task: vq config: encode, decode, train pass.",
         discussion: """
-        Random images of the config's resolution; the median of --repeats timed passes after one \
-        warm-up. FLOPs count every convolution, attention product and code distance; a training \
-        pass (forward + backward) counts 3× the forward. scripts/bench/compare-vq.sh runs the same \
-        network in PyTorch beside it.
-        """)
+            Random images of the config's resolution; the median of --repeats timed passes after one \
+            warm-up. FLOPs count every convolution, attention product and code distance; a training \
+            pass (forward + backward) counts 3× the forward. scripts/bench/compare-vq.sh runs the same \
+            network in PyTorch beside it.
+            """)
 
     @OptionGroup var options: ConfigOptions
     @Option(help: "Images per pass (default: the config's optim.batch).") var batch: Int?
@@ -87,26 +113,34 @@ struct BenchImageTokenizer: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard case .vq(let c) = try options.loadRun() else { throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config") }
+            guard case .vq(let c) = try options.loadRun() else {
+                throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
+            }
             let b = batch ?? c.optim.batch
             guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
             let r = Benchmark.imageTokenizer(config: c.model, batch: b, threads: c.threads, repeats: repeats)
             func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
             if json {
-                Console.out(MetricsLog.line([
-                    "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b, "parameters": r.parameters,
-                    "encode_images_per_s": r1(r.encodeImagesPerSecond), "decode_images_per_s": r1(r.decodeImagesPerSecond),
-                    "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
-                    "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops), "peak_rss_mb": r.peakRSSMegabytes.rounded(),
-                ]))
+                Console.out(
+                    MetricsLog.line([
+                        "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b,
+                        "parameters": r.parameters,
+                        "encode_images_per_s": r1(r.encodeImagesPerSecond),
+                        "decode_images_per_s": r1(r.decodeImagesPerSecond),
+                        "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
+                        "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
+                        "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                    ]))
             } else {
-                Console.out(String(format: """
-                    config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
-                      encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
-                      train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
-                    """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
-                    r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
-                    r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
+                Console.out(
+                    String(
+                        format: """
+                            config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
+                              encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
+                              train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
+                            """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
+                        r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
+                        r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
             }
         }
     }
@@ -115,7 +149,8 @@ struct BenchImageTokenizer: ParsableCommand {
 struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads.")
+        abstract:
+            "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads.")
 
     @Option(help: "Threads for both variants.") var threads: Int = 2
     @Option(help: "Repetitions per shape (best is reported).") var repeats: Int = 5
@@ -128,10 +163,14 @@ struct BenchGemm: ParsableCommand {
             let shapes: [(String, Int, Int, Int, Bool)] = [
                 ("square 1024", 1024, 1024, 1024, false), ("square 2048", 2048, 2048, 2048, false),
                 ("tiny qkv 2560x256x768", 2560, 256, 768, true), ("tiny ffn up 2560x256x1376", 2560, 256, 1376, true),
-                ("tiny ffn down 2560x688x256", 2560, 688, 256, true), ("tiny head 2560x256x5128", 2560, 256, 5128, true),
-                ("small ffn up 4608x512x2752", 4608, 512, 2752, true), ("small head chunk 256x512x66695", 256, 512, 66695, true),
+                ("tiny ffn down 2560x688x256", 2560, 688, 256, true),
+                ("tiny head 2560x256x5128", 2560, 256, 5128, true),
+                ("small ffn up 4608x512x2752", 4608, 512, 2752, true),
+                ("small head chunk 256x512x66695", 256, 512, 66695, true),
             ]
-            if !json { Console.out("OpenBLAS kernel \(Gemm.coreName), \(threads) thread(s); GFLOP/s, best of \(repeats)") }
+            if !json {
+                Console.out("OpenBLAS kernel \(Gemm.coreName), \(threads) thread(s); GFLOP/s, best of \(repeats)")
+            }
             func row(_ cols: [String]) -> String {
                 cols[0].padding(toLength: 34, withPad: " ", startingAt: 0)
                     + cols.dropFirst().map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
@@ -143,9 +182,12 @@ struct BenchGemm: ParsableCommand {
                 let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
                 let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: threads)
                 if json {
-                    Console.out(MetricsLog.line(["shape": name, "m": m, "k": k, "n": n, "threads": threads, "blas_core": Gemm.coreName,
-                                                 "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
-                                                 "gflops_blas_pool": blas.rounded()]))
+                    Console.out(
+                        MetricsLog.line([
+                            "shape": name, "m": m, "k": k, "n": n, "threads": threads, "blas_core": Gemm.coreName,
+                            "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
+                            "gflops_blas_pool": blas.rounded(),
+                        ]))
                 } else {
                     Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
                 }
@@ -179,8 +221,11 @@ struct BenchTokenize: ParsableCommand {
             }
             let mbps = Double(text.count) / best / 1e6
             if json {
-                Console.out(MetricsLog.line(["who": "tessera", "tokenizer": tokenizer, "bytes": text.count, "ids": count,
-                                             "mb_per_s": (mbps * 100).rounded() / 100]))
+                Console.out(
+                    MetricsLog.line([
+                        "who": "tessera", "tokenizer": tokenizer, "bytes": text.count, "ids": count,
+                        "mb_per_s": (mbps * 100).rounded() / 100,
+                    ]))
             } else {
                 Console.out(String(format: "%d bytes → %d ids: %.2f MB/s (one thread)", text.count, count, mbps))
             }
@@ -191,13 +236,14 @@ struct BenchTokenize: ParsableCommand {
 struct BenchSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Image-code sampling speed of a text-to-image checkpoint with the KV cache: codes/s for one image, greedy.",
+        abstract:
+            "Image-code sampling speed of a text-to-image checkpoint with the KV cache: codes/s for one image, greedy.",
         discussion: """
-        Feeds <doc> <text> caption </text> <image> and draws the image's codes one at a time (only \
-        the code rows of the output layer are computed), as `eval sample` does; greedy, so the codes \
-        are comparable with scripts/bench/torch_t2i_sample.py on the same weights. Reports the \
-        median over --repeats images.
-        """)
+            Feeds <doc> <text> caption </text> <image> and draws the image's codes one at a time (only \
+            the code rows of the output layer are computed), as `eval sample` does; greedy, so the codes \
+            are comparable with scripts/bench/torch_t2i_sample.py on the same weights. Reports the \
+            median over --repeats images.
+            """)
 
     @Option(help: "Text-to-image checkpoint or run directory.") var checkpoint: String
     @Option(help: "Caption of the prompt.") var caption = "a cat"
@@ -208,35 +254,50 @@ struct BenchSample: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard repeats >= 1, threads >= 1, codes >= 0 else { throw TesseraError.config("--repeats and --threads must be ≥ 1, --codes ≥ 0") }
+            guard repeats >= 1, threads >= 1, codes >= 0 else {
+                throw TesseraError.config("--repeats and --threads must be ≥ 1, --codes ≥ 0")
+            }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
             guard let layout = try Checkpoint.layout(loaded.path) else {
                 throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
             }
             let L = loaded.config.data.seqLen + 1
-            let prompt = TextToImageGenerator.prompt(caption: loaded.encode(caption), layout: layout, sequenceLength: L, codesPerImage: 1)
-            let room = L - 2 - prompt.count   // </image> </doc> close every training sequence
+            let prompt = TextToImageGenerator.prompt(
+                caption: loaded.encode(caption), layout: layout, sequenceLength: L, codesPerImage: 1)
+            let room = L - 2 - prompt.count  // </image> </doc> close every training sequence
             let n = codes == 0 ? min(256, room) : codes
-            guard n >= 1, n <= room else { throw TesseraError.config("--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt") }
-            let g = TextToImageGenerator(config: loaded.config.model, params: loaded.model.params, layout: layout,
-                                         codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
+            guard n >= 1, n <= room else {
+                throw TesseraError.config(
+                    "--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt")
+            }
+            let g = TextToImageGenerator(
+                config: loaded.config.model, params: loaded.model.params, layout: layout,
+                codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
             precondition(g.prompt(caption: loaded.encode(caption)) == prompt)
             var times: [Double] = [], drawn: [Int32] = []
-            for _ in 0..<(repeats + 1) {   // the first image warms caches and is not timed
+            for _ in 0..<(repeats + 1) {  // the first image warms caches and is not timed
                 var greedy = Sampler()
                 let s = g.sample(caption: loaded.encode(caption), sampler: &greedy)
                 times.append(s.seconds); drawn = s.codes
             }
             let median = times.dropFirst().sorted()[repeats / 2]
             let row: [String: Any] = [
-                "who": "tessera", "checkpoint": loaded.path, "threads": threads, "codes": n, "prompt_ids": prompt.map(Int.init),
+                "who": "tessera", "checkpoint": loaded.path, "threads": threads, "codes": n,
+                "prompt_ids": prompt.map(Int.init),
                 "code_range": [layout.imageRange.lowerBound, layout.imageRange.upperBound],
-                "codes_per_s": (Double(n) / median * 10).rounded() / 10, "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
+                "codes_per_s": (Double(n) / median * 10).rounded() / 10,
+                "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
                 "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
             ]
-            if json { Console.out(MetricsLog.line(row)) } else {
-                Console.out(String(format: "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
-                                   n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes, threads))
+            if json {
+                Console.out(MetricsLog.line(row))
+            } else {
+                Console.out(
+                    String(
+                        format:
+                            "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
+                        n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes,
+                        threads))
             }
         }
     }
@@ -245,12 +306,13 @@ struct BenchSample: ParsableCommand {
 struct BenchKernel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
-        abstract: "The OpenBLAS kernel set in use, and a better one when OpenBLAS fell back to a generic set on this CPU.",
+        abstract:
+            "The OpenBLAS kernel set in use, and a better one when OpenBLAS fell back to a generic set on this CPU.",
         discussion: """
-        Prints "kernel NAME" and, when OPENBLAS_CORETYPE is unset and NAME is a generic fallback \
-        (Prescott, Core2, …) on a CPU with AVX2 or AVX-512, "suggested NAME" — the value to export as \
-        OPENBLAS_CORETYPE before running. --suggested prints only that name (empty when none).
-        """)
+            Prints "kernel NAME" and, when OPENBLAS_CORETYPE is unset and NAME is a generic fallback \
+            (Prescott, Core2, …) on a CPU with AVX2 or AVX-512, "suggested NAME" — the value to export as \
+            OPENBLAS_CORETYPE before running. --suggested prints only that name (empty when none).
+            """)
 
     @Flag(help: "Print only the suggested kernel set (nothing when there is none).") var suggested = false
 

@@ -6,10 +6,10 @@ struct Checkpoints: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List a run's checkpoints; with --verify, load every complete one.",
         discussion: """
-        Complete checkpoints (with the COMPLETE marker) are listed newest first; incomplete ones \
-        (a write a crash interrupted) are listed as ignored. --verify reads weights, optimizer state \
-        and state.json of each complete checkpoint and exits 3 if any fails to load.
-        """)
+            Complete checkpoints (with the COMPLETE marker) are listed newest first; incomplete ones \
+            (a write a crash interrupted) are listed as ignored. --verify reads weights, optimizer state \
+            and state.json of each complete checkpoint and exits 3 if any fails to load.
+            """)
 
     @Argument(help: "Run directory.") var runDir: String
     @Flag(help: "Load every complete checkpoint fully.") var verify = false
@@ -24,15 +24,20 @@ struct Checkpoints: ParsableCommand {
             if verify, !complete.isEmpty {
                 switch try RunConfig.saved(runDir) {
                 case .lm(let config):
-                    let m = Transformer(config: config.model, batch: 1, seqLen: config.data.seqLen, pool: Parallel(threads: 1))
+                    let m = Transformer(
+                        config: config.model, batch: 1, seqLen: config.data.seqLen, pool: Parallel(threads: 1))
                     let adam = AdamW(store: m.params, config: config.optim.adam)
-                    load = { try Checkpoint.loadWeights($0, into: m); try Checkpoint.loadOptimizer($0, into: adam) }
+                    load = {
+                        try Checkpoint.loadWeights($0, into: m); try Checkpoint.loadOptimizer($0, into: adam)
+                    }
                 case .vq(let config):
                     let m = MoVQModel(config: config.model, maxBatch: 1, pool: Parallel(threads: 1))
                     let adam = AdamW(store: m.params, config: config.optim.adam)
                     load = { path in
                         func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
-                        if config.emaDecay > 0 { try Checkpoint.loadParameters(file: at("ema.safetensors"), into: m.params) }
+                        if config.emaDecay > 0 {
+                            try Checkpoint.loadParameters(file: at("ema.safetensors"), into: m.params)
+                        }
                         try Checkpoint.loadParameters(file: at("model.safetensors"), into: m.params)
                         try Checkpoint.loadOptimizer(path, into: adam)
                     }
@@ -43,10 +48,16 @@ struct Checkpoints: ParsableCommand {
                 if let load {
                     do {
                         let s = try Checkpoint.loadState(c.path)
-                        guard s.step == c.step else { throw TesseraError.data(file: c.path, "state.json says step \(s.step)") }
+                        guard s.step == c.step else {
+                            throw TesseraError.data(file: c.path, "state.json says step \(s.step)")
+                        }
                         // The tensor files are checked as they are loaded; the rest here.
                         let loaded: Set<String> = ["model.safetensors", "optimizer.safetensors", "ema.safetensors"]
-                        try Checkpoint.verifyChecksums(c.path, files: (try Checkpoint.recordedChecksums(c.path) ?? [:]).keys.filter { !loaded.contains($0) }.sorted())
+                        try Checkpoint.verifyChecksums(
+                            c.path,
+                            files: (try Checkpoint.recordedChecksums(c.path) ?? [:]).keys.filter {
+                                !loaded.contains($0)
+                            }.sorted())
                         try load(c.path)
                         status = "verified"
                     } catch {

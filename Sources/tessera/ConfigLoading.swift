@@ -8,8 +8,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "YAML (or JSON) config file.")
     var config: String?
 
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("Override one key, e.g. --set optim.lr=1e-3 (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: ArgumentHelp("Override one key, e.g. --set optim.lr=1e-3 (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
     @Option(help: "Worker threads (overrides the config's `threads`).")
@@ -27,13 +28,30 @@ enum RunConfig {
     case lm(TrainConfig)
     case vq(VQTrainConfig)
 
-    var json: Data { switch self { case .lm(let c): c.json; case .vq(let c): c.json } }
-    var hash: String { switch self { case .lm(let c): c.hash; case .vq(let c): c.hash } }
-    var task: String { switch self { case .lm: "lm"; case .vq: "vq" } }
+    var json: Data {
+        switch self {
+        case .lm(let c): c.json;
+        case .vq(let c): c.json
+        }
+    }
+    var hash: String {
+        switch self {
+        case .lm(let c): c.hash;
+        case .vq(let c): c.hash
+        }
+    }
+    var task: String {
+        switch self {
+        case .lm: "lm";
+        case .vq: "vq"
+        }
+    }
 
     /// The config a run directory was started with.
     static func saved(_ dir: String) throws -> RunConfig {
-        if try RunDirectory.savedTask(dir) == "vq" { return .vq(try VQTrainConfig.load(json: RunDirectory.configPath(dir))) }
+        if try RunDirectory.savedTask(dir) == "vq" {
+            return .vq(try VQTrainConfig.load(json: RunDirectory.configPath(dir)))
+        }
         return .lm(try RunDirectory.savedConfig(dir))
     }
 
@@ -42,7 +60,8 @@ enum RunConfig {
         switch try r.string("task", "lm") {
         case "lm": return .lm(try TrainConfig(reader: r))
         case "vq": return .vq(try VQTrainConfig(reader: r))
-        case let t: throw TesseraError.config("\(path): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
+        case let t:
+            throw TesseraError.config("\(path): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
         }
     }
 
@@ -66,7 +85,9 @@ extension ConfigOptions {
 enum ConfigFile {
     static func load(_ path: String, overrides: [String], threads: Int?) throws -> TrainConfig {
         let r = try reader(path, overrides: overrides, threads: threads)
-        if try r.string("task", "lm") != "lm" { throw TesseraError.config("\(path): this command needs a language-model config (task: lm)") }
+        if try r.string("task", "lm") != "lm" {
+            throw TesseraError.config("\(path): this command needs a language-model config (task: lm)")
+        }
         return try TrainConfig(reader: r)
     }
 
@@ -92,8 +113,12 @@ enum ConfigFile {
     /// A YAML (or JSON) file's top-level mapping, with its size bounded before anything is built.
     static func mapping(_ path: String) throws -> [String: Any] {
         let data = try FileIO.read(path)
-        guard data.count <= maxBytes else { throw TesseraError.config("\(path): \(data.count) bytes, over the \(maxBytes)-byte limit for a config") }
-        guard let text = String(data: data, encoding: .utf8) else { throw TesseraError.config("\(path): not UTF-8 text") }
+        guard data.count <= maxBytes else {
+            throw TesseraError.config("\(path): \(data.count) bytes, over the \(maxBytes)-byte limit for a config")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TesseraError.config("\(path): not UTF-8 text")
+        }
         func yamlError(_ error: Error) -> TesseraError {
             .config("\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
@@ -103,7 +128,10 @@ enum ConfigFile {
         var budget = maxNodes
         func walk(_ n: Node) throws {
             budget -= 1
-            if budget < 0 { throw TesseraError.config("\(path): expands to more than \(maxNodes) YAML nodes (aliases counted where used); refusing it") }
+            if budget < 0 {
+                throw TesseraError.config(
+                    "\(path): expands to more than \(maxNodes) YAML nodes (aliases counted where used); refusing it")
+            }
             switch n {
             case .mapping(let m): for (k, v) in m { try walk(k); try walk(v) }
             case .sequence(let q): for x in q { try walk(x) }
@@ -113,7 +141,9 @@ enum ConfigFile {
         try walk(node)
         let parsed: Any?
         do { parsed = try Yams.load(yaml: text) } catch { throw yamlError(error) }
-        guard let t = parsed.map(normalise) as? [String: Any] else { throw TesseraError.config("\(path): the top level must be a mapping of keys") }
+        guard let t = parsed.map(normalise) as? [String: Any] else {
+            throw TesseraError.config("\(path): the top level must be a mapping of keys")
+        }
         return t
     }
 

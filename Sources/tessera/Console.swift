@@ -66,7 +66,9 @@ enum Signals {
             if let tmp = Signals.summaryTmp, let path = Signals.summaryPath {
                 var buf = [CChar](repeating: 0, count: 256)
                 var n = 0
-                func put(_ s: StaticString) { s.withUTF8Buffer { for b in $0 where n < 250 { buf[n] = CChar(bitPattern: b); n += 1 } } }
+                func put(_ s: StaticString) {
+                    s.withUTF8Buffer { for b in $0 where n < 250 { buf[n] = CChar(bitPattern: b); n += 1 } }
+                }
                 func putInt(_ v: Int32) {
                     var digits: [CChar] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
                     var k = 0, x = v
@@ -74,7 +76,8 @@ enum Signals {
                     while k > 0 && n < 250 { k -= 1; buf[n] = digits[k]; n += 1 }
                 }
                 put("{\"status\": \"interrupted\", \"exit_code\": "); putInt(128 + sig)
-                put(", \"exit_reason\": \"a second signal "); putInt(sig); put(" stopped the run before its checkpoint finished\"}\n")
+                put(", \"exit_reason\": \"a second signal "); putInt(sig);
+                put(" stopped the run before its checkpoint finished\"}\n")
                 let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
                 if fd >= 0 {
                     _ = buf.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, n) }

@@ -39,18 +39,18 @@ struct DataImport: ParsableCommand {
         commandName: "import",
         abstract: "Convert a Debian image dataset to a captioned image folder.",
         discussion: """
-        fashion-mnist: --from is dataset-fashion-mnist's usr/share/datasets/fashion-mnist (the four \
-        IDX .gz files); 60,000 train and 10,000 val images, captions "a photo of a <class>".
-        emoji: --from is ruby-gemojione's gem directory (config/index.json, assets/png); captions are \
-        the emoji names, every 10th name (by hash) held out. scripts/data/{fashion-mnist,emoji}.sh \
-        fetch the packages and run this.
-        captioned: --from is a root into which Debian packages are unpacked (dpkg -x): Open Clip Art \
-        (openclipart-png, openclipart-svg for titles), Noto Color Emoji (fonts-noto-color-emoji, \
-        unicode-data, unicode-cldr-core) and EmojiOne 2 (ruby-gemojione) merged into one set of \
-        --size × --size images with source, category and caption, identical images once, held out \
-        by caption and stratified by category; import.json records the counts. \
-        scripts/data/captioned.sh fetches the packages and runs this.
-        """)
+            fashion-mnist: --from is dataset-fashion-mnist's usr/share/datasets/fashion-mnist (the four \
+            IDX .gz files); 60,000 train and 10,000 val images, captions "a photo of a <class>".
+            emoji: --from is ruby-gemojione's gem directory (config/index.json, assets/png); captions are \
+            the emoji names, every 10th name (by hash) held out. scripts/data/{fashion-mnist,emoji}.sh \
+            fetch the packages and run this.
+            captioned: --from is a root into which Debian packages are unpacked (dpkg -x): Open Clip Art \
+            (openclipart-png, openclipart-svg for titles), Noto Color Emoji (fonts-noto-color-emoji, \
+            unicode-data, unicode-cldr-core) and EmojiOne 2 (ruby-gemojione) merged into one set of \
+            --size × --size images with source, category and caption, identical images once, held out \
+            by caption and stratified by category; import.json records the counts. \
+            scripts/data/captioned.sh fetches the packages and runs this.
+            """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable { case fashionMNIST = "fashion-mnist", emoji, captioned }
 
@@ -77,7 +77,8 @@ struct DataImport: ParsableCommand {
             case .captioned: try importCaptioned()
             case .fashionMNIST, .emoji:
                 let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
-                    kind == .emoji ? try ImageImporters.emoji(from: from, to: dir)
+                    kind == .emoji
+                        ? try ImageImporters.emoji(from: from, to: dir)
                         : try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
                 }
                 Console.log("wrote \(train) train + \(val) val images → \(out)")
@@ -97,13 +98,16 @@ struct DataImport: ParsableCommand {
         let (images, excluded) = try DebianImageSources.load(kinds, root: from)
         var options = CaptionedImport.Options()
         options.side = size
-        let s = try CaptionedImport.run(images, to: out, options: options, excluded: excluded,
-                                        licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
-                                        root: (from as NSString).standardizingPath, overwrite: overwrite,
-                                        pool: Parallel(threads: threads)) { Console.log($0) }
+        let s = try CaptionedImport.run(
+            images, to: out, options: options, excluded: excluded,
+            licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
+            root: (from as NSString).standardizingPath, overwrite: overwrite,
+            pool: Parallel(threads: threads)
+        ) { Console.log($0) }
         let perSource = s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        Console.log("wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, "
-                    + "\(s.tooLarge.count) over the pixel limit; per source \(perSource))")
+        Console.log(
+            "wrote \(s.train) train + \(s.val) val \(size)×\(size) images → \(out) (\(s.duplicates) duplicates, "
+                + "\(s.tooLarge.count) over the pixel limit; per source \(perSource))")
     }
 }
 

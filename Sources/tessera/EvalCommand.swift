@@ -12,13 +12,15 @@ struct Eval: ParsableCommand {
 struct EvalLoss: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loss",
-        abstract: "Held-out loss and perplexity of a checkpoint on a text corpus (`tessera eval --checkpoint DIR --corpus FILE`).",
+        abstract:
+            "Held-out loss and perplexity of a checkpoint on a text corpus (`tessera eval --checkpoint DIR --corpus FILE`).",
         discussion: "--checkpoint takes a checkpoint directory or a run directory (its newest complete checkpoint).")
 
     @Option(help: "Checkpoint directory, or a run directory.")
     var checkpoint: String
 
-    @Option(help: "UTF-8 text file (encoded with the checkpoint's tokenizer), or a token-shard directory (its val split).")
+    @Option(
+        help: "UTF-8 text file (encoded with the checkpoint's tokenizer), or a token-shard directory (its val split).")
     var corpus: String
 
     @Option(help: "Evaluate at most this many tokens (0: all).")
@@ -35,47 +37,66 @@ struct EvalLoss: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard batch >= 1, threads >= 1, tokens >= 0 else { throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0") }
+            guard batch >= 1, threads >= 1, tokens >= 0 else {
+                throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0")
+            }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
             var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
             if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
-                throw TesseraError.data(file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
+                throw TesseraError.data(
+                    file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
             }
             // Text-to-image checkpoints: <pad> is never a target, and the loss splits by modality.
             let layout = try Checkpoint.layout(loaded.path)
             if let layout, FileIO.isDirectory(corpus) {
                 let m = try TokenShards.readManifest(corpus)
-                try layout.check(m.layout ?? VocabularyLayout(textSize: m.vocabSize, imageCodes: 1), mine: loaded.path + "/layout.json",
-                                 theirs: corpus + "/manifest.json")
+                try layout.check(
+                    m.layout ?? VocabularyLayout(textSize: m.vocabSize, imageCodes: 1),
+                    mine: loaded.path + "/layout.json",
+                    theirs: corpus + "/manifest.json")
                 stream = TokenStream(name: "eval", tokens: stream.tokens, sequenceLength: m.sequenceLength)
                 if let L = m.sequenceLength, L - 1 != loaded.config.data.seqLen {
-                    throw TesseraError.data(file: corpus + "/manifest.json", "sequences of \(L) do not match the checkpoint's \(loaded.config.data.seqLen + 1)")
+                    throw TesseraError.data(
+                        file: corpus + "/manifest.json",
+                        "sequences of \(L) do not match the checkpoint's \(loaded.config.data.seqLen + 1)")
                 }
             }
             let ignore = layout.map { $0.special("<pad>") } ?? Int32(loaded.config.data.ignoreIndex)
             let t0 = Date()
             var inputs = [Int32](repeating: 0, count: loaded.model.rows), targets = inputs
             var split: ModalityLoss?
-            guard let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: ignore,
-                                                layout: layout, inputs: &inputs, targets: &targets, split: &split) else {
+            guard
+                let loss = Evaluator.meanLoss(
+                    model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: ignore,
+                    layout: layout, inputs: &inputs, targets: &targets, split: &split)
+            else {
                 throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
             }
             let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
-            let bytesPerToken = loaded.tokenizer == nil ? 1.0 : Double((try? FileIO.read(corpus).count) ?? 0) / Double(stream.count)
+            let bytesPerToken =
+                loaded.tokenizer == nil ? 1.0 : Double((try? FileIO.read(corpus).count) ?? 0) / Double(stream.count)
             let dt = Date().timeIntervalSince(t0)
             if json {
-                var row: [String: Any] = ["checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
-                                          "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt]
+                var row: [String: Any] = [
+                    "checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
+                    "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt,
+                ]
                 // Bits per byte compare models with different tokenizers (text files only).
-                if bytesPerToken > 0, !FileIO.isDirectory(corpus) { row["bits_per_byte"] = loss / Foundation.log(2) / bytesPerToken }
+                if bytesPerToken > 0, !FileIO.isDirectory(corpus) {
+                    row["bits_per_byte"] = loss / Foundation.log(2) / bytesPerToken
+                }
                 if let t = split?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
                 if let i = split?.meanImage { row["val_loss_image"] = i; row["val_ppl_image"] = Foundation.exp(i) }
                 if let split { row["tokens"] = split.allCount }
                 Console.out(MetricsLog.line(row))
             } else {
-                var line = String(format: "val_loss %.4f  perplexity %.3f  tokens %d", loss, Foundation.exp(loss), split?.allCount ?? counted)
+                var line = String(
+                    format: "val_loss %.4f  perplexity %.3f  tokens %d", loss, Foundation.exp(loss),
+                    split?.allCount ?? counted)
                 if let t = split?.meanText, let i = split?.meanImage {
-                    line += String(format: "  text %.4f (%d tokens)  image %.4f (%d tokens)", t, split!.textCount, i, split!.imageCount)
+                    line += String(
+                        format: "  text %.4f (%d tokens)  image %.4f (%d tokens)", t, split!.textCount, i,
+                        split!.imageCount)
                 }
                 Console.out(line + String(format: "  (%@, %.1f s)", loaded.path, dt))
             }
@@ -97,18 +118,27 @@ struct LoadedCheckpoint {
         let path = try Checkpoint.resolve(given, role: "--checkpoint")
         self.path = path
         config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
-        if let why = Transformer.sizeProblem(config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, training: false) {
+        if let why = Transformer.sizeProblem(
+            config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, training: false)
+        {
             throw TesseraError.config("\(path): \(why)")
         }
-        model = Transformer(config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
+        model = Transformer(
+            config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
         try Checkpoint.loadWeights(path, into: model)
         let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
         tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
         // Every id the tokenizer can produce must have an embedding row (generation reads them unchecked).
         if let t = tokenizer, t.vocabSize > config.model.vocabSize {
-            throw TesseraError.data(file: tokPath, "has \(t.vocabSize) ids but the model's vocab_size is \(config.model.vocabSize): its ids would index past the embedding")
+            throw TesseraError.data(
+                file: tokPath,
+                "has \(t.vocabSize) ids but the model's vocab_size is \(config.model.vocabSize): its ids would index past the embedding"
+            )
         } else if tokenizer == nil, config.model.vocabSize < 256 {
-            throw TesseraError.data(file: path, "has no tokenizer.json, so text is read as bytes (ids 0–255), but vocab_size is \(config.model.vocabSize)")
+            throw TesseraError.data(
+                file: path,
+                "has no tokenizer.json, so text is read as bytes (ids 0–255), but vocab_size is \(config.model.vocabSize)"
+            )
         }
     }
 
@@ -131,7 +161,10 @@ struct LoadedCheckpoint {
         let mine = (path as NSString).appendingPathComponent("tokenizer.json")
         let hash = FileIO.exists(mine) ? TokenShards.fnv1a(try FileIO.read(mine)) : "bytes"
         guard m.tokenizerHash == hash || (hash == "bytes" && m.tokenizer == "bytes") else {
-            throw TesseraError.data(file: dir + "/manifest.json", "was tokenized with \(m.tokenizer) (\(m.tokenizerHash)), not the tokenizer of \(path) (\(hash)); pass a text file to encode it with the checkpoint's")
+            throw TesseraError.data(
+                file: dir + "/manifest.json",
+                "was tokenized with \(m.tokenizer) (\(m.tokenizerHash)), not the tokenizer of \(path) (\(hash)); pass a text file to encode it with the checkpoint's"
+            )
         }
     }
 
@@ -146,7 +179,8 @@ struct LoadedCheckpoint {
 struct EvalGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Complete a prompt with a KV cache: greedy by default, or temperature / top-k / top-p sampling, seeded.",
+        abstract:
+            "Complete a prompt with a KV cache: greedy by default, or temperature / top-k / top-p sampling, seeded.",
         discussion: "The completion goes to stdout; prompt and generation speed (tokens/s) to stderr.")
 
     @Option(help: "Checkpoint directory (from train or import), or a run directory.") var checkpoint: String
@@ -161,7 +195,9 @@ struct EvalGenerate: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard maxNewTokens >= 1, threads >= 1 else { throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1") }
+            guard maxNewTokens >= 1, threads >= 1 else {
+                throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1")
+            }
             guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
                 throw TesseraError.config("--temperature ≥ 0, --top-k ≥ 0 and 0 < --top-p ≤ 1 are required")
             }
@@ -170,10 +206,13 @@ struct EvalGenerate: ParsableCommand {
             guard !promptIDs.isEmpty else { throw TesseraError.config("--prompt is empty") }
             let length = min(loaded.config.model.maxSeqLen, promptIDs.count + maxNewTokens)
             guard promptIDs.count < length else {
-                throw TesseraError.config("the prompt (\(promptIDs.count) tokens) fills the model's context of \(loaded.config.model.maxSeqLen)")
+                throw TesseraError.config(
+                    "the prompt (\(promptIDs.count) tokens) fills the model's context of \(loaded.config.model.maxSeqLen)"
+                )
             }
-            let session = InferenceSession(config: loaded.config.model, params: loaded.model.params, maxLength: length,
-                                           pool: loaded.model.pool)
+            let session = InferenceSession(
+                config: loaded.config.model, params: loaded.model.params, maxLength: length,
+                pool: loaded.model.pool)
             var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
             let t0 = DispatchTime.now().uptimeNanoseconds
             var logits = session.logits
@@ -188,9 +227,11 @@ struct EvalGenerate: ParsableCommand {
             }
             let t2 = DispatchTime.now().uptimeNanoseconds
             Console.out(ids ? out.map(String.init).joined(separator: " ") : loaded.decode(out))
-            Console.log(String(format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
-                               promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
-                               out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
+            Console.log(
+                String(
+                    format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
+                    promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
+                    out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
         }
     }
 }
@@ -198,12 +239,13 @@ struct EvalGenerate: ParsableCommand {
 struct EvalImages: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "images",
-        abstract: "Reconstruction quality of an image tokenizer on a captioned image folder: PSNR, SSIM, code usage, perplexity.",
+        abstract:
+            "Reconstruction quality of an image tokenizer on a captioned image folder: PSNR, SSIM, code usage, perplexity.",
         discussion: """
-        Images pass through the codes (encode → nearest code → decode). PSNR and SSIM are on 8-bit \
-        images (SSIM as scikit-image's, Gaussian window), averaged over images; code usage is the \
-        fraction of the codebook chosen at least once, perplexity exp(entropy) of the choices.
-        """)
+            Images pass through the codes (encode → nearest code → decode). PSNR and SSIM are on 8-bit \
+            images (SSIM as scikit-image's, Gaussian window), averaged over images; code usage is the \
+            fraction of the codebook chosen at least once, perplexity exp(entropy) of the choices.
+            """)
 
     @Option(help: "Image tokenizer: a checkpoint or run directory (tessera train, task: vq).") var tokenizer: String
     @Option(help: "Captioned image folder.") var dataset: String
@@ -217,27 +259,37 @@ struct EvalImages: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard limit >= 0, threads >= 1, gridImages >= 0 else { throw TesseraError.config("--limit, --grid-images must be ≥ 0 and --threads ≥ 1") }
+            guard limit >= 0, threads >= 1, gridImages >= 0 else {
+                throw TesseraError.config("--limit, --grid-images must be ≥ 0 and --threads ≥ 1")
+            }
             let pool = Parallel(threads: threads)
             let t = try ImageTokenizer(path: tokenizer, maxBatch: 32, pool: pool, useEMA: !raw)
-            let set = try ImageSet.load(folder: try CaptionedImageFolder(dir: dataset), split: split, side: t.config.resolution, pool: pool)
+            let set = try ImageSet.load(
+                folder: try CaptionedImageFolder(dir: dataset), split: split, side: t.config.resolution, pool: pool)
             let t0 = Date()
-            let r = ReconstructionReport.measure(model: t.model, set: set, limit: limit, keep: grid == nil ? 0 : gridImages)
+            let r = ReconstructionReport.measure(
+                model: t.model, set: set, limit: limit, keep: grid == nil ? 0 : gridImages)
             let dt = Date().timeIntervalSince(t0)
             if let grid { try r.grid(side: t.config.resolution).write(path: grid) }
             if json {
-                var row: [String: Any] = ["tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
-                                          "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
-                                          "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
-                                          "code_perplexity": r.codePerplexity, "seconds": dt]
+                var row: [String: Any] = [
+                    "tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
+                    "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
+                    "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
+                    "code_perplexity": r.codePerplexity, "seconds": dt,
+                ]
                 if let o = r.originalConsistency, let c = r.reconstructionConsistency {
                     row["consistency_originals"] = o.accuracy; row["consistency_reconstructions"] = c.accuracy
                 }
                 Console.out(MetricsLog.line(row))
             } else {
-                Console.out(String(format: "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
-                                   t.checkpoint, (t.weightsFile as NSString).lastPathComponent, r.images, split, dataset, r.psnr, r.ssim,
-                                   100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
+                Console.out(
+                    String(
+                        format:
+                            "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
+                        t.checkpoint, (t.weightsFile as NSString).lastPathComponent, r.images, split, dataset, r.psnr,
+                        r.ssim,
+                        100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
                 if let o = r.originalConsistency, let c = r.reconstructionConsistency {
                     Console.out("caption consistency of the originals: " + o.summary)
                     Console.out("caption consistency of the reconstructions: " + c.summary)

@@ -21,11 +21,14 @@ struct ProbeComplete: ParsableCommand {
 
     func run() throws {
         try guarded {
-            guard maxNewTokens >= 1, threads >= 1 else { throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1") }
+            guard maxNewTokens >= 1, threads >= 1 else {
+                throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1")
+            }
             guard !prompt.isEmpty else { throw TesseraError.config("give at least one --prompt") }
             let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
-            let session = InferenceSession(config: loaded.config.model, params: loaded.model.params,
-                                           maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+            let session = InferenceSession(
+                config: loaded.config.model, params: loaded.model.params,
+                maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
             for p in prompt {
                 var greedy = Sampler()
                 let promptIDs = Array(loaded.encode(p).suffix(loaded.config.model.maxSeqLen - 1))
@@ -42,15 +45,16 @@ struct ProbeAlign: ParsableCommand {
         commandName: "align",
         abstract: "Contrastive alignment of image codes with a text LM's token embeddings (paper §3.2).",
         discussion: """
-        An image is the l2-normalised mean of its codes' embeddings (trained, one row per code), a caption \
-        the l2-normalised mean of the checkpoint's frozen token embeddings; CLIP's symmetric cross-entropy \
-        with a learnable temperature (log-scale from log(1/0.07), clamped at log 100), AdamW. --out receives \
-        metrics.jsonl (loss, in-batch top-1, temperature per step; held-out figures every --eval-every), \
-        nearest.tsv (each code's nearest text tokens by cosine), image_rows.safetensors (the trained rows, \
-        for init.aligned) and summary.json, all at once.
-        """)
+            An image is the l2-normalised mean of its codes' embeddings (trained, one row per code), a caption \
+            the l2-normalised mean of the checkpoint's frozen token embeddings; CLIP's symmetric cross-entropy \
+            with a learnable temperature (log-scale from log(1/0.07), clamped at log 100), AdamW. --out receives \
+            metrics.jsonl (loss, in-batch top-1, temperature per step; held-out figures every --eval-every), \
+            nearest.tsv (each code's nearest text tokens by cosine), image_rows.safetensors (the trained rows, \
+            for init.aligned) and summary.json, all at once.
+            """)
 
-    @Option(help: "Pre-trained text LM: checkpoint or run directory (its tokenizer embeds the captions).") var checkpoint: String
+    @Option(help: "Pre-trained text LM: checkpoint or run directory (its tokenizer embeds the captions).")
+    var checkpoint: String
     @Option(help: "Image codes with captions (tokenize images output).") var codes: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Optimizer steps.") var steps = 1000
@@ -60,30 +64,45 @@ struct ProbeAlign: ParsableCommand {
     @Option(help: "Nearest text tokens listed per code.") var nearest = 5
     @Option(help: "Seed.") var seed: UInt64 = 1337
     @Option(help: "Worker threads.") var threads = 2
-    @Option(help: "Stop words (one per line, # comments) left out of the caption-word count, e.g. configs/probes/stopwords-en.txt.")
+    @Option(
+        help:
+            "Stop words (one per line, # comments) left out of the caption-word count, e.g. configs/probes/stopwords-en.txt."
+    )
     var stopwords: String?
-    @Flag(help: "Control probe: permute the training captions across images (held-out pairs stay true).") var shuffleCaptions = false
+    @Flag(help: "Control probe: permute the training captions across images (held-out pairs stay true).")
+    var shuffleCaptions = false
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
     func run() throws {
         try guarded {
             guard steps >= 1, batch >= 2, lr > 0, evalEvery >= 1, nearest >= 1, threads >= 1 else {
-                throw TesseraError.config("--steps, --eval-every, --nearest, --threads ≥ 1, --batch ≥ 2 and --lr > 0 are required")
+                throw TesseraError.config(
+                    "--steps, --eval-every, --nearest, --threads ≥ 1, --batch ≥ 2 and --lr > 0 are required")
             }
             try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
             var o = AlignmentTraining.Options()
-            o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery; o.nearest = nearest; o.seed = seed
+            o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery;
+            o.nearest = nearest; o.seed = seed
             o.warmup = min(50, steps / 10)
             o.shuffleCaptions = shuffleCaptions
             if let stopwords { o.stopWords = try AlignmentProbe.readStopWords(stopwords) }
             let pool = Parallel(threads: threads)
             let s = try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) { Console.log($0) }
+                try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) {
+                    Console.log($0)
+                }
             }
-            Console.out(String(format: "loss %.4f, in-batch top-1 %.1f%% of %d (chance %.2f%%), temperature %.4f → %@",
-                               s["loss"] as! Double, 100 * (s["accuracy"] as! Double), s["batch"] as! Int, 100 * (s["chance_top1"] as! Double),
-                               s["temperature"] as! Double, out)
-                        + ((s["val_loss"] as? Double).map { String(format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0, 100 * (s["val_accuracy"] as! Double), s["val_batch"] as! Int) } ?? ""))
+            Console.out(
+                String(
+                    format: "loss %.4f, in-batch top-1 %.1f%% of %d (chance %.2f%%), temperature %.4f → %@",
+                    s["loss"] as! Double, 100 * (s["accuracy"] as! Double), s["batch"] as! Int,
+                    100 * (s["chance_top1"] as! Double),
+                    s["temperature"] as! Double, out)
+                    + ((s["val_loss"] as? Double).map {
+                        String(
+                            format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0,
+                            100 * (s["val_accuracy"] as! Double), s["val_batch"] as! Int)
+                    } ?? ""))
         }
     }
 }
@@ -91,14 +110,15 @@ struct ProbeAlign: ParsableCommand {
 struct ProbeForget: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forget",
-        abstract: "What checkpoints still know about text (paper Table 1): completions, held-out perplexity, few-shot translation, world knowledge.",
+        abstract:
+            "What checkpoints still know about text (paper Table 1): completions, held-out perplexity, few-shot translation, world knowledge.",
         discussion: """
-        For each --checkpoint: greedy completions (text ids only) of the paper's two prompts and any \
-        --prompt; perplexity on --corpus (a text file, encoded with the checkpoint's tokenizer, or a \
-        shard directory's val split); few-shot English→French accuracy on --words pairs drawn (seeded) \
-        from --dictionary (scripts/data/freedict.sh), with the paper's 3-shot prompt; accuracy on the \
-        --cloze items (prompt TAB answer). One JSON line per checkpoint with --json, else a table.
-        """)
+            For each --checkpoint: greedy completions (text ids only) of the paper's two prompts and any \
+            --prompt; perplexity on --corpus (a text file, encoded with the checkpoint's tokenizer, or a \
+            shard directory's val split); few-shot English→French accuracy on --words pairs drawn (seeded) \
+            from --dictionary (scripts/data/freedict.sh), with the paper's 3-shot prompt; accuracy on the \
+            --cloze items (prompt TAB answer). One JSON line per checkpoint with --json, else a table.
+            """)
 
     @Option(help: "Checkpoint or run directory (repeatable).") var checkpoint: [String]
     @Option(help: "Held-out text (file or shard directory) for perplexity.") var corpus: String?
@@ -118,19 +138,25 @@ struct ProbeForget: ParsableCommand {
             guard words >= 1, maxNewTokens >= 1, tokens >= 0, threads >= 1 else {
                 throw TesseraError.config("--words, --max-new-tokens, --threads ≥ 1 and --tokens ≥ 0 are required")
             }
-            let pairs = try dictionary.map { try FreedictDictionary(dir: $0).wordPairs(count: words, seed: seed, exclude: ForgettingProbe.shotWords) }
+            let pairs = try dictionary.map {
+                try FreedictDictionary(dir: $0).wordPairs(count: words, seed: seed, exclude: ForgettingProbe.shotWords)
+            }
             let items = try cloze.map { try ForgettingProbe.readCloze($0) }
             var table: [[String]] = []
             for path in checkpoint {
                 let loaded = try LoadedCheckpoint(path: path, batch: 4, threads: threads)
                 let layout = try Checkpoint.layout(loaded.path)
                 let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
-                let session = InferenceSession(config: loaded.config.model, params: loaded.model.params,
-                                               maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
-                let probe = ForgettingProbe(session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
+                let session = InferenceSession(
+                    config: loaded.config.model, params: loaded.model.params,
+                    maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+                let probe = ForgettingProbe(
+                    session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
                 var row: [String: Any] = ["checkpoint": loaded.path]
                 if let s = try? Checkpoint.loadState(loaded.path) { row["step"] = s.step }
-                row["completions"] = (ForgettingProbe.paperPrompts + prompt).map { ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)] }
+                row["completions"] = (ForgettingProbe.paperPrompts + prompt).map {
+                    ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)]
+                }
                 if let corpus {
                     let corpusIds = try loaded.tokens(of: corpus)
                     let stream = TokenStream(name: "eval", tokens: corpusIds)
@@ -139,18 +165,25 @@ struct ProbeForget: ParsableCommand {
                     // text among text tokens, apart from the probability it moved to image codes.
                     // Equal to the full loss for a text LM.
                     if corpusIds.allSatisfy({ Int($0) < textVocabulary }),
-                       let l = Evaluator.meanLossAndRenormalised(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
-                                                                 vocabulary: textVocabulary) {
+                        let l = Evaluator.meanLossAndRenormalised(
+                            model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
+                            vocabulary: textVocabulary)
+                    {
                         row["val_loss"] = l.full; row["val_ppl"] = Foundation.exp(l.full)
-                        row["val_loss_text_only"] = l.renormalised; row["val_ppl_text_only"] = Foundation.exp(l.renormalised)
-                    } else if let loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1) {
+                        row["val_loss_text_only"] = l.renormalised;
+                        row["val_ppl_text_only"] = Foundation.exp(l.renormalised)
+                    } else if let loss = Evaluator.meanLoss(
+                        model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1)
+                    {
                         row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
                     }
                 }
                 if let pairs {
                     let r = probe.translation(pairs)
                     row["translation_accuracy"] = Double(r.filter(\.right).count) / Double(r.count)
-                    row["translation_examples"] = r.prefix(8).map { ["word": $0.prompt, "completion": $0.completion, "right": $0.right] }
+                    row["translation_examples"] = r.prefix(8).map {
+                        ["word": $0.prompt, "completion": $0.completion, "right": $0.right]
+                    }
                 }
                 if let items {
                     let r = probe.cloze(items)
@@ -158,13 +191,19 @@ struct ProbeForget: ParsableCommand {
                     row["cloze_right"] = r.filter(\.right).map(\.prompt)
                 }
                 if json { Console.out(MetricsLog.line(row)); continue }
-                for c in row["completions"] as! [[String: String]] { Console.out("\(loaded.path): \(c["prompt"]!) ‖\(c["completion"]!)") }
-                table.append([loaded.path, (row["val_ppl"] as? Double).map { String(format: "%.2f", $0) } ?? "-",
-                              (row["translation_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                              (row["cloze_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-"])
+                for c in row["completions"] as! [[String: String]] {
+                    Console.out("\(loaded.path): \(c["prompt"]!) ‖\(c["completion"]!)")
+                }
+                table.append([
+                    loaded.path, (row["val_ppl"] as? Double).map { String(format: "%.2f", $0) } ?? "-",
+                    (row["translation_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                    (row["cloze_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                ])
             }
             if !json {
-                Console.out("checkpoint\tperplexity\ttranslation (\(pairs?.count ?? 0) words)\tcloze (\(items?.count ?? 0) items)")
+                Console.out(
+                    "checkpoint\tperplexity\ttranslation (\(pairs?.count ?? 0) words)\tcloze (\(items?.count ?? 0) items)"
+                )
                 for r in table { Console.out(r.joined(separator: "\t")) }
             }
         }

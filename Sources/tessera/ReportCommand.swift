@@ -14,17 +14,20 @@ struct ReportPage: ParsableCommand {
         commandName: "page",
         abstract: "The study as a static HTML page: claims table, Figures 3–6, Table 1, samples (the default).",
         discussion: """
-        Reads run directories (text-to-image, image-only, text LM), alignment probes (probe align), \
-        forgetting probes (a directory with forgetting.jsonl from probe forget --json) and sample sets \
-        (eval sample); a directory that is none of these is searched two levels deep, so \
-        `tessera report runs/reproduce-cpu --out report` reads a whole reproduce.sh root. Writes \
-        DIR/index.html (inline SVG plots, no scripts), DIR/samples.png and DIR/report.json (the claims), \
-        and prints the claims table.
-        """)
+            Reads run directories (text-to-image, image-only, text LM), alignment probes (probe align), \
+            forgetting probes (a directory with forgetting.jsonl from probe forget --json) and sample sets \
+            (eval sample); a directory that is none of these is searched two levels deep, so \
+            `tessera report runs/reproduce-cpu --out report` reads a whole reproduce.sh root. Writes \
+            DIR/index.html (inline SVG plots, no scripts), DIR/samples.png and DIR/report.json (the claims), \
+            and prints the claims table.
+            """)
 
     @Argument(help: "Run directories, probe outputs, sample sets, or directories holding them.") var runs: [String]
     @Option(help: "Output directory (replaced when it holds an earlier report).") var out: String
-    @Option(help: "Study rules (YAML or JSON, as configs/reproduce/study.yaml); default: the study-rules.json of the inputs, else built-in defaults.")
+    @Option(
+        help:
+            "Study rules (YAML or JSON, as configs/reproduce/study.yaml); default: the study-rules.json of the inputs, else built-in defaults."
+    )
     var rules: String?
     @Flag(help: "Replace --out even when it is not an earlier report.") var overwrite = false
 
@@ -36,7 +39,9 @@ struct ReportPage: ParsableCommand {
             try report.write(to: out, overwrite: overwrite)
             let width = max(5, report.claims.map(\.id.count).max() ?? 0)
             for c in report.claims {
-                Console.out("\(c.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)")
+                Console.out(
+                    "\(c.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)"
+                )
                 if !c.measured.isEmpty { Console.out("      \(c.measured)") }
                 if !c.verdict.reason.isEmpty { Console.out("      \(c.verdict.reason)") }
             }
@@ -50,10 +55,10 @@ struct ReportRules: ParsableCommand {
         commandName: "rules",
         abstract: "Fix a study's rules before its runs: check a rules file and write it as ROOT/study-rules.json.",
         discussion: """
-        The margins, interval level, primary learning rate and untestable claims the report judges by \
-        (configs/reproduce/study.yaml). An existing study-rules.json with other content is refused: \
-        rules are written before the runs and not changed after them.
-        """)
+            The margins, interval level, primary learning rate and untestable claims the report judges by \
+            (configs/reproduce/study.yaml). An existing study-rules.json with other content is refused: \
+            rules are written before the runs and not changed after them.
+            """)
 
     @Argument(help: "Rules file (YAML or JSON).") var file: String
     @Option(help: "Study root directory (created if missing).") var root: String
@@ -73,7 +78,10 @@ struct ReportRules: ParsableCommand {
             if FileIO.exists(target) {
                 let existing = try StudyRules.load(json: try FileIO.read(target), file: target)
                 guard existing == rules else {
-                    throw TesseraError.data(file: target, "holds other rules than \(file); rules are fixed before the runs (remove it to start a new study)")
+                    throw TesseraError.data(
+                        file: target,
+                        "holds other rules than \(file); rules are fixed before the runs (remove it to start a new study)"
+                    )
                 }
                 Console.log("rules unchanged: \(target)")
                 return
@@ -88,7 +96,9 @@ struct ReportRules: ParsableCommand {
 struct ReportCompare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Text and image losses of text-to-image runs side by side (first step, end, held-out); with two runs, their difference.")
+        abstract:
+            "Text and image losses of text-to-image runs side by side (first step, end, held-out); with two runs, their difference."
+    )
 
     @Argument(help: "Run directories.") var runs: [String]
     @Flag(help: "One JSON line instead of the table.") var json = false

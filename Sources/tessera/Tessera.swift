@@ -8,11 +8,14 @@ struct Tessera: ParsableCommand {
         commandName: "tessera",
         abstract: "Experiment runner for auto-regressive text-to-image language models.",
         discussion: """
-        Exit codes: 0 success; 2 config error; 3 data error (missing or malformed input);
-        4 diverged (non-finite loss or gradient norm); 5 run-directory state (exists, nothing to resume);
-        64 command-line usage; 130/143 interrupted by SIGINT/SIGTERM after saving; 1 internal error.
-        """,
-        subcommands: [Tokenize.self, Train.self, Eval.self, Probe.self, Report.self, Import.self, DataCommand.self, Inspect.self, Bench.self, Checkpoints.self])
+            Exit codes: 0 success; 2 config error; 3 data error (missing or malformed input);
+            4 diverged (non-finite loss or gradient norm); 5 run-directory state (exists, nothing to resume);
+            64 command-line usage; 130/143 interrupted by SIGINT/SIGTERM after saving; 1 internal error.
+            """,
+        subcommands: [
+            Tokenize.self, Train.self, Eval.self, Probe.self, Report.self, Import.self, DataCommand.self, Inspect.self,
+            Bench.self, Checkpoints.self,
+        ])
 
     /// A closed stdout or stderr (`tessera … | head`, a log reader that went away) makes writes
     /// fail with EPIPE instead of killing the process, so a run still records how it ended.

@@ -2,7 +2,9 @@ import Foundation
 
 /// Any bytes through a trained byte-level BPE must decode back to themselves.
 nonisolated(unsafe) let fuzzTokenizer: BPETokenizer = {
-    let path = ProcessInfo.processInfo.environment["TESSERA_FUZZ_TOKENIZER"] ?? "Tests/TesseraCoreTests/Fixtures/bpe_austen2k_digits.tokenizer.json"
+    let path =
+        ProcessInfo.processInfo.environment["TESSERA_FUZZ_TOKENIZER"]
+        ?? "Tests/TesseraCoreTests/Fixtures/bpe_austen2k_digits.tokenizer.json"
     return try! TokenizerFiles.load(path)
 }()
 

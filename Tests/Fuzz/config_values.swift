@@ -9,7 +9,8 @@ public func fuzzConfigValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     let model: [String: Any] = [
         "d_model": v.small(64), "n_layers": v.small(2), "n_heads": v.small(4), "n_kv_heads": v.small(2),
         "vocab_size": v.small(512), "ffn_hidden": v.small(128), "max_seq_len": v.small(64), "rotary_dims": v.small(0),
-        "tie_embeddings": v.bool(), "learned_positions": v.bool(), "linear_bias": v.bool(), "parallel_residual": v.bool(),
+        "tie_embeddings": v.bool(), "learned_positions": v.bool(), "linear_bias": v.bool(),
+        "parallel_residual": v.bool(),
     ]
     let tree: [String: Any] = [
         "seed": v.small(1), "model": model,

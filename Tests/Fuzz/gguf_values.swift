@@ -9,16 +9,20 @@ public func fuzzGGUFValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var v = FuzzValues(data, size)
     var w = GGUFBytes()
     w.string("general.architecture", "llama")
-    for (key, def) in [("embedding_length", 8), ("block_count", 1), ("attention.head_count", 2), ("attention.head_count_kv", 1),
-                       ("feed_forward_length", 16), ("context_length", 32)] {
+    for (key, def) in [
+        ("embedding_length", 8), ("block_count", 1), ("attention.head_count", 2), ("attention.head_count_kv", 1),
+        ("feed_forward_length", 16), ("context_length", 32),
+    ] {
         w.uint64("llama." + key, v.small(def))
     }
     w.string("tokenizer.ggml.model", "gpt2")
     w.strings("tokenizer.ggml.tokens", (0..<256).map { String(UnicodeScalar(GGUFBytes.byteChar($0))!) })
     w.strings("tokenizer.ggml.merges", [])
     var tensors: [(String, [Int])] = [("token_embd.weight", [8, 256]), ("output_norm.weight", [8])]
-    for (n, dims) in [("attn_norm", [8]), ("attn_q", [8, 8]), ("attn_k", [8, 4]), ("attn_v", [8, 4]), ("attn_output", [8, 8]),
-                      ("ffn_norm", [8]), ("ffn_gate", [8, 16]), ("ffn_up", [8, 16]), ("ffn_down", [16, 8])] {
+    for (n, dims) in [
+        ("attn_norm", [8]), ("attn_q", [8, 8]), ("attn_k", [8, 4]), ("attn_v", [8, 4]), ("attn_output", [8, 8]),
+        ("ffn_norm", [8]), ("ffn_gate", [8, 16]), ("ffn_up", [8, 16]), ("ffn_down", [16, 8]),
+    ] {
         tensors.append(("blk.0.\(n).weight", dims))
     }
     var declared = tensors
@@ -31,7 +35,9 @@ public func fuzzGGUFValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] != nil
     do {
         let m = try GGUFImport.load(try GGUFFile(data: file, path: "fuzz"), maxSeqLen: 16)
-        if verbose { print("imported: d_model \(m.model.dModel), \(m.model.nLayers) block(s), vocabulary \(m.model.vocabSize)") }
+        if verbose {
+            print("imported: d_model \(m.model.dModel), \(m.model.nLayers) block(s), vocabulary \(m.model.vocabSize)")
+        }
     } catch {
         if verbose { print("refused: \(error)") }
     }

@@ -8,7 +8,8 @@ public func fuzzVQConfigValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int
     let levels = Int(v.byte() % 10)
     let model: [String: Any] = [
         "resolution": v.small(32), "ch": v.small(16), "ch_mult": (0..<levels).map { _ in v.small(2) },
-        "num_res_blocks": v.small(1), "attn_resolutions": [v.small(8)], "z_channels": v.small(4), "embed_dim": v.small(4),
+        "num_res_blocks": v.small(1), "attn_resolutions": [v.small(8)], "z_channels": v.small(4),
+        "embed_dim": v.small(4),
         "n_embed": v.small(256), "norm_groups": v.small(8),
     ]
     let tree: [String: Any] = [

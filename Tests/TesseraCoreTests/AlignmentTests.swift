@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The §3.2 alignment probe: CLIP loss value and gradients, nearest tokens, the aligned init.
 @Suite struct AlignmentTests {
@@ -46,7 +46,9 @@ import TesseraCore
             img.append(u.map { $0 / norm })
         }
         var logits = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for i in 0..<n { for j in 0..<n { logits[i][j] = s * (0..<d).reduce(0.0) { $0 + img[i][$1] * Double(text[j * d + $1]) } } }
+        for i in 0..<n {
+            for j in 0..<n { logits[i][j] = s * (0..<d).reduce(0.0) { $0 + img[i][$1] * Double(text[j * d + $1]) } }
+        }
         var expected = 0.0
         for i in 0..<n {
             expected += (log((0..<n).reduce(0.0) { $0 + exp(logits[i][$1]) }) - logits[i][i]) / Double(2 * n)
@@ -59,7 +61,7 @@ import TesseraCore
     /// A code whose row is a text token's row lists that token first, at cosine 1.
     @Test func nearestTokensByCosine() {
         let p = Self.probe(d: 4)
-        let text: [Float] = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0.6, 0.8, 0, 0, -1, 0, 0, 0]   // 5 tokens
+        let text: [Float] = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0.6, 0.8, 0, 0, -1, 0, 0, 0]  // 5 tokens
         let e = p.params.value("image_embeddings")
         for c in 0..<6 { for j in 0..<4 { e[c * 4 + j] = 2 * text[(c % 5) * 4 + j] } }
         let near = p.nearestTextTokens(textTable: text, textRows: 5, k: 2)
@@ -72,18 +74,21 @@ import TesseraCore
     /// Caption words among the nearest tokens: trimmed, lower-cased, whole words only.
     @Test func captionWordShareCountsWholeCaptionWords() {
         let vocab = [" Blue", "blu", " square", "\n", "red ", "the", "x"]
-        let r = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 2, 6], captions: ["a blue square", "A red-circle"], vocabulary: vocab.count) { vocab[Int($0)] }
-        #expect(r.words == 5)                                // a, blue, square, red, circle
-        #expect(abs(r.codes - 3.0 / 5) < 1e-12)              // " Blue", " square" twice
-        #expect(abs(r.vocabulary - 3.0 / 7) < 1e-12)         // " Blue", " square", "red "
+        let r = AlignmentProbe.captionWordShare(
+            nearest: [0, 1, 2, 2, 6], captions: ["a blue square", "A red-circle"], vocabulary: vocab.count
+        ) { vocab[Int($0)] }
+        #expect(r.words == 5)  // a, blue, square, red, circle
+        #expect(abs(r.codes - 3.0 / 5) < 1e-12)  // " Blue", " square" twice
+        #expect(abs(r.vocabulary - 3.0 / 7) < 1e-12)  // " Blue", " square", "red "
         #expect(AlignmentProbe.captionWordShare(nearest: [], captions: [], vocabulary: 0) { _ in "" }.codes == 0)
     }
 
     /// A one-layer model over 20 text ids and 6 image codes, initialised.
     static func textToImageModel() -> (Transformer, VocabularyLayout) {
         let layout = VocabularyLayout(textSize: 20, imageCodes: 6)
-        let c = ModelConfig(dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: layout.vocabSize, ffnHidden: 16,
-                            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 8)
+        let c = ModelConfig(
+            dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: layout.vocabSize, ffnHidden: 16,
+            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 8)
         let m = Transformer(config: c, batch: 1, seqLen: 8, pool: Parallel(threads: 1))
         m.initialize(seed: 1)
         return (m, layout)
@@ -96,17 +101,22 @@ import TesseraCore
         let rows = G.random(6 * 8, "rows", scale: 3)
         let dir = tempDirectory("aligned")
         try rows.withUnsafeBufferPointer {
-            try SafetensorsWriter.write(path: dir + "/image_rows.safetensors", tensors: [SafetensorsTensor(name: "image_embeddings", shape: [6, 8], f32: $0.baseAddress!)],
-                                        metadata: ["image_tokenizer_hash": "abc"])
+            try SafetensorsWriter.write(
+                path: dir + "/image_rows.safetensors",
+                tensors: [SafetensorsTensor(name: "image_embeddings", shape: [6, 8], f32: $0.baseAddress!)],
+                metadata: ["image_tokenizer_hash": "abc"])
         }
-        let r = try PretrainedInit.applyAligned(from: dir, to: m, layout: layout, tokenizer: nil, imageTokenizerHash: "abc")
+        let r = try PretrainedInit.applyAligned(
+            from: dir, to: m, layout: layout, tokenizer: nil, imageTokenizerHash: "abc")
         let t = m.params.value("tok_embeddings.weight")
         func norm(_ p: UnsafePointer<Float>) -> Float { (0..<8).reduce(Float(0)) { $0 + p[$1] * p[$1] }.squareRoot() }
         let textMean = (0..<20).reduce(Float(0)) { $0 + norm(t + $1 * 8) } / 20
         let imageMean = (20..<26).reduce(Float(0)) { $0 + norm(t + $1 * 8) } / 6
         #expect(r.rows == 6 && abs(imageMean - textMean) < 1e-4 * textMean)
         #expect(abs(t[20 * 8 + 3] - rows[3] * r.scale) < 1e-6)
-        #expect(throws: TesseraError.self) { try PretrainedInit.applyAligned(from: dir, to: m, layout: layout, tokenizer: nil, imageTokenizerHash: "xyz") }
+        #expect(throws: TesseraError.self) {
+            try PretrainedInit.applyAligned(from: dir, to: m, layout: layout, tokenizer: nil, imageTokenizerHash: "xyz")
+        }
     }
 
     /// init.match_norm (the control arm): the image-code rows keep their directions and get the
@@ -114,7 +124,7 @@ import TesseraCore
     @Test func matchNormRescalesDrawnRows() throws {
         let (m, layout) = Self.textToImageModel()
         let t = m.params.value("tok_embeddings.weight")
-        for i in 0..<(20 * 8) { t[i] *= 5 }   // text rows 5× the drawn scale, as a trained LM's are larger
+        for i in 0..<(20 * 8) { t[i] *= 5 }  // text rows 5× the drawn scale, as a trained LM's are larger
         let before = Array(UnsafeBufferPointer(start: t, count: 26 * 8))
         let r = try PretrainedInit.matchImageRowNorm(of: m, layout: layout)
         func norm(_ p: UnsafePointer<Float>) -> Float { (0..<8).reduce(Float(0)) { $0 + p[$1] * p[$1] }.squareRoot() }
@@ -129,9 +139,13 @@ import TesseraCore
     /// Stop words are left out of the caption words; the list file is strict.
     @Test func stopWordsAreNotCaptionWords() throws {
         let vocab = [" the", " blue", " in", " square"]
-        let all = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4) { vocab[Int($0)] }
-        let content = AlignmentProbe.captionWordShare(nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4,
-                                                      stopWords: ["the", "in"]) { vocab[Int($0)] }
+        let all = AlignmentProbe.captionWordShare(
+            nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4
+        ) { vocab[Int($0)] }
+        let content = AlignmentProbe.captionWordShare(
+            nearest: [0, 1, 2, 3], captions: ["the blue square in"], vocabulary: 4,
+            stopWords: ["the", "in"]
+        ) { vocab[Int($0)] }
         #expect(all.codes == 1 && content.codes == 0.5 && content.words == 2 && content.vocabulary == 0.5)
         let dir = tempDirectory("stopwords")
         try FileIO.writeAtomically(dir + "/ok.txt", data: Data("# comment\nThe\n\nin  # inline\n".utf8))
@@ -142,6 +156,7 @@ import TesseraCore
         #expect(throws: TesseraError.self) { try AlignmentProbe.readStopWords(dir + "/empty.txt") }
         // The committed list parses and holds the function words the shapes captions use.
         let list = try AlignmentProbe.readStopWords(packageRoot + "/configs/probes/stopwords-en.txt")
-        #expect(list.isSuperset(of: ["a", "the", "in", "of", "on"]) && !list.contains("red") && !list.contains("circle"))
+        #expect(
+            list.isSuperset(of: ["a", "the", "in", "of", "on"]) && !list.contains("red") && !list.contains("circle"))
     }
 }

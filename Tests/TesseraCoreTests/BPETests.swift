@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Reference files fetched by scripts/fetch-reference.sh (scripts/test.sh runs it).
 enum ReferenceCache {
@@ -15,7 +15,11 @@ enum ReferenceCache {
     static func fixtureIDs(_ name: String) throws -> [Int32] {
         let path = Fixtures.path(name)
         let raw = try Zstd.decompress(try Data(contentsOf: URL(fileURLWithPath: path)), file: path)
-        return raw.withUnsafeBytes { p in (0..<(raw.count / 4)).map { Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        return raw.withUnsafeBytes { p in
+            (0..<(raw.count / 4)).map {
+                Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
+        }
     }
 
     static func austenText() throws -> [UInt8] {
@@ -32,7 +36,9 @@ enum ReferenceCache {
     func gpt2MatchesHuggingFace() throws {
         let tok = try TokenizerFiles.load(ReferenceCache.gpt2Vocab)
         #expect(tok.vocabSize == 50257)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_gpt2.json")))) as! [String: Any]
+        let meta =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_gpt2.json")))) as! [String: Any]
         for case let e as [String: Any] in meta["edge_cases"] as! [Any] {
             let text = e["text"] as! String
             let want = (e["ids"] as! [Int]).map { Int32($0) }
@@ -59,7 +65,9 @@ enum ReferenceCache {
                 #expect(try tok.decodeBytes(tok.encode(bytes: bytes)) == bytes)
             }
         }
-        let tricky: [[UInt8]] = [[0xC3], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xFF, 0x20, 0x41]]
+        let tricky: [[UInt8]] = [
+            [0xC3], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xFF, 0x20, 0x41],
+        ]
         for b in tricky { #expect(try tok.decodeBytes(tok.encode(bytes: b)) == b) }
     }
 
@@ -78,10 +86,21 @@ enum ReferenceCache {
     @Test func malformedTokenizerFilesAreOneLineErrors() throws {
         let dir = tempDirectory("badtok")
         let cases: [(String, String, String)] = [
-            ("no-merges.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "model.merges is missing"),
+            (
+                "no-merges.json",
+                #"{"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}}"#,
+                "model.merges is missing"
+            ),
             ("bad.json", #"{"model": "#, "not a JSON object"),
-            ("wordpiece.json", #"{"model": {"type": "WordPiece", "vocab": {}}}"#, "model.type WordPiece is not supported"),
-            ("no-bytes.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "tokens for only 1 of the 256 bytes"),
+            (
+                "wordpiece.json", #"{"model": {"type": "WordPiece", "vocab": {}}}"#,
+                "model.type WordPiece is not supported"
+            ),
+            (
+                "no-bytes.json",
+                #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#,
+                "tokens for only 1 of the 256 bytes"
+            ),
         ]
         for (name, text, message) in cases {
             try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
@@ -130,7 +149,9 @@ enum ReferenceCache {
         let tok = try TokenizerFiles.load(Fixtures.path("bpe_\(c.name).tokenizer.json"))
         #expect(tok.vocabSize == c.vocab)
         #expect(tok.preTokenizer == c.pre)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).json")))) as! [String: Any]
+        let meta =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).json")))) as! [String: Any]
         for case let e as [String: Any] in meta["edge_cases"] as! [Any] {
             let text = e["text"] as! String
             #expect(tok.encode(text) == (e["ids"] as! [Int]).map { Int32($0) }, "\(text.debugDescription)")
@@ -152,7 +173,9 @@ enum ReferenceCache {
         let t = try BPETrainer.train(texts: texts, vocabSize: c.vocab, preTokenizer: c.pre, specialTokens: c.special)
         let out = tempDirectory("bpe") + "/tokenizer.json"
         try TokenizerFiles.save(t, to: out)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).tokenizer.json"))))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: out))
+                == Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_\(c.name).tokenizer.json"))))
     }
 }
 
@@ -164,7 +187,9 @@ enum ReferenceCache {
         let tok = try TokenizerFiles.load(ReferenceCache.smolLM2)
         #expect(tok.vocabSize == 49152)
         #expect(tok.preTokenizer == .smollm)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_smollm2.json")))) as! [String: Any]
+        let meta =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe_smollm2.json")))) as! [String: Any]
         for case let e as [String: Any] in meta["edge_cases"] as! [Any] {
             let text = e["text"] as! String
             #expect(tok.encode(text) == (e["ids"] as! [Int]).map { Int32($0) }, "\(text.debugDescription)")

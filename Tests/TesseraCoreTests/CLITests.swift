@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The `tessera` executable as a user runs it: exit codes, one-line errors, the smoke run.
 @Suite struct CLITests {
@@ -29,11 +29,16 @@ import TesseraCore
         #expect(first > 5.0 && last < 3.0, "loss \(first) → \(last)")
         let vals = rows.compactMap { $0["val_loss"] as? Double }
         #expect(vals.count == 3 && vals.last! < vals.first!)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
+            as! [String: Any]
         #expect(summary["status"] as? String == "completed")
         // eval on the saved run
-        let e = try runTessera(["eval", "--checkpoint", dir, "--corpus", "configs/corpus/pride-and-prejudice.txt",
-                                "--tokens", "4096", "--json"], cwd: packageRoot)
+        let e = try runTessera(
+            [
+                "eval", "--checkpoint", dir, "--corpus", "configs/corpus/pride-and-prejudice.txt",
+                "--tokens", "4096", "--json",
+            ], cwd: packageRoot)
         #expect(e.status == 0, "\(e.stderr)")
         let ev = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
         #expect((ev["val_loss"] as! Double) < 3.0 && (ev["tokens"] as! Int) == 4096)
@@ -47,26 +52,34 @@ import TesseraCore
     }
 
     @Test func unknownKeyIsAConfigError() throws {
-        let c = write(testConfigYAML(steps: 2).replacingOccurrences(of: "seq_len: 32", with: "seq_len: 32, shuffle: true"))
-        try expectError(["train", "--config", c, "--run-dir", tempDirectory() + "/r"], code: 2, "data.shuffle: unknown key")
+        let c = write(
+            testConfigYAML(steps: 2).replacingOccurrences(of: "seq_len: 32", with: "seq_len: 32, shuffle: true"))
+        try expectError(
+            ["train", "--config", c, "--run-dir", tempDirectory() + "/r"], code: 2, "data.shuffle: unknown key")
     }
 
     @Test func wrongTypeIsAConfigError() throws {
         let c = write(testConfigYAML(steps: 2))
-        try expectError(["train", "--config", c, "--set", "model.n_layers=two", "--run-dir", tempDirectory() + "/r"],
-                        code: 2, "model.n_layers: expected an integer, got \"two\"")
+        try expectError(
+            ["train", "--config", c, "--set", "model.n_layers=two", "--run-dir", tempDirectory() + "/r"],
+            code: 2, "model.n_layers: expected an integer, got \"two\"")
     }
 
     @Test func negativeLearningRateIsAConfigError() throws {
         let c = write(testConfigYAML(steps: 2))
-        try expectError(["train", "--config", c, "--set", "optim.lr=-0.001", "--run-dir", tempDirectory() + "/r"],
-                        code: 2, "optim.lr: must be greater than 0")
+        try expectError(
+            ["train", "--config", c, "--set", "optim.lr=-0.001", "--run-dir", tempDirectory() + "/r"],
+            code: 2, "optim.lr: must be greater than 0")
     }
 
     @Test func missingCorpusIsADataError() throws {
         let c = write(testConfigYAML(steps: 2))
-        try expectError(["train", "--config", c, "--set", "data.train=/nonexistent/corpus.txt", "--run-dir", tempDirectory() + "/r"],
-                        code: 3, "/nonexistent/corpus.txt: no such file")
+        try expectError(
+            [
+                "train", "--config", c, "--set", "data.train=/nonexistent/corpus.txt", "--run-dir",
+                tempDirectory() + "/r",
+            ],
+            code: 3, "/nonexistent/corpus.txt: no such file")
     }
 
     @Test func missingConfigFileIsADataError() throws {
@@ -89,8 +102,9 @@ import TesseraCore
         let f = ck + "/model.safetensors"
         let d = try Data(contentsOf: URL(fileURLWithPath: f))
         try d.prefix(d.count - 100).write(to: URL(fileURLWithPath: f))
-        try expectError(["eval", "--checkpoint", ck, "--corpus", "configs/corpus/pride-and-prejudice.txt"], code: 3,
-                        "model.safetensors: checksum mismatch")
+        try expectError(
+            ["eval", "--checkpoint", ck, "--corpus", "configs/corpus/pride-and-prejudice.txt"], code: 3,
+            "model.safetensors: checksum mismatch")
         // Resuming a run whose only checkpoint is broken fails loudly instead of starting over.
         try expectError(["train", "--resume", "--run-dir", dir], code: 5, "none loads")
     }
@@ -98,8 +112,10 @@ import TesseraCore
     /// SIGINT checkpoints and exits 130; --resume finishes with the same weights as an
     /// uninterrupted run.
     @Test func interruptAndResumeThroughTheCLI() throws {
-        let c = write(testConfigYAML(steps: 40).replacingOccurrences(of: "checkpoint: {every: 3, keep_last: 2}",
-                                                                     with: "checkpoint: {every: 40, keep_last: 2}"))
+        let c = write(
+            testConfigYAML(steps: 40).replacingOccurrences(
+                of: "checkpoint: {every: 3, keep_last: 2}",
+                with: "checkpoint: {every: 40, keep_last: 2}"))
         let whole = tempDirectory("whole") + "/run", cut = tempDirectory("cut") + "/run"
         #expect(try runTessera(["train", "--config", c, "--run-dir", whole]).status == 0)
 
@@ -119,7 +135,9 @@ import TesseraCore
         let stoppedAt = Checkpoint.list(runDir: cut).first?.step ?? -1
         if p.terminationStatus == 130 {
             #expect(stoppedAt >= 5 && stoppedAt < 40)
-            let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cut + "/summary.json"))) as! [String: Any]
+            let s =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cut + "/summary.json")))
+                as! [String: Any]
             #expect(s["status"] as? String == "interrupted")
             let r = try runTessera(["train", "--resume", "--run-dir", cut])
             #expect(r.status == 0, "\(r.stderr)")
@@ -141,11 +159,15 @@ import TesseraCore
         let path = tempDirectory("div") + "/c.yaml"
         try testConfigYAML(steps: 30).write(toFile: path, atomically: true, encoding: .utf8)
         let dir = tempDirectory("div") + "/run"
-        let r = try runTessera(["train", "--config", path, "--set", "optim.lr=1e12", "--set", "optim.warmup_steps=0",
-                                "--set", "optim.grad_clip=0", "--set", "checkpoint.every=1", "--run-dir", dir])
+        let r = try runTessera([
+            "train", "--config", path, "--set", "optim.lr=1e12", "--set", "optim.warmup_steps=0",
+            "--set", "optim.grad_clip=0", "--set", "checkpoint.every=1", "--run-dir", dir,
+        ])
         #expect(r.status == 4, "\(r.stderr)")
         #expect(r.stderr.contains("diverged: step"))
-        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as! [String: Any]
+        let s =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
+            as! [String: Any]
         #expect(s["status"] as? String == "diverged")
         #expect(s["exit_code"] as? Int == 4)
         let steps = s["step"] as! Int
@@ -200,7 +222,7 @@ import TesseraCore
         #expect(ok.stdout.split(separator: "\n").count == 2 && ok.stdout.contains("verified"))
         let f = Checkpoint.list(runDir: dir)[1].path + "/optimizer.safetensors"
         var d = try Data(contentsOf: URL(fileURLWithPath: f))
-        d[3] = 0x7F   // header length now far beyond the file
+        d[3] = 0x7F  // header length now far beyond the file
         try d.write(to: URL(fileURLWithPath: f))
         let bad = try runTessera(["checkpoints", dir, "--verify"])
         #expect(bad.status == 3)
@@ -220,7 +242,9 @@ import TesseraCore
 
     @Test func corpusCoversEveryReader() {
         #expect(Self.cases.count >= 150)
-        for kind in [".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-", ".ttf", ".gz", "codes-"] {
+        for kind in [
+            ".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-", ".ttf", ".gz", "codes-",
+        ] {
             #expect(Self.cases.contains { $0.path.contains(kind) }, "no case for \(kind)")
         }
     }
@@ -231,7 +255,8 @@ import TesseraCore
         let r = try runTessera(["inspect", Fixtures.path("malformed/" + c.path)])
         #expect(r.status == c.exit, "\(c.path): exit \(r.status), stderr \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(c.path): \(r.stderr)")
-        #expect(r.stderr.contains(c.path.split(separator: "/").first.map(String.init) ?? c.path), "\(c.path): \(r.stderr)")
+        #expect(
+            r.stderr.contains(c.path.split(separator: "/").first.map(String.init) ?? c.path), "\(c.path): \(r.stderr)")
         #expect(r.stderr.contains(c.message), "\(c.path): \(r.stderr)")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Verified links: a checkpoint's marker records a CRC-32 per file, checked on load and by
 /// `checkpoints --verify`; non-finite weights are refused however they got there.
@@ -19,7 +19,8 @@ import TesseraCore
         let dir = try trainedRun("flip")
         let ck = try #require(Checkpoint.list(runDir: dir).first).path
         let sums = try #require(try Checkpoint.recordedChecksums(ck))
-        #expect(Set(sums.keys).isSuperset(of: ["model.safetensors", "optimizer.safetensors", "state.json", "config.json"]))
+        #expect(
+            Set(sums.keys).isSuperset(of: ["model.safetensors", "optimizer.safetensors", "state.json", "config.json"]))
         try Checkpoint.verifyChecksums(ck)
         let f = ck + "/model.safetensors"
         var d = try Data(contentsOf: URL(fileURLWithPath: f))
@@ -28,8 +29,13 @@ import TesseraCore
         #expect(throws: TesseraError.self) { try Checkpoint.verifyChecksums(ck) }
         let v = try runTessera(["checkpoints", dir, "--verify"])
         #expect(v.status == 3 && v.stdout.contains("BROKEN") && v.stdout.contains("checksum mismatch"), "\(v.stdout)")
-        let e = try runTessera(["eval", "--checkpoint", ck, "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens", "256"])
-        #expect(e.status == 3 && e.stderr.contains("checksum mismatch") && e.stderr.split(separator: "\n").count == 1, "\(e.stderr)")
+        let e = try runTessera([
+            "eval", "--checkpoint", ck, "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens",
+            "256",
+        ])
+        #expect(
+            e.status == 3 && e.stderr.contains("checksum mismatch") && e.stderr.split(separator: "\n").count == 1,
+            "\(e.stderr)")
     }
 
     /// NaN weights written with a valid checksum (as a run that diverged silently would) are refused on load.
@@ -47,16 +53,24 @@ import TesseraCore
             flat += v
         }
         try flat.withUnsafeBufferPointer { p in
-            let tensors = names.enumerated().map { i, n in SafetensorsTensor(name: n, shape: st.entries[n]!.shape, f32: p.baseAddress! + offsets[i]) }
+            let tensors = names.enumerated().map { i, n in
+                SafetensorsTensor(name: n, shape: st.entries[n]!.shape, f32: p.baseAddress! + offsets[i])
+            }
             try SafetensorsWriter.write(path: ck + "/model.safetensors", tensors: tensors, metadata: st.metadata)
         }
         // Re-record the checksums as the writer would have.
-        let sums = try Dictionary(uniqueKeysWithValues: ["model.safetensors", "optimizer.safetensors", "state.json", "config.json"].map {
-            ($0, try Checkpoint.crc32(file: ck + "/" + $0))
-        }).merging((try Checkpoint.recordedChecksums(ck)) ?? [:]) { a, _ in a }
-        try FileIO.writeAtomically(ck + "/" + Checkpoint.marker, data: try JSONSerialization.data(withJSONObject: ["crc32": sums]))
+        let sums = try Dictionary(
+            uniqueKeysWithValues: ["model.safetensors", "optimizer.safetensors", "state.json", "config.json"].map {
+                ($0, try Checkpoint.crc32(file: ck + "/" + $0))
+            }
+        ).merging((try Checkpoint.recordedChecksums(ck)) ?? [:]) { a, _ in a }
+        try FileIO.writeAtomically(
+            ck + "/" + Checkpoint.marker, data: try JSONSerialization.data(withJSONObject: ["crc32": sums]))
         try Checkpoint.verifyChecksums(ck)
-        let e = try runTessera(["eval", "--checkpoint", ck, "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens", "256"])
+        let e = try runTessera([
+            "eval", "--checkpoint", ck, "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens",
+            "256",
+        ])
         #expect(e.status == 3 && e.stderr.contains("non-finite") && e.stderr.contains(name), "\(e.stderr)")
     }
 
@@ -65,9 +79,14 @@ import TesseraCore
     @Test func tokenizerLargerThanTheVocabularyIsRefused() throws {
         let dir = try trainedRun("vocab")
         let ck = try #require(Checkpoint.list(runDir: dir).first).path
-        try FileManager.default.copyItem(atPath: Fixtures.path("bpe_austen4k.tokenizer.json"), toPath: ck + "/tokenizer.json")
-        let r = try runTessera(["eval", "generate", "--checkpoint", ck, "--prompt", "Elizabeth", "--max-new-tokens", "2"])
-        #expect(r.status == 3 && r.stderr.contains("index past the embedding") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("bpe_austen4k.tokenizer.json"), toPath: ck + "/tokenizer.json")
+        let r = try runTessera([
+            "eval", "generate", "--checkpoint", ck, "--prompt", "Elizabeth", "--max-new-tokens", "2",
+        ])
+        #expect(
+            r.status == 3 && r.stderr.contains("index past the embedding")
+                && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
     }
 
     /// A marker from before checksums ("ok") still loads; a marker that is neither is a data error.
@@ -86,7 +105,8 @@ import TesseraCore
 @Suite struct ShardTokenizerLinkTests {
     @Test func swappedOrMissingTokenizerIsRefused() throws {
         let dir = tempDirectory("shard-link") + "/shards"
-        let tok = Fixtures.path("bpe_austen4k.tokenizer.json"), other = Fixtures.path("bpe_austen2k_digits.tokenizer.json")
+        let tok = Fixtures.path("bpe_austen4k.tokenizer.json"),
+            other = Fixtures.path("bpe_austen2k_digits.tokenizer.json")
         let corpus = packageRoot + "/configs/corpus/pride-and-prejudice.txt"
         let made = try runTessera(["tokenize", "text", "--tokenizer", tok, "--in", corpus, "--out", dir])
         #expect(made.status == 0, "\(made.stderr)")
@@ -98,7 +118,9 @@ import TesseraCore
         let cfg = tempDirectory("shard-link") + "/c.yaml"
         try testConfigYAML(steps: 2).replacingOccurrences(of: "vocab_size: 256", with: "vocab_size: 4096")
             .write(toFile: cfg, atomically: true, encoding: .utf8)
-        let r = try runTessera(["train", "--config", cfg, "--set", "data.train=\(dir)", "--run-dir", tempDirectory("shard-link") + "/run"])
+        let r = try runTessera([
+            "train", "--config", cfg, "--set", "data.train=\(dir)", "--run-dir", tempDirectory("shard-link") + "/run",
+        ])
         #expect(r.status == 3 && r.stderr.contains("not the tokenizer these shards were made with"), "\(r.stderr)")
         try FileManager.default.removeItem(atPath: dir + "/tokenizer.json")
         #expect(throws: TesseraError.self) { try TokenShards.verifyTokenizer(dir: dir, manifest: m) }

@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Data-parallel training through Open MPI's own launcher (scripts/setup.sh installs openmpi-bin;
 /// the suite is skipped, saying so, where mpirun is absent).
 @Suite(.serialized) struct DistributedTrainingTests {
-    static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     static func mpi(_ ranks: Int, _ args: [String]) throws -> RunResult {
         try runProcess(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", tesseraBinary()] + args)
@@ -26,7 +28,10 @@ import TesseraCore
     static func startTwoRanks(config c: String, runDir: String) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mpirun!)
-        p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", tesseraBinary(), "train", "--config", c, "--run-dir", runDir]
+        p.arguments = [
+            "--allow-run-as-root", "--oversubscribe", "-np", "2", tesseraBinary(), "train", "--config", c, "--run-dir",
+            runDir,
+        ]
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -35,7 +40,9 @@ import TesseraCore
         return p
     }
 
-    static func losses(_ run: String) throws -> [Double] { try MetricsLog.read(run + "/metrics.jsonl").map { $0["loss"] as! Double } }
+    static func losses(_ run: String) throws -> [Double] {
+        try MetricsLog.read(run + "/metrics.jsonl").map { $0["loss"] as! Double }
+    }
 
     /// Two ranks, each computing one of the step's two micro-batches, follow the one-process run:
     /// the same data and global batch; only the order of the gradient sum differs (float
@@ -52,10 +59,10 @@ import TesseraCore
         #expect(la.count == 30 && lb.count == 30)
         let worst = zip(la, lb).map { abs($0 - $1) / abs($0) }.max() ?? 1
         #expect(worst <= 1e-4, "largest relative loss difference \(worst)")
-        #expect(la[0] == lb[0] || abs(la[0] - lb[0]) / la[0] < 1e-12)   // the same first batch, the same weights
+        #expect(la[0] == lb[0] || abs(la[0] - lb[0]) / la[0] < 1e-12)  // the same first batch, the same weights
         let log = try String(contentsOfFile: two + "/train.log", encoding: .utf8)
         #expect(log.contains("2 MPI ranks (1 micro-batch(es) each)"))
-        #expect(b.stderr.components(separatedBy: "run directory:").count == 2)   // rank 0 alone prints
+        #expect(b.stderr.components(separatedBy: "run directory:").count == 2)  // rank 0 alone prints
     }
 
     /// SIGTERM to the ranks mid-run, then `--resume` under mpirun: the same losses and final weights as
@@ -71,7 +78,7 @@ import TesseraCore
         _ = try runProcess("/usr/bin/pkill", ["-TERM", "-P", "\(p.processIdentifier)"])
         p.waitUntilExit()
         let stopped = Checkpoint.list(runDir: cut).map(\.step).max() ?? 0
-        #expect(stopped >= 10 && stopped < 300, "stopped at \(stopped)")   // the resume below is real
+        #expect(stopped >= 10 && stopped < 300, "stopped at \(stopped)")  // the resume below is real
         let s = try JSONSerialization.jsonObject(with: try FileIO.read(cut + "/summary.json")) as! [String: Any]
         #expect(s["status"] as? String == "interrupted")
         let r = try Self.mpi(2, ["train", "--resume", "--run-dir", cut])
@@ -90,7 +97,8 @@ import TesseraCore
         let c = try Self.config(steps: 300)
         let run = tempDirectory("mpi-kill") + "/run"
         let p = try Self.startTwoRanks(config: c, runDir: run)
-        let ranks = try runProcess("/usr/bin/pgrep", ["-P", "\(p.processIdentifier)"]).stdout.split(separator: "\n").compactMap { Int32($0) }
+        let ranks = try runProcess("/usr/bin/pgrep", ["-P", "\(p.processIdentifier)"]).stdout.split(separator: "\n")
+            .compactMap { Int32($0) }
         #expect(ranks.count == 2)
         kill(ranks.last!, SIGKILL)
         let deadline = Date().addingTimeInterval(60)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// A full disk and a read-only file system, for real: a 64 KiB tmpfs (and a read-only one) mounted
 /// for the test. The error names the cause (ENOSPC, EROFS) in one line and nothing half-written is
@@ -38,7 +38,9 @@ import TesseraCore
         let dir = tempDirectory("erofs")
         defer { Self.unmount(dir); try? FileManager.default.removeItem(atPath: dir) }
         #expect(Self.mount(dir, "size=64k,ro"))
-        let r = try runTessera(["data", "shapes", "--out", dir + "/shapes", "--count", "10", "--val", "1", "--size", "8"])
+        let r = try runTessera([
+            "data", "shapes", "--out", dir + "/shapes", "--count", "10", "--val", "1", "--size", "8",
+        ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("(EROFS)"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Scoring of the forgetting probes and the FreeDict reader they draw translation pairs from.
 @Suite struct ForgettingProbeTests {
@@ -19,7 +19,9 @@ import TesseraCore
         #expect(items.count >= 30 && items[0] == ("The capital of France is", "Paris"))
         let bad = tempDirectory("cloze") + "/c.tsv"
         try "# comment\nThe capital of France is Paris\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        #expect(throws: TesseraError.data(file: bad, "line 2 is not prompt TAB answer")) { try ForgettingProbe.readCloze(bad) }
+        #expect(throws: TesseraError.data(file: bad, "line 2 is not prompt TAB answer")) {
+            try ForgettingProbe.readCloze(bad)
+        }
     }
 
     /// A dictd pair written here (gzip body, base-64 offsets) reads back as Debian's entries do:
@@ -27,8 +29,10 @@ import TesseraCore
     /// translations kept out of the word pairs.
     @Test func freedictEntriesAndWordPairs() throws {
         let dir = tempDirectory("freedict")
-        let entries = ["00-database-info\nEnglish-French\n", "cheese /tʃiːz/\nfromage\n", "dog /dɔg/\nchien, clébard\n",
-                       "run /rʌn/\n1. fonctionner\n2. s'élancer, se précipiter\n", "sea otter /x/\nloutre de mer\n"]
+        let entries = [
+            "00-database-info\nEnglish-French\n", "cheese /tʃiːz/\nfromage\n", "dog /dɔg/\nchien, clébard\n",
+            "run /rʌn/\n1. fonctionner\n2. s'élancer, se précipiter\n", "sea otter /x/\nloutre de mer\n",
+        ]
         let heads = ["00databaseinfo", "cheese", "dog", "run", "sea otter"]
         let digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
         func b64(_ v: Int) -> String {
@@ -54,7 +58,7 @@ import TesseraCore
         let pairs = d.wordPairs(count: 10, seed: 1, exclude: ["cheese"])
         #expect(Set(pairs.map(\.english)) == ["dog", "run"])
         #expect(pairs.first { $0.english == "run" }!.french == ["fonctionner", "s'élancer"])
-        for bad in ["cheese\tBAD!\tA\n", "cheese\t////////////////////\tA\n", "cheese\tz\tzzzz\n"] {   // bad digit, overflow, past the end
+        for bad in ["cheese\tBAD!\tA\n", "cheese\t////////////////////\tA\n", "cheese\tz\tzzzz\n"] {  // bad digit, overflow, past the end
             try bad.write(toFile: dir + "/freedict-eng-fra.index", atomically: true, encoding: .utf8)
             #expect(throws: TesseraError.self) { try FreedictDictionary(dir: dir) }
         }

@@ -1,24 +1,35 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The paper's freezing presets: which tensors train, frozen ones unchanged after steps and without
 /// optimizer state.
 @Suite struct FreezingTests {
-    static let names = ["tok_embeddings.weight", "layers.0.attention_norm.weight", "layers.0.attention.in_proj.weight",
-                        "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "layers.1.feed_forward.w3.weight",
-                        "norm.weight", "output.weight"]
+    static let names = [
+        "tok_embeddings.weight", "layers.0.attention_norm.weight", "layers.0.attention.in_proj.weight",
+        "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "layers.1.feed_forward.w3.weight",
+        "norm.weight", "output.weight",
+    ]
 
     @Test func presetsSelectTheDocumentedTensors() throws {
         func t(_ p: String) throws -> [String] { try Freezing.trainable([p], names: Self.names, layers: 2).sorted() }
         #expect(try t("embed-output") == ["output.weight", "tok_embeddings.weight"])
-        #expect(try t("embed-output-norms") == ["layers.0.attention_norm.weight", "layers.1.ffn_norm.weight", "norm.weight",
-                                                "output.weight", "tok_embeddings.weight"])
-        #expect(try t("first-half") == ["layers.0.attention.in_proj.weight", "layers.0.attention_norm.weight",
-                                        "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "norm.weight",
-                                        "output.weight", "tok_embeddings.weight"])
-        #expect(try t("ffn") == ["layers.0.attention_norm.weight", "layers.0.feed_forward.w12.weight", "layers.1.feed_forward.w3.weight",
-                                 "layers.1.ffn_norm.weight", "norm.weight", "output.weight", "tok_embeddings.weight"])
+        #expect(
+            try t("embed-output-norms") == [
+                "layers.0.attention_norm.weight", "layers.1.ffn_norm.weight", "norm.weight",
+                "output.weight", "tok_embeddings.weight",
+            ])
+        #expect(
+            try t("first-half") == [
+                "layers.0.attention.in_proj.weight", "layers.0.attention_norm.weight",
+                "layers.0.feed_forward.w12.weight", "layers.1.ffn_norm.weight", "norm.weight",
+                "output.weight", "tok_embeddings.weight",
+            ])
+        #expect(
+            try t("ffn") == [
+                "layers.0.attention_norm.weight", "layers.0.feed_forward.w12.weight", "layers.1.feed_forward.w3.weight",
+                "layers.1.ffn_norm.weight", "norm.weight", "output.weight", "tok_embeddings.weight",
+            ])
         #expect(try t("all").count == Self.names.count)
         #expect(throws: TesseraError.self) { try Freezing.trainable(["layers.*.mlp.*"], names: Self.names, layers: 2) }
     }
@@ -33,8 +44,10 @@ import TesseraCore
         #expect(result.status == 0, "\(result.stderr)")
         let ckpt = Checkpoint.list(runDir: run).first!.path
         let config = try TrainConfig.load(json: run + "/config.json")
-        let trainable = try Freezing.trainable([preset], names: Transformer(config: config.model, batch: 1, seqLen: 4, pool: Parallel(threads: 1)).params.names,
-                                               layers: 2)
+        let trainable = try Freezing.trainable(
+            [preset],
+            names: Transformer(config: config.model, batch: 1, seqLen: 4, pool: Parallel(threads: 1)).params.names,
+            layers: 2)
         let start = Transformer(config: config.model, batch: 1, seqLen: 4, pool: Parallel(threads: 1))
         start.initialize(seed: config.seed)
         let end = try SafetensorsFile(path: ckpt + "/model.safetensors")

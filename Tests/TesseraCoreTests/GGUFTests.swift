@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The GGUF reader against gguf-py (scripts/reference/make_gguf_fixture.py).
 @Suite struct GGUFTests {
@@ -64,9 +64,10 @@ import TesseraCore
         let good = try Data(contentsOf: URL(fileURLWithPath: Self.file))
         let g = try GGUFFile(path: Self.file)
         // Find the first tensor info ("t.f32": name, n_dims=2, dims, type, offset) by its name bytes.
-        let name = [5, 0, 0, 0, 0, 0, 0, 0] + Array("t.f32".utf8)   // length-prefixed, unlike the key "test.f32"
+        let name = [5, 0, 0, 0, 0, 0, 0, 0] + Array("t.f32".utf8)  // length-prefixed, unlike the key "test.f32"
         let bytes = [UInt8](good)
-        guard let at = (0..<(bytes.count - name.count)).first(where: { Array(bytes[$0..<($0 + name.count)]) == name }) else {
+        guard let at = (0..<(bytes.count - name.count)).first(where: { Array(bytes[$0..<($0 + name.count)]) == name })
+        else {
             Issue.record("tensor name not found"); return
         }
         let typeAt = at + name.count + 4 + 16
@@ -74,7 +75,7 @@ import TesseraCore
         d[typeAt] = 77
         expectBad(d, "ggml type 77")
         d = good
-        d[typeAt + 4] = 3   // offset 3: not aligned
+        d[typeAt + 4] = 3  // offset 3: not aligned
         expectBad(d, "not aligned")
         #expect(g.tensorOrder.first == "t.f32")
     }

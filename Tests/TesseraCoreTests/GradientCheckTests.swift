@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Every layer's backward against central finite differences of L = Σ y·r (r fixed, random),
 /// L accumulated in Double, step h = 1e-2 (float32 layers). Tolerance: the largest
@@ -22,8 +22,10 @@ import TesseraCore
     }
 
     /// Relative error of `analytic` against finite differences of `loss` w.r.t. `x`.
-    static func check(_ x: inout [Float], analytic: [Float], samples: Int = 120, h: Float = 1e-2,
-                      _ loss: ([Float]) -> Double) -> Double {
+    static func check(
+        _ x: inout [Float], analytic: [Float], samples: Int = 120, h: Float = 1e-2,
+        _ loss: ([Float]) -> Double
+    ) -> Double {
         precondition(x.count == analytic.count)
         var idx = Array(0..<x.count)
         if x.count > samples {
@@ -72,23 +74,26 @@ import TesseraCore
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
             var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
             b.withUnsafeBufferPointer { bp in
-                Norm.forward(kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
-                             mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
+                Norm.forward(
+                    kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
+                    mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
             }
             return Self.dot(y, r)
         }
         var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
         b.withUnsafeBufferPointer { bp in
-            Norm.forward(kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
-                         mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
+            Norm.forward(
+                kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
+                mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
         }
         var dx = [Float](repeating: 0.5, count: rows * d), dw = [Float](repeating: 0, count: d), db = dw
         let dx0 = dx
         db.withUnsafeMutableBufferPointer { dbp in
-            Norm.backward(kind, pool, dy: r, x: x, weight: w, mean: mean, rstd: rstd, dx: &dx, accumulate: true,
-                          dWeight: &dw, dBias: kind.hasBias ? dbp.baseAddress! : nil, rows: rows, d: d)
+            Norm.backward(
+                kind, pool, dy: r, x: x, weight: w, mean: mean, rstd: rstd, dx: &dx, accumulate: true,
+                dWeight: &dw, dBias: kind.hasBias ? dbp.baseAddress! : nil, rows: rows, d: d)
         }
-        let gx = zip(dx, dx0).map { $0 - $1 }   // accumulate mode added to the 0.5s
+        let gx = zip(dx, dx0).map { $0 - $1 }  // accumulate mode added to the 0.5s
         let (xc, wc, bc) = (x, w, b)
         #expect(Self.check(&x, analytic: gx) { forward($0, wc, bc) } <= Self.tolerance)
         #expect(Self.check(&w, analytic: dw) { forward(xc, $0, bc) } <= Self.tolerance)
@@ -190,7 +195,7 @@ import TesseraCore
             LinearBias.forward(pool, y: &y, bias: b, rows: rows, n: n)
             return Self.dot(y, r)
         }
-        var db = [Float](repeating: 0.5, count: n)   // accumulates onto what is there
+        var db = [Float](repeating: 0.5, count: n)  // accumulates onto what is there
         LinearBias.backward(pool, dy: r, db: &db, rows: rows, n: n)
         #expect(Self.check(&b, analytic: db.map { $0 - 0.5 }, forward) <= Self.tolerance)
     }
@@ -205,12 +210,14 @@ import TesseraCore
         let counted = targets.filter { $0 >= 0 }.count
         var chunk = [Float](repeating: 0, count: 4 * vocab), losses = [Float](repeating: 0, count: rows)
         func loss(_ x: [Float], _ w: [Float]) -> Double {
-            CrossEntropy.forwardBackward(pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
-                                         scale: 0, chunk: &chunk, chunkRows: 4, losses: &losses, dx: nil, dw: nil) / Double(counted)
+            CrossEntropy.forwardBackward(
+                pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
+                scale: 0, chunk: &chunk, chunkRows: 4, losses: &losses, dx: nil, dw: nil) / Double(counted)
         }
         var dx = [Float](repeating: 0, count: rows * d), dw = [Float](repeating: 0, count: vocab * d)
-        CrossEntropy.forwardBackward(pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
-                                     scale: 1 / Float(counted), chunk: &chunk, chunkRows: 4, losses: &losses, dx: &dx, dw: &dw)
+        CrossEntropy.forwardBackward(
+            pool, x: x, w: w, targets: targets, ignoreIndex: -1, rows: rows, d: d, vocab: vocab,
+            scale: 1 / Float(counted), chunk: &chunk, chunkRows: 4, losses: &losses, dx: &dx, dw: &dw)
         #expect(losses[3] == 0 && losses[8] == 0)
         let (xc, wc) = (x, w)
         #expect(Self.check(&x, analytic: dx) { loss($0, wc) } <= Self.tolerance)
@@ -220,8 +227,9 @@ import TesseraCore
     /// The composed model: a sample of every tensor's gradient against finite differences.
     @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
     func wholeTransformer(norm: NormKind) {
-        let c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23, ffnHidden: 24, norm: norm,
-                            rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 9)
+        let c = ModelConfig(
+            dModel: 16, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23, ffnHidden: 24, norm: norm,
+            rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 9)
         checkWholeModel(c)
     }
 
@@ -229,8 +237,9 @@ import TesseraCore
     /// same with exact GELU over RoPE; biases drawn non-zero so every term is exercised.
     @Test(arguments: [MLPKind.geluTanh, MLPKind.gelu])
     func wholeGPT2StyleTransformer(mlp: MLPKind) {
-        var c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 4, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
-                            rope: mlp == .gelu ? .half : .none, tieEmbeddings: true, maxSeqLen: 12)
+        var c = ModelConfig(
+            dModel: 16, nLayers: 2, nHeads: 4, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
+            rope: mlp == .gelu ? .half : .none, tieEmbeddings: true, maxSeqLen: 12)
         c.mlp = mlp
         c.linearBias = true
         c.learnedPositions = true
@@ -239,8 +248,9 @@ import TesseraCore
 
     /// GPT-NeoX's block: parallel residual, rotary over half of each head, biases, exact GELU.
     @Test func wholeNeoXStyleTransformer() {
-        var c = ModelConfig(dModel: 16, nLayers: 2, nHeads: 2, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
-                            rope: .half, tieEmbeddings: false, maxSeqLen: 9)
+        var c = ModelConfig(
+            dModel: 16, nLayers: 2, nHeads: 2, vocabSize: 23, ffnHidden: 32, norm: .layerNorm,
+            rope: .half, tieEmbeddings: false, maxSeqLen: 9)
         c.mlp = .gelu
         c.linearBias = true
         c.rotaryDims = 4
@@ -267,7 +277,8 @@ import TesseraCore
         for slot in model.params.slots {
             let p = model.params.values.pointer + slot.offset
             var values = Array(UnsafeBufferPointer(start: p, count: slot.count))
-            let analytic = Array(UnsafeBufferPointer(start: model.params.grads.pointer + slot.offset, count: slot.count))
+            let analytic = Array(
+                UnsafeBufferPointer(start: model.params.grads.pointer + slot.offset, count: slot.count))
             let err = Self.check(&values, analytic: analytic, samples: 25) { v in
                 p.update(from: v, count: v.count)
                 return loss()
@@ -284,7 +295,9 @@ import TesseraCore
     /// Conv2d (padding, stride 2, bias) against finite differences, same tolerance as the other layers.
     @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (4, 2, 1)])
     func conv2d(kernel: Int, stride: Int, padding: Int) {
-        let s = Conv2dShape(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
+        let s = Conv2dShape(
+            batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride,
+            padding: padding)
         let outCount = s.batch * s.outChannels * s.outHeight * s.outWidth
         var x = GradientCheckTests.random(s.batch * 3 * 7 * 6, "x")
         var w = GradientCheckTests.random(4 * s.patch, "w", scale: 0.3)
@@ -296,7 +309,8 @@ import TesseraCore
             Conv2d.forward(pool, s, x: x, weight: w, bias: b, y: &y, cols: &cols)
             return GradientCheckTests.dot(y, r)
         }
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: 4)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count),
+            db = [Float](repeating: 0, count: 4)
         Conv2d.backward(pool, s, x: x, weight: w, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
         let (xc, wc, bc) = (x, w, b)
         #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
@@ -326,7 +340,9 @@ import TesseraCore
         var y = [Float](repeating: 0, count: count)
         GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &mean, rstd: &rstd)
         var dx = [Float](repeating: 0, count: count), dw = [Float](repeating: 0, count: 6), db = dw
-        GroupNorm.backward(pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw, dBias: &db)
+        GroupNorm.backward(
+            pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw,
+            dBias: &db)
         let (xc, wc, bc) = (x, w, b)
         #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
         #expect(GradientCheckTests.check(&w, analytic: dw) { forward(xc, $0, bc) } <= GradientCheckTests.tolerance)
@@ -341,13 +357,17 @@ import TesseraCore
 
     @Test(arguments: [("conv_k3s1p1", 3, 1, 1), ("conv_k4s2p1", 4, 2, 1)])
     func conv2dMatchesTorch(name: String, kernel: Int, stride: Int, padding: Int) throws {
-        let s = Conv2dShape(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride, padding: padding)
-        let x = try f.floats(name + ".x"), w = try f.floats(name + ".w"), b = try f.floats(name + ".b"), r = try f.floats(name + ".r")
+        let s = Conv2dShape(
+            batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride,
+            padding: padding)
+        let x = try f.floats(name + ".x"), w = try f.floats(name + ".w"), b = try f.floats(name + ".b"),
+            r = try f.floats(name + ".r")
         var cols = [Float](repeating: 0, count: s.scratch)
         var y = [Float](repeating: 0, count: r.count)
         Conv2d.forward(pool, s, x: x, weight: w, bias: b, y: &y, cols: &cols)
         #expect(relativeError(y, try f.floats(name + ".y")) <= 1e-4)
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: 4)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count),
+            db = [Float](repeating: 0, count: 4)
         Conv2d.backward(pool, s, x: x, weight: w, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
         #expect(relativeError(dx, try f.floats(name + ".dx")) <= 1e-4)
         #expect(relativeError(dw, try f.floats(name + ".dw")) <= 1e-4)
@@ -361,7 +381,9 @@ import TesseraCore
         GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &mean, rstd: &rstd)
         #expect(relativeError(y, try f.floats("gn.y")) <= 1e-4)
         var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: 6), db = dw
-        GroupNorm.backward(pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw, dBias: &db)
+        GroupNorm.backward(
+            pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw,
+            dBias: &db)
         #expect(relativeError(dx, try f.floats("gn.dx")) <= 1e-4)
         #expect(relativeError(dw, try f.floats("gn.dw")) <= 1e-4)
         #expect(relativeError(db, try f.floats("gn.db")) <= 1e-4)
@@ -378,9 +400,11 @@ import TesseraCore
         var z = GradientCheckTests.random(n * d, "z")
         var e = GradientCheckTests.random(k * d, "e")
         var idx = [Int32](repeating: 0, count: n), zq = [Float](repeating: 0, count: n * d)
-        var scores = [Float](repeating: 0, count: n * k), norms = [Float](repeating: 0, count: k), usage = [Int](repeating: 0, count: k)
-        let loss = VectorQuantizer.forward(pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &idx, zq: &zq,
-                                           usage: &usage, scores: &scores, codeNorms: &norms)
+        var scores = [Float](repeating: 0, count: n * k), norms = [Float](repeating: 0, count: k),
+            usage = [Int](repeating: 0, count: k)
+        let loss = VectorQuantizer.forward(
+            pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &idx, zq: &zq,
+            usage: &usage, scores: &scores, codeNorms: &norms)
         for i in 0..<n {
             var best = 0, bestD = Float.infinity
             for c in 0..<k {
@@ -394,22 +418,28 @@ import TesseraCore
         func lossOf(_ z: [Float], _ e: [Float]) -> Double {
             var i2 = [Int32](repeating: 0, count: n), q2 = [Float](repeating: 0, count: n * d)
             var s2 = [Float](repeating: 0, count: n * k), n2 = [Float](repeating: 0, count: k)
-            let l = VectorQuantizer.forward(pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &i2, zq: &q2,
-                                            usage: nil, scores: &s2, codeNorms: &n2)
+            let l = VectorQuantizer.forward(
+                pool, z: z, codebook: e, rows: n, dim: d, codes: k, beta: 0.25, indices: &i2, zq: &q2,
+                usage: nil, scores: &s2, codeNorms: &n2)
             #expect(i2 == idx, "a finite-difference step changed an assignment")
             return l
         }
         let upstream = GradientCheckTests.random(n * d, "up")
         var dz = [Float](repeating: 0, count: n * d), de = [Float](repeating: 0, count: k * d)
-        VectorQuantizer.backward(z: z, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 1, dzqST: nil, dz: &dz, dCodebook: &de)
+        VectorQuantizer.backward(
+            z: z, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 1, dzqST: nil, dz: &dz, dCodebook: &de)
         let (zc, ec) = (z, e)
         // The loss's value is (1 + β)·mean((z_q − z)²); stop-gradients send weight 1 of it to z and β to E,
         // so finite differences of the value equal dz·(1 + β) and dE·(1 + β)/β.
         let zScaled = dz.map { $0 * 1.25 }, eScaled = de.map { $0 * 1.25 / 0.25 }
-        #expect(GradientCheckTests.check(&z, analytic: zScaled, h: 1e-3) { lossOf($0, ec) } <= GradientCheckTests.tolerance)
-        #expect(GradientCheckTests.check(&e, analytic: eScaled, h: 1e-3) { lossOf(zc, $0) } <= GradientCheckTests.tolerance)
+        #expect(
+            GradientCheckTests.check(&z, analytic: zScaled, h: 1e-3) { lossOf($0, ec) } <= GradientCheckTests.tolerance)
+        #expect(
+            GradientCheckTests.check(&e, analytic: eScaled, h: 1e-3) { lossOf(zc, $0) } <= GradientCheckTests.tolerance)
         var dz2 = [Float](repeating: 0, count: n * d), de2 = [Float](repeating: 0, count: k * d)
-        VectorQuantizer.backward(z: zc, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 0, dzqST: upstream, dz: &dz2, dCodebook: &de2)
+        VectorQuantizer.backward(
+            z: zc, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 0, dzqST: upstream, dz: &dz2,
+            dCodebook: &de2)
         #expect(dz2 == upstream && de2.allSatisfy { $0 == 0 })
     }
 }

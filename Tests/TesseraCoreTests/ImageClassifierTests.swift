@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The sample-scoring classifier and the Fréchet distance on its features.
 @Suite struct ImageClassifierTests {
@@ -31,18 +31,21 @@ import TesseraCore
     @Test func frechetDistanceMatchesScipy() throws {
         let f = try SafetensorsFile(path: Fixtures.path("frechet.safetensors"))
         let a = try f.floats("a"), b = try f.floats("b"), d = 12
-        let pa = FrechetDistance.fit(a, count: a.count / d, dim: d), pb = FrechetDistance.fit(b, count: b.count / d, dim: d)
+        let pa = FrechetDistance.fit(a, count: a.count / d, dim: d),
+            pb = FrechetDistance.fit(b, count: b.count / d, dim: d)
         let got = FrechetDistance.distance(pa, pb), want = Double(try f.floats("distance")[0])
         #expect(abs(got - want) <= 1e-4 * want, "\(got) vs \(want)")
         #expect(abs(FrechetDistance.distance(pa, pa)) < 1e-6)
         // Jacobi: V diag(λ) Vᵀ rebuilds the matrix.
         let (l, v) = FrechetDistance.symmetricEigen(pa.covariance, n: d)
         var worst = 0.0
-        for i in 0..<d { for j in 0..<d {
-            var s = 0.0
-            for k in 0..<d { s += v[i * d + k] * l[k] * v[j * d + k] }
-            worst = max(worst, abs(s - pa.covariance[i * d + j]))
-        } }
+        for i in 0..<d {
+            for j in 0..<d {
+                var s = 0.0
+                for k in 0..<d { s += v[i * d + k] * l[k] * v[j * d + k] }
+                worst = max(worst, abs(s - pa.covariance[i * d + j]))
+            }
+        }
         #expect(worst < 1e-9)
     }
 }
@@ -58,10 +61,14 @@ extension ImageClassifierTests {
         for i in 0..<360 {
             let s = gen.sample(i)
             try s.image.write(path: dir + "/images/\(i).png", durable: false)
-            lines.append(MetricsLog.line(["file": "images/\(i).png", "caption": s.colour, "split": i < 300 ? "train" : "val"]))
+            lines.append(
+                MetricsLog.line(["file": "images/\(i).png", "caption": s.colour, "split": i < 300 ? "train" : "val"]))
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/captions.jsonl", atomically: true, encoding: .utf8)
-        let r = try runTessera(["eval", "classifier", "--dataset", dir, "--out", out, "--steps", "150", "--batch", "32", "--width", "8"])
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: dir + "/captions.jsonl", atomically: true, encoding: .utf8)
+        let r = try runTessera([
+            "eval", "classifier", "--dataset", dir, "--out", out, "--steps", "150", "--batch", "32", "--width", "8",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let meta = try JSONSerialization.jsonObject(with: try FileIO.read(out + "/classifier.json")) as! [String: Any]
         let accuracy = meta["val_accuracy"] as! Double

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// PSNR and SSIM against scikit-image (scripts/reference/make_ssim_fixture.py).
 @Suite struct ImageMetricsTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The shapes recogniser that scores caption consistency, checked on images whose truth is known.
 @Suite struct ShapesConsistencyTests {
@@ -38,11 +38,12 @@ import TesseraCore
 /// Sampling images from a text-to-image LM: the prompt layout, guidance against full forward
 /// passes, the sampler's sort and distribution, caption dropout, the labelled grid.
 @Suite struct ImageSamplingTests {
-    static let layout = VocabularyLayout(textSize: 20, imageCodes: 12)   // 39 used ids → vocab 64
+    static let layout = VocabularyLayout(textSize: 20, imageCodes: 12)  // 39 used ids → vocab 64
 
     static func model(seqLen: Int = 24) -> (ModelConfig, Transformer) {
-        let c = ModelConfig(dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: layout.vocabSize, ffnHidden: 48,
-                            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: seqLen)
+        let c = ModelConfig(
+            dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: layout.vocabSize, ffnHidden: 48,
+            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: seqLen)
         let m = Transformer(config: c, batch: 1, seqLen: seqLen, pool: Parallel(threads: 2))
         m.initialize(seed: 5)
         return (c, m)
@@ -63,11 +64,14 @@ import TesseraCore
     func guidedGreedyCodesMatchFullForwardPasses(g: Float) {
         let (c, m) = Self.model()
         let L = 25, codes = 8
-        let gen = TextToImageGenerator(config: c, params: m.params, layout: Self.layout, codesPerImage: codes,
-                                       sequenceLength: L, guidance: g, pool: m.pool)
+        let gen = TextToImageGenerator(
+            config: c, params: m.params, layout: Self.layout, codesPerImage: codes,
+            sequenceLength: L, guidance: g, pool: m.pool)
         let caption: [Int32] = [3, 7, 1, 19, 4]
         let prompt = gen.prompt(caption: caption)
-        let full = PairSequence.make(caption: caption, codes: [0, 0, 0, 0, 0, 0, 0, 0], layout: Self.layout, seqLen: L, unconditional: false).ids
+        let full = PairSequence.make(
+            caption: caption, codes: [0, 0, 0, 0, 0, 0, 0, 0], layout: Self.layout, seqLen: L, unconditional: false
+        ).ids
         #expect(prompt == Array(full.prefix(caption.count + 4)))
         #expect(gen.prompt(caption: [Int32](repeating: 2, count: 30)).count == 4 + gen.captionBudget)
         var greedy = Sampler()
@@ -93,9 +97,11 @@ import TesseraCore
     /// The heap sort orders like Swift's sort; sampled frequencies follow softmax(logits / T).
     @Test func samplerSortsAndFollowsTheDistribution() {
         var rng = RandomStream(seed: 3, name: "test")
-        let logits = (0..<300).map { _ in Float(Int(rng.uniform() * 20)) / 4 }   // many ties
+        let logits = (0..<300).map { _ in Float(Int(rng.uniform() * 20)) / 4 }  // many ties
         var ids = (0..<300).map(Int32.init)
-        logits.withUnsafeBufferPointer { l in ids.withUnsafeMutableBufferPointer { Sampler.sortDescending($0, count: 300, by: l.baseAddress!) } }
+        logits.withUnsafeBufferPointer { l in
+            ids.withUnsafeMutableBufferPointer { Sampler.sortDescending($0, count: 300, by: l.baseAddress!) }
+        }
         let reference = (0..<300).map(Int32.init).sorted { (a: Int32, b: Int32) -> Bool in
             let la = logits[Int(a)], lb = logits[Int(b)]
             return la > lb || (la == lb && a < b)
@@ -123,28 +129,40 @@ import TesseraCore
     @Test func captionDropoutGivesTheEmptyCaptionSequence() {
         let L = 30
         let codes: ArraySlice<Int32> = [4, 0, 11, 7, 3, 3, 9, 1]
-        let with = PairSequence.make(caption: [5, 6, 7, 8, 9], codes: codes, layout: Self.layout, seqLen: L, unconditional: false).ids
-        let without = PairSequence.make(caption: [], codes: codes, layout: Self.layout, seqLen: L, unconditional: false).ids
+        let with = PairSequence.make(
+            caption: [5, 6, 7, 8, 9], codes: codes, layout: Self.layout, seqLen: L, unconditional: false
+        ).ids
+        let without = PairSequence.make(caption: [], codes: codes, layout: Self.layout, seqLen: L, unconditional: false)
+            .ids
         var inputs = Array(with.prefix(L - 1)), targets = Array(with.dropFirst())
-        CaptionDropout(probability: 1, layout: Self.layout).dropCaption(inputs: &inputs, targets: &targets, count: L - 1)
+        CaptionDropout(probability: 1, layout: Self.layout).dropCaption(
+            inputs: &inputs, targets: &targets, count: L - 1)
         #expect(inputs == Array(without.prefix(L - 1)) && targets == Array(without.dropFirst()))
         // Through the stream: about the configured fraction of rows lose their caption, seeded.
-        let stream = TokenStream(name: "train", tokens: Array(repeating: with, count: 50).flatMap { $0 }, sequenceLength: L)
+        let stream = TokenStream(
+            name: "train", tokens: Array(repeating: with, count: 50).flatMap { $0 }, sequenceLength: L)
         var i = [Int32](repeating: 0, count: 50 * (L - 1)), t = i
-        stream.fillTraining(step: 0, micro: 0, accumulation: 1, rows: 50, seqLen: L - 1, seed: 1,
-                            captionDropout: CaptionDropout(probability: 0.3, layout: Self.layout), inputs: &i, targets: &t)
-        let dropped = (0..<50).filter { Array(i[($0 * (L - 1))..<(($0 + 1) * (L - 1))]) == Array(without.prefix(L - 1)) }.count
-        let kept = (0..<50).filter { Array(i[($0 * (L - 1))..<(($0 + 1) * (L - 1))]) == Array(with.prefix(L - 1)) }.count
+        stream.fillTraining(
+            step: 0, micro: 0, accumulation: 1, rows: 50, seqLen: L - 1, seed: 1,
+            captionDropout: CaptionDropout(probability: 0.3, layout: Self.layout), inputs: &i, targets: &t)
+        let dropped = (0..<50).filter {
+            Array(i[($0 * (L - 1))..<(($0 + 1) * (L - 1))]) == Array(without.prefix(L - 1))
+        }.count
+        let kept = (0..<50).filter { Array(i[($0 * (L - 1))..<(($0 + 1) * (L - 1))]) == Array(with.prefix(L - 1)) }
+            .count
         #expect(dropped + kept == 50 && dropped >= 6 && dropped <= 24, "\(dropped) of 50 dropped")
     }
 
     /// Captions are drawn in the 5×7 font under their images: wrapping, hard breaks, the cut mark,
     /// and the glyph pixels themselves.
     @Test func labelledGridDrawsCaptions() {
-        #expect(LabelledGrid.wrap("a small red circle in the top left", width: 12, maxLines: 6) == ["a small red", "circle in", "the top left"])
+        #expect(
+            LabelledGrid.wrap("a small red circle in the top left", width: 12, maxLines: 6) == [
+                "a small red", "circle in", "the top left",
+            ])
         #expect(LabelledGrid.wrap("ab\ncd", width: 12, maxLines: 6) == ["ab", "cd"])
         #expect(LabelledGrid.wrap("one two three four", width: 5, maxLines: 2) == ["one", "two~"])
-        let red = [UInt8](repeating: 200, count: 16) + [UInt8](repeating: 0, count: 32)   // 4×4 CHW
+        let red = [UInt8](repeating: 200, count: 16) + [UInt8](repeating: 0, count: 32)  // 4×4 CHW
         let g = LabelledGrid.render(images: [red, red], captions: ["A", "B"], side: 4, columns: 2, minCell: 8)
         // Cells of 8 px (scale 2), gap 4; label line starts 2 px under the image.
         #expect(g.width == 2 * (8 + 4) + 4)
@@ -174,63 +192,92 @@ import TesseraCore
 
         let rows = try MetricsLog.read(root + "/lm/metrics.jsonl")
         #expect(rows.count >= 20)
-        for r in rows { for k in ["loss", "loss_text", "loss_image"] { #expect(r[k] is Double, "\(k) missing in \(r)") } }
+        for r in rows {
+            for k in ["loss", "loss_text", "loss_image"] { #expect(r[k] is Double, "\(k) missing in \(r)") }
+        }
         let first = rows.first!, last = rows.last!
         #expect((last["loss_image"] as! Double) < (first["loss_image"] as! Double) - 0.5)
         let eval = try JSONSerialization.jsonObject(with: try FileIO.read(root + "/eval.json")) as! [String: Any]
         #expect(eval["val_loss_text"] is Double && eval["val_loss_image"] is Double)
 
         // One image per held-out caption; position and size are learned well above chance.
-        let summary = try JSONSerialization.jsonObject(with: try FileIO.read(root + "/samples/summary.json")) as! [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: try FileIO.read(root + "/samples/summary.json")) as! [String: Any]
         #expect(summary["images"] as? Int == 64)
         let acc = summary["consistency"] as! [String: Double]
         #expect(acc["position"]! >= 0.6 && acc["size"]! >= 0.7, "\(acc)")
         #expect(FileIO.exists(root + "/samples/grid.png") && FileIO.exists(root + "/samples/images/00063.png"))
-        #expect(try Self.codes(root + "/samples").allSatisfy { $0.count == 16 && $0.allSatisfy { (0..<64).contains($0) } })
+        #expect(
+            try Self.codes(root + "/samples").allSatisfy { $0.count == 16 && $0.allSatisfy { (0..<64).contains($0) } })
 
         // Same seed, same codes; guidance runs (the model saw dropped captions); other seeds differ.
         var runs: [[[Int]]] = []
-        for (n, extra) in [["--seed", "5"], ["--seed", "5"], ["--seed", "6"], ["--seed", "5", "--guidance", "2", "--top-k", "8"]].enumerated() {
+        for (n, extra) in [
+            ["--seed", "5"], ["--seed", "5"], ["--seed", "6"], ["--seed", "5", "--guidance", "2", "--top-k", "8"],
+        ].enumerated() {
             let out = root + "/s\(n)"
-            let r = try runTessera(["eval", "sample", "--checkpoint", root + "/lm", "--captions", root + "/shapes/captions.jsonl",
-                                    "--limit", "4", "--samples", "2", "--out", out] + extra)
+            let r = try runTessera(
+                [
+                    "eval", "sample", "--checkpoint", root + "/lm", "--captions", root + "/shapes/captions.jsonl",
+                    "--limit", "4", "--samples", "2", "--out", out,
+                ] + extra)
             #expect(r.status == 0, "\(r.stderr)")
             runs.append(try Self.codes(out))
         }
         #expect(runs[0] == runs[1] && runs[0] != runs[2] && runs[0] != runs[3] && runs[0].count == 8)
         // The output directory is never overwritten silently.
-        let again = try runTessera(["eval", "sample", "--checkpoint", root + "/lm", "--captions", root + "/shapes/captions.jsonl", "--out", root + "/s0"])
+        let again = try runTessera([
+            "eval", "sample", "--checkpoint", root + "/lm", "--captions", root + "/shapes/captions.jsonl", "--out",
+            root + "/s0",
+        ])
         #expect(again.status == 5, "\(again.stderr)")
 
         // The comparison report reads the run's first and last rows.
         let report = try runTessera(["report", "compare", root + "/lm", root + "/lm"])
-        #expect(report.status == 0 && report.stdout.contains("train loss_image @ step 1") && report.stdout.contains("+0.0000"), "\(report.stdout)")
+        #expect(
+            report.status == 0 && report.stdout.contains("train loss_image @ step 1")
+                && report.stdout.contains("+0.0000"), "\(report.stdout)")
         // eval images on shapes captions: the recogniser reads the originals' colour and position exactly.
-        let ceiling = try runTessera(["eval", "images", "--tokenizer", root + "/vq", "--dataset", root + "/shapes", "--json"])
+        let ceiling = try runTessera([
+            "eval", "images", "--tokenizer", root + "/vq", "--dataset", root + "/shapes", "--json",
+        ])
         let c = try JSONSerialization.jsonObject(with: Data(ceiling.stdout.utf8)) as! [String: Any]
         let originals = try #require(c["consistency_originals"] as? [String: Double])
-        #expect(originals["colour"] == 1 && originals["position"] == 1 && c["consistency_reconstructions"] != nil, "\(c)")
+        #expect(
+            originals["colour"] == 1 && originals["position"] == 1 && c["consistency_reconstructions"] != nil, "\(c)")
 
         // The forgetting probes run on a text-to-image checkpoint, completing with text ids only.
-        let forget = try runTessera(["probe", "forget", "--checkpoint", root + "/lm", "--cloze", packageRoot + "/configs/probes/world-knowledge.tsv",
-                                     "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens", "2000", "--max-new-tokens", "4", "--json"])
+        let forget = try runTessera([
+            "probe", "forget", "--checkpoint", root + "/lm", "--cloze",
+            packageRoot + "/configs/probes/world-knowledge.tsv",
+            "--corpus", packageRoot + "/configs/corpus/pride-and-prejudice.txt", "--tokens", "2000", "--max-new-tokens",
+            "4", "--json",
+        ])
         #expect(forget.status == 0, "\(forget.stderr)")
         let f = try JSONSerialization.jsonObject(with: Data(forget.stdout.utf8)) as! [String: Any]
-        #expect((f["completions"] as? [[String: String]])?.count == 2 && f["cloze_accuracy"] is Double && (f["val_ppl"] as? Double ?? 0) > 1, "\(f)")
+        #expect(
+            (f["completions"] as? [[String: String]])?.count == 2 && f["cloze_accuracy"] is Double
+                && (f["val_ppl"] as? Double ?? 0) > 1, "\(f)")
 
         // The HTML report over the real smoke outputs: the run's curves are drawn; claims that need
         // a second arm say so instead of a verdict.
         let page = try runTessera(["report", root + "/lm", root + "/samples", "--out", root + "/report"])
         #expect(page.status == 0, "\(page.stderr)")
         let html = String(decoding: try FileIO.read(root + "/report/index.html"), as: UTF8.self)
-        #expect(html.contains("<svg id=\"fig4-image\"") && html.contains("<path d=\"M") && FileIO.exists(root + "/report/samples.png"))
-        #expect(page.stdout.contains("C1    not measured") && page.stdout.contains("C11   not measured"), "\(page.stdout)")
+        #expect(
+            html.contains("<svg id=\"fig4-image\"") && html.contains("<path d=\"M")
+                && FileIO.exists(root + "/report/samples.png"))
+        #expect(
+            page.stdout.contains("C1    not measured") && page.stdout.contains("C11   not measured"), "\(page.stdout)")
 
         // A checkpoint without layout.json is not a text-to-image model.
         let ckpt = Checkpoint.list(runDir: root + "/lm").first!.path, copy = root + "/copy"
         try FileManager.default.copyItem(atPath: ckpt, toPath: copy)
         try FileManager.default.removeItem(atPath: copy + "/layout.json")
-        let bad = try runTessera(["eval", "sample", "--checkpoint", copy, "--captions", root + "/shapes/captions.jsonl", "--out", root + "/x"])
-        #expect(bad.status == 3 && bad.stderr.contains("no layout.json") && !FileIO.exists(root + "/x"), "\(bad.stderr)")
+        let bad = try runTessera([
+            "eval", "sample", "--checkpoint", copy, "--captions", root + "/shapes/captions.jsonl", "--out", root + "/x",
+        ])
+        #expect(
+            bad.status == 3 && bad.stderr.contains("no layout.json") && !FileIO.exists(root + "/x"), "\(bad.stderr)")
     }
 }

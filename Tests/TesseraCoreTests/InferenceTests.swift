@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 extension ReferenceCache {
     static var smolLM2: String { root + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }
@@ -12,8 +12,9 @@ extension ReferenceCache {
     @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
     func kvCacheEqualsFullForward(norm: NormKind) {
         let pool = Parallel(threads: 2)
-        let c = ModelConfig(dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: norm == .rmsNorm ? 2 : 4, vocabSize: 50, ffnHidden: 48,
-                            norm: norm, rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 20)
+        let c = ModelConfig(
+            dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: norm == .rmsNorm ? 2 : 4, vocabSize: 50, ffnHidden: 48,
+            norm: norm, rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 20)
         let model = Transformer(config: c, batch: 1, seqLen: 20, pool: pool)
         model.initialize(seed: 9)
         let tokens: [Int32] = (0..<20).map { Int32(($0 * 7 + 3) % 50) }
@@ -49,7 +50,8 @@ extension ReferenceCache {
         #expect(imported.model.nLayers == 30 && imported.model.nKVHeads == 3 && imported.model.tieEmbeddings)
         let fixture = try SafetensorsFile(path: Fixtures.path("smollm2_logits.safetensors"))
         let prompts = try JSONSerialization.jsonObject(with: Data(fixture.metadata["prompts"]!.utf8)) as! [String]
-        let session = InferenceSession(config: imported.model, params: imported.store, maxLength: 64, pool: Parallel(threads: 2))
+        let session = InferenceSession(
+            config: imported.model, params: imported.store, maxLength: 64, pool: Parallel(threads: 2))
         for (n, prompt) in prompts.enumerated() {
             let ids = tokenizer.encode(prompt)
             #expect(ids == (try fixture.int32s("prompt\(n).ids")), "\(prompt.debugDescription)")
@@ -61,7 +63,8 @@ extension ReferenceCache {
             #expect(err <= 1e-3, "\(prompt.debugDescription): relative error \(err)")
         }
         var greedy = Sampler()
-        let out = session.generate(prompt: tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
+        let out = session.generate(
+            prompt: tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
         #expect(try tokenizer.decode(out).hasPrefix(" Paris"))
     }
 }
@@ -89,7 +92,9 @@ extension ReferenceCache {
     @Test func gpt2LogitsMatchTransformers() throws {
         let imported = try HFImport.load(dir: Fixtures.path("hf_gpt2_tiny"))
         let c = imported.model
-        #expect(c.learnedPositions && c.linearBias && c.mlp == .geluTanh && c.tieEmbeddings && c.rope == .none && c.ffnHidden == 4 * c.dModel)
+        #expect(
+            c.learnedPositions && c.linearBias && c.mlp == .geluTanh && c.tieEmbeddings && c.rope == .none
+                && c.ffnHidden == 4 * c.dModel)
         try Self.expectTransformersLogits(imported, fixture: "hf_gpt2_tiny")
     }
 
@@ -98,7 +103,9 @@ extension ReferenceCache {
     @Test func gptNeoXLogitsMatchTransformers() throws {
         let imported = try HFImport.load(dir: Fixtures.path("hf_gpt_neox_tiny"))
         let c = imported.model
-        #expect(c.parallelResidual && c.linearBias && c.mlp == .gelu && !c.tieEmbeddings && c.rope == .half && c.ropeDims == c.headDim / 2)
+        #expect(
+            c.parallelResidual && c.linearBias && c.mlp == .gelu && !c.tieEmbeddings && c.rope == .half
+                && c.ropeDims == c.headDim / 2)
         try Self.expectTransformersLogits(imported, fixture: "hf_gpt_neox_tiny")
     }
 
@@ -112,7 +119,8 @@ extension ReferenceCache {
         var logits = [Float](repeating: 0, count: ids.count * c.vocabSize)
         model.logits(into: &logits)
         #expect(relativeError(logits, want) <= 1e-4)
-        let session = InferenceSession(config: c, params: imported.store, maxLength: ids.count, pool: Parallel(threads: 1))
+        let session = InferenceSession(
+            config: c, params: imported.store, maxLength: ids.count, pool: Parallel(threads: 1))
         var stepped: [Float] = []
         for t in ids { stepped += Array(UnsafeBufferPointer(start: session.step(t), count: c.vocabSize)) }
         #expect(relativeError(stepped, want) <= 1e-4)
@@ -121,16 +129,20 @@ extension ReferenceCache {
     @Test func unmappedTensorsAndUnsupportedFamiliesAreErrors() throws {
         let src = Fixtures.path("hf_llama_tiny")
         let dir = tempDirectory("hf")
-        for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f) }
-        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        for f in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f)
+        }
+        var cfg =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json")))
+            as! [String: Any]
         cfg["model_type"] = "bloom"
         try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
         #expect(throws: TesseraError.self) { _ = try HFImport.load(dir: dir) }
-        cfg["model_type"] = "gpt2"   // a Llama directory read as GPT-2: its names do not map
+        cfg["model_type"] = "gpt2"  // a Llama directory read as GPT-2: its names do not map
         try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
         #expect(throws: TesseraError.self) { _ = try HFImport.load(dir: dir) }
         cfg["model_type"] = "llama"
-        cfg["num_hidden_layers"] = 1   // layer 1's tensors are now unused
+        cfg["num_hidden_layers"] = 1  // layer 1's tensors are now unused
         try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
         do {
             _ = try HFImport.load(dir: dir)
@@ -147,19 +159,25 @@ extension ReferenceCache {
     @Test func openLMDirectoryImportsToThePyTorchLogits() throws {
         let f = try SafetensorsFile(path: Fixtures.path("lm_openlm.safetensors"))
         let dir = tempDirectory("openlm")
-        let params: [String: Any] = ["hidden_dim": 48, "n_layers": 2, "n_heads": 4, "seq_len": 17, "vocab_size": 61,
-                                     "post_embed_norm": false, "weight_tying": false, "model_norm": "default_layer_norm",
-                                     "positional_embedding_type": "rotary", "ffn_type": "swiglu"]
+        let params: [String: Any] = [
+            "hidden_dim": 48, "n_layers": 2, "n_heads": 4, "seq_len": 17, "vocab_size": 61,
+            "post_embed_norm": false, "weight_tying": false, "model_norm": "default_layer_norm",
+            "positional_embedding_type": "rotary", "ffn_type": "swiglu",
+        ]
         try JSONSerialization.data(withJSONObject: params).write(to: URL(fileURLWithPath: dir + "/params.json"))
         // The fixture holds the model's tensors under Tessera's (= open_lm's) names, among other entries.
-        let shape = ModelConfig(dModel: 48, nLayers: 2, nHeads: 4, vocabSize: 61, ffnHidden: 140, norm: .layerNorm, maxSeqLen: 17)
+        let shape = ModelConfig(
+            dModel: 48, nLayers: 2, nHeads: 4, vocabSize: 61, ffnHidden: 140, norm: .layerNorm, maxSeqLen: 17)
         let names = Transformer.parameterShapes(shape).map(\.0)
         var values: [[Float]] = []
         for n in names { values.append(try f.floats(n)) }
         var tensors: [SafetensorsTensor] = []
         try withExtendedLifetime(values) {
             for (i, n) in names.enumerated() {
-                tensors.append(values[i].withUnsafeBufferPointer { SafetensorsTensor(name: n, shape: (try? f.entry(n).shape) ?? [], f32: $0.baseAddress!) })
+                tensors.append(
+                    values[i].withUnsafeBufferPointer {
+                        SafetensorsTensor(name: n, shape: (try? f.entry(n).shape) ?? [], f32: $0.baseAddress!)
+                    })
             }
             try SafetensorsWriter.write(path: dir + "/model.safetensors", tensors: tensors)
         }
@@ -176,8 +194,9 @@ extension ReferenceCache {
     /// The loss renormalised over the first V ids (text ids of a text-to-image model, claim C11)
     /// equals −log softmax over those logits alone, computed here in Double from the full logits.
     @Test func lossRenormalisedOverTextIds() {
-        let c = ModelConfig(dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: 26, ffnHidden: 16,
-                            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 6)
+        let c = ModelConfig(
+            dModel: 8, nLayers: 1, nHeads: 2, nKVHeads: 2, vocabSize: 26, ffnHidden: 16,
+            norm: .rmsNorm, rope: .half, tieEmbeddings: false, maxSeqLen: 6)
         let m = Transformer(config: c, batch: 2, seqLen: 6, pool: Parallel(threads: 1))
         m.initialize(seed: 4)
         let tokens: [Int32] = [1, 5, 19, 3, 0, 7, 2, 2, 11, 18, 4, 9]
@@ -192,11 +211,13 @@ extension ReferenceCache {
                 let mx = row.max()!
                 expected += log(row.reduce(0) { $0 + exp($1 - mx) }) + mx - row[Int(targets[r])]
             }
-            let got = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1, vocabulary: v) }
+            let got = targets.withUnsafeBufferPointer {
+                m.loss(targets: $0.baseAddress!, ignoreIndex: -1, vocabulary: v)
+            }
             #expect(abs(got - expected) < 1e-4 * abs(expected), "V \(v): \(got) vs \(expected)")
         }
         let full = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) }
         let text = targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1, vocabulary: 20) }
-        #expect(text < full)   // less mass to share: renormalising can only lower the loss
+        #expect(text < full)  // less mass to share: renormalising can only lower the loss
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Finite-difference checks of the MoVQ layers that have no PyTorch fixture of their own
 /// (the whole model is checked against PyTorch in MoVQTests). Same loss and tolerance as
@@ -34,7 +34,8 @@ import TesseraCore
             return G.dot(y, r)
         }
         var dx = [Float](repeating: 0, count: x.count)
-        Nearest.backward(pool, dy: r, planes: planes, height: h, width: w, dx: &dx, outHeight: ho, outWidth: wo, accumulate: false)
+        Nearest.backward(
+            pool, dy: r, planes: planes, height: h, width: w, dx: &dx, outHeight: ho, outWidth: wo, accumulate: false)
         #expect(G.check(&x, analytic: dx, loss) <= G.tolerance)
     }
 
@@ -51,8 +52,9 @@ import TesseraCore
         SpatialAttention.forward(pool, q: q, k: k, v: v, batch: b, channels: c, positions: n, o: &o, p: &p)
         var dq = [Float](repeating: 0, count: r.count), dk = dq, dv = dq
         var scratch = [Float](repeating: 0, count: pool.threads * n * n)
-        SpatialAttention.backward(pool, q: q, k: k, v: v, p: p, dout: r, batch: b, channels: c, positions: n,
-                                  dq: &dq, dk: &dk, dv: &dv, scratch: &scratch)
+        SpatialAttention.backward(
+            pool, q: q, k: k, v: v, p: p, dout: r, batch: b, channels: c, positions: n,
+            dq: &dq, dk: &dk, dv: &dv, scratch: &scratch)
         let (qc, kc, vc) = (q, k, v)
         #expect(G.check(&q, analytic: dq) { loss($0, kc, vc) } <= G.tolerance)
         #expect(G.check(&k, analytic: dk) { loss(qc, $0, vc) } <= G.tolerance)
@@ -65,12 +67,15 @@ import TesseraCore
         let r = G.random(planes * h * w, "r")
         func loss(_ n: [Float], _ a: [Float], _ b: [Float]) -> Double {
             var o = [Float](repeating: 0, count: r.count)
-            SpatialNorm.forward(pool, normed: n, scale: a, shift: b, out: &o, planes: planes, height: h, width: w, gridHeight: gh, gridWidth: gw)
+            SpatialNorm.forward(
+                pool, normed: n, scale: a, shift: b, out: &o, planes: planes, height: h, width: w, gridHeight: gh,
+                gridWidth: gw)
             return G.dot(o, r)
         }
         var dn = [Float](repeating: 0, count: n.count), da = [Float](repeating: 0, count: a.count), db = da
-        SpatialNorm.backward(pool, normed: n, scale: a, dy: r, dNormed: &dn, dScale: &da, dShift: &db, planes: planes,
-                             height: h, width: w, gridHeight: gh, gridWidth: gw)
+        SpatialNorm.backward(
+            pool, normed: n, scale: a, dy: r, dNormed: &dn, dScale: &da, dShift: &db, planes: planes,
+            height: h, width: w, gridHeight: gh, gridWidth: gw)
         let (nc, ac, bc) = (n, a, b)
         #expect(G.check(&n, analytic: dn) { loss($0, ac, bc) } <= G.tolerance)
         #expect(G.check(&a, analytic: da) { loss(nc, $0, bc) } <= G.tolerance)
@@ -79,7 +84,9 @@ import TesseraCore
 
     /// MoVQ's downsampling: pad (0, 1) then 3×3 stride 2, which the symmetric-padding cases do not cover.
     @Test func downsampleConv() {
-        let s = Conv2dShape(batch: 2, inChannels: 3, outChannels: 3, height: 8, width: 6, kernel: 3, stride: 2, padBefore: 0, padAfter: 1)
+        let s = Conv2dShape(
+            batch: 2, inChannels: 3, outChannels: 3, height: 8, width: 6, kernel: 3, stride: 2, padBefore: 0,
+            padAfter: 1)
         #expect(s.outHeight == 4 && s.outWidth == 3)
         let outCount = 2 * 3 * s.outHeight * s.outWidth
         var x = G.random(2 * 3 * 8 * 6, "x"), wt = G.random(3 * s.patch, "w", scale: 0.3)
@@ -90,7 +97,8 @@ import TesseraCore
             Conv2d.forward(pool, s, x: x, weight: wt, bias: b, y: &y, cols: &cols)
             return G.dot(y, r)
         }
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: wt.count), db = [Float](repeating: 0, count: 3)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: wt.count),
+            db = [Float](repeating: 0, count: 3)
         Conv2d.backward(pool, s, x: x, weight: wt, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
         let (xc, wc) = (x, wt)
         #expect(G.check(&x, analytic: dx) { loss($0, wc) } <= G.tolerance)
@@ -119,16 +127,19 @@ extension MoVQLayerGradientTests {
         let r = G.random(b * c * s, "r")
         func loss(_ x: [Float], _ w: [Float], _ bias: [Float]) -> Double {
             var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), rs = m
-            BatchNorm.forward(pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
-                              mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
+            BatchNorm.forward(
+                pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
+                mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
             return G.dot(y, r)
         }
         var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), rs = m
-        BatchNorm.forward(pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
-                          mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
+        BatchNorm.forward(
+            pool, x: x, batch: b, channels: c, spatial: s, eps: 1e-5, weight: w, bias: bias, y: &y,
+            mean: &m, rstd: &rs, runningMean: nil, runningVar: nil)
         var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: c), db = dw
-        BatchNorm.backward(pool, x: x, batch: b, channels: c, spatial: s, weight: w, mean: m, rstd: rs, dy: r, dx: &dx,
-                           dWeight: &dw, dBias: &db)
+        BatchNorm.backward(
+            pool, x: x, batch: b, channels: c, spatial: s, weight: w, mean: m, rstd: rs, dy: r, dx: &dx,
+            dWeight: &dw, dBias: &db)
         let (xc, wc, bc) = (x, w, bias)
         #expect(G.check(&x, analytic: dx) { loss($0, wc, bc) } <= G.tolerance)
         #expect(G.check(&w, analytic: dw) { loss(xc, $0, bc) } <= G.tolerance)

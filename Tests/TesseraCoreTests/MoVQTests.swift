@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The MoVQ fixture's shape, read from the metadata its script wrote (scripts/reference/make_movq_fixture.py).
 func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
@@ -62,7 +62,8 @@ func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
     /// VQ-T64 of architecture.md §8.1 has the parameter count derived there.
     @Test func parameterCount() {
         var c = MoVQConfig()
-        c.resolution = 64; c.ch = 32; c.chMult = [1, 2, 2]; c.numResBlocks = 1; c.attnResolutions = [16]; c.nEmbed = 1024
+        c.resolution = 64; c.ch = 32; c.chMult = [1, 2, 2]; c.numResBlocks = 1; c.attnResolutions = [16];
+        c.nEmbed = 1024
         let m = MoVQModel(config: c, maxBatch: 1, pool: Parallel(threads: 1))
         #expect(m.params.parameterCount == 1_018_127)
         #expect(m.tokensPerImage == 256)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Careless hands: `--overwrite` deletes only what Tessera made, a live run is locked, a closed
 /// pipe or a second signal still leaves a record, bytes pass through `tokenize` unchanged.
@@ -35,7 +35,9 @@ import TesseraCore
         #expect(throws: TesseraError.self) { try FileIO.buildDirectory(out, overwrite: true) { _ in } }
         #expect(FileIO.exists(out + "/a.txt"))
         let made = tempDirectory("made") + "/out"
-        try FileIO.buildDirectory(made, overwrite: false) { try FileIO.writeAtomically($0 + "/x", data: Data("1".utf8)) }
+        try FileIO.buildDirectory(made, overwrite: false) {
+            try FileIO.writeAtomically($0 + "/x", data: Data("1".utf8))
+        }
         try FileIO.buildDirectory(made, overwrite: true) { try FileIO.writeAtomically($0 + "/y", data: Data("2".utf8)) }
         #expect(FileIO.exists(made + "/y") && !FileIO.exists(made + "/x"))
     }
@@ -45,10 +47,12 @@ import TesseraCore
     @Test func liveRunIsLocked() throws {
         let run = tempDirectory("locked") + "/run"
         #expect(try runTessera(["train", "--config", config(steps: 2), "--run-dir", run]).status == 0)
-        var lock: DirectoryLock? = try DirectoryLock(run)   // this test process plays the live trainer
+        var lock: DirectoryLock? = try DirectoryLock(run)  // this test process plays the live trainer
         #expect(DirectoryLock.holder(run) == "pid \(getpid())")
         let resume = try runTessera(["train", "--resume", "--run-dir", run])
-        #expect(resume.status == 5 && resume.stderr.contains("in use by another process (pid \(getpid()))"), "\(resume.stderr)")
+        #expect(
+            resume.status == 5 && resume.stderr.contains("in use by another process (pid \(getpid()))"),
+            "\(resume.stderr)")
         let over = try runTessera(["train", "--config", config(steps: 2), "--run-dir", run, "--overwrite"])
         #expect(over.status == 5 && over.stderr.contains("in use"), "\(over.stderr)")
         #expect(FileIO.exists(run + "/summary.json"))
@@ -67,7 +71,7 @@ import TesseraCore
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
-        try err.fileHandleForReading.close()   // the reader goes away: every write to stderr is EPIPE
+        try err.fileHandleForReading.close()  // the reader goes away: every write to stderr is EPIPE
         try p.run()
         p.waitUntilExit()
         #expect(p.terminationReason == .exit && p.terminationStatus == 0, "status \(p.terminationStatus)")
@@ -113,13 +117,14 @@ import TesseraCore
     /// --tokenizer bytes promises any byte string round-trips: invalid UTF-8, CR, NUL included.
     /// A BPE tokenizer refuses invalid UTF-8 with the line and byte offset instead of U+FFFD.
     @Test func bytesRoundTripAndInvalidUTF8IsRefused() throws {
-        let raw = Data([0x61, 0xFF, 0xFE, 0x0D, 0x00, 0xC3, 0x28, 0x0A, 0xE2, 0x82, 0xAC, 0x0A])   // two lines
+        let raw = Data([0x61, 0xFF, 0xFE, 0x0D, 0x00, 0xC3, 0x28, 0x0A, 0xE2, 0x82, 0xAC, 0x0A])  // two lines
         let enc = try pipe(["tokenize", "encode", "--tokenizer", "bytes"], stdin: raw)
         #expect(enc.status == 0, "\(enc.err)")
         let dec = try pipe(["tokenize", "decode", "--tokenizer", "bytes"], stdin: enc.out)
         #expect(dec.status == 0 && dec.out == raw, "\(Array(dec.out)) vs \(Array(raw))")
         let tok = Fixtures.path("bpe_austen4k.tokenizer.json")
-        let bad = try pipe(["tokenize", "encode", "--tokenizer", tok], stdin: Data("fine\nab\u{00e9}".utf8) + Data([0xFF, 0x0A]))
+        let bad = try pipe(
+            ["tokenize", "encode", "--tokenizer", tok], stdin: Data("fine\nab\u{00e9}".utf8) + Data([0xFF, 0x0A]))
         #expect(bad.status == 3 && bad.err.contains("line 2: invalid UTF-8 at byte 4"), "\(bad.err)")
         let good = try pipe(["tokenize", "encode", "--tokenizer", tok], stdin: Data("Elizabeth smiled.\n".utf8))
         let back = try pipe(["tokenize", "decode", "--tokenizer", tok], stdin: good.out)

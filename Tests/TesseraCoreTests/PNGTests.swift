@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The PNG reader against Pillow (scripts/reference/make_png_fixture.py).
 @Suite struct PNGTests {
@@ -20,7 +20,7 @@ import TesseraCore
         #expect(try RGBImage.read(path: path) == img)
         let sq = img.centreCropSquare()
         #expect(sq.width == 5 && sq.height == 5)
-        #expect(Array(sq.pixels[0..<3]) == Array(img.pixels[6..<9]))   // column 2 of row 0
+        #expect(Array(sq.pixels[0..<3]) == Array(img.pixels[6..<9]))  // column 2 of row 0
         // Area downscaling averages blocks; a constant image stays constant when enlarged.
         let block = RGBImage(width: 2, height: 2, pixels: [0, 0, 0, 100, 100, 100, 200, 200, 200, 50, 50, 50])
         #expect(block.resized(width: 1, height: 1).pixels == [88, 88, 88])
@@ -31,11 +31,13 @@ import TesseraCore
     @Test func malformedPNGsAreOneLineErrors() throws {
         let good = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/rgb.png")))
         var badCRC = good
-        badCRC[29] ^= 0xFF   // inside IHDR's CRC
+        badCRC[29] ^= 0xFF  // inside IHDR's CRC
         var huge = good
         huge.replaceSubrange(16..<24, with: [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0])  // 100000 × 100000, CRC now wrong too
-        for (name, data, fragment) in [("truncated.png", good.prefix(60), "corrupt PNG"), ("crc.png", badCRC, "PNG"),
-                                       ("text.png", Data("hello".utf8), "not a readable PNG"), ("huge.png", huge, "PNG")] {
+        for (name, data, fragment) in [
+            ("truncated.png", good.prefix(60), "corrupt PNG"), ("crc.png", badCRC, "PNG"),
+            ("text.png", Data("hello".utf8), "not a readable PNG"), ("huge.png", huge, "PNG"),
+        ] {
             do {
                 _ = try RGBImage.decode(png: data, path: name)
                 Issue.record("\(name) accepted")
@@ -52,7 +54,9 @@ import TesseraCore
     @Test func samplesAreSeededAndDrawWhatTheCaptionSays() throws {
         let g = ShapesGenerator(seed: 5, side: 32)
         #expect(g.sample(7).image == ShapesGenerator(seed: 5, side: 32).sample(7).image)
-        #expect(g.sample(7).caption != ShapesGenerator(seed: 6, side: 32).sample(7).caption || g.sample(7).image != ShapesGenerator(seed: 6, side: 32).sample(7).image)
+        #expect(
+            g.sample(7).caption != ShapesGenerator(seed: 6, side: 32).sample(7).caption
+                || g.sample(7).image != ShapesGenerator(seed: 6, side: 32).sample(7).image)
         for i in 0..<40 {
             let s = g.sample(i)
             #expect(s.caption == "a \(s.size) \(s.colour) \(s.shape.rawValue) in the \(s.position.rawValue)")
@@ -69,7 +73,8 @@ import TesseraCore
             }
             #expect(n > 0, "\(s.caption): no pixel of its colour")
             let cx = sx / n / 32, cy = sy / n / 32
-            let wantX = (s.position == .topLeft || s.position == .bottomLeft) ? 0.27 : s.position == .center ? 0.5 : 0.73
+            let wantX =
+                (s.position == .topLeft || s.position == .bottomLeft) ? 0.27 : s.position == .center ? 0.5 : 0.73
             let wantY = (s.position == .topLeft || s.position == .topRight) ? 0.27 : s.position == .center ? 0.5 : 0.73
             #expect(abs(cx - wantX) < 0.12 && abs(cy - wantY) < 0.12, "\(s.caption): centroid (\(cx), \(cy))")
         }

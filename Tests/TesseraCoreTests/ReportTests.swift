@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// A complete study on disk, written by hand so every number is known: per seed, text-to-image
 /// runs of four arms (pretrained, random, aligned, norm-matched), image-only runs (random,
@@ -11,7 +11,8 @@ struct StudyScenario {
     var seeds = 3
     /// Final held-out image loss of a text-to-image arm.
     var t2iImage: (String, Int) -> Double = { arm, s in
-        (arm == "aligned" || arm == "pretrained, norm-matched" ? 1.5 : arm == "pretrained" ? 1.995 : 2.0) + 0.002 * Double(s)
+        (arm == "aligned" || arm == "pretrained, norm-matched" ? 1.5 : arm == "pretrained" ? 1.995 : 2.0) + 0.002
+            * Double(s)
     }
     /// How fast the image loss falls: v = end + (8 − end)·f^k, f from 1 to 0 (larger k: sooner).
     var t2iImageShape: (String, Int) -> Double = { arm, _ in arm == "random" ? 2 : 4 }
@@ -19,7 +20,8 @@ struct StudyScenario {
     var t2iTextEnd: (String, Int) -> Double = { _, s in 0.6 + 0.001 * Double(s) }
     /// Final held-out loss of an image-only arm ("random", "pretrained", "pretrained, trainable ffn", …).
     var uncond: (String, Int) -> Double = { arm, s in
-        (arm.hasSuffix("ffn") ? 2.5 : arm.hasSuffix("embed-output") ? 3.5 : arm == "pretrained" ? 2.005 : 2.0) + 0.003 * Double(s)
+        (arm.hasSuffix("ffn") ? 2.5 : arm.hasSuffix("embed-output") ? 3.5 : arm == "pretrained" ? 2.005 : 2.0) + 0.003
+            * Double(s)
     }
     /// Share of samples recognised.
     var samples: (String, Int) -> Double = { arm, s in 0.70 + 0.01 * Double(s) + (arm == "random" ? 0.005 : 0) }
@@ -30,7 +32,9 @@ struct StudyScenario {
         ((7, 5 + 0.01 * Double(s)), (1, 1), 0.021 + 0.001 * Double(s), 0.02)
     }
     /// Share of codes whose nearest token is a caption content word: probe, control.
-    var contentShare: (Int, Bool) -> Double = { s, control in control ? 0.09 + 0.001 * Double(s) : 0.10 + 0.002 * Double(s) }
+    var contentShare: (Int, Bool) -> Double = { s, control in
+        control ? 0.09 + 0.001 * Double(s) : 0.10 + 0.002 * Double(s)
+    }
     /// Text-id perplexity before, and per seed at the first probed checkpoint.
     var pplBefore = 150.0
     var pplAfter: (Int) -> Double = { s in 900 + 10 * Double(s) }
@@ -41,15 +45,20 @@ struct StudyScenario {
 
 enum StudyFixture {
     static func write(_ path: String, _ object: Any) throws {
-        try FileIO.writeAtomically(path, data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        try FileIO.writeAtomically(
+            path, data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
     static func writeLines(_ path: String, _ rows: [[String: Any]]) throws {
         try FileIO.writeAtomically(path, data: Data((rows.map(MetricsLog.line).joined(separator: "\n") + "\n").utf8))
     }
 
     /// A run whose losses fall from `start` to `end` (per modality) over `steps` steps, shaped f^k.
-    static func run(_ dir: String, seed: Int, initFrom: String?, aligned: Bool = false, matchNorm: Bool = false, trainable: [String]? = nil,
-                    lr: Double = 6e-4, text: (start: Double, end: Double)?, image: (start: Double, end: Double, k: Double)?, steps: Int = 100) throws {
+    static func run(
+        _ dir: String, seed: Int, initFrom: String?, aligned: Bool = false, matchNorm: Bool = false,
+        trainable: [String]? = nil,
+        lr: Double = 6e-4, text: (start: Double, end: Double)?, image: (start: Double, end: Double, k: Double)?,
+        steps: Int = 100
+    ) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var optim: [String: Any] = ["lr": lr]
         if let trainable { optim["trainable"] = trainable }
@@ -63,11 +72,14 @@ enum StudyFixture {
         try write(dir + "/config.json", config)
         var rows: [[String: Any]] = []
         for s in 1...steps {
-            let f = 1 - Double(s - 1) / Double(steps - 1)   // 1 → 0
+            let f = 1 - Double(s - 1) / Double(steps - 1)  // 1 → 0
             var r: [String: Any] = ["step": s]
             var parts: [(Double, Double)] = []
             // A text LM logs only "loss"; text-to-image runs split it.
-            if let text, image != nil { let v = text.end + (text.start - text.end) * f * f; r["loss_text"] = v; r["loss_text_ema"] = v; parts.append((v, 1)) }
+            if let text, image != nil {
+                let v = text.end + (text.start - text.end) * f * f; r["loss_text"] = v; r["loss_text_ema"] = v;
+                parts.append((v, 1))
+            }
             if let text, image == nil { parts.append((text.end + (text.start - text.end) * f * f, 1)) }
             if let image {
                 let v = image.end + (image.start - image.end) * Foundation.pow(f, image.k)
@@ -87,7 +99,8 @@ enum StudyFixture {
     }
 
     static func png(_ path: String, colour: UInt8) throws {
-        try RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: colour, count: 8 * 8 * 3)).write(path: path, durable: false)
+        try RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: colour, count: 8 * 8 * 3)).write(
+            path: path, durable: false)
     }
 
     /// `imageGap`: the random arm's image loss above the pretrained arm's (0: the same).
@@ -106,17 +119,24 @@ enum StudyFixture {
         let lm = root + "/text-lm"
         try run(lm, seed: 1, initFrom: nil, text: (8, 5), image: nil)
         for s in 1...sc.seeds {
-            for (arm, dir, from) in [("pretrained", "pretrained", Optional(lm)), ("random", "random", nil), ("aligned", "aligned", lm),
-                                     ("pretrained, norm-matched", "normmatched", lm)] {
-                try run(root + "/t2i-\(dir)-s\(s)", seed: s, initFrom: from, aligned: arm == "aligned", matchNorm: arm.hasSuffix("norm-matched"),
-                        text: (sc.t2iTextStart(arm, s), sc.t2iTextEnd(arm, s)), image: (8, sc.t2iImage(arm, s), sc.t2iImageShape(arm, s)))
+            for (arm, dir, from) in [
+                ("pretrained", "pretrained", Optional(lm)), ("random", "random", nil), ("aligned", "aligned", lm),
+                ("pretrained, norm-matched", "normmatched", lm),
+            ] {
+                try run(
+                    root + "/t2i-\(dir)-s\(s)", seed: s, initFrom: from, aligned: arm == "aligned",
+                    matchNorm: arm.hasSuffix("norm-matched"),
+                    text: (sc.t2iTextStart(arm, s), sc.t2iTextEnd(arm, s)),
+                    image: (8, sc.t2iImage(arm, s), sc.t2iImageShape(arm, s)))
             }
             for arm in ["random", "pretrained"] {
                 let from = arm == "pretrained" ? lm : nil
-                try run(root + "/uncond-\(arm)-s\(s)", seed: s, initFrom: from, text: nil, image: (8, sc.uncond(arm, s), 2))
+                try run(
+                    root + "/uncond-\(arm)-s\(s)", seed: s, initFrom: from, text: nil, image: (8, sc.uncond(arm, s), 2))
                 for p in ["ffn", "embed-output"] {
-                    try run(root + "/uncond-\(arm)-\(p)-s\(s)", seed: s, initFrom: from, trainable: [p], text: nil,
-                            image: (8, sc.uncond("\(arm), trainable \(p)", s), 2))
+                    try run(
+                        root + "/uncond-\(arm)-\(p)-s\(s)", seed: s, initFrom: from, trainable: [p], text: nil,
+                        image: (8, sc.uncond("\(arm), trainable \(p)", s), 2))
                 }
             }
             // Alignment probe and its control.
@@ -124,33 +144,59 @@ enum StudyFixture {
                 let dir = root + (control ? "/align-control-s\(s)" : "/align-s\(s)")
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 let a = sc.align(s)
-                try writeLines(dir + "/metrics.jsonl", (1...500).map { step -> [String: Any] in
-                    let f = step < 50 ? 1 - Double(step - 1) / 49 : 0
-                    var r: [String: Any] = ["step": step, "loss": a.loss.1 + (a.loss.0 - a.loss.1) * f, "loss_floor": a.floor.1 + (a.floor.0 - a.floor.1) * f,
-                                            "temperature": max(0.01, 0.07 - 0.0001 * Double(step)), "accuracy": 0.1]
-                    if step % 50 == 0 { r["val_loss"] = 1.0; r["val_accuracy"] = 0.3 }
-                    return r
-                })
-                try write(dir + "/summary.json", ["batch": 1024, "val_batch": 200, "val_accuracy": 0.3, "step": 500, "seed": s, "shuffled_captions": control,
-                                                  "val_retrieval": control ? a.chance : a.retrieval, "val_retrieval_chance": a.chance,
-                                                  "nearest_content_word_share": sc.contentShare(s, control), "vocabulary_content_word_share": 0.004,
-                                                  "nearest_caption_word_share": 0.1, "vocabulary_caption_word_share": 0.004, "caption_words": 20])
-                try FileIO.writeAtomically(dir + "/nearest.tsv", data: Data("code\ttoken1\tcosine1\ttoken2\tcosine2\n0\t blue\t0.3000\t<x>\t0.2000\n1\t\\t\t0.1000\tred\t0.0500\n".utf8))
+                try writeLines(
+                    dir + "/metrics.jsonl",
+                    (1...500).map { step -> [String: Any] in
+                        let f = step < 50 ? 1 - Double(step - 1) / 49 : 0
+                        var r: [String: Any] = [
+                            "step": step, "loss": a.loss.1 + (a.loss.0 - a.loss.1) * f,
+                            "loss_floor": a.floor.1 + (a.floor.0 - a.floor.1) * f,
+                            "temperature": max(0.01, 0.07 - 0.0001 * Double(step)), "accuracy": 0.1,
+                        ]
+                        if step % 50 == 0 { r["val_loss"] = 1.0; r["val_accuracy"] = 0.3 }
+                        return r
+                    })
+                try write(
+                    dir + "/summary.json",
+                    [
+                        "batch": 1024, "val_batch": 200, "val_accuracy": 0.3, "step": 500, "seed": s,
+                        "shuffled_captions": control,
+                        "val_retrieval": control ? a.chance : a.retrieval, "val_retrieval_chance": a.chance,
+                        "nearest_content_word_share": sc.contentShare(s, control),
+                        "vocabulary_content_word_share": 0.004,
+                        "nearest_caption_word_share": 0.1, "vocabulary_caption_word_share": 0.004, "caption_words": 20,
+                    ])
+                try FileIO.writeAtomically(
+                    dir + "/nearest.tsv",
+                    data: Data(
+                        "code\ttoken1\tcosine1\ttoken2\tcosine2\n0\t blue\t0.3000\t<x>\t0.2000\n1\t\\t\t0.1000\tred\t0.0500\n"
+                            .utf8))
             }
         }
 
         // Forgetting: the LM, then each seed's pretrained arm at steps 50 and 100.
         let forget = root + "/forget"
         try FileManager.default.createDirectory(atPath: forget, withIntermediateDirectories: true)
-        let completions: [[String: Any]] = [["prompt": "Simply put, the theory of relativity states that", "completion": " <b>bold</b>"]]
-        var rows: [[String: Any]] = [["checkpoint": lm + "/checkpoints/step_00000100", "step": 100, "val_ppl": sc.pplBefore, "val_ppl_text_only": sc.pplBefore,
-                                      "cloze_accuracy": sc.cloze.before, "translation_accuracy": sc.translation.before, "completions": completions]]
+        let completions: [[String: Any]] = [
+            ["prompt": "Simply put, the theory of relativity states that", "completion": " <b>bold</b>"]
+        ]
+        var rows: [[String: Any]] = [
+            [
+                "checkpoint": lm + "/checkpoints/step_00000100", "step": 100, "val_ppl": sc.pplBefore,
+                "val_ppl_text_only": sc.pplBefore,
+                "cloze_accuracy": sc.cloze.before, "translation_accuracy": sc.translation.before,
+                "completions": completions,
+            ]
+        ]
         for s in 1...sc.seeds {
             for step in [50, 100] {
-                rows.append(["checkpoint": root + "/t2i-pretrained-s\(s)/checkpoints/step_000000\(step)", "step": step,
-                             "val_ppl": 2 * sc.pplAfter(s), "val_ppl_text_only": sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
-                             "cloze_accuracy": step == 50 ? sc.cloze.before : sc.cloze.after(s),
-                             "translation_accuracy": step == 50 ? sc.translation.before : sc.translation.after(s), "completions": completions])
+                rows.append([
+                    "checkpoint": root + "/t2i-pretrained-s\(s)/checkpoints/step_000000\(step)", "step": step,
+                    "val_ppl": 2 * sc.pplAfter(s), "val_ppl_text_only": sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
+                    "cloze_accuracy": step == 50 ? sc.cloze.before : sc.cloze.after(s),
+                    "translation_accuracy": step == 50 ? sc.translation.before : sc.translation.after(s),
+                    "completions": completions,
+                ])
             }
         }
         try writeLines(forget + "/forgetting.jsonl", rows)
@@ -161,11 +207,20 @@ enum StudyFixture {
                 let dir = root + "/samples-\(arm)-s\(s)"
                 try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
                 for i in 0..<3 { try png(dir + "/images/0000\(i).png", colour: colour) }
-                try writeLines(dir + "/samples.jsonl", (0..<3).map { ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0] })
-                var summary: [String: Any] = ["checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200, "image_end_rate": 1.0]
+                try writeLines(
+                    dir + "/samples.jsonl",
+                    (0..<3).map {
+                        ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0]
+                    })
+                var summary: [String: Any] = [
+                    "checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200,
+                    "image_end_rate": 1.0,
+                ]
                 if sc.classifierScores {
-                    summary.merge(["class_accuracy": sc.samples(arm, s), "class_chance": 0.04, "frechet_distance": 3.5,
-                                   "frechet_distance_real_train": 0.5]) { a, _ in a }
+                    summary.merge([
+                        "class_accuracy": sc.samples(arm, s), "class_chance": 0.04, "frechet_distance": 3.5,
+                        "frechet_distance_real_train": 0.5,
+                    ]) { a, _ in a }
                 } else {
                     summary["consistency"] = ["all": sc.samples(arm, s)]
                 }
@@ -188,8 +243,11 @@ enum StudyFixture {
         let arms = StudyRuns.byArm(s.textToImage)
         #expect(Set(arms.map(\.arm)) == ["pretrained", "random", "aligned", "pretrained, norm-matched"])
         #expect(arms.allSatisfy { $0.runs.map(\.seed) == [1, 2, 3] })
-        #expect(Set(s.imageOnly.map(\.arm)) == ["random", "pretrained", "pretrained, trainable ffn", "pretrained, trainable embed-output",
-                                                "random, trainable ffn", "random, trainable embed-output"])
+        #expect(
+            Set(s.imageOnly.map(\.arm)) == [
+                "random", "pretrained", "pretrained, trainable ffn", "pretrained, trainable embed-output",
+                "random, trainable ffn", "random, trainable embed-output",
+            ])
         #expect(s.alignments.filter(\.control).map(\.seed).sorted() == [1, 2, 3])
         #expect(s.alignments[0].nearest.count == 2 && s.alignments[0].nearest[0].tokens.map(\.0) == [" blue", "<x>"])
         #expect(s.alignments[0].nearest[1].tokens.map(\.0) == ["\\t", "red"])
@@ -214,24 +272,31 @@ enum StudyFixture {
         let html = String(decoding: try FileIO.read(out + "/index.html"), as: UTF8.self)
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n") && !html.contains("<script"))
         for id in HTMLReport.figureIds {
-            guard let open = html.range(of: "<svg id=\"\(id)\""), let close = html.range(of: "</svg>", range: open.upperBound..<html.endIndex) else {
+            guard let open = html.range(of: "<svg id=\"\(id)\""),
+                let close = html.range(of: "</svg>", range: open.upperBound..<html.endIndex)
+            else {
                 Issue.record("figure \(id) missing"); continue
             }
             let svg = html[open.lowerBound..<close.upperBound]
-            #expect(svg.contains("<path d=\"M") && !svg.contains("no data") && !svg.contains("nan"), "figure \(id) has no line")
+            #expect(
+                svg.contains("<path d=\"M") && !svg.contains("no data") && !svg.contains("nan"),
+                "figure \(id) has no line")
         }
-        let rows = html.components(separatedBy: "<tr class=\"claim ").dropFirst().map { $0.components(separatedBy: "</tr>")[0] }
+        let rows = html.components(separatedBy: "<tr class=\"claim ").dropFirst().map {
+            $0.components(separatedBy: "</tr>")[0]
+        }
         #expect(rows.count == 14)
         for row in rows {
             let cells = row.components(separatedBy: "<td").dropFirst()
             #expect(cells.count == 6)
-            #expect(!row.contains("<td class=\"measured\">—</td>") && !row.contains("not measured"), "\(row.prefix(200))")
+            #expect(
+                !row.contains("<td class=\"measured\">—</td>") && !row.contains("not measured"), "\(row.prefix(200))")
             #expect(!row.contains("inf,") && !row.contains("inf]") && !row.contains("(nan"), "\(row.prefix(300))")
         }
-        #expect(html.contains("id=\"table1\"") && html.contains("&lt;b&gt;bold&lt;/b&gt;"))   // completions escaped
+        #expect(html.contains("id=\"table1\"") && html.contains("&lt;b&gt;bold&lt;/b&gt;"))  // completions escaped
         #expect(html.contains("<img id=\"samples\" src=\"samples.png\""))
         let grid = try RGBImage.read(path: out + "/samples.png")
-        #expect(grid.width > 2 * 128 && grid.height > 3 * 128)   // 2 arms × 3 captions, cells ≥ 128 px
+        #expect(grid.width > 2 * 128 && grid.height > 3 * 128)  // 2 arms × 3 captions, cells ≥ 128 px
         let json = try JSONSerialization.jsonObject(with: try FileIO.read(out + "/report.json")) as! [String: Any]
         let jsonClaims = json["claims"] as! [[String: Any]]
         #expect(jsonClaims.count == 14 && (json["rules"] as! [String]).count >= 10)
@@ -239,7 +304,7 @@ enum StudyFixture {
         let interval = try #require(c1["interval"] as? [String: Any])
         #expect(interval["n"] as? Int == 3 && (interval["lower"] as! Double) < (interval["upper"] as! Double))
         #expect(html.contains("id=\"rules\"") && html.contains("id=\"scale\""))
-        #expect(html.contains("/align-s1/nearest.tsv") && !html.contains("align-control-s1/nearest.tsv"))   // the real probe's tokens
+        #expect(html.contains("/align-s1/nearest.tsv") && !html.contains("align-control-s1/nearest.tsv"))  // the real probe's tokens
 
         // Writing again replaces the earlier report; another non-empty directory is refused.
         try report.write(to: out, overwrite: false)
@@ -255,8 +320,10 @@ enum StudyFixture {
         #expect(SVGPlot.logTicks(0, 2) == [1, 2, 5, 10, 20, 50, 100])
         #expect(SVGPlot.escape("a<b & \"c\">") == "a&lt;b &amp; &quot;c&quot;&gt;")
         // Non-positive values cannot sit on a log axis: they are dropped, not drawn as NaN.
-        let p = SVGPlot(id: "p", title: "t<1>", xLabel: "x", yLabel: "y", logY: true,
-                        series: [.init(label: "s", points: [(0, 0), (1, 10), (2, 100)], colour: "#000")]).svg
+        let p = SVGPlot(
+            id: "p", title: "t<1>", xLabel: "x", yLabel: "y", logY: true,
+            series: [.init(label: "s", points: [(0, 0), (1, 10), (2, 100)], colour: "#000")]
+        ).svg
         #expect(p.contains("<path d=\"M") && !p.contains("nan") && !p.contains("inf") && p.contains("t&lt;1&gt;"))
         let empty = SVGPlot(id: "e", title: "t", xLabel: "x", yLabel: "y", series: []).svg
         #expect(empty.contains("no data") && !empty.contains("<path"))

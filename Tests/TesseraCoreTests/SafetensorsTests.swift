@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct SafetensorsTests {
     /// Builds a file from a header string and a data size.
@@ -17,10 +17,13 @@ import TesseraCore
         let dir = tempDirectory("st")
         let a: [Float] = [1, -2, 3.5, 4, 5, 6]
         try a.withUnsafeBufferPointer { p in
-            try SafetensorsWriter.write(path: dir + "/x.safetensors",
-                                        tensors: [SafetensorsTensor(name: "a", shape: [2, 3], f32: p.baseAddress!),
-                                                  SafetensorsTensor(name: "ids", shape: [3], i32: [7, -1, 9])],
-                                        metadata: ["k": "v"])
+            try SafetensorsWriter.write(
+                path: dir + "/x.safetensors",
+                tensors: [
+                    SafetensorsTensor(name: "a", shape: [2, 3], f32: p.baseAddress!),
+                    SafetensorsTensor(name: "ids", shape: [3], i32: [7, -1, 9]),
+                ],
+                metadata: ["k": "v"])
         }
         let f = try SafetensorsFile(path: dir + "/x.safetensors")
         #expect(try f.floats("a") == a)
@@ -31,7 +34,8 @@ import TesseraCore
 
     @Test func readsHalfAndBFloat16() throws {
         // F16 1.5 = 0x3E00, BF16 -2.0 = 0xC000
-        let h = #"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[2,4]}}"#
+        let h =
+            #"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[2,4]}}"#
         var d = Self.file(h, dataBytes: 0)
         d.append(contentsOf: [0x00, 0x3E, 0x00, 0xC0])
         let f = try SafetensorsFile(data: d, path: "mem")
@@ -44,15 +48,43 @@ import TesseraCore
         ("header length past the end", file("{}", dataBytes: 0, headerLength: 4096), "runs past the end"),
         ("huge header", file("{}", dataBytes: 0, headerLength: 1 << 40), "100 MB limit"),
         ("not JSON", file("{nope", dataBytes: 0), "not valid JSON"),
-        ("unknown dtype", file(#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}}"#, dataBytes: 1), "unsupported dtype Q4"),
-        ("size disagrees with shape", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "needs 8"),
-        ("data truncated", file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8), "past the end"),
-        ("overlap", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, dataBytes: 8), "overlaps"),
+        (
+            "unknown dtype", file(#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}}"#, dataBytes: 1),
+            "unsupported dtype Q4"
+        ),
+        (
+            "size disagrees with shape", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4),
+            "needs 8"
+        ),
+        (
+            "data truncated", file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8),
+            "past the end"
+        ),
+        (
+            "overlap",
+            file(
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                dataBytes: 8), "overlaps"
+        ),
         ("gap", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, dataBytes: 8), "gap of 4 bytes"),
-        ("trailing bytes", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 12), "unused bytes"),
-        ("duplicate name", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4), "duplicate tensor name"),
-        ("negative dimension", file(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4), "bad dimension"),
-        ("reversed offsets", file(#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}"#, dataBytes: 4), "reversed"),
+        (
+            "trailing bytes", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 12),
+            "unused bytes"
+        ),
+        (
+            "duplicate name",
+            file(
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                dataBytes: 4), "duplicate tensor name"
+        ),
+        (
+            "negative dimension", file(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4),
+            "bad dimension"
+        ),
+        (
+            "reversed offsets", file(#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}"#, dataBytes: 4),
+            "reversed"
+        ),
     ]
 
     @Test(arguments: 0..<malformed.count)
@@ -91,7 +123,7 @@ import TesseraCore
 
     @Test func defaultsAndValues() throws {
         let c = try read(base)
-        #expect(c.model.ffnHidden == 256)   // open_lm rule: 256·ceil(int(8·32/3)/256)
+        #expect(c.model.ffnHidden == 256)  // open_lm rule: 256·ceil(int(8·32/3)/256)
         #expect(c.model.nKVHeads == 4)
         #expect(c.optim.batchTokens == c.optim.microBatch * c.data.seqLen)
     }

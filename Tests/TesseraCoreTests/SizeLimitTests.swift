@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Sizes from inputs are bounded before anything computes with or allocates from them: every
 /// hostile value below is a config error, never an overflow trap or an allocation.
 @Suite struct SizeLimitTests {
-    static func config(_ model: [String: Any], data: [String: Any] = ["seq_len": 32], optim: [String: Any] = [:]) throws -> TrainConfig {
+    static func config(
+        _ model: [String: Any], data: [String: Any] = ["seq_len": 32], optim: [String: Any] = [:]
+    ) throws -> TrainConfig {
         try TrainConfig(reader: ConfigReader(tree: ["model": model, "data": data, "optim": optim], file: "t.yaml"))
     }
 
@@ -13,15 +15,20 @@ import TesseraCore
 
     @Test func hostileModelValuesAreConfigErrors() throws {
         _ = try Self.config(Self.ok)
-        for (key, value) in [("d_model", Int.max), ("d_model", 1 << 20), ("n_layers", 1 << 40), ("n_heads", 1 << 31), ("vocab_size", 1 << 30),
-                             ("ffn_hidden", Int.max), ("ffn_multiple_of", Int.max), ("max_seq_len", 1 << 40), ("rotary_dims", Int.max),
-                             ("n_kv_heads", Int.max)] {
+        for (key, value) in [
+            ("d_model", Int.max), ("d_model", 1 << 20), ("n_layers", 1 << 40), ("n_heads", 1 << 31),
+            ("vocab_size", 1 << 30),
+            ("ffn_hidden", Int.max), ("ffn_multiple_of", Int.max), ("max_seq_len", 1 << 40), ("rotary_dims", Int.max),
+            ("n_kv_heads", Int.max),
+        ] {
             var m = Self.ok
             m[key] = value
             #expect(throws: TesseraError.self, "model.\(key) = \(value)") { try Self.config(m) }
         }
         // The crash the config_values fuzzer found: micro_batch × seq_len overflowing Int.
-        #expect(throws: TesseraError.self) { try Self.config(Self.ok, data: ["seq_len": 1 << 20], optim: ["micro_batch": 1 << 24]) }
+        #expect(throws: TesseraError.self) {
+            try Self.config(Self.ok, data: ["seq_len": 1 << 20], optim: ["micro_batch": 1 << 24])
+        }
         #expect(throws: TesseraError.self) { try Self.config(Self.ok, optim: ["micro_batch": Int.max]) }
         #expect(throws: TesseraError.self) { try Self.config(Self.ok, optim: ["steps": Int.max]) }
     }
@@ -32,11 +39,12 @@ import TesseraCore
         #expect(Transformer.sizeProblem(c, batch: 100_000_000, seqLen: 32, training: false)?.contains("rows") == true)
         #expect(Transformer.sizeProblem(c, batch: Int.max, seqLen: Int.max, training: false) != nil)
         var big = c
-        big.dModel = 65_536; big.nLayers = 1_024; big.nHeads = 64; big.nKVHeads = 64; big.ffnHidden = 1 << 20; big.vocabSize = 1 << 24
+        big.dModel = 65_536; big.nLayers = 1_024; big.nHeads = 64; big.nKVHeads = 64; big.ffnHidden = 1 << 20;
+        big.vocabSize = 1 << 24
         #expect(big.problems().contains { $0.contains("available") })
         #expect(big.problems(memory: false).isEmpty)
         #expect(big.parameterCountEstimate > 1 << 40)
-        #expect(SizeLimits.memoryProblem(SizeLimits.bytes(Int.max, 4), "x") != nil)   // overflow is a refusal, not a trap
+        #expect(SizeLimits.memoryProblem(SizeLimits.bytes(Int.max, 4), "x") != nil)  // overflow is a refusal, not a trap
         #expect(SizeLimits.memoryProblem(1 << 20, "x", available: 1 << 30) == nil)
         #expect(SizeLimits.memoryProblem(1 << 31, "x", available: 1 << 30)?.contains("2.00 GiB") == true)
     }

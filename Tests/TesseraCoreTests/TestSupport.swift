@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 enum Fixtures {
     static func path(_ name: String) -> String {
@@ -40,11 +40,14 @@ func runTessera(_ args: [String], cwd: String? = nil, env: [String: String] = [:
 
 /// Runs one of scripts/ with bash, the test build of `tessera` as $TESSERA_BIN.
 func runScript(_ name: String, _ args: [String], env: [String: String] = [:]) throws -> RunResult {
-    try runProcess("/bin/bash", [packageRoot + "/scripts/" + name] + args,
-                   env: env.merging(["TESSERA_BIN": tesseraBinary()]) { a, _ in a })
+    try runProcess(
+        "/bin/bash", [packageRoot + "/scripts/" + name] + args,
+        env: env.merging(["TESSERA_BIN": tesseraBinary()]) { a, _ in a })
 }
 
-func runProcess(_ executable: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> RunResult {
+func runProcess(
+    _ executable: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]
+) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
@@ -59,8 +62,9 @@ func runProcess(_ executable: String, _ args: [String], cwd: String? = nil, env:
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                     stderr: String(decoding: e, as: UTF8.self))
+    return RunResult(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+        stderr: String(decoding: e, as: UTF8.self))
 }
 
 /// The package root (configs/ and the embedded corpus live there).

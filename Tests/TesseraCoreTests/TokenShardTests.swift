@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct TokenShardTests {
     static let tokenizer = Fixtures.path("bpe_austen2k_digits.tokenizer.json")
@@ -10,8 +10,11 @@ import TesseraCore
     @Test func textToShardsToTrainingToEval() throws {
         let dir = tempDirectory("shards")
         let shards = dir + "/data"
-        let t = try runTessera(["tokenize", "text", "--tokenizer", Self.tokenizer, "--in", "configs/corpus/pride-and-prejudice.txt",
-                                "--separator", "<|endoftext|>", "--shard-tokens", "50000", "--out", shards], cwd: packageRoot)
+        let t = try runTessera(
+            [
+                "tokenize", "text", "--tokenizer", Self.tokenizer, "--in", "configs/corpus/pride-and-prejudice.txt",
+                "--separator", "<|endoftext|>", "--shard-tokens", "50000", "--out", shards,
+            ], cwd: packageRoot)
         #expect(t.status == 0, "\(t.stderr)")
         let m = try TokenShards.readManifest(shards)
         #expect(m.vocabSize == 2048)
@@ -19,26 +22,35 @@ import TesseraCore
         let (_, train) = try TokenShards.load(dir: shards, split: "train")
         let (_, val) = try TokenShards.load(dir: shards, split: "val")
         let tok = try TokenizerFiles.load(Self.tokenizer)
-        let text = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/configs/corpus/pride-and-prejudice.txt")))
+        let text = [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/configs/corpus/pride-and-prejudice.txt")))
         #expect(train + val == tok.encode(bytes: text) + [tok.id(of: "<|endoftext|>")!])
 
         let cfg = dir + "/c.yaml"
         try testConfigYAML(steps: 3).replacingOccurrences(of: "vocab_size: 256", with: "vocab_size: 2048")
-            .replacingOccurrences(of: "train: \(packageRoot)/configs/corpus/pride-and-prejudice.txt", with: "train: \(shards)")
+            .replacingOccurrences(
+                of: "train: \(packageRoot)/configs/corpus/pride-and-prejudice.txt", with: "train: \(shards)"
+            )
             .write(toFile: cfg, atomically: true, encoding: .utf8)
         let run = dir + "/run"
         let r = try runTessera(["train", "--config", cfg, "--run-dir", run])
         #expect(r.status == 0, "\(r.stderr)")
         let ck = Checkpoint.list(runDir: run)[0].path
         #expect(FileManager.default.fileExists(atPath: ck + "/tokenizer.json"))
-        let e = try runTessera(["eval", "--checkpoint", run, "--corpus", "configs/corpus/sense-and-sensibility.txt", "--tokens", "2000", "--json"], cwd: packageRoot)
+        let e = try runTessera(
+            [
+                "eval", "--checkpoint", run, "--corpus", "configs/corpus/sense-and-sensibility.txt", "--tokens", "2000",
+                "--json",
+            ], cwd: packageRoot)
         #expect(e.status == 0, "\(e.stderr)")
         #expect(e.stdout.contains("bits_per_byte"))
         let p = try runTessera(["probe", "complete", "--checkpoint", run, "--prompt", "It is", "--max-new-tokens", "5"])
         #expect(p.status == 0, "\(p.stderr)")
 
         // A model whose vocabulary is smaller than the shards' is a config error naming both.
-        let small = try runTessera(["train", "--config", cfg, "--set", "model.vocab_size=1000", "--run-dir", dir + "/run2"])
+        let small = try runTessera([
+            "train", "--config", cfg, "--set", "model.vocab_size=1000", "--run-dir", dir + "/run2",
+        ])
         #expect(small.status == 2)
         #expect(small.stderr.contains("model.vocab_size (1000) is smaller than the shards' vocabulary (2048"))
     }
@@ -55,8 +67,9 @@ import TesseraCore
 
     func makeShards(_ ids: [Int32], vocab: Int = 100) throws -> String {
         let dir = tempDirectory("sh")
-        _ = try TokenShards.write(splits: ["train": ids, "val": [1, 2]], to: dir, vocabSize: vocab, tokenizer: "t",
-                                  tokenizerHash: "0", sources: [])
+        _ = try TokenShards.write(
+            splits: ["train": ids, "val": [1, 2]], to: dir, vocabSize: vocab, tokenizer: "t",
+            tokenizerHash: "0", sources: [])
         return dir
     }
 

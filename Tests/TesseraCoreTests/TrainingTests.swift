@@ -1,21 +1,31 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct TrainingTests {
     /// `gpt2`: GPT-2's block (learned positions, biased linears, tanh-GELU MLP, LayerNorm, no RoPE).
     static func config(steps: Int, gpt2: Bool = false) throws -> TrainConfig {
-        let model: [String: Any] = gpt2
-            ? ["d_model": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 256, "ffn_hidden": 128, "norm": "layernorm", "rope": "none",
-               "mlp": "gelu_tanh", "linear_bias": true, "learned_positions": true]
-            : ["d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 256, "ffn_hidden": 64,
-               "norm": "rmsnorm", "rope": "half"]
+        let model: [String: Any] =
+            gpt2
+            ? [
+                "d_model": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 256, "ffn_hidden": 128, "norm": "layernorm",
+                "rope": "none",
+                "mlp": "gelu_tanh", "linear_bias": true, "learned_positions": true,
+            ]
+            : [
+                "d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 256, "ffn_hidden": 64,
+                "norm": "rmsnorm", "rope": "half",
+            ]
         let tree: [String: Any] = [
             "seed": 7, "threads": 2,
             "model": model,
-            "data": ["train": packageRoot + "/configs/corpus/pride-and-prejudice.txt", "val_fraction": 0.05, "seq_len": 32],
-            "optim": ["steps": steps, "micro_batch": 4, "batch_tokens": 256, "lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 3,
-                      "grad_clip": 1.0, "no_decay": ["*norm.weight"]],
+            "data": [
+                "train": packageRoot + "/configs/corpus/pride-and-prejudice.txt", "val_fraction": 0.05, "seq_len": 32,
+            ],
+            "optim": [
+                "steps": steps, "micro_batch": 4, "batch_tokens": 256, "lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 3,
+                "grad_clip": 1.0, "no_decay": ["*norm.weight"],
+            ],
             "eval": ["every": 4, "tokens": 2048],
             "checkpoint": ["every": 3, "keep_last": 2],
         ]
@@ -24,7 +34,9 @@ import TesseraCore
 
     static func losses(_ runDir: String) throws -> [[Double]] {
         try MetricsLog.read(runDir + "/metrics.jsonl").map { row in
-            ["step", "loss", "grad_norm", "lr", "val_loss"].map { (row[$0] as? Double) ?? Double((row[$0] as? Int) ?? -1) }
+            ["step", "loss", "grad_norm", "lr", "val_loss"].map {
+                (row[$0] as? Double) ?? Double((row[$0] as? Int) ?? -1)
+            }
         }
     }
 
@@ -51,7 +63,9 @@ import TesseraCore
         #expect(try Self.losses(a) == Self.losses(b))
         let last = Checkpoint.name(step: 10)
         for f in ["model.safetensors", "optimizer.safetensors"] {
-            #expect(try Self.bytes("\(a)/checkpoints/\(last)/\(f)") == Self.bytes("\(b)/checkpoints/\(last)/\(f)"), "\(f) differs")
+            #expect(
+                try Self.bytes("\(a)/checkpoints/\(last)/\(f)") == Self.bytes("\(b)/checkpoints/\(last)/\(f)"),
+                "\(f) differs")
         }
     }
 
@@ -60,8 +74,9 @@ import TesseraCore
     @Test func deterministicAcrossRunsThreadCountsAndGemmThreading() throws {
         // Large enough that GEMMs take the threaded paths (m·n·k above Gemm.parallelThreshold).
         var c = try Self.config(steps: 3)
-        c.model = ModelConfig(dModel: 128, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 256, ffnHidden: 256,
-                              norm: .rmsNorm, rope: .half, maxSeqLen: 64)
+        c.model = ModelConfig(
+            dModel: 128, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 256, ffnHidden: 256,
+            norm: .rmsNorm, rope: .half, maxSeqLen: 64)
         c.data.seqLen = 64
         c.optim.microBatch = 8
         c.optim.batchTokens = 512

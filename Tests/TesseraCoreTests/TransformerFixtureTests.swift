@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// Logits, loss, every gradient and three AdamW steps against PyTorch
 /// (scripts/reference/make_lm_fixture.py; reference computed in float64).
@@ -19,18 +19,20 @@ import TesseraCore
         let f = try SafetensorsFile(path: Fixtures.path("lm_\(name).safetensors"))
         let c = try JSONSerialization.jsonObject(with: Data(f.metadata["config"]!.utf8)) as! [String: Any]
         let batch = Int(f.metadata["batch"]!)!, seq = Int(f.metadata["seq_len"]!)!
-        let config = ModelConfig(dModel: c["d"] as! Int, nLayers: c["layers"] as! Int, nHeads: c["heads"] as! Int,
-                                 nKVHeads: c["kv_heads"] as? Int, vocabSize: c["vocab"] as! Int,
-                                 ffnHidden: c["ffn"] as? Int, norm: NormKind(rawValue: c["norm"] as! String)!,
-                                 normEps: Float(c["eps"] as! Double), rope: RopeKind(rawValue: c["rope"] as! String)!,
-                                 ropeTheta: c["theta"] as! Double, tieEmbeddings: c["tied"] as! Bool, maxSeqLen: seq)
+        let config = ModelConfig(
+            dModel: c["d"] as! Int, nLayers: c["layers"] as! Int, nHeads: c["heads"] as! Int,
+            nKVHeads: c["kv_heads"] as? Int, vocabSize: c["vocab"] as! Int,
+            ffnHidden: c["ffn"] as? Int, norm: NormKind(rawValue: c["norm"] as! String)!,
+            normEps: Float(c["eps"] as! Double), rope: RopeKind(rawValue: c["rope"] as! String)!,
+            ropeTheta: c["theta"] as! Double, tieEmbeddings: c["tied"] as! Bool, maxSeqLen: seq)
         let model = Transformer(config: config, batch: batch, seqLen: seq, pool: Parallel(threads: 2))
         for s in model.params.slots {
             try f.read(s.name, into: model.params.values.pointer + s.offset, count: s.count)
         }
         let opt = try JSONSerialization.jsonObject(with: Data(f.metadata["optimizer"]!.utf8)) as! [String: Any]
-        return Case(file: f, model: model, inputs: try f.int32s("inputs"), targets: try f.int32s("targets"),
-                    ignore: Int32(f.metadata["ignore_index"]!)!, opt: opt)
+        return Case(
+            file: f, model: model, inputs: try f.int32s("inputs"), targets: try f.int32s("targets"),
+            ignore: Int32(f.metadata["ignore_index"]!)!, opt: opt)
     }
 
     @Test(arguments: ["openlm", "llama"])
@@ -60,15 +62,18 @@ import TesseraCore
     static func adamW(_ c: Case) -> AdamW {
         let o = c.opt
         let noDecay = ["*norm.weight", "*norm.bias"]
-        return AdamW(store: c.model.params,
-                     config: AdamWConfig(beta1: o["beta1"] as! Double, beta2: o["beta2"] as! Double,
-                                         eps: o["eps"] as! Double, weightDecay: o["wd"] as! Double),
-                     decays: { !Glob.matchesAny(noDecay, $0) })
+        return AdamW(
+            store: c.model.params,
+            config: AdamWConfig(
+                beta1: o["beta1"] as! Double, beta2: o["beta2"] as! Double,
+                eps: o["eps"] as! Double, weightDecay: o["wd"] as! Double),
+            decays: { !Glob.matchesAny(noDecay, $0) })
     }
 
     static func schedule(_ c: Case) -> LRSchedule {
-        LRSchedule(baseLR: c.opt["lr"] as! Double, minLR: c.opt["min_lr"] as! Double,
-                   warmupSteps: c.opt["warmup"] as! Int, totalSteps: c.opt["total"] as! Int)
+        LRSchedule(
+            baseLR: c.opt["lr"] as! Double, minLR: c.opt["min_lr"] as! Double,
+            warmupSteps: c.opt["warmup"] as! Int, totalSteps: c.opt["total"] as! Int)
     }
 
     /// Warmup + cosine against torch's LinearLR → CosineAnnealingLR (SequentialLR).

@@ -1,14 +1,16 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The image tokenizer's training loop, CLI and code files, end to end.
 @Suite struct VQTrainingTests {
     static func tinyConfig(_ extra: [String: Any] = [:], steps: Int = 6) throws -> VQTrainConfig {
         var tree: [String: Any] = [
             "task": "vq", "seed": 7, "threads": 2,
-            "model": ["resolution": 8, "ch": 8, "ch_mult": [1, 2], "num_res_blocks": 1, "attn_resolutions": [4],
-                      "n_embed": 16, "norm_groups": 4],
+            "model": [
+                "resolution": 8, "ch": 8, "ch_mult": [1, 2], "num_res_blocks": 1, "attn_resolutions": [4],
+                "n_embed": 16, "norm_groups": 4,
+            ],
             "data": ["shapes": ["count": 40, "val_count": 8]],
             "optim": ["steps": steps, "batch": 4, "lr": 1e-3],
             "codebook": ["restart_every": 2], "ema": ["decay": 0.9], "eval": ["every": 3, "grid": 2],
@@ -20,7 +22,9 @@ import TesseraCore
 
     static func losses(_ dir: String) throws -> [String] {
         try MetricsLog.read(dir + "/metrics.jsonl").map { r in
-            ["loss", "rec_loss", "vq_loss", "grad_norm", "g_adv_loss", "d_loss", "val_psnr", "val_ssim"].map { "\(r[$0] ?? "-")" }.joined(separator: " ")
+            ["loss", "rec_loss", "vq_loss", "grad_norm", "g_adv_loss", "d_loss", "val_psnr", "val_ssim"].map {
+                "\(r[$0] ?? "-")"
+            }.joined(separator: " ")
         }
     }
 
@@ -55,12 +59,16 @@ import TesseraCore
         #expect(usage >= 0.5, "code usage \(usage)")
 
         let data = root + "/shapes", codes = root + "/codes", decoded = root + "/decoded"
-        #expect(try runTessera(["data", "shapes", "--out", data, "--count", "24", "--val", "8", "--size", "16"]).status == 0)
+        #expect(
+            try runTessera(["data", "shapes", "--out", data, "--count", "24", "--val", "8", "--size", "16"]).status == 0
+        )
         let t = try runTessera(["tokenize", "images", "--tokenizer", run, "--dataset", data, "--out", codes])
         #expect(t.status == 0, "\(t.stderr)")
         let loaded = try ImageCodes.load(dir: codes, split: "val")
         #expect(loaded.captions.count == 8 && loaded.codes.count == 8 * 16 && loaded.manifest.codebookSize == 64)
-        let d = try runTessera(["tokenize", "decode", "--tokenizer", run, "--codes", codes, "--count", "3", "--out", decoded])
+        let d = try runTessera([
+            "tokenize", "decode", "--tokenizer", run, "--codes", codes, "--count", "3", "--out", decoded,
+        ])
         #expect(d.status == 0, "\(d.stderr)")
         // The decoded PNG equals the tokenizer's own decode of those codes.
         let tok = try ImageTokenizer(path: run, maxBatch: 4, pool: Parallel(threads: 1))
@@ -75,29 +83,45 @@ import TesseraCore
         let (m, ids) = try TokenShards.load(dir: pairs, split: "val")
         let layout = VocabularyLayout(textSize: 256, imageCodes: 64)
         #expect(m.layout == layout && m.sequenceLength == 64 && ids.count == 8 * 64 && m.vocabSize == 384)
-        let first = PairSequence.make(caption: loaded.captions[0].utf8.map { Int32($0) }, codes: loaded.codes[0..<16],
-                                      layout: layout, seqLen: 64, unconditional: false).ids
+        let first = PairSequence.make(
+            caption: loaded.captions[0].utf8.map { Int32($0) }, codes: loaded.codes[0..<16],
+            layout: layout, seqLen: 64, unconditional: false
+        ).ids
         #expect(Array(ids[0..<64]) == first)
         // A language model trains on the pairs: losses by modality, <pad> never counted.
         let lmConfig = root + "/t2i.yaml"
-        try "seed: 1\nmodel: {d_model: 32, n_layers: 1, n_heads: 2, vocab_size: 384}\ndata: {train: \(pairs), seq_len: 63}\noptim: {steps: 4, micro_batch: 4}\neval: {tokens: 1000}\n"
+        try
+            "seed: 1\nmodel: {d_model: 32, n_layers: 1, n_heads: 2, vocab_size: 384}\ndata: {train: \(pairs), seq_len: 63}\noptim: {steps: 4, micro_batch: 4}\neval: {tokens: 1000}\n"
             .write(toFile: lmConfig, atomically: true, encoding: .utf8)
         let lm = try runTessera(["train", "--config", lmConfig, "--run-dir", root + "/lm"])
         #expect(lm.status == 0, "\(lm.stderr)")
         let last = try MetricsLog.read(root + "/lm/metrics.jsonl").last!
-        for k in ["loss", "loss_text", "loss_image", "loss_image_ema", "val_loss_text", "val_loss_image"] { #expect(last[k] is Double, "\(k) missing") }
+        for k in ["loss", "loss_text", "loss_image", "loss_image_ema", "val_loss_text", "val_loss_image"] {
+            #expect(last[k] is Double, "\(k) missing")
+        }
         // The checkpoint records the id layout; shards rebuilt with another text tokenizer (300 text ids:
         // the same padded vocabulary of 384, different ranges) are refused on resume, naming both sides.
         #expect(FileIO.exists(Checkpoint.list(runDir: root + "/lm").first!.path + "/layout.json"))
         let bpe = root + "/bpe300.json"
-        #expect(try runTessera(["tokenize", "train-bpe", "--in", "configs/corpus/pride-and-prejudice.txt", "--vocab-size", "300",
-                                "--out", bpe], cwd: packageRoot).status == 0)
-        let again = try runTessera(["tokenize", "pairs", "--codes", codes, "--out", pairs, "--seq-len", "64", "--tokenizer", bpe, "--overwrite"])
+        #expect(
+            try runTessera(
+                [
+                    "tokenize", "train-bpe", "--in", "configs/corpus/pride-and-prejudice.txt", "--vocab-size", "300",
+                    "--out", bpe,
+                ], cwd: packageRoot
+            ).status == 0)
+        let again = try runTessera([
+            "tokenize", "pairs", "--codes", codes, "--out", pairs, "--seq-len", "64", "--tokenizer", bpe, "--overwrite",
+        ])
         #expect(again.status == 0, "\(again.stderr)")
         let resumed = try runTessera(["train", "--resume", "--run-dir", root + "/lm"])
-        #expect(resumed.status == 5 && resumed.stderr.contains("layout.json") && resumed.stderr.contains("[300, 364)"), "\(resumed.stderr)")
+        #expect(
+            resumed.status == 5 && resumed.stderr.contains("layout.json") && resumed.stderr.contains("[300, 364)"),
+            "\(resumed.stderr)")
         // eval images agrees with the run's own final evaluation on the same kind of data.
-        let e = try runTessera(["eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png"])
+        let e = try runTessera([
+            "eval", "images", "--tokenizer", run, "--dataset", data, "--json", "--grid", root + "/g.png",
+        ])
         #expect(e.status == 0, "\(e.stderr)")
         let ev = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
         #expect(ev["images"] as? Int == 8 && abs((ev["psnr"] as! Double) - psnr.last!) < 3, "\(ev)")
@@ -130,12 +154,16 @@ import TesseraCore
         let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]
         try gzip([0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4], to: src + "/train-images-idx3-ubyte.gz")
         try gzip([0, 0, 8, 1, 0, 0, 0, 1, 5], to: src + "/train-labels-idx1-ubyte.gz")
-        try expectError(["data", "import", "fashion-mnist", "--from", src, "--out", out], "train-images-idx3-ubyte.gz: IDX magic 0x00000801")
+        try expectError(
+            ["data", "import", "fashion-mnist", "--from", src, "--out", out],
+            "train-images-idx3-ubyte.gz: IDX magic 0x00000801")
         #expect(!FileIO.exists(out))
         try gzip(header + [1, 2, 3, 4], to: src + "/train-images-idx3-ubyte.gz")
         let whole = try Data(contentsOf: URL(fileURLWithPath: src + "/train-images-idx3-ubyte.gz"))
         try whole.prefix(whole.count - 10).write(to: URL(fileURLWithPath: src + "/train-images-idx3-ubyte.gz"))
-        try expectError(["data", "import", "fashion-mnist", "--from", src, "--out", out], "train-images-idx3-ubyte.gz: not a valid gzip stream")
+        try expectError(
+            ["data", "import", "fashion-mnist", "--from", src, "--out", out],
+            "train-images-idx3-ubyte.gz: not a valid gzip stream")
         #expect(!FileIO.exists(out))
     }
 
@@ -144,10 +172,14 @@ import TesseraCore
         let gem = tempDirectory("gem"), out = tempDirectory("gem-out") + "/emoji"
         try FileManager.default.createDirectory(atPath: gem + "/config", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: gem + "/assets/png", withIntermediateDirectories: true)
-        try #"{"cat": {"name": "cat face", "keywords": ["cat"]}}"#.write(toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
-        try expectError(["data", "import", "emoji", "--from", gem, "--out", out], "index.json: entry \"cat\" lacks a hexadecimal \"unicode\"")
+        try #"{"cat": {"name": "cat face", "keywords": ["cat"]}}"#.write(
+            toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
+        try expectError(
+            ["data", "import", "emoji", "--from", gem, "--out", out],
+            "index.json: entry \"cat\" lacks a hexadecimal \"unicode\"")
         #expect(!FileIO.exists(out))
-        try #"{"cat": {"unicode": "1F431", "name": "cat face"}}"#.write(toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
+        try #"{"cat": {"unicode": "1F431", "name": "cat face"}}"#.write(
+            toFile: gem + "/config/index.json", atomically: true, encoding: .utf8)
         try expectError(["data", "import", "emoji", "--from", gem, "--out", out], "assets/png/1F431.png")
         #expect(!FileIO.exists(out))
     }
@@ -158,7 +190,8 @@ import TesseraCore
         let data = tempDirectory("vqdata")
         #expect(try runTessera(["data", "shapes", "--out", data + "/ds", "--count", "6", "--val", "2"]).status == 0)
         let config = tempDirectory("vqcfg") + "/vq.yaml"
-        try "task: vq\nmodel: {resolution: 16, ch: 8, ch_mult: [1, 2], attn_resolutions: [], n_embed: 8, norm_groups: 4}\ndata: {folder: \(data)/ds}\noptim: {steps: 1, batch: 2}\n"
+        try
+            "task: vq\nmodel: {resolution: 16, ch: 8, ch_mult: [1, 2], attn_resolutions: [], n_embed: 8, norm_groups: 4}\ndata: {folder: \(data)/ds}\noptim: {steps: 1, batch: 2}\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let png = data + "/ds/images/000001.png"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: png))

@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// The statistics behind the report's verdicts against scipy, the contrastive floor against the
 /// loss itself, and every claim's rule shown able to hold, fail and be undecided.
 @Suite struct VerdictTests {
     static func fixture() throws -> [String: Any] {
-        try #require(JSONSerialization.jsonObject(with: try FileIO.read(Fixtures.path("paired_stats.json"))) as? [String: Any])
+        try #require(
+            JSONSerialization.jsonObject(with: try FileIO.read(Fixtures.path("paired_stats.json"))) as? [String: Any])
     }
 
     @Test func studentTMatchesScipy() throws {
@@ -27,15 +28,20 @@ import TesseraCore
         let f = try Self.fixture()
         var seen: Set<PairedStatistics.Outcome> = []
         for c in f["paired"] as! [[String: Any]] {
-            let a = c["a"] as! [Double], b = c["b"] as! [Double], level = c["level"] as! Double, margin = c["margin"] as! Double
+            let a = c["a"] as! [Double], b = c["b"] as! [Double], level = c["level"] as! Double,
+                margin = c["margin"] as! Double
             let i = try #require(PairedStatistics.interval(zip(a, b).map { $0 - $1 }, level: level))
             #expect(abs(i.mean - (c["mean"] as! Double)) < 1e-12 && abs(i.sd - (c["sd"] as! Double)) < 1e-12)
-            #expect(abs(i.lower - (c["lower"] as! Double)) < 1e-9 && abs(i.upper - (c["upper"] as! Double)) < 1e-9, "\(i) vs \(c)")
+            #expect(
+                abs(i.lower - (c["lower"] as! Double)) < 1e-9 && abs(i.upper - (c["upper"] as! Double)) < 1e-9,
+                "\(i) vs \(c)")
             let outcome = PairedStatistics.judge(i, .within(margin))
             seen.insert(outcome)
-            #expect((outcome == .held) == ((c["tost_p"] as! Double) < (1 - level) / 2), "TOST p \(c["tost_p"]!) vs \(outcome)")
+            #expect(
+                (outcome == .held) == ((c["tost_p"] as! Double) < (1 - level) / 2),
+                "TOST p \(c["tost_p"]!) vs \(outcome)")
         }
-        #expect(seen == [.held, .notHeld, .inconclusive])   // the fixture exercises all three
+        #expect(seen == [.held, .notHeld, .inconclusive])  // the fixture exercises all three
     }
 
     @Test func regionsGiveThreeVerdicts() throws {
@@ -56,32 +62,41 @@ import TesseraCore
         let one = try #require(PairedStatistics.interval([5.0], level: 0.9))
         #expect(one.n == 1 && PairedStatistics.judge(one, .above(0)) == .inconclusive)
         #expect(PairedStatistics.interval([1, .nan], level: 0.9) == nil)
-        #expect(PairedStatistics.all([.held, .held]) == .held && PairedStatistics.all([.held, .inconclusive]) == .inconclusive)
-        #expect(PairedStatistics.all([.inconclusive, .notHeld]) == .notHeld && PairedStatistics.all([]) == .inconclusive)
+        #expect(
+            PairedStatistics.all([.held, .held]) == .held
+                && PairedStatistics.all([.held, .inconclusive]) == .inconclusive)
+        #expect(
+            PairedStatistics.all([.inconclusive, .notHeld]) == .notHeld && PairedStatistics.all([]) == .inconclusive)
     }
 
     /// The floor is what the CLIP loss reaches with the best embeddings (one-hot by caption, scale
     /// 100): duplicates of a caption cannot be told apart. Any other embeddings do worse.
     @Test func contrastiveFloorIsTheBestLoss() throws {
-        let textClass = [0, 0, 1, 2, 2, 2, 3, 4]   // 8 distinct images, captions with duplicates
+        let textClass = [0, 0, 1, 2, 2, 2, 3, 4]  // 8 distinct images, captions with duplicates
         let n = textClass.count, d = 5
         let floor = ContrastiveFloor.floor(imageKeys: Array(0..<n), textKeys: textClass)
-        let expected = textClass.map { c in Foundation.log(Double(textClass.filter { $0 == c }.count)) }.reduce(0, +) / Double(n)
+        let expected =
+            textClass.map { c in Foundation.log(Double(textClass.filter { $0 == c }.count)) }.reduce(0, +) / Double(n)
         #expect(abs(floor - expected) < 1e-12)
         #expect(ContrastiveFloor.floor(imageKeys: Array(0..<n), textKeys: Array(0..<n)) == 0)
         var image = [Float](repeating: 0, count: n * d), text = image
         for (i, c) in textClass.enumerated() { image[i * d + c] = 1; text[i * d + c] = 1 }
         var dImage = [Float](repeating: 0, count: n * d), scratch = [Float](repeating: 0, count: 2 * n * n)
         let pool = Parallel(threads: 1)
-        let best = CLIPLoss.forwardBackward(image: image, text: text, n: n, d: d, logScale: Float(Foundation.log(100.0)),
-                                            dImage: &dImage, pool: pool, scratch: &scratch)
+        let best = CLIPLoss.forwardBackward(
+            image: image, text: text, n: n, d: d, logScale: Float(Foundation.log(100.0)),
+            dImage: &dImage, pool: pool, scratch: &scratch)
         #expect(abs(best.loss - floor) < 1e-6, "\(best.loss) vs floor \(floor)")
         var rng = RandomStream(seed: 3, name: "test/floor")
         for _ in 0..<5 {
             var r = (0..<(n * d)).map { _ in rng.normal() }
-            for i in 0..<n { let norm = (0..<d).map { r[i * d + $0] * r[i * d + $0] }.reduce(0, +).squareRoot(); for j in 0..<d { r[i * d + j] /= norm } }
-            let other = CLIPLoss.forwardBackward(image: r, text: text, n: n, d: d, logScale: Float(Foundation.log(100.0)),
-                                                 dImage: &dImage, pool: pool, scratch: &scratch)
+            for i in 0..<n {
+                let norm = (0..<d).map { r[i * d + $0] * r[i * d + $0] }.reduce(0, +).squareRoot();
+                for j in 0..<d { r[i * d + j] /= norm }
+            }
+            let other = CLIPLoss.forwardBackward(
+                image: r, text: text, n: n, d: d, logScale: Float(Foundation.log(100.0)),
+                dImage: &dImage, pool: pool, scratch: &scratch)
             #expect(other.loss > floor)
         }
         // Identical images with different captions: the column side has the floor too.
@@ -95,7 +110,8 @@ import TesseraCore
         let root = tempDirectory("verdict")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try StudyFixture.make(root, sc)
-        return Dictionary(uniqueKeysWithValues: PaperClaims.evaluate(try StudyRuns(paths: [root])).map { ($0.id, $0.verdict) })
+        return Dictionary(
+            uniqueKeysWithValues: PaperClaims.evaluate(try StudyRuns(paths: [root])).map { ($0.id, $0.verdict) })
     }
 
     /// Independent per-arm noise: ±amplitude in a fixed pattern, so paired differences vary by seed.
@@ -116,50 +132,73 @@ import TesseraCore
         worse.t2iImage = { arm, s in (arm == "random" ? 2.0 : arm == "pretrained" ? 2.3 : 1.5) + 0.002 * Double(s) }
         worse.t2iTextEnd = { arm, s in (arm == "pretrained" ? 0.4 : 0.6) + 0.001 * Double(s) }
         worse.t2iTextStart = { _, s in 8 + 0.01 * Double(s) }
-        worse.uncond = { arm, s in (arm == "random" ? 2.4 : arm.hasPrefix("pretrained, trainable") ? 1.9 : arm.hasPrefix("random, trainable") ? 2.5 : 2.0) + 0.003 * Double(s) }
+        worse.uncond = { arm, s in
+            (arm == "random"
+                ? 2.4 : arm.hasPrefix("pretrained, trainable") ? 1.9 : arm.hasPrefix("random, trainable") ? 2.5 : 2.0)
+                + 0.003 * Double(s)
+        }
         worse.t2iImageShape = { _, _ in 2 }
         let w = try Self.verdicts(worse)
-        for id in ["C1", "C2", "C3", "C4", "C6", "C7", "C7c", "C13"] { #expect(w[id] == .notHeld, "\(id): \(String(describing: w[id]))") }
+        for id in ["C1", "C2", "C3", "C4", "C6", "C7", "C7c", "C13"] {
+            #expect(w[id] == .notHeld, "\(id): \(String(describing: w[id]))")
+        }
 
         var noisy = StudyScenario()
-        noisy.t2iImage = { arm, s in (arm == "aligned" ? 1.5 : arm.hasSuffix("norm-matched") ? 1.52 : 2.0) + Self.noise(arm, s, 0.05) }
+        noisy.t2iImage = { arm, s in
+            (arm == "aligned" ? 1.5 : arm.hasSuffix("norm-matched") ? 1.52 : 2.0) + Self.noise(arm, s, 0.05)
+        }
         noisy.t2iTextEnd = { arm, s in 0.6 + Self.noise(arm, s, 0.05) }
         noisy.t2iTextStart = { arm, s in (arm == "random" ? 3.03 : 3) + Self.noise(arm, s, 0.05) }
-        noisy.uncond = { arm, s in (arm.hasPrefix("pretrained, trainable") ? 2.03 : arm.hasPrefix("random, trainable") ? 2.03 : 2.0) + Self.noise(arm, s, 0.05) }
+        noisy.uncond = { arm, s in
+            (arm.hasPrefix("pretrained, trainable") ? 2.03 : arm.hasPrefix("random, trainable") ? 2.03 : 2.0)
+                + Self.noise(arm, s, 0.05)
+        }
         noisy.t2iImageShape = { arm, s in arm == "random" ? 2 : [4, 2, 2.6][s - 1] }
         let n = try Self.verdicts(noisy)
-        for id in ["C1", "C2", "C3", "C4", "C6", "C7", "C7c", "C10", "C13"] { #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))") }
+        for id in ["C1", "C2", "C3", "C4", "C6", "C7", "C7c", "C10", "C13"] {
+            #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))")
+        }
     }
 
     @Test func samplesAlignmentAndForgettingClaimsFailAndWaver() throws {
         var worse = StudyScenario()
         worse.samples = { arm, s in (arm == "random" ? 0.9 : 0.7) + 0.01 * Double(s) }
-        worse.align = { s in ((7, 1.2 + 0.01 * Double(s)), (1, 1), 0.3, 0.02) }              // at the floor, retrieval 15× chance
+        worse.align = { s in ((7, 1.2 + 0.01 * Double(s)), (1, 1), 0.3, 0.02) }  // at the floor, retrieval 15× chance
         worse.contentShare = { s, control in control ? 0.1 : 0.4 + 0.01 * Double(s) }
-        worse.t2iImage = { arm, s in (arm == "aligned" ? 1.2 : arm.hasSuffix("norm-matched") ? 1.5 : 2.0) + 0.002 * Double(s) }
+        worse.t2iImage = { arm, s in
+            (arm == "aligned" ? 1.2 : arm.hasSuffix("norm-matched") ? 1.5 : 2.0) + 0.002 * Double(s)
+        }
         worse.pplAfter = { s in 160 + Double(s) }
         worse.cloze = (0.5, { _ in 0.5 })
         let w = try Self.verdicts(worse)
-        for id in ["C5", "C8", "C9", "C10", "C11", "C12"] { #expect(w[id] == .notHeld, "\(id): \(String(describing: w[id]))") }
+        for id in ["C5", "C8", "C9", "C10", "C11", "C12"] {
+            #expect(w[id] == .notHeld, "\(id): \(String(describing: w[id]))")
+        }
 
         var noisy = StudyScenario()
         noisy.samples = { arm, s in 0.7 + Self.noise(arm, s, 0.1) }
-        noisy.align = { s in ((7, 4 + [-0.3, 0.4, 0][s - 1]), (1, 1), 0.03, 0.02) }            // left ≈ 0.5 ± 0.06
+        noisy.align = { s in ((7, 4 + [-0.3, 0.4, 0][s - 1]), (1, 1), 0.03, 0.02) }  // left ≈ 0.5 ± 0.06
         noisy.contentShare = { s, control in control ? 0.1 : 0.15 + [-0.05, 0.05, 0.01][s - 1] }
         noisy.pplAfter = { s in 150 * [1.5, 2.6, 2.0][s - 1] }
         noisy.cloze = (0.5, { s in 0.5 * [0.1, 0.4, 0.25][s - 1] })
         let n = try Self.verdicts(noisy)
-        for id in ["C5", "C8", "C9", "C11", "C12"] { #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))") }
+        for id in ["C5", "C8", "C9", "C11", "C12"] {
+            #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))")
+        }
     }
 
     /// C10 says "no improvement": one-sided. Aligned rows that end worse than the control are no
     /// gain (held); only a loss lower than the control's by more than the margin refutes it.
     @Test func alignedInitIsJudgedOneSided() throws {
         var worseAligned = StudyScenario()
-        worseAligned.t2iImage = { arm, s in (arm == "aligned" ? 1.6 : arm.hasSuffix("norm-matched") ? 1.5 : 2.0) + 0.002 * Double(s) }
+        worseAligned.t2iImage = { arm, s in
+            (arm == "aligned" ? 1.6 : arm.hasSuffix("norm-matched") ? 1.5 : 2.0) + 0.002 * Double(s)
+        }
         #expect(try Self.verdicts(worseAligned)["C10"] == .held)
         var justBetter = StudyScenario()
-        justBetter.t2iImage = { arm, s in arm == "aligned" ? 1.5 + [-0.04, -0.02, -0.03][s - 1] : arm.hasSuffix("norm-matched") ? 1.5 : 2.0 }
+        justBetter.t2iImage = { arm, s in
+            arm == "aligned" ? 1.5 + [-0.04, -0.02, -0.03][s - 1] : arm.hasSuffix("norm-matched") ? 1.5 : 2.0
+        }
         #expect(try Self.verdicts(justBetter)["C10"] == .inconclusive)
     }
 
@@ -194,7 +233,9 @@ import TesseraCore
         sc.translation = (0, { _ in 0 })
         let v = try Self.verdicts(sc)
         #expect(v["C9"] == .untestable("codes align with caption words by construction"))
-        guard case .untestable(let why) = v["C12"] else { Issue.record("C12 judged with translation at 0 before"); return }
+        guard case .untestable(let why) = v["C12"] else {
+            Issue.record("C12 judged with translation at 0 before"); return
+        }
         #expect(why.contains("translation") && !why.contains("cloze"))
         // One seed: measured, never judged.
         var one = StudyScenario()
@@ -211,8 +252,12 @@ import TesseraCore
         sc.rules?.primaryLR = 6e-4
         try StudyFixture.make(root, sc)
         for s in 1...3 {
-            try StudyFixture.run(root + "/t2i-pretrained-lrpeak-s\(s)", seed: s, initFrom: root + "/text-lm", lr: 2e-3, text: (3, 0.6), image: (8, 2.0, 4))
-            try StudyFixture.run(root + "/t2i-random-lrpeak-s\(s)", seed: s, initFrom: nil, lr: 2e-3, text: (8, 0.6), image: (8, 2.5 + 0.01 * Double(s), 2))
+            try StudyFixture.run(
+                root + "/t2i-pretrained-lrpeak-s\(s)", seed: s, initFrom: root + "/text-lm", lr: 2e-3, text: (3, 0.6),
+                image: (8, 2.0, 4))
+            try StudyFixture.run(
+                root + "/t2i-random-lrpeak-s\(s)", seed: s, initFrom: nil, lr: 2e-3, text: (8, 0.6),
+                image: (8, 2.5 + 0.01 * Double(s), 2))
         }
         let claims = PaperClaims.evaluate(try StudyRuns(paths: [root]))
         let byId = Dictionary(uniqueKeysWithValues: claims.map { ($0.id, $0.verdict) })
@@ -222,9 +267,16 @@ import TesseraCore
     }
 
     @Test func rulesAreReadStrictly() throws {
-        let ok = try StudyRules.load(json: Data(#"{"confidence": 0.95, "margins": {"loss": 0.05}, "untestable": {"C8": "why"}}"#.utf8), file: "r.json")
-        #expect(ok.confidence == 0.95 && ok.margins.loss == 0.05 && ok.margins.recognised == 0.05 && ok.untestable["C8"] == "why")
-        for bad in [#"{"confidence": 1.5}"#, #"{"margins": {"loss": -1}}"#, #"{"margins": {"loss": "x"}}"#, #"{"primary_lr": 0}"#, "[1]"] {
+        let ok = try StudyRules.load(
+            json: Data(#"{"confidence": 0.95, "margins": {"loss": 0.05}, "untestable": {"C8": "why"}}"#.utf8),
+            file: "r.json")
+        #expect(
+            ok.confidence == 0.95 && ok.margins.loss == 0.05 && ok.margins.recognised == 0.05
+                && ok.untestable["C8"] == "why")
+        for bad in [
+            #"{"confidence": 1.5}"#, #"{"margins": {"loss": -1}}"#, #"{"margins": {"loss": "x"}}"#,
+            #"{"primary_lr": 0}"#, "[1]",
+        ] {
             #expect(throws: TesseraError.self, "\(bad)") { try StudyRules.load(json: Data(bad.utf8), file: "r.json") }
         }
     }

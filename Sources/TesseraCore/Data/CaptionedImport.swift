@@ -18,8 +18,12 @@ public enum CaptionedImport {
         public let attributes: [String: String]
         public let load: () throws -> RGBImage
 
-        public init(source: String, category: String, caption: String, attributes: [String: String], load: @escaping () throws -> RGBImage) {
-            self.source = source; self.category = category; self.caption = caption; self.attributes = attributes; self.load = load
+        public init(
+            source: String, category: String, caption: String, attributes: [String: String],
+            load: @escaping () throws -> RGBImage
+        ) {
+            self.source = source; self.category = category; self.caption = caption; self.attributes = attributes;
+            self.load = load
         }
     }
 
@@ -48,12 +52,16 @@ public enum CaptionedImport {
     }
 
     /// `root`, when given, is removed from the front of file names in the summary.
-    public static func run(_ sources: [Source], to out: String, options: Options, excluded: [String: Int] = [:],
-                           licences: [String: String] = [:], root: String = "",
-                           overwrite: Bool, pool: Parallel, progress: (String) -> Void = { _ in }) throws -> Summary {
+    public static func run(
+        _ sources: [Source], to out: String, options: Options, excluded: [String: Int] = [:],
+        licences: [String: String] = [:], root: String = "",
+        overwrite: Bool, pool: Parallel, progress: (String) -> Void = { _ in }
+    ) throws -> Summary {
         guard !sources.isEmpty else { throw TesseraError.config("no source images: give at least one source") }
         let side = options.side, size = 3 * side * side
-        if let why = SizeLimits.memoryProblem(SizeLimits.bytes(sources.count, size), "\(sources.count) images of \(side)×\(side)") {
+        if let why = SizeLimits.memoryProblem(
+            SizeLimits.bytes(sources.count, size), "\(sources.count) images of \(side)×\(side)")
+        {
             throw TesseraError.config(why)
         }
         let (pixels, failures) = ImageSet.decode(count: sources.count, size: size, pool: pool) {
@@ -65,7 +73,8 @@ public enum CaptionedImport {
             guard let f else { continue }
             // The pixel limit is a curation rule (a 10,535 × 16,000 poster); anything else is a broken input.
             if case TesseraError.data(let file, _) = f, RGBImage.isOverPixelLimit(f) {
-                tooLarge.append(!root.isEmpty && file.hasPrefix(root + "/") ? String(file.dropFirst(root.count + 1)) : file)
+                tooLarge.append(
+                    !root.isEmpty && file.hasPrefix(root + "/") ? String(file.dropFirst(root.count + 1)) : file)
                 usable[i] = false
                 continue
             }
@@ -92,7 +101,9 @@ public enum CaptionedImport {
         }
         // Held-out captions, stratified by category.
         var captionCategory: [String: String] = [:]
-        for i in kept where captionCategory[sources[i].caption.lowercased()] == nil { captionCategory[sources[i].caption.lowercased()] = category(i) }
+        for i in kept where captionCategory[sources[i].caption.lowercased()] == nil {
+            captionCategory[sources[i].caption.lowercased()] = category(i)
+        }
         var byCategory: [String: [String]] = [:]
         for (caption, c) in captionCategory { byCategory[c, default: []].append(caption) }
         var heldOut = Set<String>()
@@ -100,8 +111,10 @@ public enum CaptionedImport {
             let ordered = captions.sorted { (RandomStream.fnv1a($0), $0) < (RandomStream.fnv1a($1), $1) }
             for (k, c) in ordered.enumerated() where k % options.valEvery == options.valEvery - 1 { heldOut.insert(c) }
         }
-        var summary = Summary(side: side, images: kept.count, train: 0, val: 0, duplicates: duplicates, duplicatesPerSource: duplicatesPerSource, tooLarge: tooLarge,
-                              perSource: [:], perCategory: [:], excluded: excluded, licences: licences)
+        var summary = Summary(
+            side: side, images: kept.count, train: 0, val: 0, duplicates: duplicates,
+            duplicatesPerSource: duplicatesPerSource, tooLarge: tooLarge,
+            perSource: [:], perCategory: [:], excluded: excluded, licences: licences)
         try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
             // Rows in an order mixed by a hash, so any prefix of a split (the first held-out
             // captions sampled, an evaluation token budget) draws from every source and category.
@@ -112,7 +125,10 @@ public enum CaptionedImport {
                 let number = n[s.source, default: 0]
                 n[s.source] = number + 1
                 let folder = "images/\(s.source)"
-                if number == 0 { try FileManager.default.createDirectory(atPath: (dir as NSString).appendingPathComponent(folder), withIntermediateDirectories: true) }
+                if number == 0 {
+                    try FileManager.default.createDirectory(
+                        atPath: (dir as NSString).appendingPathComponent(folder), withIntermediateDirectories: true)
+                }
                 let file = String(format: "%@/%05d.png", folder, number)
                 try RGBImage(width: side, height: side, pixels: Array(pixels[(i * size)..<((i + 1) * size)]))
                     .write(path: (dir as NSString).appendingPathComponent(file), durable: false)
@@ -120,17 +136,21 @@ public enum CaptionedImport {
                 if split == "val" { summary.val += 1 } else { summary.train += 1 }
                 summary.perSource[s.source, default: 0] += 1
                 summary.perCategory[category(i), default: 0] += 1
-                var row: [String: Any] = ["file": file, "caption": s.caption, "split": split, "source": s.source, "category": category(i)]
+                var row: [String: Any] = [
+                    "file": file, "caption": s.caption, "split": split, "source": s.source, "category": category(i),
+                ]
                 for (k, v) in s.attributes where row[k] == nil { row[k] = v }
                 lines.append((RandomStream.fnv1a(file), MetricsLog.line(row)))
                 if lines.count % 1000 == 0 { progress("wrote \(lines.count)/\(kept.count) images") }
             }
-            try FileIO.writeAtomically((dir as NSString).appendingPathComponent("captions.jsonl"),
-                                       data: Data((lines.sorted { $0.key < $1.key }.map(\.line).joined(separator: "\n") + "\n").utf8))
+            try FileIO.writeAtomically(
+                (dir as NSString).appendingPathComponent("captions.jsonl"),
+                data: Data((lines.sorted { $0.key < $1.key }.map(\.line).joined(separator: "\n") + "\n").utf8))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            try FileIO.writeAtomically((dir as NSString).appendingPathComponent("import.json"), data: try encoder.encode(summary))
+            try FileIO.writeAtomically(
+                (dir as NSString).appendingPathComponent("import.json"), data: try encoder.encode(summary))
         }
         return summary
     }
@@ -138,13 +158,19 @@ public enum CaptionedImport {
     // MARK: - Sources
 
     /// Open Clip Art (see `OpenClipArt` for the caption rule), category "clipart/<top folder>".
-    public static func openClipArt(pngRoot: String, svgRoot: String) throws -> (sources: [Source], excluded: [String: Int]) {
+    public static func openClipArt(
+        pngRoot: String, svgRoot: String
+    ) throws -> (sources: [Source], excluded: [String: Int]) {
         let (items, excluded) = try OpenClipArt.items(pngRoot: pngRoot, svgRoot: svgRoot)
         let sources = items.map { item in
             let path = (pngRoot as NSString).appendingPathComponent(item.relativePath)
-            return Source(source: "openclipart", category: "clipart/\(item.category)", caption: item.caption,
-                          attributes: ["path": item.relativePath, "title": item.metadata.title, "author": item.metadata.creator,
-                                       "keywords": item.metadata.keywords.joined(separator: ", ")]) { try RGBImage.read(path: path) }
+            return Source(
+                source: "openclipart", category: "clipart/\(item.category)", caption: item.caption,
+                attributes: [
+                    "path": item.relativePath, "title": item.metadata.title, "author": item.metadata.creator,
+                    "keywords": item.metadata.keywords.joined(separator: ", "),
+                ]
+            ) { try RGBImage.read(path: path) }
         }
         return (sources, excluded.reduce(into: [:]) { $0["openclipart:" + $1.key] = $1.value })
     }
@@ -158,11 +184,16 @@ public enum CaptionedImport {
         for cp in font.glyphs.keys.sorted() {
             guard let e = names.entries[[cp]], e.status != "component", font.png(codepoint: cp) != nil else { continue }
             let hex = String(format: "%04x", cp)
-            out.append(Source(source: source, category: "emoji/\(e.group.lowercased())", caption: e.name.lowercased(),
-                              attributes: ["codepoint": hex, "subgroup": e.subgroup,
-                                           "keywords": (names.keywords[[cp]] ?? []).joined(separator: ", ")]) {
-                try RGBImage.decode(png: font.png(codepoint: cp)!, path: "\(font.path) (U+\(hex.uppercased()))")
-            })
+            out.append(
+                Source(
+                    source: source, category: "emoji/\(e.group.lowercased())", caption: e.name.lowercased(),
+                    attributes: [
+                        "codepoint": hex, "subgroup": e.subgroup,
+                        "keywords": (names.keywords[[cp]] ?? []).joined(separator: ", "),
+                    ]
+                ) {
+                    try RGBImage.decode(png: font.png(codepoint: cp)!, path: "\(font.path) (U+\(hex.uppercased()))")
+                })
         }
         return out
     }
@@ -177,19 +208,28 @@ public enum CaptionedImport {
         }
         var out: [Source] = []
         for key in index.keys.sorted() {
-            guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String, let name = e["name"] as? String,
-                  !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-                throw TesseraError.data(file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
+            guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String,
+                let name = e["name"] as? String,
+                !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" })
+            else {
+                throw TesseraError.data(
+                    file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
             }
             let scalars = EmojiNames.key(code.split(separator: "-").compactMap { UInt32($0, radix: 16) })
             guard scalars.count == 1, !name.contains("middle finger") else { continue }
             if let entry = names.entries[scalars], entry.status == "component" { continue }
             let group = names.entries[scalars]?.group.lowercased() ?? "other"
             let src = (root as NSString).appendingPathComponent("assets/png/\(code).png")
-            out.append(Source(source: "gemojione", category: "emoji/\(group)", caption: name.lowercased(),
-                              attributes: ["codepoint": code.lowercased(), "keywords": (e["keywords"] as? [String] ?? []).joined(separator: ", ")]) {
-                try RGBImage.read(path: src)
-            })
+            out.append(
+                Source(
+                    source: "gemojione", category: "emoji/\(group)", caption: name.lowercased(),
+                    attributes: [
+                        "codepoint": code.lowercased(),
+                        "keywords": (e["keywords"] as? [String] ?? []).joined(separator: ", "),
+                    ]
+                ) {
+                    try RGBImage.read(path: src)
+                })
         }
         guard !out.isEmpty else { throw TesseraError.data(file: indexPath, "lists no single-code-point emoji") }
         return out

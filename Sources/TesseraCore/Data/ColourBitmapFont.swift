@@ -33,7 +33,9 @@ public struct ColourBitmapFont {
 
     public init(path: String) throws {
         let size = FileIO.fileSize(path) ?? 0
-        guard size <= Self.maxBytes else { throw TesseraError.data(file: path, "font of \(size) bytes exceeds the \(Self.maxBytes)-byte limit") }
+        guard size <= Self.maxBytes else {
+            throw TesseraError.data(file: path, "font of \(size) bytes exceeds the \(Self.maxBytes)-byte limit")
+        }
         try self.init(bytes: [UInt8](try FileIO.read(path)), path: path)
     }
 
@@ -62,7 +64,9 @@ public struct ColourBitmapFont {
         }
         let missing = ["cmap", "CBLC", "CBDT"].filter { tables[$0] == nil }
         guard missing.isEmpty else {
-            throw r.error("has no \(missing.joined(separator: ", ")) table\(missing.count > 1 ? "s" : "") (a colour-bitmap emoji font carries cmap, CBLC and CBDT)")
+            throw r.error(
+                "has no \(missing.joined(separator: ", ")) table\(missing.count > 1 ? "s" : "") (a colour-bitmap emoji font carries cmap, CBLC and CBDT)"
+            )
         }
         glyphs = try Self.readCmap(r, tables["cmap"]!)
         (bitmaps, ppem) = try Self.readBitmaps(r, cblc: tables["CBLC"]!, cbdt: tables["CBDT"]!)
@@ -97,7 +101,9 @@ public struct ColourBitmapFont {
         var map: [UInt32: Int] = [:]
         if best.rank == 2 {
             let groups = try r.u32(best.offset + 12)
-            guard groups <= (r.bytes.count - best.offset) / 12 else { throw r.error("cmap format 12 promises \(groups) groups beyond the file") }
+            guard groups <= (r.bytes.count - best.offset) / 12 else {
+                throw r.error("cmap format 12 promises \(groups) groups beyond the file")
+            }
             for g in 0..<groups {
                 let o = best.offset + 16 + 12 * g
                 let start = try r.u32(o), end = try r.u32(o + 4), glyph = try r.u32(o + 8)
@@ -156,12 +162,19 @@ public struct ColourBitmapFont {
             case 17: header = 5
             case 18: header = 8
             case 19: header = 0
-            default: throw r.error("glyph \(id) has image format \(imageFormat) (17, 18 and 19 are PNG; others are not colour bitmaps)")
+            default:
+                throw r.error(
+                    "glyph \(id) has image format \(imageFormat) (17, 18 and 19 are PNG; others are not colour bitmaps)"
+                )
             }
-            guard end - start >= header + 4 else { throw r.error("glyph \(id)'s bitmap record is \(end - start) bytes, too short") }
+            guard end - start >= header + 4 else {
+                throw r.error("glyph \(id)'s bitmap record is \(end - start) bytes, too short")
+            }
             let length = try r.u32(start + header)
             let png = start + header + 4
-            guard length <= end - png else { throw r.error("glyph \(id)'s PNG of \(length) bytes overruns its \(end - start)-byte record") }
+            guard length <= end - png else {
+                throw r.error("glyph \(id)'s PNG of \(length) bytes overruns its \(end - start)-byte record")
+            }
             out[id] = png..<(png + length)
         }
         for i in 0..<subtables {
@@ -176,14 +189,18 @@ public struct ColourBitmapFont {
                 let w = indexFormat == 1 ? 4 : 2
                 for (k, id) in (first...last).enumerated() {
                     let a = try r.uint(sub + 8 + w * k, w), b = try r.uint(sub + 8 + w * (k + 1), w)
-                    if b > a { try glyph(id, at: data + a, data + b, imageFormat: imageFormat) }   // equal: no bitmap
+                    if b > a { try glyph(id, at: data + a, data + b, imageFormat: imageFormat) }  // equal: no bitmap
                 }
             case 2:
                 let each = try r.u32(sub + 8)
-                for (k, id) in (first...last).enumerated() { try glyph(id, at: data + k * each, data + (k + 1) * each, imageFormat: imageFormat) }
+                for (k, id) in (first...last).enumerated() {
+                    try glyph(id, at: data + k * each, data + (k + 1) * each, imageFormat: imageFormat)
+                }
             case 4:
                 let n = try r.u32(sub + 8)
-                guard n <= last - first + 1 else { throw r.error("index subtable \(i) lists \(n) glyphs for a range of \(last - first + 1)") }
+                guard n <= last - first + 1 else {
+                    throw r.error("index subtable \(i) lists \(n) glyphs for a range of \(last - first + 1)")
+                }
                 for k in 0..<n {
                     let id = try r.u16(sub + 12 + 4 * k)
                     let a = try r.u16(sub + 12 + 4 * k + 2), b = try r.u16(sub + 12 + 4 * (k + 1) + 2)
@@ -191,8 +208,14 @@ public struct ColourBitmapFont {
                 }
             case 5:
                 let each = try r.u32(sub + 8), n = try r.u32(sub + 20)
-                guard n <= last - first + 1 else { throw r.error("index subtable \(i) lists \(n) glyphs for a range of \(last - first + 1)") }
-                for k in 0..<n { try glyph(try r.u16(sub + 24 + 2 * k), at: data + k * each, data + (k + 1) * each, imageFormat: imageFormat) }
+                guard n <= last - first + 1 else {
+                    throw r.error("index subtable \(i) lists \(n) glyphs for a range of \(last - first + 1)")
+                }
+                for k in 0..<n {
+                    try glyph(
+                        try r.u16(sub + 24 + 2 * k), at: data + k * each, data + (k + 1) * each,
+                        imageFormat: imageFormat)
+                }
             default:
                 throw r.error("index subtable \(i) has format \(indexFormat) (1–5 expected)")
             }
@@ -207,7 +230,9 @@ public struct ColourBitmapFont {
         let path: String
         func error(_ m: String) -> TesseraError { .data(file: path, m) }
         func check(_ o: Int, _ n: Int) throws {
-            guard o >= 0, n >= 0, o <= bytes.count - n else { throw error("truncated: a read of \(n) bytes at offset \(o) passes the end (\(bytes.count) bytes)") }
+            guard o >= 0, n >= 0, o <= bytes.count - n else {
+                throw error("truncated: a read of \(n) bytes at offset \(o) passes the end (\(bytes.count) bytes)")
+            }
         }
         func slice(_ o: Int, _ n: Int) throws -> ArraySlice<UInt8> { try check(o, n); return bytes[o..<(o + n)] }
         func uint(_ o: Int, _ n: Int) throws -> Int { try slice(o, n).reduce(0) { $0 << 8 | Int($1) } }

@@ -11,12 +11,16 @@ public enum DebianImageSources: String, CaseIterable {
         case .openclipart:
             return [("usr/share/openclipart/png", "openclipart-png"), ("usr/share/openclipart/svg", "openclipart-svg")]
         case .noto:
-            return [("usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
-                    ("usr/share/unicode/emoji/emoji-test.txt", "unicode-data"),
-                    ("usr/share/unicode/cldr/common/annotations/en.xml", "unicode-cldr-core")]
+            return [
+                ("usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
+                ("usr/share/unicode/emoji/emoji-test.txt", "unicode-data"),
+                ("usr/share/unicode/cldr/common/annotations/en.xml", "unicode-cldr-core"),
+            ]
         case .gemojione:
-            return [("usr/share/rubygems-integration/all/gems", "ruby-gemojione"),
-                    ("usr/share/unicode/emoji/emoji-test.txt", "unicode-data")]
+            return [
+                ("usr/share/rubygems-integration/all/gems", "ruby-gemojione"),
+                ("usr/share/unicode/emoji/emoji-test.txt", "unicode-data"),
+            ]
         }
     }
 
@@ -30,11 +34,14 @@ public enum DebianImageSources: String, CaseIterable {
     }
 
     /// The sources' images, checking first that every package they need is unpacked in `root`.
-    public static func load(_ kinds: [DebianImageSources], root: String) throws -> (sources: [CaptionedImport.Source], excluded: [String: Int]) {
+    public static func load(
+        _ kinds: [DebianImageSources], root: String
+    ) throws -> (sources: [CaptionedImport.Source], excluded: [String: Int]) {
         for kind in kinds {
             for (path, package) in kind.needs where !FileIO.exists((root as NSString).appendingPathComponent(path)) {
-                throw TesseraError.data(file: (root as NSString).appendingPathComponent(path),
-                                        "missing: unpack Debian package \(package) into \(root) (scripts/data/captioned.sh does)")
+                throw TesseraError.data(
+                    file: (root as NSString).appendingPathComponent(path),
+                    "missing: unpack Debian package \(package) into \(root) (scripts/data/captioned.sh does)")
             }
         }
         func at(_ p: String) -> String { (root as NSString).appendingPathComponent(p) }
@@ -52,7 +59,8 @@ public enum DebianImageSources: String, CaseIterable {
         for kind in kinds {
             switch kind {
             case .openclipart:
-                let r = try CaptionedImport.openClipArt(pngRoot: at("usr/share/openclipart/png"), svgRoot: at("usr/share/openclipart/svg"))
+                let r = try CaptionedImport.openClipArt(
+                    pngRoot: at("usr/share/openclipart/png"), svgRoot: at("usr/share/openclipart/svg"))
                 sources += r.sources
                 excluded.merge(r.excluded) { a, _ in a }
             case .noto:
@@ -60,9 +68,15 @@ public enum DebianImageSources: String, CaseIterable {
                 sources += CaptionedImport.colourFont(font, names: try emojiNames())
             case .gemojione:
                 let gems = at("usr/share/rubygems-integration/all/gems")
-                let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: gems)) ?? []).filter { $0.hasPrefix("gemojione-") }.sorted()
-                guard let gem = dirs.last else { throw TesseraError.data(file: gems, "holds no gemojione-<version> directory (Debian ruby-gemojione)") }
-                sources += try CaptionedImport.gemojione(root: (gems as NSString).appendingPathComponent(gem), names: try emojiNames())
+                let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: gems)) ?? []).filter {
+                    $0.hasPrefix("gemojione-")
+                }.sorted()
+                guard let gem = dirs.last else {
+                    throw TesseraError.data(
+                        file: gems, "holds no gemojione-<version> directory (Debian ruby-gemojione)")
+                }
+                sources += try CaptionedImport.gemojione(
+                    root: (gems as NSString).appendingPathComponent(gem), names: try emojiNames())
             }
         }
         return (sources, excluded)

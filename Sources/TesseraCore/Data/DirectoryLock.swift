@@ -17,7 +17,8 @@ public final class DirectoryLock {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.readPid(fd)
             close(fd)
-            throw TesseraError.runState("\(dir) is in use by another process\(holder.map { " (pid \($0))" } ?? ""); wait for it or stop it")
+            throw TesseraError.runState(
+                "\(dir) is in use by another process\(holder.map { " (pid \($0))" } ?? ""); wait for it or stop it")
         }
         // Record our pid for the message another process will print.
         let pid = Data("\(getpid())\n".utf8)

@@ -35,13 +35,16 @@ public struct EmojiNames {
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("# group:") { group = line.dropFirst(8).trimmingCharacters(in: .whitespaces); continue }
-            if line.hasPrefix("# subgroup:") { subgroup = line.dropFirst(11).trimmingCharacters(in: .whitespaces); continue }
+            if line.hasPrefix("# subgroup:") {
+                subgroup = line.dropFirst(11).trimmingCharacters(in: .whitespaces); continue
+            }
             if line.isEmpty || line.hasPrefix("#") { continue }
             // codepoints ; status # emoji Eversion name
             let halves = line.split(separator: "#", maxSplits: 1)
             let fields = halves[0].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard halves.count == 2, fields.count == 2, !fields[0].isEmpty else {
-                throw TesseraError.data(file: path, "line \(n + 1) is not \"code points ; status # emoji E<version> name\"")
+                throw TesseraError.data(
+                    file: path, "line \(n + 1) is not \"code points ; status # emoji E<version> name\"")
             }
             var scalars: [UInt32] = []
             for hex in fields[0].split(separator: " ") {
@@ -59,7 +62,9 @@ public struct EmojiNames {
             let k = Self.key(scalars)
             if entries[k] == nil { entries[k] = Entry(name: name, group: group, subgroup: subgroup, status: fields[1]) }
         }
-        guard !entries.isEmpty else { throw TesseraError.data(file: path, "lists no emoji (expected emoji-test.txt lines)") }
+        guard !entries.isEmpty else {
+            throw TesseraError.data(file: path, "lists no emoji (expected emoji-test.txt lines)")
+        }
         self.entries = entries
     }
 
@@ -70,8 +75,9 @@ public struct EmojiNames {
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix("<annotation cp=\""), !line.contains("type=\"tts\""),
-                  let q = line.dropFirst(16).firstIndex(of: "\""),
-                  let open = line.firstIndex(of: ">"), let close = line.range(of: "</annotation>") else { continue }
+                let q = line.dropFirst(16).firstIndex(of: "\""),
+                let open = line.firstIndex(of: ">"), let close = line.range(of: "</annotation>")
+            else { continue }
             let cp = String(line[line.index(line.startIndex, offsetBy: 16)..<q])
             let k = Self.key(cp.unicodeScalars.map(\.value))
             guard entries[k] != nil, open < close.lowerBound else { continue }
@@ -80,13 +86,19 @@ public struct EmojiNames {
             keywords[k] = words
             found += 1
         }
-        guard found > 0 else { throw TesseraError.data(file: path, "has no <annotation cp=…> keywords for any emoji of the names file") }
+        guard found > 0 else {
+            throw TesseraError.data(file: path, "has no <annotation cp=…> keywords for any emoji of the names file")
+        }
     }
 
     static func readText(_ path: String) throws -> String {
         let size = FileIO.fileSize(path) ?? 0
-        guard size <= maxBytes else { throw TesseraError.data(file: path, "\(size) bytes exceed the \(maxBytes)-byte limit") }
-        guard let s = String(data: try FileIO.read(path), encoding: .utf8) else { throw TesseraError.data(file: path, "is not UTF-8 text") }
+        guard size <= maxBytes else {
+            throw TesseraError.data(file: path, "\(size) bytes exceed the \(maxBytes)-byte limit")
+        }
+        guard let s = String(data: try FileIO.read(path), encoding: .utf8) else {
+            throw TesseraError.data(file: path, "is not UTF-8 text")
+        }
         return s
     }
 
@@ -105,8 +117,11 @@ public struct EmojiNames {
                 case "quot": c = "\""
                 case "apos": c = "'"
                 default:
-                    if body.hasPrefix("#x") || body.hasPrefix("#X"), let v = UInt32(body.dropFirst(2), radix: 16) { c = Unicode.Scalar(v).map(Character.init) }
-                    else if body.hasPrefix("#"), let v = UInt32(body.dropFirst()) { c = Unicode.Scalar(v).map(Character.init) }
+                    if body.hasPrefix("#x") || body.hasPrefix("#X"), let v = UInt32(body.dropFirst(2), radix: 16) {
+                        c = Unicode.Scalar(v).map(Character.init)
+                    } else if body.hasPrefix("#"), let v = UInt32(body.dropFirst()) {
+                        c = Unicode.Scalar(v).map(Character.init)
+                    }
                 }
                 if let c { out.append(c); i = s.index(after: semi); continue }
             }

@@ -38,14 +38,18 @@ public enum FileIO {
     }
 
     public static func write(_ f: UnsafeMutablePointer<FILE>, _ p: UnsafeRawPointer, bytes: Int, path: String) throws {
-        guard fwrite(p, 1, bytes, f) == bytes else { throw TesseraError.data(file: path, "write failed: \(errnoText())") }
+        guard fwrite(p, 1, bytes, f) == bytes else {
+            throw TesseraError.data(file: path, "write failed: \(errnoText())")
+        }
     }
 
     /// The C library's text for `code` with its symbolic name where the cause is the machine's,
     /// not the data's: "No space left on device (ENOSPC)", "Read-only file system (EROFS)".
     public static func errnoText(_ code: Int32 = errno) -> String {
-        let names: [Int32: String] = [ENOSPC: "ENOSPC", EROFS: "EROFS", EDQUOT: "EDQUOT", EACCES: "EACCES", EPERM: "EPERM",
-                                      EIO: "EIO", EMFILE: "EMFILE", ENOENT: "ENOENT", EEXIST: "EEXIST", ENOTDIR: "ENOTDIR", EISDIR: "EISDIR"]
+        let names: [Int32: String] = [
+            ENOSPC: "ENOSPC", EROFS: "EROFS", EDQUOT: "EDQUOT", EACCES: "EACCES", EPERM: "EPERM",
+            EIO: "EIO", EMFILE: "EMFILE", ENOENT: "ENOENT", EEXIST: "EEXIST", ENOTDIR: "ENOTDIR", EISDIR: "EISDIR",
+        ]
         let text = String(cString: strerror(code))
         return names[code].map { "\(text) (\($0))" } ?? text
     }
@@ -54,7 +58,8 @@ public enum FileIO {
     /// description: errno itself is not reliable after a Foundation call.
     public static func describe(_ error: Error) -> String {
         let e = error as NSError
-        for candidate in [e, e.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 }) where candidate.domain == NSPOSIXErrorDomain {
+        for candidate in [e, e.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 })
+        where candidate.domain == NSPOSIXErrorDomain {
             return errnoText(Int32(candidate.code))
         }
         return e.localizedDescription
@@ -66,7 +71,8 @@ public enum FileIO {
 
     /// Writes the marker into `dir`, naming what made it.
     public static func markOwned(_ dir: String, kind: String) throws {
-        try writeAtomically((dir as NSString).appendingPathComponent(ownerMarker), data: Data("made by tessera: \(kind)\n".utf8))
+        try writeAtomically(
+            (dir as NSString).appendingPathComponent(ownerMarker), data: Data("made by tessera: \(kind)\n".utf8))
     }
 
     /// Whether `dir` holds nothing, or was made by Tessera; `--overwrite` may remove only these.
@@ -79,11 +85,15 @@ public enum FileIO {
     /// holds (its lock); otherwise a run-state error (exit 5) naming it, and nothing is deleted.
     public static func removeOwned(_ dir: String) throws {
         guard isDirectory(dir) else {
-            if exists(dir) { throw TesseraError.runState("\(dir) is a file, not a directory Tessera made; not replacing it") }
+            if exists(dir) {
+                throw TesseraError.runState("\(dir) is a file, not a directory Tessera made; not replacing it")
+            }
             return
         }
         guard replaceable(dir) else {
-            throw TesseraError.runState("\(dir) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself")
+            throw TesseraError.runState(
+                "\(dir) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself"
+            )
         }
         if let holder = DirectoryLock.holder(dir) {
             throw TesseraError.runState("\(dir) is in use by another process (\(holder)); not deleting it")
@@ -118,9 +128,13 @@ public enum FileIO {
     /// directory carries the ownership marker.
     public static func buildDirectory<T>(_ path: String, overwrite: Bool, _ body: (String) throws -> T) throws -> T {
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        if !existing.isEmpty && !overwrite { throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it") }
+        if !existing.isEmpty && !overwrite {
+            throw TesseraError.runState("\(path) already exists; pass --overwrite to replace it")
+        }
         if !existing.isEmpty && !replaceable(path) {
-            throw TesseraError.runState("\(path) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself")
+            throw TesseraError.runState(
+                "\(path) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself"
+            )
         }
         let parent = (path as NSString).deletingLastPathComponent
         let tmp = ((parent.isEmpty ? "." : parent) as NSString)
@@ -131,7 +145,7 @@ public enum FileIO {
         do {
             let result = try body(tmp)
             try markOwned(tmp, kind: "output")
-            sync()   // one flush for every file written (an fsync each would cost a disk round trip per image)
+            sync()  // one flush for every file written (an fsync each would cost a disk round trip per image)
             if fm.fileExists(atPath: path) { try removeOwned(path) }
             guard rename(tmp, path) == 0 else {
                 throw TesseraError.runState("cannot move \(tmp) to \(path): \(String(cString: strerror(errno)))")
@@ -172,8 +186,9 @@ public enum FileIO {
     public static func read(_ path: String) throws -> Data {
         guard exists(path) else { throw TesseraError.data(file: path, "no such file") }
         guard !isDirectory(path) else { throw TesseraError.data(file: path, "is a directory, expected a file") }
-        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw TesseraError.data(file: path, "cannot read: \(describe(error))") }
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw TesseraError.data(file: path, "cannot read: \(describe(error))")
+        }
     }
 
     /// Appends one line and flushes (metrics, logs).

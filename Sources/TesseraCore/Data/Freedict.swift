@@ -19,8 +19,9 @@ public struct FreedictDictionary {
     public init(dir: String, name: String = "freedict-eng-fra") throws {
         let indexPath = (dir as NSString).appendingPathComponent(name + ".index")
         let dictPath = (dir as NSString).appendingPathComponent(name + ".dict.dz")
-        try self.init(index: try FileIO.read(indexPath), body: try Gzip.decompress(path: dictPath, maxBytes: 1 << 28),
-                      indexPath: indexPath, dictPath: dictPath)
+        try self.init(
+            index: try FileIO.read(indexPath), body: try Gzip.decompress(path: dictPath, maxBytes: 1 << 28),
+            indexPath: indexPath, dictPath: dictPath)
     }
 
     /// From the index bytes and the decompressed body; the paths only name the inputs in errors.
@@ -34,9 +35,12 @@ public struct FreedictDictionary {
             }
             if f[0].hasPrefix("00database") || f[0].hasPrefix("00-database") { continue }
             guard offset + length <= body.count else {
-                throw TesseraError.data(file: indexPath, "line \(n + 1) points past the end of \(dictPath) (\(offset) + \(length) > \(body.count))")
+                throw TesseraError.data(
+                    file: indexPath,
+                    "line \(n + 1) points past the end of \(dictPath) (\(offset) + \(length) > \(body.count))")
             }
-            let text = String(decoding: body[(body.startIndex + offset)..<(body.startIndex + offset + length)], as: UTF8.self)
+            let text = String(
+                decoding: body[(body.startIndex + offset)..<(body.startIndex + offset + length)], as: UTF8.self)
             entries.append(Entry(headword: String(f[0]), translations: Self.translations(text)))
         }
         guard !entries.isEmpty else { throw TesseraError.data(file: indexPath, "lists no entries") }
@@ -57,7 +61,7 @@ public struct FreedictDictionary {
             case 47: d = 63
             default: return nil
             }
-            guard v < Int.max >> 7 else { return nil }   // longer than any file: refuse rather than overflow
+            guard v < Int.max >> 7 else { return nil }  // longer than any file: refuse rather than overflow
             v = v * 64 + d
         }
         return v
@@ -71,7 +75,9 @@ public struct FreedictDictionary {
             if let dot = l.firstIndex(of: "."), l[..<dot].allSatisfy(\.isNumber), !l[..<dot].isEmpty {
                 l = String(l[l.index(after: dot)...]).trimmingCharacters(in: .whitespaces)
             }
-            out += l.components(separatedBy: ", ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            out += l.components(separatedBy: ", ").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
         return out
     }
@@ -80,8 +86,10 @@ public struct FreedictDictionary {
     /// over duplicate headwords, minus `exclude`; a seeded sample of `count` (all when fewer).
     public func wordPairs(count: Int, seed: UInt64, exclude: Set<String>) -> [(english: String, french: [String])] {
         var merged: [String: [String]] = [:]
-        for e in entries where !exclude.contains(e.headword) && !e.headword.isEmpty
-            && e.headword.unicodeScalars.allSatisfy({ $0.properties.isLowercase && $0.isASCII }) {
+        for e in entries
+        where !exclude.contains(e.headword) && !e.headword.isEmpty
+            && e.headword.unicodeScalars.allSatisfy({ $0.properties.isLowercase && $0.isASCII })
+        {
             let single = e.translations.filter { !$0.contains(" ") }
             if !single.isEmpty { merged[e.headword, default: []] += single }
         }

@@ -29,12 +29,16 @@ public enum Gzip {
                     // Input used up before the end of the stream: truncated.
                     if status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0 { status = Z_BUF_ERROR }
                     guard status == Z_OK || status == Z_STREAM_END else {
-                        let why = status == Z_BUF_ERROR ? "truncated" : (stream.msg.map { String(cString: $0) } ?? "code \(status)")
+                        let why =
+                            status == Z_BUF_ERROR
+                            ? "truncated" : (stream.msg.map { String(cString: $0) } ?? "code \(status)")
                         throw TesseraError.data(file: path, "not a valid gzip stream (\(why))")
                     }
                     out.append(c.baseAddress!, count: c.count - Int(stream.avail_out))
                 }
-                guard out.count <= maxBytes else { throw TesseraError.data(file: path, "inflates to more than \(maxBytes) bytes") }
+                guard out.count <= maxBytes else {
+                    throw TesseraError.data(file: path, "inflates to more than \(maxBytes) bytes")
+                }
             }
         }
         return out
@@ -52,7 +56,10 @@ public struct IDXArray {
         guard b.count >= 4 else { throw TesseraError.data(file: path, "too short for an IDX header") }
         guard b[0] == 0, b[1] == 0, b[2] == 0x08, Int(b[3]) == dimensions else {
             let magic = b[0..<4].map { String(format: "%02x", $0) }.joined()
-            throw TesseraError.data(file: path, "IDX magic 0x\(magic) is not unsigned bytes in \(dimensions) dimension(s) (expected 0x0000080\(dimensions))")
+            throw TesseraError.data(
+                file: path,
+                "IDX magic 0x\(magic) is not unsigned bytes in \(dimensions) dimension(s) (expected 0x0000080\(dimensions))"
+            )
         }
         guard b.count >= 4 + 4 * dimensions else { throw TesseraError.data(file: path, "IDX header is truncated") }
         var shape: [Int] = []
@@ -63,7 +70,8 @@ public struct IDXArray {
         let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         let header = 4 + 4 * dimensions
         guard count == b.count - header else {
-            throw TesseraError.data(file: path, "IDX header promises \(shape) = \(count) bytes, the file holds \(b.count - header)")
+            throw TesseraError.data(
+                file: path, "IDX header promises \(shape) = \(count) bytes, the file holds \(b.count - header)")
         }
         self.shape = shape
         bytes = Array(b[header...])
@@ -76,7 +84,9 @@ public struct IDXArray {
 
 /// Converters from the Debian image datasets to a captioned image folder (PNG files + captions.jsonl).
 public enum ImageImporters {
-    public static let fashionClasses = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+    public static let fashionClasses = [
+        "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    ]
 
     /// "a photo of a coat", "an ankle boot": the class name with its article.
     public static func fashionCaption(_ label: Int) -> String {
@@ -97,16 +107,22 @@ public enum ImageImporters {
             let images = try IDXArray.read(gzip: imagesPath, dimensions: 3)
             let labels = try IDXArray.read(gzip: labelsPath, dimensions: 1)
             guard images.shape[0] == labels.shape[0] else {
-                throw TesseraError.data(file: labelsPath, "\(labels.shape[0]) labels for \(images.shape[0]) images in \(imagesPath)")
+                throw TesseraError.data(
+                    file: labelsPath, "\(labels.shape[0]) labels for \(images.shape[0]) images in \(imagesPath)")
             }
             let h = images.shape[1], w = images.shape[2]
-            guard h > 0, w > 0, h * w <= RGBImage.maxPixels else { throw TesseraError.data(file: imagesPath, "image size \(h)×\(w) is not usable") }
+            guard h > 0, w > 0, h * w <= RGBImage.maxPixels else {
+                throw TesseraError.data(file: imagesPath, "image size \(h)×\(w) is not usable")
+            }
             let n = limit > 0 ? min(limit, images.shape[0]) : images.shape[0]
             let sub = "images/\(split)"
-            try FileManager.default.createDirectory(atPath: (out as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (out as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
             for i in 0..<n {
                 let label = Int(labels.bytes[i])
-                guard label < fashionClasses.count else { throw TesseraError.data(file: labelsPath, "label \(label) at index \(i) is not a class 0–9") }
+                guard label < fashionClasses.count else {
+                    throw TesseraError.data(file: labelsPath, "label \(label) at index \(i) is not a class 0–9")
+                }
                 var px = [UInt8](repeating: 0, count: h * w * 3)
                 for p in 0..<(h * w) {
                     // Fashion-MNIST is light garments on black; keep it as it is (grey to RGB).
@@ -114,14 +130,19 @@ public enum ImageImporters {
                     px[3 * p] = v; px[3 * p + 1] = v; px[3 * p + 2] = v
                 }
                 let file = String(format: "\(sub)/%05d.png", i)
-                try RGBImage(width: w, height: h, pixels: px).write(path: (out as NSString).appendingPathComponent(file), durable: false)
-                lines.append(MetricsLog.line(["file": file, "caption": fashionCaption(label), "split": split,
-                                              "class": fashionClasses[label]]))
+                try RGBImage(width: w, height: h, pixels: px).write(
+                    path: (out as NSString).appendingPathComponent(file), durable: false)
+                lines.append(
+                    MetricsLog.line([
+                        "file": file, "caption": fashionCaption(label), "split": split,
+                        "class": fashionClasses[label],
+                    ]))
             }
             counts.append(n)
         }
-        try FileIO.writeAtomically((out as NSString).appendingPathComponent("captions.jsonl"),
-                                   data: Data((lines.joined(separator: "\n") + "\n").utf8))
+        try FileIO.writeAtomically(
+            (out as NSString).appendingPathComponent("captions.jsonl"),
+            data: Data((lines.joined(separator: "\n") + "\n").utf8))
         return (counts[0], counts[1])
     }
 
@@ -135,13 +156,17 @@ public enum ImageImporters {
         guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
             throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")
         }
-        try FileManager.default.createDirectory(atPath: (out as NSString).appendingPathComponent("images"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (out as NSString).appendingPathComponent("images"), withIntermediateDirectories: true)
         var lines: [String] = []
         var train = 0, val = 0
         for key in index.keys.sorted() {
-            guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String, let name = e["name"] as? String,
-                  !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-                throw TesseraError.data(file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
+            guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String,
+                let name = e["name"] as? String,
+                !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" })
+            else {
+                throw TesseraError.data(
+                    file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
             }
             if name.contains("middle finger") { continue }
             let src = (root as NSString).appendingPathComponent("assets/png/\(code).png")
@@ -151,12 +176,16 @@ public enum ImageImporters {
             let isVal = RandomStream.fnv1a(name) % 10 == 0
             if isVal { val += 1 } else { train += 1 }
             let keywords = (e["keywords"] as? [String] ?? []).joined(separator: ", ")
-            lines.append(MetricsLog.line(["file": file, "caption": name, "split": isVal ? "val" : "train",
-                                          "category": e["category"] as? String ?? "", "keywords": keywords]))
+            lines.append(
+                MetricsLog.line([
+                    "file": file, "caption": name, "split": isVal ? "val" : "train",
+                    "category": e["category"] as? String ?? "", "keywords": keywords,
+                ]))
         }
         guard !lines.isEmpty else { throw TesseraError.data(file: indexPath, "lists no emoji") }
-        try FileIO.writeAtomically((out as NSString).appendingPathComponent("captions.jsonl"),
-                                   data: Data((lines.joined(separator: "\n") + "\n").utf8))
+        try FileIO.writeAtomically(
+            (out as NSString).appendingPathComponent("captions.jsonl"),
+            data: Data((lines.joined(separator: "\n") + "\n").utf8))
         return (train, val)
     }
 }

@@ -18,7 +18,9 @@ public struct ImageSet {
 
     /// CHW bytes of an RGB image made square and `side`×`side`.
     public static func chw(_ image: RGBImage, side: Int) -> [UInt8] {
-        let img = image.width == side && image.height == side ? image : image.centreCropSquare().resized(width: side, height: side)
+        let img =
+            image.width == side && image.height == side
+            ? image : image.centreCropSquare().resized(width: side, height: side)
         var out = [UInt8](repeating: 0, count: 3 * side * side)
         let n = side * side
         for p in 0..<n { for c in 0..<3 { out[c * n + p] = img.pixels[3 * p + c] } }
@@ -28,25 +30,33 @@ public struct ImageSet {
     /// One split of a captioned image folder; decoding runs on `pool`. The first unreadable
     /// image ends the load with an error naming its file. With `label`, the set's "captions" are
     /// that field of each row instead (a class: `category` of the real captioned set).
-    public static func load(folder: CaptionedImageFolder, split: String, side: Int, pool: Parallel, label: String? = nil) throws -> ImageSet {
+    public static func load(
+        folder: CaptionedImageFolder, split: String, side: Int, pool: Parallel, label: String? = nil
+    ) throws -> ImageSet {
         let items = folder.items.filter { $0.split == split }
         let file = (folder.dir as NSString).appendingPathComponent("captions.jsonl")
         guard !items.isEmpty else { throw TesseraError.data(file: file, "has no \(split) images") }
         var texts = items.map(\.caption)
         if let label {
             texts = try items.map { item in
-                guard let v = item.attributes[label] else { throw TesseraError.data(file: file, "\(item.file) has no \"\(label)\" field") }
+                guard let v = item.attributes[label] else {
+                    throw TesseraError.data(file: file, "\(item.file) has no \"\(label)\" field")
+                }
                 return v
             }
         }
-        let (pixels, errors) = decode(count: items.count, size: 3 * side * side, pool: pool) { chw(try folder.image(items[$0]), side: side) }
+        let (pixels, errors) = decode(count: items.count, size: 3 * side * side, pool: pool) {
+            chw(try folder.image(items[$0]), side: side)
+        }
         if let e = errors.compactMap({ $0 }).first { throw e }
         return ImageSet(side: side, captions: texts, pixels: pixels)
     }
 
     /// `count` images of `size` bytes each made on `pool` into one buffer; image i's error, if any,
     /// at errors[i] (its bytes stay zero).
-    public static func decode(count: Int, size: Int, pool: Parallel, _ make: (Int) throws -> [UInt8]) -> (pixels: [UInt8], errors: [Error?]) {
+    public static func decode(
+        count: Int, size: Int, pool: Parallel, _ make: (Int) throws -> [UInt8]
+    ) -> (pixels: [UInt8], errors: [Error?]) {
         var pixels = [UInt8](repeating: 0, count: count * size)
         var errors = [Error?](repeating: nil, count: count)
         pixels.withUnsafeMutableBufferPointer { px in

@@ -43,19 +43,24 @@ public enum OpenClipArt {
 
     /// The RDF metadata of an Open Clip Art SVG (empty fields when absent).
     public static func metadata(svg text: String) -> Metadata {
-        guard let start = text.range(of: "<cc:Work"), let end = text.range(of: "</cc:Work>", range: start.upperBound..<text.endIndex) else {
+        guard let start = text.range(of: "<cc:Work"),
+            let end = text.range(of: "</cc:Work>", range: start.upperBound..<text.endIndex)
+        else {
             return Metadata()
         }
         let work = text[start.upperBound..<end.lowerBound]
         func element(_ name: String, in s: Substring) -> Substring? {
-            guard let a = s.range(of: "<\(name)>"), let b = s.range(of: "</\(name)>", range: a.upperBound..<s.endIndex) else { return nil }
+            guard let a = s.range(of: "<\(name)>"), let b = s.range(of: "</\(name)>", range: a.upperBound..<s.endIndex)
+            else { return nil }
             return s[a.upperBound..<b.lowerBound]
         }
         var m = Metadata()
         // The work's own title precedes the creator's and publisher's nested titles.
         if let creatorStart = work.range(of: "<dc:creator>") {
             m.title = element("dc:title", in: work[work.startIndex..<creatorStart.lowerBound]).map { String($0) } ?? ""
-            if let c = element("dc:creator", in: work[creatorStart.lowerBound...]) { m.creator = element("dc:title", in: c).map { String($0) } ?? "" }
+            if let c = element("dc:creator", in: work[creatorStart.lowerBound...]) {
+                m.creator = element("dc:title", in: c).map { String($0) } ?? ""
+            }
         } else {
             m.title = element("dc:title", in: work).map { String($0) } ?? ""
         }
@@ -84,8 +89,11 @@ public enum OpenClipArt {
         t = t.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         t = t.trimmingCharacters(in: CharacterSet(charactersIn: " \"'.,;:-"))
         // Numbering glued to the last word: "truck1", "blueman#201", "home13".
-        if let last = t.split(separator: " ").last, let firstDigit = last.firstIndex(where: { $0.isNumber || $0 == "#" }),
-           firstDigit > last.startIndex, last[..<firstDigit].allSatisfy(\.isLetter), last[firstDigit...].allSatisfy({ $0.isNumber || $0 == "#" }) {
+        if let last = t.split(separator: " ").last,
+            let firstDigit = last.firstIndex(where: { $0.isNumber || $0 == "#" }),
+            firstDigit > last.startIndex, last[..<firstDigit].allSatisfy(\.isLetter),
+            last[firstDigit...].allSatisfy({ $0.isNumber || $0 == "#" })
+        {
             t = String(t.dropLast(last.distance(from: firstDigit, to: last.endIndex)))
         }
         if t.count > maxTitleLength {
@@ -100,7 +108,8 @@ public enum OpenClipArt {
         var w = words(stem)
         let author = words(creator).filter { !$0.isEmpty }
         func isNumbering(_ s: String) -> Bool {
-            s.count == 1 && s.first!.isLetter || (s.first?.isNumber ?? false) && s.dropLast().allSatisfy(\.isNumber) && s.count <= 4
+            s.count == 1 && s.first!.isLetter
+                || (s.first?.isNumber ?? false) && s.dropLast().allSatisfy(\.isNumber) && s.count <= 4
         }
         while w.count > 1, isNumbering(w.last!) { w.removeLast() }
         while w.count > 1, let last = w.last, author.contains(where: { $0.hasPrefix(last) }) { w.removeLast() }
@@ -114,7 +123,9 @@ public enum OpenClipArt {
         let top = folders.first ?? "unsorted"
         let below = folders.dropFirst()
         if below.isEmpty && top == "unsorted" { return (top, "") }
-        let phrase = (below.isEmpty ? [top] : Array(below)).map { $0.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ") }
+        let phrase = (below.isEmpty ? [top] : Array(below)).map {
+            $0.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        }
         return (top, phrase.joined(separator: " "))
     }
 
@@ -127,12 +138,17 @@ public enum OpenClipArt {
 
     /// Every usable PNG of the package with its caption, in path order. `excludedCounts` counts
     /// the files each excluded family removed.
-    public static func items(pngRoot: String, svgRoot: String) throws -> (items: [Item], excludedCounts: [String: Int]) {
+    public static func items(pngRoot: String, svgRoot: String) throws -> (items: [Item], excludedCounts: [String: Int])
+    {
         guard FileIO.isDirectory(pngRoot) else {
-            throw TesseraError.data(file: pngRoot, "not a directory (expected usr/share/openclipart/png of the unpacked openclipart-png package)")
+            throw TesseraError.data(
+                file: pngRoot,
+                "not a directory (expected usr/share/openclipart/png of the unpacked openclipart-png package)")
         }
         guard FileIO.isDirectory(svgRoot) else {
-            throw TesseraError.data(file: svgRoot, "not a directory (expected usr/share/openclipart/svg of the unpacked openclipart-svg package)")
+            throw TesseraError.data(
+                file: svgRoot,
+                "not a directory (expected usr/share/openclipart/svg of the unpacked openclipart-svg package)")
         }
         let all = (FileManager.default.enumerator(atPath: pngRoot)?.compactMap { $0 as? String } ?? [])
             .filter { $0.lowercased().hasSuffix(".png") }.sorted()
@@ -140,10 +156,14 @@ public enum OpenClipArt {
         var excludedCounts: [String: Int] = [:]
         var kept: [(String, Metadata)] = []
         for rel in all {
-            if let e = excluded.first(where: { rel.hasPrefix($0.prefix) }) { excludedCounts[e.prefix, default: 0] += 1; continue }
+            if let e = excluded.first(where: { rel.hasPrefix($0.prefix) }) {
+                excludedCounts[e.prefix, default: 0] += 1; continue
+            }
             let svg = (svgRoot as NSString).appendingPathComponent(String(rel.dropLast(4)) + ".svg")
             let size = FileIO.fileSize(svg) ?? 0
-            guard size <= maxSVGBytes else { throw TesseraError.data(file: svg, "\(size) bytes exceed the \(maxSVGBytes)-byte limit") }
+            guard size <= maxSVGBytes else {
+                throw TesseraError.data(file: svg, "\(size) bytes exceed the \(maxSVGBytes)-byte limit")
+            }
             let text = String(decoding: try FileIO.read(svg), as: UTF8.self)
             kept.append((rel, metadata(svg: text)))
         }
@@ -158,7 +178,10 @@ public enum OpenClipArt {
             }
             let (category, words) = categoryWords(rel)
             guard !title.isEmpty else { continue }
-            items.append(Item(relativePath: rel, caption: words.isEmpty ? title : "\(title), \(words)", category: category, metadata: m))
+            items.append(
+                Item(
+                    relativePath: rel, caption: words.isEmpty ? title : "\(title), \(words)", category: category,
+                    metadata: m))
         }
         return (items, excludedCounts)
     }

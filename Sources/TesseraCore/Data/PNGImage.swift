@@ -50,7 +50,9 @@ public struct RGBImage: Equatable, Sendable {
         if img.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 {
             img.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA | PNG_FORMAT_FLAG_LINEAR)
             var rgba16 = [UInt16](repeating: 0, count: w * h * 4)
-            let done = rgba16.withUnsafeMutableBytes { png_image_finish_read(&img, nil, $0.baseAddress, Int32(w * 4), nil) }
+            let done = rgba16.withUnsafeMutableBytes {
+                png_image_finish_read(&img, nil, $0.baseAddress, Int32(w * 4), nil)
+            }
             guard done != 0 else { throw TesseraError.data(file: path, "corrupt PNG: \(message())") }
             var rgb = [UInt8](repeating: 0, count: w * h * 3)
             for i in 0..<(w * h) {
@@ -82,11 +84,17 @@ public struct RGBImage: Equatable, Sendable {
         img.height = UInt32(height)
         img.format = UInt32(PNG_FORMAT_FLAG_COLOR)
         var size = 0
-        let probe = pixels.withUnsafeBytes { png_image_write_to_memory(&img, nil, &size, 0, $0.baseAddress, Int32(width * 3), nil) }
-        guard probe != 0, size > 0 else { throw TesseraError.data(file: "png", "cannot encode a \(width)×\(height) PNG") }
+        let probe = pixels.withUnsafeBytes {
+            png_image_write_to_memory(&img, nil, &size, 0, $0.baseAddress, Int32(width * 3), nil)
+        }
+        guard probe != 0, size > 0 else {
+            throw TesseraError.data(file: "png", "cannot encode a \(width)×\(height) PNG")
+        }
         var out = Data(count: size)
         let ok = out.withUnsafeMutableBytes { o in
-            pixels.withUnsafeBytes { png_image_write_to_memory(&img, o.baseAddress, &size, 0, $0.baseAddress, Int32(width * 3), nil) }
+            pixels.withUnsafeBytes {
+                png_image_write_to_memory(&img, o.baseAddress, &size, 0, $0.baseAddress, Int32(width * 3), nil)
+            }
         }
         guard ok != 0 else { throw TesseraError.data(file: "png", "PNG encoding failed") }
         out.count = size
@@ -100,7 +108,9 @@ public struct RGBImage: Equatable, Sendable {
         let data = try encodePNG()
         if durable { try FileIO.writeAtomically(path, data: data); return }
         // Not durable (no fsync: the caller syncs once for many images), but every failure named.
-        guard let f = fopen(path, "wb") else { throw TesseraError.data(file: path, "cannot create: \(FileIO.errnoText())") }
+        guard let f = fopen(path, "wb") else {
+            throw TesseraError.data(file: path, "cannot create: \(FileIO.errnoText())")
+        }
         do { try FileIO.write(f, data, path: path) } catch { fclose(f); throw error }
         guard fclose(f) == 0 else { throw TesseraError.data(file: path, "write failed: \(FileIO.errnoText())") }
     }
@@ -137,7 +147,7 @@ public struct RGBImage: Equatable, Sendable {
         // Separable weights: for each output coordinate, (source index, weight) pairs.
         func weights(_ n: Int, _ size: Int) -> [[(Int, Float)]] {
             (0..<n).map { o in
-                if n < size {   // area: the source span [o·s, (o+1)·s)
+                if n < size {  // area: the source span [o·s, (o+1)·s)
                     let scale = Float(size) / Float(n)
                     let a = Float(o) * scale, b = a + scale
                     var w: [(Int, Float)] = []

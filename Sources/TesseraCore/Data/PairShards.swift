@@ -12,13 +12,17 @@ public enum PairShards {
     }
 
     /// `text` nil means bytes (ids 0–255). `dir` must exist and be empty.
-    public static func write(codesDir: String, text: BPETokenizer?, textSource: String, to dir: String, seqLen: Int,
-                             unconditional: Bool) throws -> Result {
+    public static func write(
+        codesDir: String, text: BPETokenizer?, textSource: String, to dir: String, seqLen: Int,
+        unconditional: Bool
+    ) throws -> Result {
         let m = try ImageCodes.readManifest(codesDir)
         let layout = VocabularyLayout(textSize: text?.vocabSize ?? 256, imageCodes: m.codebookSize)
         let need = m.tokensPerImage + PairSequence.overhead(unconditional: unconditional) + (unconditional ? 0 : 1)
         guard seqLen >= need else {
-            throw TesseraError.config("--seq-len \(seqLen) cannot hold \(m.tokensPerImage) codes, the \(PairSequence.overhead(unconditional: unconditional)) structure tokens\(unconditional ? "" : " and one caption token") (needs ≥ \(need))")
+            throw TesseraError.config(
+                "--seq-len \(seqLen) cannot hold \(m.tokensPerImage) codes, the \(PairSequence.overhead(unconditional: unconditional)) structure tokens\(unconditional ? "" : " and one caption token") (needs ≥ \(need))"
+            )
         }
         var splits: [String: [Int32]] = [:], truncated: [String: Int] = [:], stats: [String: (Double, Int)] = [:]
         for name in m.splits.keys.sorted() {
@@ -30,7 +34,8 @@ public enum PairShards {
                 let c = text?.encode(caption) ?? caption.utf8.map { Int32($0) }
                 total += c.count; longest = max(longest, c.count)
                 let codes = s.codes[(i * m.tokensPerImage)..<((i + 1) * m.tokensPerImage)]
-                let (seq, t) = PairSequence.make(caption: c, codes: codes, layout: layout, seqLen: seqLen, unconditional: unconditional)
+                let (seq, t) = PairSequence.make(
+                    caption: c, codes: codes, layout: layout, seqLen: seqLen, unconditional: unconditional)
                 if t { cut += 1 }
                 ids += seq
             }
@@ -45,12 +50,16 @@ public enum PairShards {
             tokenizerName = "tokenizer.json"
             tokenizerHash = TokenShards.fnv1a(try FileIO.read(path))
         }
-        var source: [String: String] = ["kind": unconditional ? "unconditional" : "pairs", "codes": codesDir,
-                                        "image_tokenizer": m.tokenizer, "image_tokenizer_hash": m.tokenizerHash,
-                                        "text_tokenizer": textSource, "grid": "\(m.gridSide)x\(m.gridSide)"]
+        var source: [String: String] = [
+            "kind": unconditional ? "unconditional" : "pairs", "codes": codesDir,
+            "image_tokenizer": m.tokenizer, "image_tokenizer_hash": m.tokenizerHash,
+            "text_tokenizer": textSource, "grid": "\(m.gridSide)x\(m.gridSide)",
+        ]
         for (k, v) in truncated { source["captions_truncated_\(k)"] = String(v) }
-        let manifest = try TokenShards.write(splits: splits, to: dir, vocabSize: layout.vocabSize, tokenizer: tokenizerName,
-                                             tokenizerHash: tokenizerHash, sources: [source], layout: layout, sequenceLength: seqLen)
-        return Result(manifest: manifest, truncated: truncated, captionTokens: stats.mapValues { (mean: $0.0, max: $0.1) })
+        let manifest = try TokenShards.write(
+            splits: splits, to: dir, vocabSize: layout.vocabSize, tokenizer: tokenizerName,
+            tokenizerHash: tokenizerHash, sources: [source], layout: layout, sequenceLength: seqLen)
+        return Result(
+            manifest: manifest, truncated: truncated, captionTokens: stats.mapValues { (mean: $0.0, max: $0.1) })
     }
 }

@@ -8,7 +8,8 @@ import Foundation
 public struct ShapesGenerator: Sendable {
     public enum Shape: String, CaseIterable, Sendable { case circle, square, triangle }
     public enum Position: String, CaseIterable, Sendable {
-        case topLeft = "top left", topRight = "top right", bottomLeft = "bottom left", bottomRight = "bottom right", center = "center"
+        case topLeft = "top left", topRight = "top right", bottomLeft = "bottom left", bottomRight = "bottom right",
+            center = "center"
         /// Centre of the region as a fraction of the image side.
         var centre: (Double, Double) {
             switch self {
@@ -54,7 +55,7 @@ public struct ShapesGenerator: Sendable {
                         switch shape {
                         case .circle: hit = dx * dx + dy * dy <= half * half
                         case .square: hit = abs(dx) <= half * 0.9 && abs(dy) <= half * 0.9
-                        case .triangle:   // apex up: |dx| ≤ half·(dy + half)/(2·half)
+                        case .triangle:  // apex up: |dx| ≤ half·(dy + half)/(2·half)
                             hit = dy >= -half && dy <= half && abs(dx) <= (dy + half) / 2
                         }
                         if hit { inside += 1 }
@@ -90,8 +91,9 @@ public struct ShapesGenerator: Sendable {
             for c in 0..<3 { pixels[p * 3 + c] = UInt8((cover[p] * Double(rgb[c]) + (1 - cover[p]) * 255).rounded()) }
         }
         let caption = "a \(size.name) \(colour.name) \(shape.rawValue) in the \(position.rawValue)"
-        return Sample(image: RGBImage(width: side, height: side, pixels: pixels), caption: caption, shape: shape,
-                      colour: colour.name, size: size.name, position: position)
+        return Sample(
+            image: RGBImage(width: side, height: side, pixels: pixels), caption: caption, shape: shape,
+            colour: colour.name, size: size.name, position: position)
     }
 }
 
@@ -114,18 +116,25 @@ public struct CaptionedImageFolder {
         let path = (dir as NSString).appendingPathComponent("captions.jsonl")
         let text = String(decoding: try FileIO.read(path), as: UTF8.self)
         var items: [Item] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty
+        {
             guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw TesseraError.data(file: path, "line \(n + 1) is not a JSON object")
             }
             guard let file = o["file"] as? String, !file.isEmpty, !file.hasPrefix("/"), !file.contains("..") else {
                 throw TesseraError.data(file: path, "line \(n + 1): \"file\" must be a relative path inside the folder")
             }
-            guard let caption = o["caption"] as? String else { throw TesseraError.data(file: path, "line \(n + 1): \"caption\" is missing") }
+            guard let caption = o["caption"] as? String else {
+                throw TesseraError.data(file: path, "line \(n + 1): \"caption\" is missing")
+            }
             let split = o["split"] as? String ?? "train"
-            guard split == "train" || split == "val" else { throw TesseraError.data(file: path, "line \(n + 1): split \"\(split)\" is not train or val") }
+            guard split == "train" || split == "val" else {
+                throw TesseraError.data(file: path, "line \(n + 1): split \"\(split)\" is not train or val")
+            }
             guard FileIO.exists((dir as NSString).appendingPathComponent(file)) else {
-                throw TesseraError.data(file: (dir as NSString).appendingPathComponent(file), "listed on line \(n + 1) of \(path) but missing")
+                throw TesseraError.data(
+                    file: (dir as NSString).appendingPathComponent(file),
+                    "listed on line \(n + 1) of \(path) but missing")
             }
             var attrs: [String: String] = [:]
             for (k, v) in o where !["file", "caption", "split"].contains(k) { if let s = v as? String { attrs[k] = s } }
@@ -149,11 +158,14 @@ public struct CaptionedImageFolder {
             let s = gen.sample(i)
             let file = String(format: "images/%06d.png", i)
             try s.image.write(path: (dir as NSString).appendingPathComponent(file), durable: false)
-            let row: [String: Any] = ["file": file, "caption": s.caption, "split": i >= count - valCount ? "val" : "train",
-                                      "shape": s.shape.rawValue, "colour": s.colour, "size": s.size, "position": s.position.rawValue]
+            let row: [String: Any] = [
+                "file": file, "caption": s.caption, "split": i >= count - valCount ? "val" : "train",
+                "shape": s.shape.rawValue, "colour": s.colour, "size": s.size, "position": s.position.rawValue,
+            ]
             lines.append(MetricsLog.line(row))
         }
-        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("captions.jsonl"),
-                                   data: Data((lines.joined(separator: "\n") + "\n").utf8))
+        try FileIO.writeAtomically(
+            (dir as NSString).appendingPathComponent("captions.jsonl"),
+            data: Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 }

@@ -42,11 +42,17 @@ public enum TokenShards {
         guard m.tokenizer == "tokenizer.json" else { return nil }
         let path = (dir as NSString).appendingPathComponent("tokenizer.json")
         guard FileIO.exists(path) else {
-            throw TesseraError.data(file: path, "is missing: \(dir)/manifest.json records tokenizer \"\(m.tokenizer)\" (hash \(m.tokenizerHash)) and its ids mean nothing without it")
+            throw TesseraError.data(
+                file: path,
+                "is missing: \(dir)/manifest.json records tokenizer \"\(m.tokenizer)\" (hash \(m.tokenizerHash)) and its ids mean nothing without it"
+            )
         }
         let have = fnv1a(try FileIO.read(path))
         guard m.tokenizerHash.isEmpty || have == m.tokenizerHash else {
-            throw TesseraError.data(file: path, "is not the tokenizer these shards were made with (hash \(have), manifest.json records \(m.tokenizerHash))")
+            throw TesseraError.data(
+                file: path,
+                "is not the tokenizer these shards were made with (hash \(have), manifest.json records \(m.tokenizerHash))"
+            )
         }
         return path
     }
@@ -68,31 +74,47 @@ public enum TokenShards {
         put(UInt32(width))
         put(UInt64(ids.count))
         raw.reserveCapacity(raw.count + ids.count * width)
-        if width == 2 { for id in ids { put(UInt16(truncatingIfNeeded: id)) } } else { for id in ids { put(UInt32(bitPattern: id)) } }
+        if width == 2 {
+            for id in ids { put(UInt16(truncatingIfNeeded: id)) }
+        } else {
+            for id in ids { put(UInt32(bitPattern: id)) }
+        }
         return Zstd.compress(raw)
     }
 
     /// Decodes and checks one shard: magic, version, width, count, and every id below `vocabSize`.
     /// The frame may not claim more than `maxTokens` ids' worth of bytes (the manifest's count when
     /// known), so a forged size header cannot make it allocate gigabytes.
-    public static func decodeShard(_ data: Data, file: String, vocabSize: Int, maxTokens: Int = 64 << 20) throws -> [Int32] {
+    public static func decodeShard(
+        _ data: Data, file: String, vocabSize: Int, maxTokens: Int = 64 << 20
+    ) throws -> [Int32] {
         let raw = try Zstd.decompress(data, file: file, maxBytes: 20 + 4 * maxTokens)
-        guard raw.count >= 20, Array(raw.prefix(4)) == magic else { throw TesseraError.data(file: file, "not a Tessera token shard (bad magic)") }
+        guard raw.count >= 20, Array(raw.prefix(4)) == magic else {
+            throw TesseraError.data(file: file, "not a Tessera token shard (bad magic)")
+        }
         return try raw.withUnsafeBytes { p -> [Int32] in
             let version = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
             let width = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
             let count = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
-            guard version == formatVersion else { throw TesseraError.data(file: file, "shard format version \(version) is not supported") }
-            guard width == 2 || width == 4 else { throw TesseraError.data(file: file, "shard id width \(width) is not 2 or 4") }
+            guard version == formatVersion else {
+                throw TesseraError.data(file: file, "shard format version \(version) is not supported")
+            }
+            guard width == 2 || width == 4 else {
+                throw TesseraError.data(file: file, "shard id width \(width) is not 2 or 4")
+            }
             guard count <= UInt64(raw.count), 20 + Int(count) * width == raw.count else {
                 throw TesseraError.data(file: file, "shard says \(count) ids but holds \((raw.count - 20) / width)")
             }
             var ids = [Int32](repeating: 0, count: Int(count))
             for i in 0..<Int(count) {
-                let v = width == 2 ? Int32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 2 * i, as: UInt16.self)))
-                                   : Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 4 * i, as: UInt32.self)))
+                let v =
+                    width == 2
+                    ? Int32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 2 * i, as: UInt16.self)))
+                    : Int32(
+                        bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 20 + 4 * i, as: UInt32.self)))
                 guard v >= 0 && Int(v) < vocabSize else {
-                    throw TesseraError.data(file: file, "id \(v) at position \(i) is outside the vocabulary of \(vocabSize)")
+                    throw TesseraError.data(
+                        file: file, "id \(v) at position \(i) is outside the vocabulary of \(vocabSize)")
                 }
                 ids[i] = v
             }
@@ -105,12 +127,16 @@ public enum TokenShards {
     public static func write(_ m: Manifest, to dir: String) throws {
         var splits: [String: Any] = [:]
         for (name, s) in m.splits {
-            splits[name] = ["tokens": s.tokens,
-                            "shards": s.shards.map { ["file": $0.file, "tokens": $0.tokens, "checksum": $0.checksum] }]
+            splits[name] = [
+                "tokens": s.tokens,
+                "shards": s.shards.map { ["file": $0.file, "tokens": $0.tokens, "checksum": $0.checksum] },
+            ]
         }
-        var obj: [String: Any] = ["format": "tessera-token-shards", "format_version": formatVersion, "vocab_size": m.vocabSize,
-                                  "tokenizer": m.tokenizer, "tokenizer_hash": m.tokenizerHash, "splits": splits,
-                                  "sources": m.sources]
+        var obj: [String: Any] = [
+            "format": "tessera-token-shards", "format_version": formatVersion, "vocab_size": m.vocabSize,
+            "tokenizer": m.tokenizer, "tokenizer_hash": m.tokenizerHash, "splits": splits,
+            "sources": m.sources,
+        ]
         if let l = m.layout { obj["layout"] = l.json }
         if let n = m.sequenceLength { obj["sequence_length"] = n }
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
@@ -128,35 +154,52 @@ public enum TokenShards {
         }
         func bad(_ m: String) -> TesseraError { .data(file: path, m) }
         guard o["format"] as? String == "tessera-token-shards" else { throw bad("format is not tessera-token-shards") }
-        guard o["format_version"].flatMap(JSONKeys.exactInt) == formatVersion else { throw bad("format_version is not \(formatVersion)") }
-        guard let vocab = o["vocab_size"].flatMap(JSONKeys.exactInt), vocab > 0 else { throw bad("vocab_size is missing or not positive") }
-        guard vocab <= SizeLimits.maxVocabulary else { throw bad("vocab_size \(vocab) exceeds Tessera's maximum of \(SizeLimits.maxVocabulary)") }
+        guard o["format_version"].flatMap(JSONKeys.exactInt) == formatVersion else {
+            throw bad("format_version is not \(formatVersion)")
+        }
+        guard let vocab = o["vocab_size"].flatMap(JSONKeys.exactInt), vocab > 0 else {
+            throw bad("vocab_size is missing or not positive")
+        }
+        guard vocab <= SizeLimits.maxVocabulary else {
+            throw bad("vocab_size \(vocab) exceeds Tessera's maximum of \(SizeLimits.maxVocabulary)")
+        }
         guard let splitsAny = o["splits"] as? [String: Any] else { throw bad("splits is missing") }
         var splits: [String: Split] = [:]
         for (name, v) in splitsAny {
             guard let s = v as? [String: Any], let total = s["tokens"].flatMap(JSONKeys.exactInt),
-                  let shardList = s["shards"] as? [[String: Any]] else { throw bad("splits.\(name) needs tokens and shards") }
+                let shardList = s["shards"] as? [[String: Any]]
+            else { throw bad("splits.\(name) needs tokens and shards") }
             var shards: [Shard] = []
             for (i, sh) in shardList.enumerated() {
                 if let f = sh["file"] as? String, f.contains("/") || f == ".." {
                     throw bad("splits.\(name).shards[\(i)].file \"\(f)\" must name a file inside the shard directory")
                 }
-                guard let f = sh["file"] as? String, !f.contains("/"), let n = sh["tokens"].flatMap(JSONKeys.exactInt), n >= 0,
-                      let c = sh["checksum"] as? String else { throw bad("splits.\(name).shards[\(i)] needs file, tokens, checksum") }
+                guard let f = sh["file"] as? String, !f.contains("/"), let n = sh["tokens"].flatMap(JSONKeys.exactInt),
+                    n >= 0,
+                    let c = sh["checksum"] as? String
+                else { throw bad("splits.\(name).shards[\(i)] needs file, tokens, checksum") }
                 shards.append(Shard(file: f, tokens: n, checksum: c))
             }
-            let (sum, overflow) = shards.reduce((0, false)) { acc, sh in let r = acc.0.addingReportingOverflow(sh.tokens); return (r.partialValue, acc.1 || r.overflow) }
+            let (sum, overflow) = shards.reduce((0, false)) { acc, sh in
+                let r = acc.0.addingReportingOverflow(sh.tokens); return (r.partialValue, acc.1 || r.overflow)
+            }
             guard !overflow else { throw bad("splits.\(name): shard token counts overflow") }
             guard sum == total else {
-                throw bad("splits.\(name).tokens (\(total)) disagrees with its shards (\(shards.reduce(0) { $0 + $1.tokens }))")
+                throw bad(
+                    "splits.\(name).tokens (\(total)) disagrees with its shards (\(shards.reduce(0) { $0 + $1.tokens }))"
+                )
             }
             splits[name] = Split(tokens: total, shards: shards)
         }
-        var m = Manifest(vocabSize: vocab, tokenizer: o["tokenizer"] as? String ?? "", tokenizerHash: o["tokenizer_hash"] as? String ?? "",
-                         splits: splits, sources: o["sources"] as? [[String: String]] ?? [])
+        var m = Manifest(
+            vocabSize: vocab, tokenizer: o["tokenizer"] as? String ?? "",
+            tokenizerHash: o["tokenizer_hash"] as? String ?? "",
+            splits: splits, sources: o["sources"] as? [[String: String]] ?? [])
         if let l = o["layout"] {
             let layout = try VocabularyLayout(json: l, file: path)
-            guard layout.vocabSize == vocab else { throw bad("layout.vocab_size \(layout.vocabSize) differs from vocab_size \(vocab)") }
+            guard layout.vocabSize == vocab else {
+                throw bad("layout.vocab_size \(layout.vocabSize) differs from vocab_size \(vocab)")
+            }
             m.layout = layout
         }
         if let n = o["sequence_length"] {
@@ -183,10 +226,13 @@ public enum TokenShards {
             let path = (dir as NSString).appendingPathComponent(sh.file)
             let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
             guard sh.tokens <= (SizeLimits.bytes(size, 1 << 16) ?? Int.max) / 4 else {
-                throw TesseraError.data(file: manifestPath, "says \(sh.file) holds \(sh.tokens) tokens, more than a \(size)-byte zstd file can")
+                throw TesseraError.data(
+                    file: manifestPath,
+                    "says \(sh.file) holds \(sh.tokens) tokens, more than a \(size)-byte zstd file can")
             }
         }
-        if let why = SizeLimits.memoryProblem(SizeLimits.bytes(s.tokens, 4), "the \(s.tokens) tokens of split \(split)") {
+        if let why = SizeLimits.memoryProblem(SizeLimits.bytes(s.tokens, 4), "the \(s.tokens) tokens of split \(split)")
+        {
             throw TesseraError.data(file: manifestPath, why)
         }
         var ids: [Int32] = []
@@ -195,18 +241,24 @@ public enum TokenShards {
             let path = (dir as NSString).appendingPathComponent(sh.file)
             let data = try FileIO.read(path)
             let sum = fnv1a(data)
-            guard sum == sh.checksum else { throw TesseraError.data(file: path, "checksum \(sum) does not match the manifest's \(sh.checksum)") }
+            guard sum == sh.checksum else {
+                throw TesseraError.data(file: path, "checksum \(sum) does not match the manifest's \(sh.checksum)")
+            }
             let part = try decodeShard(data, file: path, vocabSize: m.vocabSize, maxTokens: sh.tokens)
-            guard part.count == sh.tokens else { throw TesseraError.data(file: path, "holds \(part.count) ids, the manifest says \(sh.tokens)") }
+            guard part.count == sh.tokens else {
+                throw TesseraError.data(file: path, "holds \(part.count) ids, the manifest says \(sh.tokens)")
+            }
             ids += part
         }
         return (m, ids)
     }
 
     /// Writes `splits` (name → ids) as shards of at most `shardTokens` ids, then the manifest last.
-    public static func write(splits: [String: [Int32]], to dir: String, vocabSize: Int, tokenizer: String,
-                             tokenizerHash: String, sources: [[String: String]], shardTokens: Int = 4_000_000,
-                             layout: VocabularyLayout? = nil, sequenceLength: Int? = nil) throws -> Manifest {
+    public static func write(
+        splits: [String: [Int32]], to dir: String, vocabSize: Int, tokenizer: String,
+        tokenizerHash: String, sources: [[String: String]], shardTokens: Int = 4_000_000,
+        layout: VocabularyLayout? = nil, sequenceLength: Int? = nil
+    ) throws -> Manifest {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var out: [String: Split] = [:]
         for (name, ids) in splits.sorted(by: { $0.key < $1.key }) {
@@ -222,8 +274,9 @@ public enum TokenShards {
             } while start < ids.count
             out[name] = Split(tokens: ids.count, shards: shards)
         }
-        let m = Manifest(vocabSize: vocabSize, tokenizer: tokenizer, tokenizerHash: tokenizerHash, splits: out, sources: sources,
-                         layout: layout, sequenceLength: sequenceLength)
+        let m = Manifest(
+            vocabSize: vocabSize, tokenizer: tokenizer, tokenizerHash: tokenizerHash, splits: out, sources: sources,
+            layout: layout, sequenceLength: sequenceLength)
         try write(m, to: dir)
         return m
     }

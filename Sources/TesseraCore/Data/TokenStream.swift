@@ -24,7 +24,6 @@ public struct TokenStream {
 
     public var sequences: Int { sequenceLength.map { tokens.count / $0 } ?? 0 }
 
-
     /// UTF-8 bytes of a text file as tokens 0–255 (until the BPE tokenizer lands).
     public static func bytes(of path: String) throws -> [Int32] {
         let data = try FileIO.read(path)
@@ -35,32 +34,48 @@ public struct TokenStream {
     /// The train and held-out streams a config asks for. `data.train` is either a directory of
     /// token shards (`tessera tokenize text`; its "train" and "val" splits, checksums verified) or
     /// a text file whose bytes are the tokens, held out by a separate file or a fixed tail split.
-    public static func load(_ d: TrainConfig.DataSection) throws -> (train: TokenStream, val: TokenStream, shards: TokenShards.Manifest?) {
+    public static func load(
+        _ d: TrainConfig.DataSection
+    ) throws -> (train: TokenStream, val: TokenStream, shards: TokenShards.Manifest?) {
         if FileIO.isDirectory(d.train) {
             let (m, train) = try TokenShards.load(dir: d.train, split: "train")
             let valDir = d.val.isEmpty ? d.train : d.val
             let (vm, val) = try TokenShards.load(dir: valDir, split: "val")
             guard vm.tokenizerHash == m.tokenizerHash else {
-                throw TesseraError.data(file: valDir, "held-out shards use tokenizer \(vm.tokenizerHash), the training shards \(m.tokenizerHash)")
+                throw TesseraError.data(
+                    file: valDir,
+                    "held-out shards use tokenizer \(vm.tokenizerHash), the training shards \(m.tokenizerHash)")
             }
             if let l = m.layout {
                 try l.check(vm.layout ?? l, mine: d.train + "/manifest.json", theirs: valDir + "/manifest.json")
             }
             guard vm.sequenceLength == m.sequenceLength else {
-                throw TesseraError.data(file: valDir + "/manifest.json", "sequence_length \(vm.sequenceLength.map(String.init) ?? "none") differs from \(d.train)'s \(m.sequenceLength.map(String.init) ?? "none")")
+                throw TesseraError.data(
+                    file: valDir + "/manifest.json",
+                    "sequence_length \(vm.sequenceLength.map(String.init) ?? "none") differs from \(d.train)'s \(m.sequenceLength.map(String.init) ?? "none")"
+                )
             }
             if let L = m.sequenceLength, d.seqLen != L - 1 {
-                throw TesseraError.config("data.seq_len (\(d.seqLen)) must be \(L - 1): \(d.train) holds sequences of \(L) ids (inputs are the first \(L - 1), targets the last \(L - 1))")
+                throw TesseraError.config(
+                    "data.seq_len (\(d.seqLen)) must be \(L - 1): \(d.train) holds sequences of \(L) ids (inputs are the first \(L - 1), targets the last \(L - 1))"
+                )
             }
-            return (TokenStream(name: "train", tokens: train, sequenceLength: m.sequenceLength),
-                    TokenStream(name: "val", tokens: val, sequenceLength: m.sequenceLength), m)
+            return (
+                TokenStream(name: "train", tokens: train, sequenceLength: m.sequenceLength),
+                TokenStream(name: "val", tokens: val, sequenceLength: m.sequenceLength), m
+            )
         }
         let train = try bytes(of: d.train)
         if !d.val.isEmpty {
-            return (TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: try bytes(of: d.val)), nil)
+            return (
+                TokenStream(name: "train", tokens: train), TokenStream(name: "val", tokens: try bytes(of: d.val)), nil
+            )
         }
         let cut = Int(Double(train.count) * (1 - d.valFraction))
-        return (TokenStream(name: "train", tokens: Array(train[..<cut])), TokenStream(name: "val", tokens: Array(train[cut...])), nil)
+        return (
+            TokenStream(name: "train", tokens: Array(train[..<cut])),
+            TokenStream(name: "val", tokens: Array(train[cut...])), nil
+        )
     }
 
     public var count: Int { tokens.count }
@@ -68,9 +83,11 @@ public struct TokenStream {
     /// Fills `rows` windows of `seqLen` inputs and their next-token targets for optimizer step
     /// `step`, micro-batch `micro` (of `accumulation`).
     /// `captionDropout` (sequence mode only) drops the caption of that fraction of sequences.
-    public func fillTraining(step: Int, micro: Int, accumulation: Int, rows: Int, seqLen: Int, seed: UInt64,
-                             captionDropout: CaptionDropout? = nil,
-                             inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+    public func fillTraining(
+        step: Int, micro: Int, accumulation: Int, rows: Int, seqLen: Int, seed: UInt64,
+        captionDropout: CaptionDropout? = nil,
+        inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>
+    ) {
         if let L = sequenceLength {
             precondition(seqLen == L - 1)
             tokens.withUnsafeBufferPointer { src in
@@ -109,8 +126,10 @@ public struct TokenStream {
 
     /// Window w of the in-order evaluation pass; positions past the end get `ignore` targets
     /// (and token 0 inputs).
-    public func fillEval(window w: Int, seqLen: Int, maxTokens: Int, ignore: Int32,
-                         inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+    public func fillEval(
+        window w: Int, seqLen: Int, maxTokens: Int, ignore: Int32,
+        inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>
+    ) {
         if let L = sequenceLength {
             for t in 0..<seqLen { inputs[t] = tokens[w * L + t]; targets[t] = tokens[w * L + t + 1] }
             return
@@ -162,7 +181,7 @@ public struct CaptionDropout: Sendable {
         var end = 2
         while end < count && inputs[end] != close { end += 1 }
         guard end < count else { return }
-        let cut = end - 2   // caption tokens removed
+        let cut = end - 2  // caption tokens removed
         guard cut > 0 else { return }
         // Full sequence index i: input i for i < count, target count-1 for i == count.
         func at(_ i: Int) -> Int32 { i < count ? inputs[i] : (i == count ? targets[count - 1] : pad) }

@@ -18,14 +18,22 @@ public enum Zstd {
     public static func decompress(_ data: Data, file: String, maxBytes: Int = 1 << 30) throws -> Data {
         let size = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, data.count) }
         guard size != ZSTD_CONTENTSIZE_ERROR else { throw TesseraError.data(file: file, "not a zstd frame") }
-        guard size != ZSTD_CONTENTSIZE_UNKNOWN else { throw TesseraError.data(file: file, "zstd frame without a content size") }
-        guard size <= UInt64(maxBytes) else { throw TesseraError.data(file: file, "zstd frame claims \(size) bytes, over the \(maxBytes) limit") }
+        guard size != ZSTD_CONTENTSIZE_UNKNOWN else {
+            throw TesseraError.data(file: file, "zstd frame without a content size")
+        }
+        guard size <= UInt64(maxBytes) else {
+            throw TesseraError.data(file: file, "zstd frame claims \(size) bytes, over the \(maxBytes) limit")
+        }
         var out = Data(count: Int(size))
         let n = out.withUnsafeMutableBytes { o in
             data.withUnsafeBytes { i in ZSTD_decompress(o.baseAddress, Int(size), i.baseAddress, data.count) }
         }
-        guard ZSTD_isError(n) == 0 else { throw TesseraError.data(file: file, "zstd: \(String(cString: ZSTD_getErrorName(n)))") }
-        guard n == Int(size) else { throw TesseraError.data(file: file, "zstd frame decoded to \(n) bytes, header says \(size)") }
+        guard ZSTD_isError(n) == 0 else {
+            throw TesseraError.data(file: file, "zstd: \(String(cString: ZSTD_getErrorName(n)))")
+        }
+        guard n == Int(size) else {
+            throw TesseraError.data(file: file, "zstd frame decoded to \(n) bytes, header says \(size)")
+        }
         return out
     }
 }

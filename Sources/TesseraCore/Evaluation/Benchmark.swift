@@ -12,19 +12,23 @@ public enum Benchmark {
     /// Best GFLOP/s of C = A·B for an m×k·k×n product over `repeats` runs (after one warm-up).
     /// `blasThreads` > 0 runs one sgemm call on OpenBLAS's own pool of that size instead of
     /// Tessera's sharding.
-    public static func gemm(_ pool: Parallel, m: Int, k: Int, n: Int, transB: Bool = false, repeats: Int = 3,
-                            blasThreads: Int = 0, seed: UInt64 = 7) -> Double {
+    public static func gemm(
+        _ pool: Parallel, m: Int, k: Int, n: Int, transB: Bool = false, repeats: Int = 3,
+        blasThreads: Int = 0, seed: UInt64 = 7
+    ) -> Double {
         let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
         var rng = RandomStream(seed: seed, name: "bench/gemm")
         for i in 0..<a.count { a[i] = rng.uniform() - 0.5 }
         for i in 0..<b.count { b[i] = rng.uniform() - 0.5 }
         func once() {
             if blasThreads > 0 {
-                Gemm.sgemm(transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
-                           b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
+                Gemm.sgemm(
+                    transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
+                    b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
             } else {
-                Gemm.parallel(pool, transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
-                              b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
+                Gemm.parallel(
+                    pool, transA: false, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: k,
+                    b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
             }
         }
         if blasThreads > 0 { Gemm.setBLASThreads(blasThreads) }
@@ -67,8 +71,10 @@ public enum Benchmark {
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens. With several
     /// ranks, each computes its share of the micro-batches and the gradients are summed as in
     /// training; tokens/s then counts the whole global batch.
-    public static func train(config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false,
-                             comm: Communicator = SingleProcess()) throws -> TrainResult {
+    public static func train(
+        config: TrainConfig, steps: Int, warmup: Int, profile: Bool = false,
+        comm: Communicator = SingleProcess()
+    ) throws -> TrainResult {
         let c = config
         let pool = c.makePool()
         let B = c.optim.microBatch, T = c.data.seqLen
@@ -80,7 +86,9 @@ public enum Benchmark {
         var times: [Double] = []
         let accum = c.accumulation
         guard accum % comm.size == 0 else {
-            throw TesseraError.config("\(accum) micro-batch(es) per step do not split over \(comm.size) ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)")
+            throw TesseraError.config(
+                "\(accum) micro-batch(es) per step do not split over \(comm.size) ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)"
+            )
         }
         let timer = PhaseTimer()
         var allreduceBefore = 0.0
@@ -104,7 +112,9 @@ public enum Benchmark {
             let t1 = DispatchTime.now().uptimeNanoseconds
             let norm = adam.gradNorm()
             guard norm.isFinite else { throw TesseraError.divergence("benchmark step \(s): gradient norm \(norm)") }
-            if c.optim.gradClip > 0, norm > c.optim.gradClip { adam.scaleGrads(Float(c.optim.gradClip / (norm + 1e-6)), pool: pool) }
+            if c.optim.gradClip > 0, norm > c.optim.gradClip {
+                adam.scaleGrads(Float(c.optim.gradClip / (norm + 1e-6)), pool: pool)
+            }
             adam.update(lr: c.schedule.lr(at: s), pool: pool)
             if model.timer != nil { timer.add("clip+adamw", Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9) }
             if s >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
@@ -117,11 +127,12 @@ public enum Benchmark {
         // compute-bound, best of runs before and after the timed steps (the second vCPU of a shared
         // host comes and goes; the best run is the honest ceiling).
         let peak = max(peakBefore, gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5))
-        return TrainResult(tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
-                           gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
-                           parameters: model.params.parameterCount,
-                           phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) },
-                           ranks: comm.size, allreduceSeconds: (comm.allreduceSeconds - allreduceBefore) / Double(steps))
+        return TrainResult(
+            tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
+            gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
+            parameters: model.params.parameterCount,
+            phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) },
+            ranks: comm.size, allreduceSeconds: (comm.allreduceSeconds - allreduceBefore) / Double(steps))
     }
 }
 
@@ -135,7 +146,9 @@ extension Benchmark {
 
     /// Median-timed encode, decode and full training passes (forward + backward, no optimizer)
     /// of a MoVQ model on random images in [−1, 1]. Training FLOPs are counted as 3× forward.
-    public static func imageTokenizer(config: MoVQConfig, batch: Int, threads: Int, repeats: Int) -> ImageTokenizerResult {
+    public static func imageTokenizer(
+        config: MoVQConfig, batch: Int, threads: Int, repeats: Int
+    ) -> ImageTokenizerResult {
         let pool = Parallel(threads: threads)
         let model = MoVQModel(config: config, maxBatch: batch, pool: pool)
         model.initialize(seed: 1)
@@ -143,7 +156,7 @@ extension Benchmark {
         let images = (0..<(batch * model.imageSize)).map { _ in rng.uniform() * 2 - 1 }
         let dRecon = [Float](repeating: 1e-3, count: images.count)
         func median(_ body: () -> Void) -> Double {
-            body()   // warm-up: scratch buffers grow once
+            body()  // warm-up: scratch buffers grow once
             let times = (0..<repeats).map { _ -> Double in
                 let t0 = Date(); body(); return Date().timeIntervalSince(t0)
             }
@@ -161,9 +174,10 @@ extension Benchmark {
             }
         }
         let b = Double(batch), fwd = model.encodeFLOPs + model.decodeFLOPs
-        return ImageTokenizerResult(encodeImagesPerSecond: b / enc, decodeImagesPerSecond: b / dec, trainImagesPerSecond: b / train,
-                                    encodeGflops: b * model.encodeFLOPs / enc / 1e9, decodeGflops: b * model.decodeFLOPs / dec / 1e9,
-                                    trainGflops: 3 * b * fwd / train / 1e9, parameters: model.params.parameterCount,
-                                    peakRSSMegabytes: peakRSSMegabytes)
+        return ImageTokenizerResult(
+            encodeImagesPerSecond: b / enc, decodeImagesPerSecond: b / dec, trainImagesPerSecond: b / train,
+            encodeGflops: b * model.encodeFLOPs / enc / 1e9, decodeGflops: b * model.decodeFLOPs / dec / 1e9,
+            trainGflops: 3 * b * fwd / train / 1e9, parameters: model.params.parameterCount,
+            peakRSSMegabytes: peakRSSMegabytes)
     }
 }

@@ -24,10 +24,13 @@ public struct CaptionSamples {
     public var tokensPerSecond: Double { Double(codesSampled) / max(codeSeconds, 1e-9) }
     public var imageEndRate: Double { Double(items.filter(\.endsImage).count) / Double(max(1, items.count)) }
 
-    public static func draw(generator g: TextToImageGenerator, tokenizer: ImageTokenizer, captions: [String],
-                            encode: (String) -> [Int32], samplesPerCaption: Int, temperature: Float, topK: Int, topP: Float,
-                            seed: UInt64, progress: ((Int, Int) -> Void)? = nil) throws -> CaptionSamples {
-        precondition(tokenizer.config.nEmbed == g.layout.imageCodes && tokenizer.config.tokensPerImage == g.codesPerImage)
+    public static func draw(
+        generator g: TextToImageGenerator, tokenizer: ImageTokenizer, captions: [String],
+        encode: (String) -> [Int32], samplesPerCaption: Int, temperature: Float, topK: Int, topP: Float,
+        seed: UInt64, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> CaptionSamples {
+        precondition(
+            tokenizer.config.nEmbed == g.layout.imageCodes && tokenizer.config.tokensPerImage == g.codesPerImage)
         var out = CaptionSamples(side: tokenizer.config.resolution)
         let shapes = captions.map { ShapesAttributes(caption: $0) }
         if !shapes.contains(nil) { out.consistency = ShapesConsistency() }
@@ -40,16 +43,19 @@ public struct CaptionSamples {
                 let truth = ShapesAttributes(caption: p.0)
                 let found = truth == nil ? nil : ShapesAttributes(recognising: images[k], side: out.side)
                 if let truth { out.consistency?.add(expected: truth, found: found) }
-                out.items.append(Item(caption: p.0, sample: p.1, codes: p.sample.codes, image: images[k],
-                                      endsImage: p.sample.endsImage, recognised: found))
+                out.items.append(
+                    Item(
+                        caption: p.0, sample: p.1, codes: p.sample.codes, image: images[k],
+                        endsImage: p.sample.endsImage, recognised: found))
             }
             pending.removeAll()
         }
         for (i, caption) in captions.enumerated() {
             let ids = encode(caption)
             for j in 0..<samplesPerCaption {
-                var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed,
-                                      counter: UInt64(i * samplesPerCaption + j))
+                var sampler = Sampler(
+                    temperature: temperature, topK: topK, topP: topP, seed: seed,
+                    counter: UInt64(i * samplesPerCaption + j))
                 let s = g.sample(caption: ids, sampler: &sampler)
                 out.codeSeconds += s.seconds
                 out.codesSampled += s.codes.count
@@ -70,24 +76,32 @@ public struct CaptionSamples {
         var rows: [String] = []
         for (n, item) in items.enumerated() {
             let file = String(format: "images/%05d.png", n)
-            try ImageTokenizer.image(item.image, side: side).write(path: (dir as NSString).appendingPathComponent(file), durable: false)
-            var row: [String: Any] = ["file": file, "caption": item.caption, "sample": item.sample,
-                                      "codes": item.codes.map(Int.init), "ends_image": item.endsImage]
+            try ImageTokenizer.image(item.image, side: side).write(
+                path: (dir as NSString).appendingPathComponent(file), durable: false)
+            var row: [String: Any] = [
+                "file": file, "caption": item.caption, "sample": item.sample,
+                "codes": item.codes.map(Int.init), "ends_image": item.endsImage,
+            ]
             if let r = item.recognised { row["recognised"] = r.caption }
             rows.append(MetricsLog.line(row))
         }
-        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("samples.jsonl"),
-                                   data: Data((rows.joined(separator: "\n") + "\n").utf8))
-        let labels = items.map { item in item.recognised.map { "\(item.caption)\nseen: \($0.caption)" } ?? item.caption }
+        try FileIO.writeAtomically(
+            (dir as NSString).appendingPathComponent("samples.jsonl"),
+            data: Data((rows.joined(separator: "\n") + "\n").utf8))
+        let labels = items.map { item in item.recognised.map { "\(item.caption)\nseen: \($0.caption)" } ?? item.caption
+        }
         try LabelledGrid.render(images: items.map(\.image), captions: labels, side: side, columns: columns)
             .write(path: (dir as NSString).appendingPathComponent("grid.png"), durable: false)
-        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"),
-                                   data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+        try FileIO.writeAtomically(
+            (dir as NSString).appendingPathComponent("summary.json"),
+            data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
     }
 
     /// Figures for summary.json and the console.
     public var figures: [String: Any] {
-        var f: [String: Any] = ["images": items.count, "codes_per_second": tokensPerSecond, "image_end_rate": imageEndRate]
+        var f: [String: Any] = [
+            "images": items.count, "codes_per_second": tokensPerSecond, "image_end_rate": imageEndRate,
+        ]
         if let c = consistency {
             f["consistency"] = c.accuracy
             f["consistency_chance"] = ShapesConsistency.chance
@@ -108,21 +122,32 @@ public struct ClassifierScore {
     public let images: Int
 
     /// `classOf` maps a caption to its class name (default: the caption is one).
-    public static func measure(samples: CaptionSamples, classifier: ImageClassifier, classes: [String],
-                               reference: ImageSet?, realTrain: ImageSet?, file: String,
-                               classOf: [String: String]? = nil) throws -> ClassifierScore {
+    public static func measure(
+        samples: CaptionSamples, classifier: ImageClassifier, classes: [String],
+        reference: ImageSet?, realTrain: ImageSet?, file: String,
+        classOf: [String: String]? = nil
+    ) throws -> ClassifierScore {
         guard samples.side == classifier.side else {
-            throw TesseraError.data(file: file, "classifier reads \(classifier.side)×\(classifier.side) images, the samples are \(samples.side)×\(samples.side)")
+            throw TesseraError.data(
+                file: file,
+                "classifier reads \(classifier.side)×\(classifier.side) images, the samples are \(samples.side)×\(samples.side)"
+            )
         }
-        let set = ImageSet(side: samples.side, captions: samples.items.map(\.caption), pixels: samples.items.flatMap(\.image))
-        let labels = try ClassifierTraining.labels(set.captions.map { classOf?[$0] ?? $0 }, classes: classes, file: file)
+        let set = ImageSet(
+            side: samples.side, captions: samples.items.map(\.caption), pixels: samples.items.flatMap(\.image))
+        let labels = try ClassifierTraining.labels(
+            set.captions.map { classOf?[$0] ?? $0 }, classes: classes, file: file)
         let f = classifier.featureSize
         var features = [Float](repeating: 0, count: set.count * f)
-        let predicted = features.withUnsafeMutableBufferPointer { ClassifierTraining.predict(classifier, set, features: $0.baseAddress!) }
+        let predicted = features.withUnsafeMutableBufferPointer {
+            ClassifierTraining.predict(classifier, set, features: $0.baseAddress!)
+        }
         let accuracy = Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(max(1, set.count))
         func fit(_ s: ImageSet) -> FrechetDistance.Gaussian {
             var x = [Float](repeating: 0, count: s.count * f)
-            _ = x.withUnsafeMutableBufferPointer { ClassifierTraining.predict(classifier, s, features: $0.baseAddress!) }
+            _ = x.withUnsafeMutableBufferPointer {
+                ClassifierTraining.predict(classifier, s, features: $0.baseAddress!)
+            }
             return FrechetDistance.fit(x, count: s.count, dim: f)
         }
         guard let reference, set.count >= 2, reference.count >= 2 else {
@@ -131,7 +156,8 @@ public struct ClassifierScore {
         let ref = fit(reference)
         let mine = FrechetDistance.fit(features, count: set.count, dim: f)
         let floor = realTrain.flatMap { $0.count >= 2 ? FrechetDistance.distance(fit($0), ref) : nil }
-        return ClassifierScore(accuracy: accuracy, frechet: FrechetDistance.distance(mine, ref), floor: floor, images: set.count)
+        return ClassifierScore(
+            accuracy: accuracy, frechet: FrechetDistance.distance(mine, ref), floor: floor, images: set.count)
     }
 
     public var figures: [String: Any] {

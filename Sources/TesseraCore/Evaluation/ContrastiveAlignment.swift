@@ -7,19 +7,21 @@ public enum CLIPLoss {
     /// `image`, `text`: [n, d] row-major unit rows. `dImage` receives ∂loss/∂Û; returns the loss,
     /// ∂loss/∂τ and the fraction of rows whose best text is their own.
     /// `best`, when given, receives each row's best caption index.
-    public static func forwardBackward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, n: Int, d: Int, logScale: Float,
-                                       dImage: UnsafeMutablePointer<Float>, pool: Parallel,
-                                       scratch: UnsafeMutablePointer<Float>,
-                                       best: UnsafeMutablePointer<Int32>? = nil) -> (loss: Double, dLogScale: Double, accuracy: Double) {
+    public static func forwardBackward(
+        image: UnsafePointer<Float>, text: UnsafePointer<Float>, n: Int, d: Int, logScale: Float,
+        dImage: UnsafeMutablePointer<Float>, pool: Parallel,
+        scratch: UnsafeMutablePointer<Float>,
+        best: UnsafeMutablePointer<Int32>? = nil
+    ) -> (loss: Double, dLogScale: Double, accuracy: Double) {
         let s = Foundation.exp(logScale)
-        let sim = scratch, dl = scratch + n * n   // cosine [n, n] and ∂loss/∂logits [n, n]
+        let sim = scratch, dl = scratch + n * n  // cosine [n, n] and ∂loss/∂logits [n, n]
         Gemm.linearForward(pool, x: image, w: text, y: sim, m: n, k: d, n: n)
         var loss = 0.0, correct = 0
         dl.update(repeating: 0, count: n * n)
         let inv2n = 1 / Double(2 * n)
         // Each exponential once per direction: kept in `e` for the gradient (same values, same order).
         var e = [Double](repeating: 0, count: n)
-        for i in 0..<n {   // rows: image i against every caption
+        for i in 0..<n {  // rows: image i against every caption
             var mx = -Float.infinity, arg = 0
             for j in 0..<n where s * sim[i * n + j] > mx { mx = s * sim[i * n + j]; arg = j }
             if arg == i { correct += 1 }
@@ -29,7 +31,7 @@ public enum CLIPLoss {
             loss += (Foundation.log(z) + Double(mx) - Double(s * sim[i * n + i])) * inv2n
             for j in 0..<n { dl[i * n + j] += Float((e[j] / z - (i == j ? 1 : 0)) * inv2n) }
         }
-        for j in 0..<n {   // columns: caption j against every image
+        for j in 0..<n {  // columns: caption j against every image
             var mx = -Float.infinity
             for i in 0..<n { mx = max(mx, s * sim[i * n + j]) }
             var z = 0.0
@@ -40,7 +42,9 @@ public enum CLIPLoss {
         var dScale = 0.0
         for k in 0..<(n * n) { dScale += Double(dl[k]) * Double(sim[k]) }
         // ∂/∂Û = s · dL · T̂.
-        Gemm.parallel(pool, transA: false, transB: false, m: n, n: d, k: n, a: dl, lda: n, b: text, ldb: d, beta: 0, c: dImage, ldc: d)
+        Gemm.parallel(
+            pool, transA: false, transB: false, m: n, n: d, k: n, a: dl, lda: n, b: text, ldb: d, beta: 0, c: dImage,
+            ldc: d)
         for k in 0..<(n * d) { dImage[k] *= s }
         return (loss, dScale * Double(s), Double(correct) / Double(n))
     }
@@ -56,11 +60,16 @@ public final class AlignmentProbe {
     let pool: Parallel
     public static let maxLogScale = Float(Foundation.log(100.0))
 
-    public init(codebookSize: Int, dim: Int, codesPerImage: Int, initialRows: UnsafePointer<Float>?, seed: UInt64, pool: Parallel) {
+    public init(
+        codebookSize: Int, dim: Int, codesPerImage: Int, initialRows: UnsafePointer<Float>?, seed: UInt64,
+        pool: Parallel
+    ) {
         self.codebookSize = codebookSize; self.dim = dim; self.codesPerImage = codesPerImage; self.pool = pool
         params = ParameterStore(shapes: [("image_embeddings", [codebookSize, dim]), ("logit_scale", [1])])
         let e = params.value("image_embeddings")
-        if let initialRows { e.update(from: initialRows, count: codebookSize * dim) } else {
+        if let initialRows {
+            e.update(from: initialRows, count: codebookSize * dim)
+        } else {
             var rng = RandomStream(seed: seed, name: "init/align/image_embeddings")
             let std = 1 / Float(dim).squareRoot()
             for i in 0..<(codebookSize * dim) { e[i] = rng.truncatedNormal(std: std) }
@@ -72,8 +81,10 @@ public final class AlignmentProbe {
     public var temperature: Double { Foundation.exp(-Double(logScale)) }
 
     /// Unit mean-of-rows embeddings of `count` token sets into `out` [count, d]; norms too.
-    public static func bagOfWords(table: UnsafePointer<Float>, d: Int, sets: [ArraySlice<Int32>], out: UnsafeMutablePointer<Float>,
-                                  norms: UnsafeMutablePointer<Float>? = nil) {
+    public static func bagOfWords(
+        table: UnsafePointer<Float>, d: Int, sets: [ArraySlice<Int32>], out: UnsafeMutablePointer<Float>,
+        norms: UnsafeMutablePointer<Float>? = nil
+    ) {
         for (i, set) in sets.enumerated() {
             let o = out + i * d
             o.update(repeating: 0, count: d)
@@ -89,14 +100,17 @@ public final class AlignmentProbe {
 
     /// Loss of one batch (codes of each image, unit caption embeddings [n, d]); gradients accumulate
     /// into `params.grads`. Scratch needs 2n² + 2nd floats.
-    public func lossAndGradients(codes: [ArraySlice<Int32>], text: UnsafePointer<Float>,
-                                 scratch: UnsafeMutablePointer<Float>, best: UnsafeMutablePointer<Int32>? = nil) -> (loss: Double, accuracy: Double) {
+    public func lossAndGradients(
+        codes: [ArraySlice<Int32>], text: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, best: UnsafeMutablePointer<Int32>? = nil
+    ) -> (loss: Double, accuracy: Double) {
         let n = codes.count, d = dim
         let image = scratch, dImage = scratch + n * d, rest = scratch + 2 * n * d
         var norms = [Float](repeating: 0, count: n)
         Self.bagOfWords(table: params.value("image_embeddings"), d: d, sets: codes, out: image, norms: &norms)
-        let r = CLIPLoss.forwardBackward(image: image, text: text, n: n, d: d, logScale: logScale, dImage: dImage, pool: pool, scratch: rest,
-                                         best: best)
+        let r = CLIPLoss.forwardBackward(
+            image: image, text: text, n: n, d: d, logScale: logScale, dImage: dImage, pool: pool, scratch: rest,
+            best: best)
         params.grad("logit_scale")[0] += Float(r.dLogScale)
         // Through the l2 norm and the mean: du = (dû − û(û·dû)) / |u|, spread over the codes.
         let g = params.grad("image_embeddings")
@@ -112,10 +126,14 @@ public final class AlignmentProbe {
     }
 
     /// The `k` text tokens nearest each image code by cosine over `textTable` [textRows, d].
-    public func nearestTextTokens(textTable: UnsafePointer<Float>, textRows: Int, k: Int) -> [[(token: Int32, cosine: Float)]] {
+    public func nearestTextTokens(
+        textTable: UnsafePointer<Float>, textRows: Int, k: Int
+    ) -> [[(token: Int32, cosine: Float)]] {
         let d = dim, K = codebookSize
-        let img = FloatBuffer(count: K * d), txt = FloatBuffer(count: textRows * d), sim = FloatBuffer(count: K * textRows)
-        Self.bagOfWords(table: params.value("image_embeddings"), d: d, sets: (0..<K).map { [Int32($0)][...] }, out: img.pointer)
+        let img = FloatBuffer(count: K * d), txt = FloatBuffer(count: textRows * d),
+            sim = FloatBuffer(count: K * textRows)
+        Self.bagOfWords(
+            table: params.value("image_embeddings"), d: d, sets: (0..<K).map { [Int32($0)][...] }, out: img.pointer)
         Self.bagOfWords(table: textTable, d: d, sets: (0..<textRows).map { [Int32($0)][...] }, out: txt.pointer)
         Gemm.linearForward(pool, x: img.pointer, w: txt.pointer, y: sim.pointer, m: K, k: d, n: textRows)
         return (0..<K).map { c in
@@ -134,7 +152,9 @@ public final class AlignmentProbe {
             let w = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingCharacters(in: .whitespaces).lowercased()
             guard !w.isEmpty else { continue }
-            guard w.allSatisfy(\.isLetter) else { throw TesseraError.data(file: path, "line \"\(line)\" is not one word of letters") }
+            guard w.allSatisfy(\.isLetter) else {
+                throw TesseraError.data(file: path, "line \"\(line)\" is not one word of letters")
+            }
             words.insert(w)
         }
         guard !words.isEmpty else { throw TesseraError.data(file: path, "holds no stop words") }
@@ -147,16 +167,25 @@ public final class AlignmentProbe {
     /// are the runs of letters.
     /// Words in `stopWords` (function words: "a", "the", "on", …) are not counted, so a code whose
     /// nearest token is "the" is not taken for a semantic match.
-    public static func captionWordShare(nearest: [Int32], captions: [String], vocabulary: Int, stopWords: Set<String> = [],
-                                        decode: (Int32) -> String) -> (codes: Double, vocabulary: Double, words: Int) {
+    public static func captionWordShare(
+        nearest: [Int32], captions: [String], vocabulary: Int, stopWords: Set<String> = [],
+        decode: (Int32) -> String
+    ) -> (codes: Double, vocabulary: Double, words: Int) {
         var words = Set<String>()
         for c in captions {
-            for w in c.lowercased().split(whereSeparator: { !$0.isLetter }) where !stopWords.contains(String(w)) { words.insert(String(w)) }
+            for w in c.lowercased().split(whereSeparator: { !$0.isLetter }) where !stopWords.contains(String(w)) {
+                words.insert(String(w))
+            }
         }
-        func isWord(_ t: Int32) -> Bool { words.contains(decode(t).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()) }
+        func isWord(_ t: Int32) -> Bool {
+            words.contains(decode(t).trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+        }
         let hits = nearest.filter(isWord).count
         let inVocabulary = (0..<vocabulary).filter { isWord(Int32($0)) }.count
-        return (nearest.isEmpty ? 0 : Double(hits) / Double(nearest.count), vocabulary == 0 ? 0 : Double(inVocabulary) / Double(vocabulary), words.count)
+        return (
+            nearest.isEmpty ? 0 : Double(hits) / Double(nearest.count),
+            vocabulary == 0 ? 0 : Double(inVocabulary) / Double(vocabulary), words.count
+        )
     }
 }
 
@@ -192,8 +221,8 @@ public enum ContrastiveFloor {
         for k in 0..<n {
             let c = Double(cells[FloorCell(a: imageKeys[k], b: textKeys[k])]!)
             let sizeI = Double(imageCount[imageKeys[k]]!), sizeT = Double(textCount[textKeys[k]]!)
-            total += Foundation.log(sizeT) - Foundation.log(c / sizeI)   // row side
-            total += Foundation.log(sizeI) - Foundation.log(c / sizeT)   // column side
+            total += Foundation.log(sizeT) - Foundation.log(c / sizeI)  // row side
+            total += Foundation.log(sizeI) - Foundation.log(c / sizeT)  // column side
         }
         return total / Double(2 * n)
     }

@@ -12,7 +12,8 @@ public struct ForgettingProbe {
         "Simply put, the theory of relativity states that",
         "Translate English to French: sea otter => loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche cheese =>",
     ]
-    public static let translationShots = "Translate English to French: sea otter => loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche"
+    public static let translationShots =
+        "Translate English to French: sea otter => loutre de mer peppermint => menthe poivrée plush girafe => girafe peluche"
     public static let shotWords: Set<String> = ["sea", "otter", "peppermint", "plush", "girafe", "giraffe", "cheese"]
 
     let session: InferenceSession
@@ -20,7 +21,10 @@ public struct ForgettingProbe {
     let decode: ([Int32]) -> String
     let textIds: Range<Int>
 
-    public init(session: InferenceSession, textIds: Range<Int>, encode: @escaping (String) -> [Int32], decode: @escaping ([Int32]) -> String) {
+    public init(
+        session: InferenceSession, textIds: Range<Int>, encode: @escaping (String) -> [Int32],
+        decode: @escaping ([Int32]) -> String
+    ) {
         self.session = session; self.textIds = textIds; self.encode = encode; self.decode = decode
     }
 

@@ -56,7 +56,9 @@ public enum FrechetDistance {
 
     static func multiply(_ a: [Double], _ b: [Double], _ d: Int) -> [Double] {
         var c = [Double](repeating: 0, count: d * d)
-        for i in 0..<d { for k in 0..<d { let x = a[i * d + k]; if x != 0 { for j in 0..<d { c[i * d + j] += x * b[k * d + j] } } } }
+        for i in 0..<d {
+            for k in 0..<d { let x = a[i * d + k]; if x != 0 { for j in 0..<d { c[i * d + j] += x * b[k * d + j] } } }
+        }
         return c
     }
 
@@ -77,11 +79,11 @@ public enum FrechetDistance {
                     let theta = (aqq - app) / (2 * apq)
                     let t = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
                     let c = 1 / (t * t + 1).squareRoot(), s = t * c
-                    for k in 0..<n {   // columns p, q
+                    for k in 0..<n {  // columns p, q
                         let akp = a[k * n + p], akq = a[k * n + q]
                         a[k * n + p] = c * akp - s * akq; a[k * n + q] = s * akp + c * akq
                     }
-                    for k in 0..<n {   // rows p, q
+                    for k in 0..<n {  // rows p, q
                         let apk = a[p * n + k], aqk = a[q * n + k]
                         a[p * n + k] = c * apk - s * aqk; a[q * n + k] = s * apk + c * aqk
                     }

@@ -52,7 +52,9 @@ public enum ImageMetrics {
     /// gaussian_weights=True, use_sample_covariance=False, data_range=255, channel_axis over the
     /// channels: per-channel SSIM maps averaged over the interior (5-pixel border cropped), then
     /// over channels.
-    public static func ssim(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, channels: Int, height h: Int, width w: Int) -> Double {
+    public static func ssim(
+        _ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, channels: Int, height h: Int, width w: Int
+    ) -> Double {
         let c1: Double = (0.01 * 255) * (0.01 * 255), c2: Double = (0.03 * 255) * (0.03 * 255), n = h * w
         var total = 0.0
         for c in 0..<channels {
@@ -65,7 +67,9 @@ public enum ImageMetrics {
                 for xx in 5..<max(5, w - 5) {
                     let i = yy * w + xx
                     let vx = uxx[i] - ux[i] * ux[i], vy = uyy[i] - uy[i] * uy[i], vxy = uxy[i] - ux[i] * uy[i]
-                    sum += (2 * ux[i] * uy[i] + c1) * (2 * vxy + c2) / ((ux[i] * ux[i] + uy[i] * uy[i] + c1) * (vx + vy + c2))
+                    sum +=
+                        (2 * ux[i] * uy[i] + c1) * (2 * vxy + c2)
+                        / ((ux[i] * ux[i] + uy[i] * uy[i] + c1) * (vx + vy + c2))
                     cells += 1
                 }
             }

@@ -25,8 +25,10 @@ public final class TextToImageGenerator {
     let uncond: InferenceSession?
     let mixed: FloatBuffer
 
-    public init(config: ModelConfig, params: ParameterStore, layout: VocabularyLayout, codesPerImage: Int,
-                sequenceLength: Int, guidance: Float = 1, pool: Parallel) {
+    public init(
+        config: ModelConfig, params: ParameterStore, layout: VocabularyLayout, codesPerImage: Int,
+        sequenceLength: Int, guidance: Float = 1, pool: Parallel
+    ) {
         precondition(layout.usedSize <= config.vocabSize && sequenceLength - 1 <= config.maxSeqLen)
         self.layout = layout
         self.codesPerImage = codesPerImage
@@ -34,7 +36,8 @@ public final class TextToImageGenerator {
         self.guidance = guidance
         let positions = sequenceLength - 1
         cond = InferenceSession(config: config, params: params, maxLength: positions, pool: pool)
-        uncond = guidance == 1 ? nil : InferenceSession(config: config, params: params, maxLength: positions, pool: pool)
+        uncond =
+            guidance == 1 ? nil : InferenceSession(config: config, params: params, maxLength: positions, pool: pool)
         mixed = FloatBuffer(count: config.vocabSize)
     }
 
@@ -50,10 +53,14 @@ public final class TextToImageGenerator {
         Self.prompt(caption: caption, layout: layout, sequenceLength: sequenceLength, codesPerImage: codesPerImage)
     }
 
-    public static func prompt(caption: [Int32], layout: VocabularyLayout, sequenceLength: Int, codesPerImage: Int) -> [Int32] {
+    public static func prompt(
+        caption: [Int32], layout: VocabularyLayout, sequenceLength: Int, codesPerImage: Int
+    ) -> [Int32] {
         let budget = captionBudget(sequenceLength: sequenceLength, codesPerImage: codesPerImage)
-        let seq = PairSequence.make(caption: Array(caption.prefix(max(0, budget))), codes: [], layout: layout,
-                                    seqLen: sequenceLength, unconditional: false).ids
+        let seq = PairSequence.make(
+            caption: Array(caption.prefix(max(0, budget))), codes: [], layout: layout,
+            seqLen: sequenceLength, unconditional: false
+        ).ids
         return Array(seq.prefix { $0 != layout.special("<image>") }) + [layout.special("<image>")]
     }
 
@@ -82,7 +89,7 @@ public final class TextToImageGenerator {
                 c = cond.step(token, logitRange: image)
                 if let uncond { u = uncond.step(token, logitRange: image) }
             } else {
-                c = cond.step(token)   // full vocabulary: does the model close the image here?
+                c = cond.step(token)  // full vocabulary: does the model close the image here?
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9

@@ -5,8 +5,10 @@ import Foundation
 /// bytes, scaled up by pixel replication to at least `minCell` pixels; characters outside
 /// printable ASCII print as "?".
 public enum LabelledGrid {
-    public static func render(images: [[UInt8]], captions: [String], side: Int, columns: Int = 8,
-                              minCell: Int = 96, maxLines: Int = 6) -> RGBImage {
+    public static func render(
+        images: [[UInt8]], captions: [String], side: Int, columns: Int = 8,
+        minCell: Int = 96, maxLines: Int = 6
+    ) -> RGBImage {
         precondition(images.count == captions.count && !images.isEmpty && columns >= 1)
         let scale = max(1, (minCell + side - 1) / side), cell = side * scale, gap = 4
         let charsPerLine = max(1, cell / (BitmapFont.width + 1))
@@ -53,7 +55,13 @@ public enum LabelledGrid {
                 if !current.isEmpty { lines.append(current); current = "" }
                 lines.append(String(w.prefix(width))); w = String(w.dropFirst(width))
             }
-            if current.isEmpty { current = w } else if current.count + 1 + w.count <= width { current += " " + w } else { lines.append(current); current = w }
+            if current.isEmpty {
+                current = w
+            } else if current.count + 1 + w.count <= width {
+                current += " " + w
+            } else {
+                lines.append(current); current = w
+            }
         }
         if !current.isEmpty { lines.append(current) }
         return lines

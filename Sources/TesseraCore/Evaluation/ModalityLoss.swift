@@ -8,8 +8,10 @@ public struct ModalityLoss: Equatable {
 
     public init() {}
 
-    public mutating func add(losses: UnsafePointer<Float>, targets: UnsafePointer<Int32>, count: Int,
-                             layout: VocabularyLayout, ignore: Int32) {
+    public mutating func add(
+        losses: UnsafePointer<Float>, targets: UnsafePointer<Int32>, count: Int,
+        layout: VocabularyLayout, ignore: Int32
+    ) {
         let endText = layout.special("</text>"), endImage = layout.special("</image>")
         let imageLo = Int32(layout.imageRange.lowerBound), imageHi = Int32(layout.imageRange.upperBound)
         for i in 0..<count {
@@ -17,8 +19,11 @@ public struct ModalityLoss: Equatable {
             if t == ignore { continue }
             let l = Double(losses[i])
             all += l; allCount += 1
-            if (t >= imageLo && t < imageHi) || t == endImage { image += l; imageCount += 1 }
-            else if t < Int32(layout.textSize) || t == endText { text += l; textCount += 1 }
+            if (t >= imageLo && t < imageHi) || t == endImage {
+                image += l; imageCount += 1
+            } else if t < Int32(layout.textSize) || t == endText {
+                text += l; textCount += 1
+            }
         }
     }
 

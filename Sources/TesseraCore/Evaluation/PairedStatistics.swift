@@ -32,7 +32,8 @@ public enum PairedStatistics {
         public func text(_ digits: Int = 3, unit: String = "", signed: Bool = true) -> String {
             let f = signed ? "%+.\(digits)f" : "%.\(digits)f"
             guard n >= 2 else { return String(format: f, mean) + unit + " (1 seed: no interval)" }
-            return String(format: f, mean) + unit + " [" + String(format: f, lower) + ", " + String(format: f, upper) + "]"
+            return String(format: f, mean) + unit + " [" + String(format: f, lower) + ", " + String(format: f, upper)
+                + "]"
                 + String(format: " (%.0f %% CI, n = %d)", 100 * level, n)
         }
     }
@@ -42,7 +43,9 @@ public enum PairedStatistics {
         let v = values.filter(\.isFinite)
         guard !v.isEmpty, v.count == values.count else { return nil }
         let n = Double(v.count), mean = v.reduce(0, +) / n
-        guard v.count >= 2 else { return Interval(n: 1, mean: mean, sd: 0, lower: -.infinity, upper: .infinity, level: level) }
+        guard v.count >= 2 else {
+            return Interval(n: 1, mean: mean, sd: 0, lower: -.infinity, upper: .infinity, level: level)
+        }
         let sd = (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
         let half = studentTQuantile(0.5 + level / 2, df: n - 1) * sd / n.squareRoot()
         return Interval(n: v.count, mean: mean, sd: sd, lower: mean - half, upper: mean + half, level: level)

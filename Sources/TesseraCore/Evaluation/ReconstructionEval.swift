@@ -19,8 +19,10 @@ public struct ReconstructionReport {
     public var reconstructionConsistency: ShapesConsistency?
 
     public var metrics: [String: Double] {
-        ["val_rec_loss": meanSquaredError, "val_psnr": psnr, "val_ssim": ssim, "val_code_usage": codeUsage,
-         "val_code_perplexity": codePerplexity]
+        [
+            "val_rec_loss": meanSquaredError, "val_psnr": psnr, "val_ssim": ssim, "val_code_usage": codeUsage,
+            "val_code_perplexity": codePerplexity,
+        ]
     }
 
     /// Encodes and decodes the first `limit` images of `set` (0: all) in batches of the model's maxBatch.
@@ -34,7 +36,9 @@ public struct ReconstructionReport {
         var sq = 0.0
         var first = 0
         let truths = set.captions.prefix(total).map { ShapesAttributes(caption: $0) }
-        if !truths.isEmpty && !truths.contains(nil) { r.originalConsistency = ShapesConsistency(); r.reconstructionConsistency = ShapesConsistency() }
+        if !truths.isEmpty && !truths.contains(nil) {
+            r.originalConsistency = ShapesConsistency(); r.reconstructionConsistency = ShapesConsistency()
+        }
         while first < total {
             let n = min(batch, total - first)
             set.fill(Array(first..<(first + n)), into: buffer.pointer)
@@ -52,7 +56,8 @@ public struct ReconstructionReport {
                 if r.originals.count < keep { r.originals.append(a); r.reconstructions.append(b) }
                 if let truth = truths[first + k], r.originalConsistency != nil {
                     r.originalConsistency!.add(expected: truth, found: ShapesAttributes(recognising: a, side: side))
-                    r.reconstructionConsistency!.add(expected: truth, found: ShapesAttributes(recognising: b, side: side))
+                    r.reconstructionConsistency!.add(
+                        expected: truth, found: ShapesAttributes(recognising: b, side: side))
                 }
             }
             first += n

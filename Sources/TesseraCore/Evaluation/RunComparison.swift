@@ -31,15 +31,23 @@ public struct RunComparison {
         runs = try dirs.map { dir in
             let metrics = try MetricsLog.read((dir as NSString).appendingPathComponent("metrics.jsonl"))
             guard let first = metrics.first, let last = metrics.last, first["loss_image"] != nil else {
-                throw TesseraError.data(file: dir + "/metrics.jsonl", "has no text-to-image rows (loss_image); is this a `tokenize pairs` run?")
+                throw TesseraError.data(
+                    file: dir + "/metrics.jsonl",
+                    "has no text-to-image rows (loss_image); is this a `tokenize pairs` run?")
             }
             let evals = metrics.filter { $0["val_loss"] != nil }
-            let config = try JSONSerialization.jsonObject(with: try FileIO.read((dir as NSString).appendingPathComponent("config.json"))) as? [String: Any]
+            let config =
+                try JSONSerialization.jsonObject(
+                    with: try FileIO.read((dir as NSString).appendingPathComponent("config.json"))) as? [String: Any]
             let initSection = config?["init"] as? [String: Any]
             var initFrom = (initSection?["from"] as? String) ?? "random"
             if let aligned = initSection?["aligned"] as? String { initFrom += " + aligned rows \(aligned)" }
-            if let trainable = (config?["optim"] as? [String: Any])?["trainable"] as? [String] { initFrom += ", trainable \(trainable.joined(separator: ","))" }
-            let pick: [String: [String: Any]?] = ["first": first, "last": last, "firstVal": evals.first, "lastVal": evals.last]
+            if let trainable = (config?["optim"] as? [String: Any])?["trainable"] as? [String] {
+                initFrom += ", trainable \(trainable.joined(separator: ","))"
+            }
+            let pick: [String: [String: Any]?] = [
+                "first": first, "last": last, "firstVal": evals.first, "lastVal": evals.last,
+            ]
             let figures = Self.rows.map { r in (r.name, (pick[r.which] ?? nil)?[r.key] as? Double) }
             return Run(dir: dir, initialisation: initFrom, steps: last["step"] as? Int ?? 0, figures: figures)
         }
@@ -47,7 +55,12 @@ public struct RunComparison {
 
     /// A fixed-width table; with two runs, a last column of first − second.
     public var table: String {
-        var lines = ["runs: " + runs.enumerated().map { "[\($0.offset + 1)] \($0.element.dir) (init \($0.element.initialisation), \($0.element.steps) steps)" }.joined(separator: "; ")]
+        var lines = [
+            "runs: "
+                + runs.enumerated().map {
+                    "[\($0.offset + 1)] \($0.element.dir) (init \($0.element.initialisation), \($0.element.steps) steps)"
+                }.joined(separator: "; ")
+        ]
         var header = "metric".padding(toLength: 30, withPad: " ", startingAt: 0)
         for i in runs.indices { header += Self.right("[\(i + 1)]") }
         if runs.count == 2 { header += Self.right("[1]-[2]") }
@@ -62,13 +75,19 @@ public struct RunComparison {
         return lines.joined(separator: "\n")
     }
 
-    static func right(_ s: String, width: Int = 12) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+    static func right(_ s: String, width: Int = 12) -> String {
+        String(repeating: " ", count: max(0, width - s.count)) + s
+    }
 
     public var json: [String: Any] {
-        ["runs": runs.map { run -> [String: Any] in
-            var f: [String: Any] = ["dir": run.dir, "init": run.initialisation, "steps": run.steps]
-            for (k, r) in Self.rows.enumerated() { if let v = run.figures[k].value { f["\(r.which).\(r.key)"] = v } }
-            return f
-        }]
+        [
+            "runs": runs.map { run -> [String: Any] in
+                var f: [String: Any] = ["dir": run.dir, "init": run.initialisation, "steps": run.steps]
+                for (k, r) in Self.rows.enumerated() {
+                    if let v = run.figures[k].value { f["\(r.which).\(r.key)"] = v }
+                }
+                return f
+            }
+        ]
     }
 }

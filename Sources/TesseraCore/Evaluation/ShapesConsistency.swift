@@ -25,10 +25,11 @@ public struct ShapesAttributes: Equatable, Sendable {
     public init?(caption: String) {
         let words = caption.lowercased().split(separator: " ").map(String.init)
         guard words.count >= 6, words[0] == "a", words[4] == "in", words[5] == "the",
-              ShapesGenerator.sizes.contains(where: { $0.name == words[1] }),
-              ShapesGenerator.colours.contains(where: { $0.name == words[2] }),
-              let shape = ShapesGenerator.Shape(rawValue: words[3]),
-              let position = ShapesGenerator.Position(rawValue: words[6...].joined(separator: " ")) else { return nil }
+            ShapesGenerator.sizes.contains(where: { $0.name == words[1] }),
+            ShapesGenerator.colours.contains(where: { $0.name == words[2] }),
+            let shape = ShapesGenerator.Shape(rawValue: words[3]),
+            let position = ShapesGenerator.Position(rawValue: words[6...].joined(separator: " "))
+        else { return nil }
         self.init(shape: shape, colour: words[2], size: words[1], position: position)
     }
 
@@ -52,7 +53,9 @@ public struct ShapesAttributes: Equatable, Sendable {
         var best = ShapesGenerator.colours[0], bestD = Double.infinity
         for c in ShapesGenerator.colours {
             let ci = (255 - Double(c.rgb.0), 255 - Double(c.rgb.1), 255 - Double(c.rgb.2))
-            let d = (ci.0 - mean.0) * (ci.0 - mean.0) + (ci.1 - mean.1) * (ci.1 - mean.1) + (ci.2 - mean.2) * (ci.2 - mean.2)
+            let d =
+                (ci.0 - mean.0) * (ci.0 - mean.0) + (ci.1 - mean.1) * (ci.1 - mean.1) + (ci.2 - mean.2)
+                * (ci.2 - mean.2)
             if d < bestD { bestD = d; best = c }
         }
         // Soft coverage: projection of each pixel's ink on the colour's ink.
@@ -95,10 +98,14 @@ public struct ShapesConsistency: Equatable, Sendable {
     public private(set) var images = 0, shape = 0, colour = 0, size = 0, position = 0, all = 0
 
     public static let chance: [String: Double] = [
-        "shape": 1.0 / Double(ShapesGenerator.Shape.allCases.count), "colour": 1.0 / Double(ShapesGenerator.colours.count),
-        "size": 1.0 / Double(ShapesGenerator.sizes.count), "position": 1.0 / Double(ShapesGenerator.Position.allCases.count),
-        "all": 1.0 / Double(ShapesGenerator.Shape.allCases.count * ShapesGenerator.colours.count
-                            * ShapesGenerator.sizes.count * ShapesGenerator.Position.allCases.count),
+        "shape": 1.0 / Double(ShapesGenerator.Shape.allCases.count),
+        "colour": 1.0 / Double(ShapesGenerator.colours.count),
+        "size": 1.0 / Double(ShapesGenerator.sizes.count),
+        "position": 1.0 / Double(ShapesGenerator.Position.allCases.count),
+        "all": 1.0
+            / Double(
+                ShapesGenerator.Shape.allCases.count * ShapesGenerator.colours.count
+                    * ShapesGenerator.sizes.count * ShapesGenerator.Position.allCases.count),
     ]
 
     public init() {}
@@ -117,8 +124,10 @@ public struct ShapesConsistency: Equatable, Sendable {
 
     public var accuracy: [String: Double] {
         let n = Double(max(1, images))
-        return ["shape": Double(shape) / n, "colour": Double(colour) / n, "size": Double(size) / n,
-                "position": Double(position) / n, "all": Double(all) / n]
+        return [
+            "shape": Double(shape) / n, "colour": Double(colour) / n, "size": Double(size) / n,
+            "position": Double(position) / n, "all": Double(all) / n,
+        ]
     }
 
     public var summary: String {

@@ -95,30 +95,42 @@ public struct GGUFFile {
             var count = 1
             for _ in 0..<nd {
                 let d = try r.u64()
-                guard d <= UInt64(data.count) * 2 + 1 else { throw r.bad("tensor \"\(name)\" dimension \(d) is larger than the file") }
+                guard d <= UInt64(data.count) * 2 + 1 else {
+                    throw r.bad("tensor \"\(name)\" dimension \(d) is larger than the file")
+                }
                 dims.append(Int(d))
                 count = count.multipliedReportingOverflow(by: Int(d)).partialValue
             }
             let rawType = try r.u32()
             guard let type = TensorType(rawValue: rawType) else {
-                throw r.bad("tensor \"\(name)\" has ggml type \(rawType), not supported (F32, F16, BF16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K)")
+                throw r.bad(
+                    "tensor \"\(name)\" has ggml type \(rawType), not supported (F32, F16, BF16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K)"
+                )
             }
             let offset = try r.u64()
             let (per, bytesPer) = type.block
-            guard dims[0] % per == 0 else { throw r.bad("tensor \"\(name)\" row of \(dims[0]) is not a whole number of \(per)-weight blocks") }
+            guard dims[0] % per == 0 else {
+                throw r.bad("tensor \"\(name)\" row of \(dims[0]) is not a whole number of \(per)-weight blocks")
+            }
             guard infos[name] == nil else { throw r.bad("duplicate tensor name \"\(name)\"") }
-            infos[name] = TensorInfo(name: name, dims: dims, type: type, offset: Int(clamping: offset), bytes: count / per * bytesPer)
+            infos[name] = TensorInfo(
+                name: name, dims: dims, type: type, offset: Int(clamping: offset), bytes: count / per * bytesPer)
             order.append(name)
         }
         let alignment = meta["general.alignment"]?.int ?? 32
-        guard alignment > 0 && alignment % 8 == 0 && alignment <= 1 << 20 else { throw r.bad("general.alignment \(alignment) is not a positive multiple of 8") }
+        guard alignment > 0 && alignment % 8 == 0 && alignment <= 1 << 20 else {
+            throw r.bad("general.alignment \(alignment) is not a positive multiple of 8")
+        }
         dataStart = (r.offset + alignment - 1) / alignment * alignment
         guard dataStart <= data.count else { throw r.bad("data section starts past the end of the file") }
         for name in order {
             let t = infos[name]!
-            guard t.offset % alignment == 0 else { throw r.bad("tensor \"\(name)\" offset \(t.offset) is not aligned to \(alignment)") }
+            guard t.offset % alignment == 0 else {
+                throw r.bad("tensor \"\(name)\" offset \(t.offset) is not aligned to \(alignment)")
+            }
             guard t.offset <= data.count, dataStart + t.offset + t.bytes <= data.count else {
-                throw r.bad("tensor \"\(name)\" (\(t.bytes) bytes at \(t.offset)) runs past the end of the file (truncated?)")
+                throw r.bad(
+                    "tensor \"\(name)\" (\(t.bytes) bytes at \(t.offset)) runs past the end of the file (truncated?)")
             }
         }
         tensors = infos
@@ -179,7 +191,9 @@ public struct GGUFFile {
             guard start + n <= data.count else { throw bad("a string at byte \(start) runs past the end of the file") }
             let bytes = data.withUnsafeBytes { Array(UnsafeRawBufferPointer(rebasing: $0[start..<(start + n)])) }
             offset += n
-            guard let str = String(bytes: bytes, encoding: .utf8) else { throw bad("a string at byte \(start) is not UTF-8") }
+            guard let str = String(bytes: bytes, encoding: .utf8) else {
+                throw bad("a string at byte \(start) is not UTF-8")
+            }
             return str
         }
 
@@ -224,11 +238,17 @@ enum GGUFDequant {
         let b = p.assumingMemoryBound(to: UInt8.self)
         switch type {
         case .f32:
-            for i in 0..<count { y[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            for i in 0..<count {
+                y[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
         case .f16:
             for i in 0..<count { y[i] = half(p, 2 * i) }
         case .bf16:
-            for i in 0..<count { y[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            for i in 0..<count {
+                y[i] = Float(
+                    bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        << 16)
+            }
         case .q4_0:
             for blk in 0..<(count / 32) {
                 let o = blk * 18, d = half(p, o), q = b + o + 2, out = y + blk * 32

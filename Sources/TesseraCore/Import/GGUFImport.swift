@@ -29,7 +29,9 @@ public enum GGUFImport {
         let arch = g.metadata["general.architecture"]?.string ?? "?"
         guard arch == "llama" else { throw bad("architecture \(arch) is not supported (llama)") }
         func int(_ k: String) throws -> Int {
-            guard let v = g.metadata["llama." + k]?.int, v > 0 else { throw bad("metadata llama.\(k) is missing or not a positive integer") }
+            guard let v = g.metadata["llama." + k]?.int, v > 0 else {
+                throw bad("metadata llama.\(k) is missing or not a positive integer")
+            }
             return v
         }
         let tokenizer = try GGUFImport.tokenizer(g)
@@ -43,36 +45,48 @@ public enum GGUFImport {
             rope: .interleaved, ropeTheta: g.metadata["llama.rope.freq_base"]?.double ?? 10000,
             tieEmbeddings: g.tensors["output.weight"] == nil, maxSeqLen: min(context, maxSeqLen ?? context))
         if let p = config.problems().first { throw bad("metadata describes an invalid model: \(p)") }
-        guard layers <= g.tensors.count else { throw bad("metadata promises \(layers) blocks; the file holds \(g.tensors.count) tensors") }
+        guard layers <= g.tensors.count else {
+            throw bad("metadata promises \(layers) blocks; the file holds \(g.tensors.count) tensors")
+        }
 
         // The plan: every GGUF tensor, the shape the metadata implies, and where it goes. All of it
         // is checked against the tensors present before the weights are allocated, so metadata
         // that promises a model the file does not hold fails in one line, not in an allocation.
         let hd = config.headDim, h = config.ffnHidden
-        var plan: [(name: String, rows: Int, cols: Int, to: String, offset: Int)] = [("token_embd.weight", config.vocabSize, d, "tok_embeddings.weight", 0)]
+        var plan: [(name: String, rows: Int, cols: Int, to: String, offset: Int)] = [
+            ("token_embd.weight", config.vocabSize, d, "tok_embeddings.weight", 0)
+        ]
         for i in 0..<layers {
             let b = "blk.\(i).", p = "layers.\(i)."
-            plan += [(b + "attn_norm.weight", 1, d, p + "attention_norm.weight", 0),
-                     (b + "attn_q.weight", heads * hd, d, p + "attention.in_proj.weight", 0),
-                     (b + "attn_k.weight", kvHeads * hd, d, p + "attention.in_proj.weight", heads * hd * d),
-                     (b + "attn_v.weight", kvHeads * hd, d, p + "attention.in_proj.weight", (heads + kvHeads) * hd * d),
-                     (b + "attn_output.weight", d, heads * hd, p + "attention.out_proj.weight", 0),
-                     (b + "ffn_norm.weight", 1, d, p + "ffn_norm.weight", 0),
-                     (b + "ffn_gate.weight", h, d, p + "feed_forward.w12.weight", 0),
-                     (b + "ffn_up.weight", h, d, p + "feed_forward.w12.weight", h * d),
-                     (b + "ffn_down.weight", d, h, p + "feed_forward.w3.weight", 0)]
+            plan += [
+                (b + "attn_norm.weight", 1, d, p + "attention_norm.weight", 0),
+                (b + "attn_q.weight", heads * hd, d, p + "attention.in_proj.weight", 0),
+                (b + "attn_k.weight", kvHeads * hd, d, p + "attention.in_proj.weight", heads * hd * d),
+                (b + "attn_v.weight", kvHeads * hd, d, p + "attention.in_proj.weight", (heads + kvHeads) * hd * d),
+                (b + "attn_output.weight", d, heads * hd, p + "attention.out_proj.weight", 0),
+                (b + "ffn_norm.weight", 1, d, p + "ffn_norm.weight", 0),
+                (b + "ffn_gate.weight", h, d, p + "feed_forward.w12.weight", 0),
+                (b + "ffn_up.weight", h, d, p + "feed_forward.w12.weight", h * d),
+                (b + "ffn_down.weight", d, h, p + "feed_forward.w3.weight", 0),
+            ]
         }
         plan.append(("output_norm.weight", 1, d, "norm.weight", 0))
         if !config.tieEmbeddings { plan.append(("output.weight", config.vocabSize, d, "output.weight", 0)) }
         for t in plan {
-            guard let have = g.tensors[t.name] else { throw bad("missing tensor \"\(t.name)\" (the metadata describes \(layers) blocks of width \(d))") }
+            guard let have = g.tensors[t.name] else {
+                throw bad("missing tensor \"\(t.name)\" (the metadata describes \(layers) blocks of width \(d))")
+            }
             let want = t.rows == 1 ? [t.cols] : [t.cols, t.rows]
-            guard have.dims == want else { throw bad("tensor \"\(t.name)\" has dims \(have.dims), the metadata implies \(want)") }
+            guard have.dims == want else {
+                throw bad("tensor \"\(t.name)\" has dims \(have.dims), the metadata implies \(want)")
+            }
         }
         let used = Set(plan.map(\.name))
         // Rotary frequency tables are derived, not learned; anything else unused is an error.
         let unused = Set(g.tensors.keys).subtracting(used).filter { !$0.hasSuffix("rope_freqs.weight") }
-        if let u = unused.sorted().first { throw bad("tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
+        if let u = unused.sorted().first {
+            throw bad("tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)")
+        }
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         for t in plan { try g.read(t.name, into: store.value(t.to) + t.offset) }
         var meta: [String: String] = ["source": (g.path as NSString).lastPathComponent]
@@ -84,7 +98,9 @@ public enum GGUFImport {
     public static func tokenizer(_ g: GGUFFile) throws -> BPETokenizer {
         func bad(_ m: String) -> TesseraError { .data(file: g.path, m) }
         guard g.metadata["tokenizer.ggml.model"]?.string == "gpt2" else {
-            throw bad("tokenizer.ggml.model \(g.metadata["tokenizer.ggml.model"]?.string ?? "missing") is not supported (gpt2 byte-level BPE)")
+            throw bad(
+                "tokenizer.ggml.model \(g.metadata["tokenizer.ggml.model"]?.string ?? "missing") is not supported (gpt2 byte-level BPE)"
+            )
         }
         guard let tokens = g.metadata["tokenizer.ggml.tokens"]?.array?.map({ $0.string }), !tokens.contains(nil) else {
             throw bad("tokenizer.ggml.tokens is missing or not a list of strings")
@@ -104,7 +120,11 @@ public enum GGUFImport {
         for (i, t) in tokens.enumerated() {
             // llama.cpp token types: 3 control, 4 user-defined: matched whole, never merged.
             let type = i < types.count ? types[i] : 1
-            if type == 3 || type == 4 { added.append(.init(id: Int32(i), content: t!, special: type == 3)) } else { vocab[t!] = Int32(i) }
+            if type == 3 || type == 4 {
+                added.append(.init(id: Int32(i), content: t!, special: type == 3))
+            } else {
+                vocab[t!] = Int32(i)
+            }
         }
         let pairs: [(String, String)] = try merges.enumerated().map { i, m in
             let parts = m!.split(separator: " ", maxSplits: 1)

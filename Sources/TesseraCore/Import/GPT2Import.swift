@@ -17,27 +17,34 @@ import Foundation
 ///   lm_head.weight              → tied to wte (a copy is accepted, an untied head refused)
 /// The causal-mask buffers older checkpoints carry (h.N.attn.bias, h.N.attn.masked_bias) are skipped.
 enum GPT2Import {
-    static func load(dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
+    static func load(
+        dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]
+    ) throws -> ImportedModel {
         let cfg = hf.values
         let bad = hf.bad, int = hf.int
         let mlp = try hf.mlp("activation_function", default: "gelu_new")
-        if cfg["tie_word_embeddings"] as? Bool == false { throw bad("tie_word_embeddings = false is not supported for gpt2") }
+        if cfg["tie_word_embeddings"] as? Bool == false {
+            throw bad("tie_word_embeddings = false is not supported for gpt2")
+        }
         for k in ["scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"] where cfg[k] as? Bool == true {
             throw bad("\(k) = true is not supported")
         }
         if cfg["scale_attn_weights"] as? Bool == false { throw bad("scale_attn_weights = false is not supported") }
         let d = try int("n_embd"), heads = try int("n_head")
         let inner = cfg["n_inner"].flatMap(JSONKeys.exactInt) ?? 4 * d
-        var config = ModelConfig(dModel: d, nLayers: try int("n_layer"), nHeads: heads, vocabSize: try int("vocab_size"),
-                                 ffnHidden: inner, norm: .layerNorm, normEps: Float((cfg["layer_norm_epsilon"] as? Double) ?? 1e-5),
-                                 rope: .none, tieEmbeddings: true, maxSeqLen: try int("n_positions"))
+        var config = ModelConfig(
+            dModel: d, nLayers: try int("n_layer"), nHeads: heads, vocabSize: try int("vocab_size"),
+            ffnHidden: inner, norm: .layerNorm, normEps: Float((cfg["layer_norm_epsilon"] as? Double) ?? 1e-5),
+            rope: .none, tieEmbeddings: true, maxSeqLen: try int("n_positions"))
         config.mlp = mlp
         config.linearBias = true
         config.learnedPositions = true
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
 
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
-        var tensors = HFTensors(dir: dir, weights: weights, prefix: weights.keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : "")
+        var tensors = HFTensors(
+            dir: dir, weights: weights,
+            prefix: weights.keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : "")
         /// Reads `name` of `shape`; with `transpose`, a [rows, cols] tensor lands as [cols, rows].
         func copy(_ name: String, shape: [Int], to tessera: String, transpose: Bool = false) throws {
             let src = try tensors.read(name, shape: shape), dst = store.value(tessera)
@@ -54,11 +61,15 @@ enum GPT2Import {
         // (HF name under h.N., Tessera name under layers.N., HF shape, Conv1D weight to transpose)
         let perLayer: [(String, String, [Int], Bool)] = [
             ("ln_1.weight", "attention_norm.weight", [d], false), ("ln_1.bias", "attention_norm.bias", [d], false),
-            ("attn.c_attn.weight", "attention.in_proj.weight", [d, q], true), ("attn.c_attn.bias", "attention.in_proj.bias", [q], false),
-            ("attn.c_proj.weight", "attention.out_proj.weight", [d, d], true), ("attn.c_proj.bias", "attention.out_proj.bias", [d], false),
+            ("attn.c_attn.weight", "attention.in_proj.weight", [d, q], true),
+            ("attn.c_attn.bias", "attention.in_proj.bias", [q], false),
+            ("attn.c_proj.weight", "attention.out_proj.weight", [d, d], true),
+            ("attn.c_proj.bias", "attention.out_proj.bias", [d], false),
             ("ln_2.weight", "ffn_norm.weight", [d], false), ("ln_2.bias", "ffn_norm.bias", [d], false),
-            ("mlp.c_fc.weight", "feed_forward.w12.weight", [d, inner], true), ("mlp.c_fc.bias", "feed_forward.w12.bias", [inner], false),
-            ("mlp.c_proj.weight", "feed_forward.w3.weight", [inner, d], true), ("mlp.c_proj.bias", "feed_forward.w3.bias", [d], false),
+            ("mlp.c_fc.weight", "feed_forward.w12.weight", [d, inner], true),
+            ("mlp.c_fc.bias", "feed_forward.w12.bias", [inner], false),
+            ("mlp.c_proj.weight", "feed_forward.w3.weight", [inner, d], true),
+            ("mlp.c_proj.bias", "feed_forward.w3.bias", [d], false),
         ]
         for i in 0..<config.nLayers {
             for (hfName, name, shape, transpose) in perLayer {
@@ -67,7 +78,7 @@ enum GPT2Import {
         }
         try copy("ln_f.weight", shape: [d], to: "norm.weight")
         try copy("ln_f.bias", shape: [d], to: "norm.bias")
-        if weights["lm_head.weight"] != nil { tensors.used.insert("lm_head.weight") }   // tied: a copy of wte
+        if weights["lm_head.weight"] != nil { tensors.used.insert("lm_head.weight") }  // tied: a copy of wte
         try tensors.checkAllUsed(ignoring: [".attn.bias", ".attn.masked_bias"])
         return try HFConfig.finish(dir: dir, config: config, store: store, type: "gpt2")
     }

@@ -17,25 +17,30 @@ import Foundation
 ///   embed_out.weight                            → output.weight
 /// Buffers older checkpoints carry (attention.bias, attention.masked_bias, rotary_emb.inv_freq) are skipped.
 enum GPTNeoXImport {
-    static func load(dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws -> ImportedModel {
+    static func load(
+        dir: String, config hf: HFConfig, weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]
+    ) throws -> ImportedModel {
         let cfg = hf.values
         let bad = hf.bad, int = hf.int
         let mlp = try hf.mlp("hidden_act", default: "gelu")
         if cfg["attention_bias"] as? Bool == false { throw bad("attention_bias = false is not supported") }
         // transformers ≥ 5 nests the rotary settings in rope_parameters; earlier versions used top-level keys.
         let rope = cfg["rope_parameters"] as? [String: Any]
-        if let t = rope?["rope_type"] as? String, t != "default" { throw bad("rope_type \(t) is not supported (default)") }
+        if let t = rope?["rope_type"] as? String, t != "default" {
+            throw bad("rope_type \(t) is not supported (default)")
+        }
         if let scaling = cfg["rope_scaling"], !(scaling is NSNull) { throw bad("rope_scaling is not supported") }
         let pct = (rope?["partial_rotary_factor"] as? Double) ?? (cfg["rotary_pct"] as? Double) ?? 0.25
         let theta = (rope?["rope_theta"] as? Double) ?? (cfg["rotary_emb_base"] as? Double) ?? 10000
         let d = try int("hidden_size"), heads = try int("num_attention_heads")
         let hd = d / heads
-        let rotary = Int(Double(hd) * pct)   // HF: int(head_size * rotary_pct)
+        let rotary = Int(Double(hd) * pct)  // HF: int(head_size * rotary_pct)
         let tied = cfg["tie_word_embeddings"] as? Bool ?? false
-        var config = ModelConfig(dModel: d, nLayers: try int("num_hidden_layers"), nHeads: heads, vocabSize: try int("vocab_size"),
-                                 ffnHidden: try int("intermediate_size"), norm: .layerNorm,
-                                 normEps: Float((cfg["layer_norm_eps"] as? Double) ?? 1e-5), rope: rotary > 0 ? .half : .none,
-                                 ropeTheta: theta, tieEmbeddings: tied, maxSeqLen: try int("max_position_embeddings"))
+        var config = ModelConfig(
+            dModel: d, nLayers: try int("num_hidden_layers"), nHeads: heads, vocabSize: try int("vocab_size"),
+            ffnHidden: try int("intermediate_size"), norm: .layerNorm,
+            normEps: Float((cfg["layer_norm_eps"] as? Double) ?? 1e-5), rope: rotary > 0 ? .half : .none,
+            ropeTheta: theta, tieEmbeddings: tied, maxSeqLen: try int("max_position_embeddings"))
         config.mlp = mlp
         config.linearBias = true
         config.rotaryDims = rotary > 0 && rotary < hd ? rotary : 0
@@ -64,11 +69,16 @@ enum GPTNeoXImport {
         try copy("embed_in.weight", shape: [v, d], to: "tok_embeddings.weight")
         // (HF name under layers.N., Tessera name under layers.N., shape); qkv rows move separately.
         let perLayer: [(String, String, [Int])] = [
-            ("input_layernorm.weight", "attention_norm.weight", [d]), ("input_layernorm.bias", "attention_norm.bias", [d]),
-            ("attention.dense.weight", "attention.out_proj.weight", [d, d]), ("attention.dense.bias", "attention.out_proj.bias", [d]),
-            ("post_attention_layernorm.weight", "ffn_norm.weight", [d]), ("post_attention_layernorm.bias", "ffn_norm.bias", [d]),
-            ("mlp.dense_h_to_4h.weight", "feed_forward.w12.weight", [h4, d]), ("mlp.dense_h_to_4h.bias", "feed_forward.w12.bias", [h4]),
-            ("mlp.dense_4h_to_h.weight", "feed_forward.w3.weight", [d, h4]), ("mlp.dense_4h_to_h.bias", "feed_forward.w3.bias", [d]),
+            ("input_layernorm.weight", "attention_norm.weight", [d]),
+            ("input_layernorm.bias", "attention_norm.bias", [d]),
+            ("attention.dense.weight", "attention.out_proj.weight", [d, d]),
+            ("attention.dense.bias", "attention.out_proj.bias", [d]),
+            ("post_attention_layernorm.weight", "ffn_norm.weight", [d]),
+            ("post_attention_layernorm.bias", "ffn_norm.bias", [d]),
+            ("mlp.dense_h_to_4h.weight", "feed_forward.w12.weight", [h4, d]),
+            ("mlp.dense_h_to_4h.bias", "feed_forward.w12.bias", [h4]),
+            ("mlp.dense_4h_to_h.weight", "feed_forward.w3.weight", [d, h4]),
+            ("mlp.dense_4h_to_h.bias", "feed_forward.w3.bias", [d]),
         ]
         for i in 0..<config.nLayers {
             let p = "layers.\(i)."
@@ -81,7 +91,9 @@ enum GPTNeoXImport {
         if !tied {
             let out = try tensors.read("embed_out.weight", shape: [v, d], prefixed: false)
             store.value("output.weight").update(from: out, count: out.count)
-        } else if weights["embed_out.weight"] != nil { tensors.used.insert("embed_out.weight") }
+        } else if weights["embed_out.weight"] != nil {
+            tensors.used.insert("embed_out.weight")
+        }
         try tensors.checkAllUsed(ignoring: [".attention.bias", ".attention.masked_bias", "rotary_emb.inv_freq"])
         return try HFConfig.finish(dir: dir, config: config, store: store, type: "gpt_neox")
     }

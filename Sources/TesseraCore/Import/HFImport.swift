@@ -29,21 +29,31 @@ public enum HFImport {
         guard ["llama", "mistral"].contains(type) else {
             throw bad("model_type \(type) is not supported (llama, mistral, gpt2, gpt_neox)")
         }
-        for k in ["attention_bias", "mlp_bias"] where cfg[k] as? Bool == true { throw bad("\(k) = true is not supported (no linear biases)") }
-        if let act = cfg["hidden_act"] as? String, act != "silu" { throw bad("hidden_act \(act) is not supported (silu)") }
+        for k in ["attention_bias", "mlp_bias"] where cfg[k] as? Bool == true {
+            throw bad("\(k) = true is not supported (no linear biases)")
+        }
+        if let act = cfg["hidden_act"] as? String, act != "silu" {
+            throw bad("hidden_act \(act) is not supported (silu)")
+        }
         let ropeParams = cfg["rope_parameters"] as? [String: Any]
         if let scaling = cfg["rope_scaling"], !(scaling is NSNull) { throw bad("rope_scaling is not supported") }
-        if let t = ropeParams?["rope_type"] as? String, t != "default" { throw bad("rope_type \(t) is not supported (default)") }
+        if let t = ropeParams?["rope_type"] as? String, t != "default" {
+            throw bad("rope_type \(t) is not supported (default)")
+        }
         let theta = (cfg["rope_theta"] as? Double) ?? (ropeParams?["rope_theta"] as? Double) ?? 10000
         let d = try int("hidden_size"), heads = try int("num_attention_heads")
         let kvHeads = cfg["num_key_value_heads"].flatMap(JSONKeys.exactInt) ?? heads
-        if let hd = cfg["head_dim"].flatMap(JSONKeys.exactInt), hd != d / heads { throw bad("head_dim \(hd) ≠ hidden_size / num_attention_heads is not supported") }
+        if let hd = cfg["head_dim"].flatMap(JSONKeys.exactInt), hd != d / heads {
+            throw bad("head_dim \(hd) ≠ hidden_size / num_attention_heads is not supported")
+        }
 
         let weights = try shards(dir: dir)
         let tied = (cfg["tie_word_embeddings"] as? Bool ?? false) || weights["lm_head.weight"] == nil
         let config = ModelConfig(
-            dModel: d, nLayers: try int("num_hidden_layers"), nHeads: heads, nKVHeads: kvHeads, vocabSize: try int("vocab_size"),
-            ffnHidden: try int("intermediate_size"), norm: .rmsNorm, normEps: Float((cfg["rms_norm_eps"] as? Double) ?? 1e-6),
+            dModel: d, nLayers: try int("num_hidden_layers"), nHeads: heads, nKVHeads: kvHeads,
+            vocabSize: try int("vocab_size"),
+            ffnHidden: try int("intermediate_size"), norm: .rmsNorm,
+            normEps: Float((cfg["rms_norm_eps"] as? Double) ?? 1e-6),
             rope: .half, ropeTheta: theta, tieEmbeddings: tied,
             maxSeqLen: cfg["max_position_embeddings"].flatMap(JSONKeys.exactInt) ?? 2048)
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
@@ -62,7 +72,8 @@ public enum HFImport {
             try copy(b + "self_attn.q_proj.weight", shape: [heads * hd, d], to: qkv)
             try copy(b + "self_attn.k_proj.weight", shape: [kvHeads * hd, d], to: qkv + heads * hd * d)
             try copy(b + "self_attn.v_proj.weight", shape: [kvHeads * hd, d], to: qkv + (heads + kvHeads) * hd * d)
-            try copy(b + "self_attn.o_proj.weight", shape: [d, heads * hd], to: store.value(p + "attention.out_proj.weight"))
+            try copy(
+                b + "self_attn.o_proj.weight", shape: [d, heads * hd], to: store.value(p + "attention.out_proj.weight"))
             try copy(b + "post_attention_layernorm.weight", shape: [d], to: store.value(p + "ffn_norm.weight"))
             let w12 = store.value(p + "feed_forward.w12.weight")
             try copy(b + "mlp.gate_proj.weight", shape: [h, d], to: w12)
@@ -70,8 +81,11 @@ public enum HFImport {
             try copy(b + "mlp.down_proj.weight", shape: [d, h], to: store.value(p + "feed_forward.w3.weight"))
         }
         try copy("model.norm.weight", shape: [d], to: store.value("norm.weight"))
-        if !tied { try copy("lm_head.weight", shape: [config.vocabSize, d], to: store.value("output.weight")) }
-        else if weights["lm_head.weight"] != nil { tensors.used.insert("lm_head.weight") }   // a tied copy
+        if !tied {
+            try copy("lm_head.weight", shape: [config.vocabSize, d], to: store.value("output.weight"))
+        } else if weights["lm_head.weight"] != nil {
+            tensors.used.insert("lm_head.weight")
+        }  // a tied copy
         try tensors.checkAllUsed(ignoring: ["rotary_emb.inv_freq"])
         return try HFConfig.finish(dir: dir, config: config, store: store, type: type)
     }
@@ -82,17 +96,22 @@ public enum HFImport {
         var files: [String] = []
         if FileIO.exists(index) {
             guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(index))) as? [String: Any],
-                  let map = o["weight_map"] as? [String: String] else { throw TesseraError.data(file: index, "no weight_map object") }
+                let map = o["weight_map"] as? [String: String]
+            else { throw TesseraError.data(file: index, "no weight_map object") }
             files = Array(Set(map.values)).sorted()
         } else {
             files = ["model.safetensors"]
         }
         var out: [String: (SafetensorsFile, SafetensorsFile.Entry)] = [:]
         for f in files {
-            guard !f.contains("/") else { throw TesseraError.data(file: index, "shard name \(f) must be a file in the directory") }
+            guard !f.contains("/") else {
+                throw TesseraError.data(file: index, "shard name \(f) must be a file in the directory")
+            }
             let st = try SafetensorsFile(path: (dir as NSString).appendingPathComponent(f))
             for (n, e) in st.entries {
-                guard out[n] == nil else { throw TesseraError.data(file: st.path, "tensor \"\(n)\" appears in two shards") }
+                guard out[n] == nil else {
+                    throw TesseraError.data(file: st.path, "tensor \"\(n)\" appears in two shards")
+                }
                 out[n] = (st, e)
             }
         }

@@ -8,7 +8,9 @@ struct HFConfig {
     func bad(_ m: String) -> TesseraError { .data(file: path, m) }
 
     func int(_ k: String) throws -> Int {
-        guard let v = values[k].flatMap(JSONKeys.exactInt), v > 0 else { throw bad("\(k) is missing or not a positive integer") }
+        guard let v = values[k].flatMap(JSONKeys.exactInt), v > 0 else {
+            throw bad("\(k) is missing or not a positive integer")
+        }
         return v
     }
 
@@ -25,8 +27,9 @@ struct HFConfig {
     static func finish(dir: String, config: ModelConfig, store: ParameterStore, type: String) throws -> ImportedModel {
         let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
         let tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
-        return ImportedModel(model: config, tokenizer: tokenizer, store: store,
-                             metadata: ["source": (dir as NSString).lastPathComponent, "model_type": type])
+        return ImportedModel(
+            model: config, tokenizer: tokenizer, store: store,
+            metadata: ["source": (dir as NSString).lastPathComponent, "model_type": type])
     }
 }
 
@@ -42,7 +45,9 @@ struct HFTensors {
     mutating func read(_ name: String, shape: [Int], prefixed: Bool = true) throws -> [Float] {
         let full = (prefixed ? prefix : "") + name
         guard let (file, e) = weights[full] else { throw TesseraError.data(file: dir, "missing tensor \"\(full)\"") }
-        guard e.shape == shape else { throw TesseraError.data(file: file.path, "tensor \"\(full)\" has shape \(e.shape), expected \(shape)") }
+        guard e.shape == shape else {
+            throw TesseraError.data(file: file.path, "tensor \"\(full)\" has shape \(e.shape), expected \(shape)")
+        }
         var out = [Float](repeating: 0, count: e.count)
         try out.withUnsafeMutableBufferPointer { try file.read(full, into: $0.baseAddress!, count: e.count) }
         used.insert(full)
@@ -52,6 +57,8 @@ struct HFTensors {
     /// Throws on the first tensor not read, except names ending in one of `suffixes` (buffers).
     func checkAllUsed(ignoring suffixes: [String]) throws {
         let unused = Set(weights.keys).subtracting(used).filter { n in !suffixes.contains { n.hasSuffix($0) } }
-        if let u = unused.sorted().first { throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
+        if let u = unused.sorted().first {
+            throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)")
+        }
     }
 }

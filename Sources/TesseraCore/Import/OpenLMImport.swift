@@ -13,7 +13,10 @@ public enum OpenLMImport {
         for name in ["params.json", "config.json"] {
             let p = (dir as NSString).appendingPathComponent(name)
             if let d = try? FileIO.read(p), let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
-               o["hidden_dim"] != nil, o["n_layers"] != nil { return p }
+                o["hidden_dim"] != nil, o["n_layers"] != nil
+            {
+                return p
+            }
         }
         return nil
     }
@@ -25,13 +28,17 @@ public enum OpenLMImport {
         let cfg = (try JSONSerialization.jsonObject(with: try FileIO.read(cfgPath))) as! [String: Any]
         func bad(_ m: String) -> TesseraError { .data(file: cfgPath, m) }
         func int(_ k: String) throws -> Int {
-            guard let v = cfg[k].flatMap(JSONKeys.exactInt), v > 0 else { throw bad("\(k) is missing or not a positive integer") }
+            guard let v = cfg[k].flatMap(JSONKeys.exactInt), v > 0 else {
+                throw bad("\(k) is missing or not a positive integer")
+            }
             return v
         }
         if cfg["post_embed_norm"] as? Bool == true { throw bad("post_embed_norm = true is not supported") }
         if cfg["qk_norm"] as? Bool == true { throw bad("qk_norm = true is not supported") }
         let ffnType = cfg["ffn_type"] as? String ?? "swiglu"
-        guard ["swiglu", "swiglu_torch"].contains(ffnType) else { throw bad("ffn_type \(ffnType) is not supported (swiglu)") }
+        guard ["swiglu", "swiglu_torch"].contains(ffnType) else {
+            throw bad("ffn_type \(ffnType) is not supported (swiglu)")
+        }
         let norm: NormKind
         switch cfg["model_norm"] as? String ?? "default_layer_norm" {
         case "default_layer_norm", "lp_layer_norm": norm = .layerNorm
@@ -42,30 +49,40 @@ public enum OpenLMImport {
         let rope: RopeKind
         switch cfg["positional_embedding_type"] as? String ?? "rotary" {
         case "rotary": rope = .half
-        case "head_rotary", "none": rope = .none    // head_rotary rotates by head index: identity on q·k
+        case "head_rotary", "none": rope = .none  // head_rotary rotates by head index: identity on q·k
         case "llama_rotary": rope = .interleaved
         case let other: throw bad("positional_embedding_type \(other) is not supported")
         }
         let weights = try HFImport.shards(dir: dir)
         let d = try int("hidden_dim")
-        guard let w12 = weights["layers.0.feed_forward.w12.weight"]?.1, w12.shape.count == 2, w12.shape[0] % 2 == 0 else {
+        guard let w12 = weights["layers.0.feed_forward.w12.weight"]?.1, w12.shape.count == 2, w12.shape[0] % 2 == 0
+        else {
             throw TesseraError.data(file: dir, "missing tensor \"layers.0.feed_forward.w12.weight\"")
         }
         let tied = cfg["weight_tying"] as? Bool ?? false
-        let config = ModelConfig(dModel: d, nLayers: try int("n_layers"), nHeads: try int("n_heads"), vocabSize: try int("vocab_size"),
-                                 ffnHidden: w12.shape[0] / 2, norm: norm, normEps: Float(cfg["norm_eps"] as? Double ?? 1e-5),
-                                 rope: rope, ropeTheta: 10000, tieEmbeddings: tied, maxSeqLen: try int("seq_len"))
+        let config = ModelConfig(
+            dModel: d, nLayers: try int("n_layers"), nHeads: try int("n_heads"), vocabSize: try int("vocab_size"),
+            ffnHidden: w12.shape[0] / 2, norm: norm, normEps: Float(cfg["norm_eps"] as? Double ?? 1e-5),
+            rope: rope, ropeTheta: 10000, tieEmbeddings: tied, maxSeqLen: try int("seq_len"))
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         for s in store.slots {
-            guard let (file, e) = weights[s.name] else { throw TesseraError.data(file: dir, "missing tensor \"\(s.name)\"") }
-            guard e.shape == s.shape else { throw TesseraError.data(file: file.path, "tensor \"\(s.name)\" has shape \(e.shape), expected \(s.shape)") }
+            guard let (file, e) = weights[s.name] else {
+                throw TesseraError.data(file: dir, "missing tensor \"\(s.name)\"")
+            }
+            guard e.shape == s.shape else {
+                throw TesseraError.data(
+                    file: file.path, "tensor \"\(s.name)\" has shape \(e.shape), expected \(s.shape)")
+            }
             try file.read(s.name, into: store.values.pointer + s.offset, count: s.count)
         }
         let unused = Set(weights.keys).subtracting(store.names).filter { !$0.hasSuffix("inv_freq") }
-        if let u = unused.sorted().first { throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)") }
+        if let u = unused.sorted().first {
+            throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)")
+        }
         let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        return ImportedModel(model: config, tokenizer: FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil,
-                                   store: store, metadata: ["source": (dir as NSString).lastPathComponent, "model_type": "open_lm"])
+        return ImportedModel(
+            model: config, tokenizer: FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil,
+            store: store, metadata: ["source": (dir as NSString).lastPathComponent, "model_type": "open_lm"])
     }
 }

@@ -30,10 +30,14 @@ public final class ImageClassifier {
         var convs: [ConvBlock] = [], norms: [NormBlock] = [], acts: [FeatureMap] = [], dActs: [FeatureMap] = []
         var (c, h) = (3, side)
         for (i, (cout, stride)) in [(width, 1), (2 * width, 2), (2 * width, 2)].enumerated() {
-            let conv = ConvBlock(registry, "conv\(i)", cin: c, cout: cout, kernel: 3, stride: stride, padBefore: 1, padAfter: 1,
-                                 height: h, width: h, maxBatch: maxBatch)
+            let conv = ConvBlock(
+                registry, "conv\(i)", cin: c, cout: cout, kernel: 3, stride: stride, padBefore: 1, padAfter: 1,
+                height: h, width: h, maxBatch: maxBatch)
             h = conv.out.height
-            norms.append(NormBlock(registry, "norm\(i)", channels: cout, height: h, width: h, groups: 4, eps: 1e-5, zq: nil, maxBatch: maxBatch))
+            norms.append(
+                NormBlock(
+                    registry, "norm\(i)", channels: cout, height: h, width: h, groups: 4, eps: 1e-5, zq: nil,
+                    maxBatch: maxBatch))
             convs.append(conv)
             acts.append(FeatureMap(cout, h, h, maxBatch: maxBatch))
             dActs.append(FeatureMap(cout, h, h, maxBatch: maxBatch))
@@ -72,7 +76,8 @@ public final class ImageClassifier {
                 features.pointer[b * f + ch] = s / Float(plane)
             }
         }
-        Gemm.linearForward(ws.pool, x: features.pointer, w: fcWeight.value, y: logits.pointer, m: batch, k: f, n: classes)
+        Gemm.linearForward(
+            ws.pool, x: features.pointer, w: fcWeight.value, y: logits.pointer, m: batch, k: f, n: classes)
         for b in 0..<batch { for k in 0..<classes { logits.pointer[b * classes + k] += fcBias.value[k] } }
     }
 
@@ -99,10 +104,12 @@ public final class ImageClassifier {
 
     func backward(batch: Int) {
         let f = featureSize
-        Gemm.linearBackwardWeight(ws.pool, dy: dLogits.pointer, x: features.pointer, dw: fcWeight.grad, m: batch, k: f, n: classes)
+        Gemm.linearBackwardWeight(
+            ws.pool, dy: dLogits.pointer, x: features.pointer, dw: fcWeight.grad, m: batch, k: f, n: classes)
         for b in 0..<batch { for k in 0..<classes { fcBias.grad[k] += dLogits.pointer[b * classes + k] } }
-        Gemm.linearBackwardInput(ws.pool, dy: dLogits.pointer, w: fcWeight.value, dx: dFeatures.pointer, m: batch, k: f, n: classes,
-                                 accumulate: false)
+        Gemm.linearBackwardInput(
+            ws.pool, dy: dLogits.pointer, w: fcWeight.value, dx: dFeatures.pointer, m: batch, k: f, n: classes,
+            accumulate: false)
         let last = dActs[dActs.count - 1], plane = last.height * last.width
         for b in 0..<batch {
             for ch in 0..<f {
@@ -115,7 +122,7 @@ public final class ImageClassifier {
             SiLU.backward(ws.pool, x: n.p, dy: dActs[i].p, dx: dActs[i].p, count: count)
             let dConv = ws.scratch(3, convs[i].out.count(batch))
             norms[i].backward(ws, dActs[i].p, dx: dConv, accumulate: false, dzq: nil, batch: batch)
-            if i > 0 { dActs[i - 1].p.update(repeating: 0, count: acts[i - 1].count(batch)) }   // conv backward adds into dx
+            if i > 0 { dActs[i - 1].p.update(repeating: 0, count: acts[i - 1].count(batch)) }  // conv backward adds into dx
             convs[i].backward(ws, dConv, dx: i > 0 ? dActs[i - 1].p : nil, batch: batch)
         }
     }

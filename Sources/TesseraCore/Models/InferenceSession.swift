@@ -9,7 +9,7 @@ public final class InferenceSession {
     let params: ParameterStore
     let pool: Parallel
     let rope: RotaryTable
-    let kCache: FloatBuffer, vCache: FloatBuffer   // [layers, maxLength, kvHeads·hd]
+    let kCache: FloatBuffer, vCache: FloatBuffer  // [layers, maxLength, kvHeads·hd]
     let work: FloatBuffer
     let x, xn, qkv, att, scores, gu, z, tmp, stat: UnsafeMutablePointer<Float>
     public let logits: UnsafeMutablePointer<Float>
@@ -19,7 +19,7 @@ public final class InferenceSession {
     /// One block's tensors, resolved once: a decoding step builds no names and looks nothing up.
     struct Block {
         let norm1W, inProj, outProj, norm2W, w12, w3: UnsafeMutablePointer<Float>
-        let norm1B, norm2B, inProjB, outProjB, w12B, w3B: UnsafeMutablePointer<Float>?   // when the model has them
+        let norm1B, norm2B, inProjB, outProjB, w12B, w3B: UnsafeMutablePointer<Float>?  // when the model has them
     }
     let blocks: [Block]
     let embedding, output, finalNormW: UnsafeMutablePointer<Float>
@@ -31,7 +31,8 @@ public final class InferenceSession {
         self.params = params
         self.maxLength = maxLength
         self.pool = pool
-        rope = RotaryTable(kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
+        rope = RotaryTable(
+            kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
         let kv = c.nKVHeads * c.headDim
         kCache = FloatBuffer(count: c.nLayers * maxLength * kv)
         vCache = FloatBuffer(count: c.nLayers * maxLength * kv)
@@ -41,16 +42,21 @@ public final class InferenceSession {
         var o = 0
         var ptrs: [UnsafeMutablePointer<Float>] = []
         for s in sizes { ptrs.append(work.pointer + o); o += (s + 15) / 16 * 16 }
-        (x, xn, qkv, self.att, scores, gu, z, tmp, stat, logits) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9])
-        func optional(_ name: String) -> UnsafeMutablePointer<Float>? { params.slot(name).map { params.values.pointer + $0.offset } }
+        (x, xn, qkv, self.att, scores, gu, z, tmp, stat, logits) = (
+            ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9]
+        )
+        func optional(_ name: String) -> UnsafeMutablePointer<Float>? {
+            params.slot(name).map { params.values.pointer + $0.offset }
+        }
         blocks = (0..<c.nLayers).map { l in
             let p = "layers.\(l)."
-            return Block(norm1W: params.value(p + "attention_norm.weight"), inProj: params.value(p + "attention.in_proj.weight"),
-                         outProj: params.value(p + "attention.out_proj.weight"), norm2W: params.value(p + "ffn_norm.weight"),
-                         w12: params.value(p + "feed_forward.w12.weight"), w3: params.value(p + "feed_forward.w3.weight"),
-                         norm1B: optional(p + "attention_norm.bias"), norm2B: optional(p + "ffn_norm.bias"),
-                         inProjB: optional(p + "attention.in_proj.bias"), outProjB: optional(p + "attention.out_proj.bias"),
-                         w12B: optional(p + "feed_forward.w12.bias"), w3B: optional(p + "feed_forward.w3.bias"))
+            return Block(
+                norm1W: params.value(p + "attention_norm.weight"), inProj: params.value(p + "attention.in_proj.weight"),
+                outProj: params.value(p + "attention.out_proj.weight"), norm2W: params.value(p + "ffn_norm.weight"),
+                w12: params.value(p + "feed_forward.w12.weight"), w3: params.value(p + "feed_forward.w3.weight"),
+                norm1B: optional(p + "attention_norm.bias"), norm2B: optional(p + "ffn_norm.bias"),
+                inProjB: optional(p + "attention.in_proj.bias"), outProjB: optional(p + "attention.out_proj.bias"),
+                w12B: optional(p + "feed_forward.w12.bias"), w3B: optional(p + "feed_forward.w3.bias"))
         }
         embedding = params.value("tok_embeddings.weight")
         output = c.tieEmbeddings ? embedding : params.value("output.weight")
@@ -61,10 +67,13 @@ public final class InferenceSession {
 
     public func reset() { position = 0 }
 
-    func norm(_ input: UnsafePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
-              into out: UnsafeMutablePointer<Float>) {
-        Norm.forward(config.norm, pool, x: input, weight: weight, bias: bias.map { UnsafePointer($0) }, y: out,
-                     mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
+    func norm(
+        _ input: UnsafePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        Norm.forward(
+            config.norm, pool, x: input, weight: weight, bias: bias.map { UnsafePointer($0) }, y: out,
+            mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
     }
 
     /// y (one row of n) += bias, when the model has it.
@@ -188,7 +197,9 @@ public struct Sampler {
     }
 
     /// In-place heap sort of ids by logit, largest first (ties: lower id first), allocation-free.
-    public static func sortDescending(_ a: UnsafeMutableBufferPointer<Int32>, count n: Int, by logits: UnsafePointer<Float>) {
+    public static func sortDescending(
+        _ a: UnsafeMutableBufferPointer<Int32>, count n: Int, by logits: UnsafePointer<Float>
+    ) {
         // "Less" in the min-heap sense: a comes later in the output than b.
         func after(_ x: Int32, _ y: Int32) -> Bool {
             let lx = logits[Int(x)], ly = logits[Int(y)]

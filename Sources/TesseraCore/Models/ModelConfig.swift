@@ -38,10 +38,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Rows of the first feed-forward matrix: gate and up for SwiGLU, the hidden layer otherwise.
     public var mlpInWidth: Int { mlp == .swiglu ? 2 * ffnHidden : ffnHidden }
 
-    public init(dModel: Int, nLayers: Int, nHeads: Int, nKVHeads: Int? = nil, vocabSize: Int,
-                ffnHidden: Int? = nil, ffnMultipleOf: Int = 256, norm: NormKind = .layerNorm,
-                normEps: Float = 1e-5, rope: RopeKind = .half, ropeTheta: Double = 10000,
-                tieEmbeddings: Bool = false, maxSeqLen: Int) {
+    public init(
+        dModel: Int, nLayers: Int, nHeads: Int, nKVHeads: Int? = nil, vocabSize: Int,
+        ffnHidden: Int? = nil, ffnMultipleOf: Int = 256, norm: NormKind = .layerNorm,
+        normEps: Float = 1e-5, rope: RopeKind = .half, ropeTheta: Double = 10000,
+        tieEmbeddings: Bool = false, maxSeqLen: Int
+    ) {
         self.dModel = dModel
         self.nLayers = nLayers
         self.nHeads = nHeads
@@ -71,7 +73,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if dModel <= 0 { p.append("model.d_model must be positive (got \(dModel))") }
         if nLayers <= 0 { p.append("model.n_layers must be positive (got \(nLayers))") }
         if nHeads <= 0 { p.append("model.n_heads must be positive (got \(nHeads))") }
-        if nHeads > 0 && dModel % nHeads != 0 { p.append("model.d_model (\(dModel)) must be a multiple of model.n_heads (\(nHeads))") }
+        if nHeads > 0 && dModel % nHeads != 0 {
+            p.append("model.d_model (\(dModel)) must be a multiple of model.n_heads (\(nHeads))")
+        }
         if nKVHeads <= 0 || (nHeads > 0 && nHeads % nKVHeads != 0) {
             p.append("model.n_kv_heads (\(nKVHeads)) must divide model.n_heads (\(nHeads))")
         }
@@ -87,11 +91,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if !(ropeTheta > 0) { p.append("model.rope_theta must be positive (got \(ropeTheta))") }
         if maxSeqLen <= 0 { p.append("sequence length must be positive (got \(maxSeqLen))") }
         // Documented maxima (SizeLimits), then the weights against the memory available.
-        for (key, v, m) in [("model.d_model", dModel, SizeLimits.maxDModel), ("model.n_layers", nLayers, SizeLimits.maxLayers),
-                            ("model.n_heads", nHeads, SizeLimits.maxHeads), ("model.vocab_size", vocabSize, SizeLimits.maxVocabulary),
-                            ("model.ffn_hidden", ffnHidden, SizeLimits.maxFFNHidden), ("model.max_seq_len", maxSeqLen, SizeLimits.maxSequenceLength)]
+        for (key, v, m) in [
+            ("model.d_model", dModel, SizeLimits.maxDModel), ("model.n_layers", nLayers, SizeLimits.maxLayers),
+            ("model.n_heads", nHeads, SizeLimits.maxHeads), ("model.vocab_size", vocabSize, SizeLimits.maxVocabulary),
+            ("model.ffn_hidden", ffnHidden, SizeLimits.maxFFNHidden),
+            ("model.max_seq_len", maxSeqLen, SizeLimits.maxSequenceLength),
+        ]
         where v > m { p.append("\(key) (\(v)) exceeds Tessera's maximum of \(m)") }
-        if memory, p.isEmpty, let why = SizeLimits.memoryProblem(SizeLimits.bytes(parameterCountEstimate, 4), "the model's weights (≈ \(parameterCountEstimate) parameters)") {
+        if memory, p.isEmpty,
+            let why = SizeLimits.memoryProblem(
+                SizeLimits.bytes(parameterCountEstimate, 4),
+                "the model's weights (≈ \(parameterCountEstimate) parameters)")
+        {
             p.append(why)
         }
         return p
@@ -101,13 +112,19 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// weights cost before anything is allocated. Saturates instead of overflowing.
     public var parameterCountEstimate: Int {
         func mul(_ xs: Int...) -> Int {
-            xs.reduce(1) { a, b in let (r, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : r }
+            xs.reduce(1) { a, b in
+                let (r, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : r
+            }
         }
         func add(_ xs: Int...) -> Int {
-            xs.reduce(0) { a, b in let (r, o) = a.addingReportingOverflow(b); return o ? Int.max : r }
+            xs.reduce(0) { a, b in
+                let (r, o) = a.addingReportingOverflow(b); return o ? Int.max : r
+            }
         }
         let attention = add(mul(dModel, qkvDim), mul(nHeads, headDim, dModel))
         let perLayer = add(attention, mul(dModel, mlpInWidth), mul(ffnHidden, dModel), mul(4, dModel))
-        return add(mul(nLayers, perLayer), mul(vocabSize, dModel, tieEmbeddings ? 1 : 2), learnedPositions ? mul(maxSeqLen, dModel) : 0)
+        return add(
+            mul(nLayers, perLayer), mul(vocabSize, dModel, tieEmbeddings ? 1 : 2),
+            learnedPositions ? mul(maxSeqLen, dModel) : 0)
     }
 }

@@ -18,11 +18,12 @@ public final class Transformer {
     let acts: FloatBuffer
 
     struct LayerParams {
-        var norm1W, norm1B, inProj, outProj, norm2W, norm2B, w12, w3: Int   // offsets; bias -1 when absent
-        var inProjB, outProjB, w12B, w3B: Int                                // -1 without linear_bias
+        var norm1W, norm1B, inProj, outProj, norm2W, norm2B, w12, w3: Int  // offsets; bias -1 when absent
+        var inProjB, outProjB, w12B, w3B: Int  // -1 without linear_bias
     }
     struct LayerActs {
-        var resid, ln1, ln1Mean, ln1Rstd, qkv, att, lse, residMid, ln2, ln2Mean, ln2Rstd, gu, z: UnsafeMutablePointer<Float>
+        var resid, ln1, ln1Mean, ln1Rstd, qkv, att, lse, residMid, ln2, ln2Mean, ln2Rstd, gu,
+            z: UnsafeMutablePointer<Float>
     }
     let layerParams: [LayerParams]
     let layerActs: [LayerActs]
@@ -75,15 +76,19 @@ public final class Transformer {
         // Structure and maxima only: the memory check below covers the weights (and more).
         if let p = c.problems(memory: false).first { return p }
         guard batch >= 1, seqLen >= 1 else { return "batch (\(batch)) and sequence length (\(seqLen)) must be ≥ 1" }
-        guard seqLen <= c.maxSeqLen else { return "sequence length \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)" }
+        guard seqLen <= c.maxSeqLen else {
+            return "sequence length \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)"
+        }
         guard let rows = SizeLimits.bytes(batch, seqLen), rows <= SizeLimits.maxRows else {
-            return "batch × sequence length (\(batch) × \(seqLen)) exceeds Tessera's maximum of \(SizeLimits.maxRows) rows"
+            return
+                "batch × sequence length (\(batch) × \(seqLen)) exceeds Tessera's maximum of \(SizeLimits.maxRows) rows"
         }
         let perRow = c.nLayers * (6 * c.dModel + c.qkvDim + c.mlpInWidth + c.ffnHidden) + c.dModel
         let weights = SizeLimits.bytes(c.parameterCountEstimate, training ? 16 : 4) ?? Int.max
         let activations = SizeLimits.bytes(rows, SizeLimits.bytes(perRow, 4) ?? Int.max) ?? Int.max
         let (total, o) = weights.addingReportingOverflow(activations)
-        return SizeLimits.memoryProblem(o ? nil : total, "\(training ? "training" : "running") this model on \(batch) × \(seqLen) tokens")
+        return SizeLimits.memoryProblem(
+            o ? nil : total, "\(training ? "training" : "running") this model on \(batch) × \(seqLen) tokens")
     }
 
     public init(config c: ModelConfig, batch: Int, seqLen: Int, pool: Parallel) {
@@ -94,8 +99,10 @@ public final class Transformer {
         self.seqLen = seqLen
         self.pool = pool
         params = ParameterStore(shapes: Transformer.parameterShapes(c))
-        rope = RotaryTable(kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
-        attnShape = AttentionShape(batch: batch, seqLen: seqLen, heads: c.nHeads, kvHeads: c.nKVHeads, headDim: c.headDim)
+        rope = RotaryTable(
+            kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
+        attnShape = AttentionShape(
+            batch: batch, seqLen: seqLen, heads: c.nHeads, kvHeads: c.nKVHeads, headDim: c.headDim)
         lastTokens = [Int32](repeating: 0, count: batch * seqLen)
 
         let N = batch * seqLen, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
@@ -107,20 +114,25 @@ public final class Transformer {
         func take(_ n: Int) -> Int { let o = total; total += (n + 15) / 16 * 16; plan.append(o); return o }
         var layerOffsets: [[Int]] = []
         for _ in 0..<c.nLayers {
-            layerOffsets.append([take(N * d), take(N * d), take(N), take(N), take(N * c.qkvDim), take(N * att),
-                                 take(batch * c.nHeads * seqLen), take(N * d), take(N * d), take(N), take(N),
-                                 take(N * g), take(N * h)])
+            layerOffsets.append([
+                take(N * d), take(N * d), take(N), take(N), take(N * c.qkvDim), take(N * att),
+                take(batch * c.nHeads * seqLen), take(N * d), take(N * d), take(N), take(N),
+                take(N * g), take(N * h),
+            ])
         }
-        let fixed = [take(N * d), take(N * d), take(N), take(N), take(N),
-                     take(N * d), take(N * d), take(N * c.qkvDim), take(N * att), take(N * g), take(N * h),
-                     take(pool.threads * attnShape.scratchPerWorker), take(chunkRows * c.vocabSize),
-                     take(c.parallelResidual ? N * d : 0)]
+        let fixed = [
+            take(N * d), take(N * d), take(N), take(N), take(N),
+            take(N * d), take(N * d), take(N * c.qkvDim), take(N * att), take(N * g), take(N * h),
+            take(pool.threads * attnShape.scratchPerWorker), take(chunkRows * c.vocabSize),
+            take(c.parallelResidual ? N * d : 0),
+        ]
         acts = FloatBuffer(count: total)
         let base = acts.pointer
         layerActs = layerOffsets.map { o in
-            LayerActs(resid: base + o[0], ln1: base + o[1], ln1Mean: base + o[2], ln1Rstd: base + o[3],
-                      qkv: base + o[4], att: base + o[5], lse: base + o[6], residMid: base + o[7],
-                      ln2: base + o[8], ln2Mean: base + o[9], ln2Rstd: base + o[10], gu: base + o[11], z: base + o[12])
+            LayerActs(
+                resid: base + o[0], ln1: base + o[1], ln1Mean: base + o[2], ln1Rstd: base + o[3],
+                qkv: base + o[4], att: base + o[5], lse: base + o[6], residMid: base + o[7],
+                ln2: base + o[8], ln2Mean: base + o[9], ln2Rstd: base + o[10], gu: base + o[11], z: base + o[12])
         }
         residOut = base + fixed[0]; lnf = base + fixed[1]; lnfMean = base + fixed[2]; lnfRstd = base + fixed[3]
         tokenLosses = base + fixed[4]
@@ -132,12 +144,13 @@ public final class Transformer {
         func off(_ n: String) -> Int { store.slot(n)?.offset ?? -1 }
         layerParams = (0..<c.nLayers).map { i in
             let p = "layers.\(i)."
-            return LayerParams(norm1W: off(p + "attention_norm.weight"), norm1B: off(p + "attention_norm.bias"),
-                               inProj: off(p + "attention.in_proj.weight"), outProj: off(p + "attention.out_proj.weight"),
-                               norm2W: off(p + "ffn_norm.weight"), norm2B: off(p + "ffn_norm.bias"),
-                               w12: off(p + "feed_forward.w12.weight"), w3: off(p + "feed_forward.w3.weight"),
-                               inProjB: off(p + "attention.in_proj.bias"), outProjB: off(p + "attention.out_proj.bias"),
-                               w12B: off(p + "feed_forward.w12.bias"), w3B: off(p + "feed_forward.w3.bias"))
+            return LayerParams(
+                norm1W: off(p + "attention_norm.weight"), norm1B: off(p + "attention_norm.bias"),
+                inProj: off(p + "attention.in_proj.weight"), outProj: off(p + "attention.out_proj.weight"),
+                norm2W: off(p + "ffn_norm.weight"), norm2B: off(p + "ffn_norm.bias"),
+                w12: off(p + "feed_forward.w12.weight"), w3: off(p + "feed_forward.w3.weight"),
+                inProjB: off(p + "attention.in_proj.bias"), outProjB: off(p + "attention.out_proj.bias"),
+                w12B: off(p + "feed_forward.w12.bias"), w3B: off(p + "feed_forward.w3.bias"))
         }
         embedOffset = off("tok_embeddings.weight")
         outputOffset = c.tieEmbeddings ? embedOffset : off("output.weight")
@@ -160,7 +173,7 @@ public final class Transformer {
                 p.update(repeating: 1, count: slot.count)
                 continue
             }
-            if name.hasSuffix(".bias") {   // norm and linear biases
+            if name.hasSuffix(".bias") {  // norm and linear biases
                 p.update(repeating: 0, count: slot.count)
                 continue
             }
@@ -202,16 +215,18 @@ public final class Transformer {
             let w = layerParams[l], a = layerActs[l]
             let next = l + 1 < c.nLayers ? layerActs[l + 1].resid : residOut
             timer.measure("norm fwd") {
-                Norm.forward(c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
-                             y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
+                Norm.forward(
+                    c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
+                    y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
             }
             timer.measure("linear fwd") {
                 Gemm.linearForward(pool, x: a.ln1, w: P + w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
                 bias(a.qkv, w.inProjB, c.qkvDim)
             }
             timer.measure("rope fwd") {
-                rope.apply(pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
-                           heads: c.nHeads + c.nKVHeads, inverse: false)
+                rope.apply(
+                    pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                    heads: c.nHeads + c.nKVHeads, inverse: false)
             }
             timer.measure("attention fwd") {
                 Attention.forward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, scratch: attScratch)
@@ -224,9 +239,10 @@ public final class Transformer {
                 addInPlace(a.residMid, a.resid, count: N * d)
             }
             timer.measure("norm fwd") {
-                Norm.forward(c.norm, pool, x: c.parallelResidual ? a.resid : a.residMid, weight: P + w.norm2W,
-                             bias: w.norm2B >= 0 ? P + w.norm2B : nil,
-                             y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
+                Norm.forward(
+                    c.norm, pool, x: c.parallelResidual ? a.resid : a.residMid, weight: P + w.norm2W,
+                    bias: w.norm2B >= 0 ? P + w.norm2B : nil,
+                    y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
             }
             timer.measure("linear fwd") {
                 Gemm.linearForward(pool, x: a.ln2, w: P + w.w12, y: a.gu, m: N, k: d, n: g)
@@ -247,8 +263,9 @@ public final class Transformer {
             }
         }
         timer.measure("norm fwd") {
-            Norm.forward(c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
-                         y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
+            Norm.forward(
+                c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
+                y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
         }
     }
 
@@ -265,22 +282,25 @@ public final class Transformer {
     public func loss(targets: UnsafePointer<Int32>, ignoreIndex: Int32, vocabulary: Int? = nil) -> Double {
         let v = vocabulary ?? config.vocabSize
         precondition(v >= 1 && v <= config.vocabSize)
-        return CrossEntropy.forwardBackward(pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
-                                     ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: v,
-                                     scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
-                                     dx: nil, dw: nil)
+        return CrossEntropy.forwardBackward(
+            pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
+            ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: v,
+            scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
+            dx: nil, dw: nil)
     }
 
     /// Full logits `[batch·seq, V]` of the last forward (for tests and small evaluations).
     public func logits(into out: UnsafeMutablePointer<Float>) {
-        Gemm.linearForward(pool, x: lnf, w: params.values.pointer + outputOffset, y: out,
-                           m: rows, k: config.dModel, n: config.vocabSize)
+        Gemm.linearForward(
+            pool, x: lnf, w: params.values.pointer + outputOffset, y: out,
+            m: rows, k: config.dModel, n: config.vocabSize)
     }
 
     /// Logits `[V]` at one row (batch·seq index) of the last forward.
     public func logits(row: Int, into out: UnsafeMutablePointer<Float>) {
-        Gemm.linearForward(pool, x: lnf + row * config.dModel, w: params.values.pointer + outputOffset, y: out,
-                           m: 1, k: config.dModel, n: config.vocabSize)
+        Gemm.linearForward(
+            pool, x: lnf + row * config.dModel, w: params.values.pointer + outputOffset, y: out,
+            m: 1, k: config.dModel, n: config.vocabSize)
     }
 
     // MARK: backward
@@ -293,14 +313,18 @@ public final class Transformer {
         func biasGrad(_ dy: UnsafePointer<Float>, _ offset: Int, _ n: Int) {
             if offset >= 0 { LinearBias.backward(pool, dy: dy, db: G + offset, rows: N, n: n) }
         }
-        let total = timer.measure("output+loss fwd+bwd") { CrossEntropy.forwardBackward(pool, x: lnf, w: P + outputOffset, targets: targets,
-                                                 ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
-                                                 scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
-                                                 losses: tokenLosses, dx: dLn, dw: G + outputOffset) }
+        let total = timer.measure("output+loss fwd+bwd") {
+            CrossEntropy.forwardBackward(
+                pool, x: lnf, w: P + outputOffset, targets: targets,
+                ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
+                scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
+                losses: tokenLosses, dx: dLn, dw: G + outputOffset)
+        }
         timer.measure("norm bwd") {
-            Norm.backward(c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
-                          dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
-                          rows: N, d: d)
+            Norm.backward(
+                c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
+                dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
+                rows: N, d: d)
         }
         for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
             let w = layerParams[l], a = layerActs[l]
@@ -315,7 +339,8 @@ public final class Transformer {
             timer.measure("mlp activation bwd") {
                 switch c.mlp {
                 case .swiglu: SwiGLU.backward(pool, gu: a.gu, dz: dZ, dgu: dGu, rows: N, hidden: h)
-                case .gelu, .geluTanh: GELU.backward(pool, x: a.gu, dy: dZ, dx: dGu, count: N * h, tanh: c.mlp == .geluTanh)
+                case .gelu, .geluTanh:
+                    GELU.backward(pool, x: a.gu, dy: dZ, dx: dGu, count: N * h, tanh: c.mlp == .geluTanh)
                 }
             }
             timer.measure("linear bwd") {
@@ -329,37 +354,43 @@ public final class Transformer {
                 // Sequential: Norm₂ read residMid, so its gradient joins dResid now. Parallel: it read
                 // the block input; kept aside and added once the attention branch is through.
                 let parallel = c.parallelResidual
-                Norm.backward(c.norm, pool, dy: dLn, x: parallel ? a.resid : a.residMid, weight: P + w.norm2W, mean: a.ln2Mean,
-                              rstd: a.ln2Rstd, dx: parallel ? dParallel : dResid, accumulate: !parallel, dWeight: G + w.norm2W,
-                              dBias: w.norm2B >= 0 ? G + w.norm2B : nil, rows: N, d: d)
+                Norm.backward(
+                    c.norm, pool, dy: dLn, x: parallel ? a.resid : a.residMid, weight: P + w.norm2W, mean: a.ln2Mean,
+                    rstd: a.ln2Rstd, dx: parallel ? dParallel : dResid, accumulate: !parallel, dWeight: G + w.norm2W,
+                    dBias: w.norm2B >= 0 ? G + w.norm2B : nil, rows: N, d: d)
             }
             // Attention branch: residMid = resid + att·W_outᵀ
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
+                Gemm.linearBackwardInput(
+                    pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: G + w.outProj, m: N, k: att, n: d)
                 biasGrad(dResid, w.outProjB, d)
             }
             timer.measure("attention bwd") {
-                Attention.backward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
-                                   scratch: attScratch)
+                Attention.backward(
+                    pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
+                    scratch: attScratch)
             }
             timer.measure("rope bwd") {
-                rope.apply(pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
-                           heads: c.nHeads + c.nKVHeads, inverse: true)
+                rope.apply(
+                    pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
+                    heads: c.nHeads + c.nKVHeads, inverse: true)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
+                Gemm.linearBackwardInput(
+                    pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: G + w.inProj, m: N, k: d, n: c.qkvDim)
-                biasGrad(dQkv, w.inProjB, c.qkvDim)   // the bias is added before the rotation, dQkv is already un-rotated
+                biasGrad(dQkv, w.inProjB, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
             }
             timer.measure("norm bwd") {
-                Norm.backward(c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
-                              dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
-                              rows: N, d: d)
+                Norm.backward(
+                    c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
+                    dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
+                    rows: N, d: d)
                 if c.parallelResidual { addInPlace(dResid, dParallel, count: N * d) }
             }
         }

@@ -15,8 +15,10 @@ public enum SiLU {
     }
 
     /// dx = dy ⊙ silu'(x), overwriting dx (which may be dy itself).
-    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                dx: UnsafeMutablePointer<Float>, count: Int) {
+    public static func backward(
+        _ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
         pool.forEachChunk(count, grain: 1 << 14) { r in
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
@@ -36,13 +38,17 @@ public enum SiLU {
 
 /// LeakyReLU(slope): y = x for x > 0, slope·x otherwise (the PatchGAN discriminator's, slope 0.2).
 public enum LeakyReLU {
-    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
+    public static func forward(
+        _ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, slope: Float
+    ) {
         pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { y[i] = x[i] > 0 ? x[i] : slope * x[i] } }
     }
 
     /// dx = dy ⊙ (x > 0 ? 1 : slope), overwriting dx (which may be dy itself).
-    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                                count: Int, slope: Float) {
+    public static func backward(
+        _ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        count: Int, slope: Float
+    ) {
         pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i] } }
     }
 }
@@ -52,15 +58,19 @@ public enum LeakyReLU {
 public enum GELU {
     static let c = Float((2 / Double.pi).squareRoot()), k: Float = 0.044715
 
-    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, tanh: Bool) {
+    public static func forward(
+        _ pool: Parallel, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, tanh: Bool
+    ) {
         pool.forEachChunk(count, grain: 1 << 14) { r in
             for i in r { y[i] = value(x[i], tanh: tanh) }
         }
     }
 
     /// dx = dy ⊙ gelu'(x), overwriting dx (which may be dy itself).
-    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                dx: UnsafeMutablePointer<Float>, count: Int, tanh: Bool) {
+    public static func backward(
+        _ pool: Parallel, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, count: Int, tanh: Bool
+    ) {
         pool.forEachChunk(count, grain: 1 << 14) { r in
             for i in r { dx[i] = dy[i] * derivative(x[i], tanh: tanh) }
         }
@@ -83,14 +93,18 @@ public enum GELU {
 
 /// Bias of a linear layer over `[rows, n]`: y += b per row; db += Σ_rows dy (accumulated).
 public enum LinearBias {
-    public static func forward(_ pool: Parallel, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, n: Int) {
+    public static func forward(
+        _ pool: Parallel, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, n: Int
+    ) {
         pool.forEachChunk(rows, grain: max(1, (1 << 14) / max(1, n))) { r in
             for row in r { Kernels.add(bias, into: y + row * n, count: n) }
         }
     }
 
     /// Column sums, split over columns so each worker owns its slice of `db`.
-    public static func backward(_ pool: Parallel, dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+    public static func backward(
+        _ pool: Parallel, dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>, rows: Int, n: Int
+    ) {
         pool.forEachChunk(n, grain: 64) { cols in
             for row in 0..<rows {
                 let src = dy + row * n

@@ -26,9 +26,11 @@ public struct AttentionShape {
 public enum Attention {
     static let blockRows = 128
 
-    public static func forward(_ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
-                               out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-                               scratch: UnsafeMutablePointer<Float>) {
+    public static func forward(
+        _ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -46,8 +48,9 @@ public enum Attention {
                 while r0 < T {
                     let r1 = min(T, r0 + blockRows), nr = r1 - r0
                     // S[r0:r1, 0:r1] = scale · Q Kᵀ
-                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
-                               a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: S, ldc: T)
+                    Gemm.sgemm(
+                        transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: S, ldc: T)
                     for i in 0..<nr {
                         let row = S + i * T, n = r0 + i + 1
                         let mx = Kernels.max(row, count: n)
@@ -58,8 +61,9 @@ public enum Attention {
                         lseRow[r0 + i] = mx + Foundation.log(sum)
                     }
                     // O[r0:r1] = P V
-                    Gemm.sgemm(transA: false, transB: false, m: nr, n: hd, k: r1,
-                               a: S, lda: T, b: v, ldb: ld, beta: 0, c: o + r0 * ldo, ldc: ldo)
+                    Gemm.sgemm(
+                        transA: false, transB: false, m: nr, n: hd, k: r1,
+                        a: S, lda: T, b: v, ldb: ld, beta: 0, c: o + r0 * ldo, ldc: ldo)
                     r0 = r1
                 }
             }
@@ -67,10 +71,12 @@ public enum Attention {
     }
 
     /// Writes dq, dk, dv (before RoPE's inverse) into `dqkv`, overwriting it.
-    public static func backward(_ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
-                                out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
-                                dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
-                                scratch: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        _ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
+        out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
+        dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -92,11 +98,13 @@ public enum Attention {
                 var r0 = 0
                 while r0 < T {
                     let r1 = min(T, r0 + blockRows), nr = r1 - r0
-                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
-                               a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: P, ldc: T)
+                    Gemm.sgemm(
+                        transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: P, ldc: T)
                     // dP = dO Vᵀ
-                    Gemm.sgemm(transA: false, transB: true, m: nr, n: r1, k: hd,
-                               a: dO + r0 * ldo, lda: ldo, b: v, ldb: ld, beta: 0, c: dP, ldc: T)
+                    Gemm.sgemm(
+                        transA: false, transB: true, m: nr, n: r1, k: hd,
+                        a: dO + r0 * ldo, lda: ldo, b: v, ldb: ld, beta: 0, c: dP, ldc: T)
                     for i in 0..<nr {
                         let row = P + i * T, drow = dP + i * T, n = r0 + i + 1
                         _ = Kernels.expShiftSum(row, row, count: n, shift: lseRow[r0 + i])
@@ -107,12 +115,15 @@ public enum Attention {
                         (drow + n).update(repeating: 0, count: r1 - n)
                     }
                     // dV[0:r1] += Pᵀ dO ;  dQ[r0:r1] = scale·dS K ;  dK[0:r1] += scale·dSᵀ Q
-                    Gemm.sgemm(transA: true, transB: false, m: r1, n: hd, k: nr,
-                               a: P, lda: T, b: dO + r0 * ldo, ldb: ldo, beta: 1, c: dv, ldc: ld)
-                    Gemm.sgemm(transA: false, transB: false, m: nr, n: hd, k: r1, alpha: scale,
-                               a: dP, lda: T, b: k, ldb: ld, beta: 0, c: dq + r0 * ld, ldc: ld)
-                    Gemm.sgemm(transA: true, transB: false, m: r1, n: hd, k: nr, alpha: scale,
-                               a: dP, lda: T, b: q + r0 * ld, ldb: ld, beta: 1, c: dk, ldc: ld)
+                    Gemm.sgemm(
+                        transA: true, transB: false, m: r1, n: hd, k: nr,
+                        a: P, lda: T, b: dO + r0 * ldo, ldb: ldo, beta: 1, c: dv, ldc: ld)
+                    Gemm.sgemm(
+                        transA: false, transB: false, m: nr, n: hd, k: r1, alpha: scale,
+                        a: dP, lda: T, b: k, ldb: ld, beta: 0, c: dq + r0 * ld, ldc: ld)
+                    Gemm.sgemm(
+                        transA: true, transB: false, m: r1, n: hd, k: nr, alpha: scale,
+                        a: dP, lda: T, b: q + r0 * ld, ldb: ld, beta: 1, c: dk, ldc: ld)
                     r0 = r1
                 }
             }

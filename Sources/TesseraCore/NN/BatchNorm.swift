@@ -2,17 +2,23 @@
 /// variance of its B·H·W values in this call, then γ, β; the running averages (momentum 0.1,
 /// unbiased variance, as PyTorch) are updated on the side. Forward saves per-channel mean and 1/σ.
 public enum BatchNorm {
-    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int, eps: Float,
-                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                               mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-                               runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?, momentum: Float = 0.1) {
+    public static func forward(
+        _ pool: Parallel, x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int, eps: Float,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?, momentum: Float = 0.1
+    ) {
         let n = batch * spatial
         pool.run(tasks: channels) { c in
             var sum = 0.0
-            for b in 0..<batch { let p = x + (b * channels + c) * spatial; for i in 0..<spatial { sum += Double(p[i]) } }
+            for b in 0..<batch {
+                let p = x + (b * channels + c) * spatial; for i in 0..<spatial { sum += Double(p[i]) }
+            }
             let m = Float(sum / Double(n))
             var v = 0.0
-            for b in 0..<batch { let p = x + (b * channels + c) * spatial; for i in 0..<spatial { let d = Double(p[i] - m); v += d * d } }
+            for b in 0..<batch {
+                let p = x + (b * channels + c) * spatial; for i in 0..<spatial { let d = Double(p[i] - m); v += d * d }
+            }
             let variance = Float(v / Double(n)), r = 1 / (variance + eps).squareRoot()
             mean[c] = m; rstd[c] = r
             if let runningMean, let runningVar {
@@ -28,10 +34,12 @@ public enum BatchNorm {
     }
 
     /// dx (overwritten) and dWeight, dBias (accumulated) from dy.
-    public static func backward(_ pool: Parallel, x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
-                                weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                                dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        _ pool: Parallel, x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
+        weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+    ) {
         let n = Float(batch * spatial)
         pool.run(tasks: channels) { c in
             let m = mean[c], r = rstd[c], w = weight[c]
@@ -44,7 +52,8 @@ public enum BatchNorm {
             dBias[c] += sumDy
             let a = sumDy / n, bq = sumDyXhat / n
             for b in 0..<batch {
-                let p = x + (b * channels + c) * spatial, g = dy + (b * channels + c) * spatial, d = dx + (b * channels + c) * spatial
+                let p = x + (b * channels + c) * spatial, g = dy + (b * channels + c) * spatial,
+                    d = dx + (b * channels + c) * spatial
                 for i in 0..<spatial { d[i] = w * r * (g[i] - a - (p[i] - m) * r * bq) }
             }
         }

@@ -8,20 +8,26 @@ public struct Conv2dShape: Sendable {
     public let batch, inChannels, outChannels, height, width, kernel, stride: Int
     /// Zero padding before (top/left) and after (bottom/right). MoVQ's downsampling pads (0, 1).
     public let padBefore, padAfter: Int
-    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1,
-                padding: Int = 0) {
-        self.init(batch: batch, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
-                  kernel: kernel, stride: stride, padBefore: padding, padAfter: padding)
+    public init(
+        batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1,
+        padding: Int = 0
+    ) {
+        self.init(
+            batch: batch, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
+            kernel: kernel, stride: stride, padBefore: padding, padAfter: padding)
     }
-    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
-                padBefore: Int, padAfter: Int) {
+    public init(
+        batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
+        padBefore: Int, padAfter: Int
+    ) {
         self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
         self.height = height; self.width = width; self.kernel = kernel; self.stride = stride
         self.padBefore = padBefore; self.padAfter = padAfter
     }
     public func with(batch b: Int) -> Conv2dShape {
-        Conv2dShape(batch: b, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
-                    kernel: kernel, stride: stride, padBefore: padBefore, padAfter: padAfter)
+        Conv2dShape(
+            batch: b, inChannels: inChannels, outChannels: outChannels, height: height, width: width,
+            kernel: kernel, stride: stride, padBefore: padBefore, padAfter: padAfter)
     }
     public var outHeight: Int { (height + padBefore + padAfter - kernel) / stride + 1 }
     public var outWidth: Int { (width + padBefore + padAfter - kernel) / stride + 1 }
@@ -53,7 +59,9 @@ public enum Conv2d {
 
     /// cols[(c·k + ky)·k + kx, col0 + oy·Wo + ox] = x[c, oy·s − p + ky, ox·s − p + kx] (0 outside);
     /// `ld` is the row length of the column matrix.
-    static func im2col(_ s: Conv2dShape, channel c: Int, _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int) {
+    static func im2col(
+        _ s: Conv2dShape, channel c: Int, _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, ld: Int
+    ) {
         let ho = s.outHeight, wo = s.outWidth, k = s.kernel
         for ky in 0..<k {
             for kx in 0..<k {
@@ -62,7 +70,9 @@ public enum Conv2d {
                 for oy in 0..<ho {
                     let iy = oy * s.stride - s.padBefore + ky
                     let out = row + oy * wo
-                    guard iy >= 0 && iy < s.height, !valid.isEmpty else { out.update(repeating: 0, count: wo); continue }
+                    guard iy >= 0 && iy < s.height, !valid.isEmpty else {
+                        out.update(repeating: 0, count: wo); continue
+                    }
                     let src = x + (c * s.height + iy) * s.width + off
                     if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
                     if s.stride == 1 {
@@ -70,14 +80,18 @@ public enum Conv2d {
                     } else {
                         for ox in valid { out[ox] = src[ox * s.stride] }
                     }
-                    if valid.upperBound < wo { (out + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound) }
+                    if valid.upperBound < wo {
+                        (out + valid.upperBound).update(repeating: 0, count: wo - valid.upperBound)
+                    }
                 }
             }
         }
     }
 
     /// dx[c, iy, ix] += Σ dcols over the patches that read it.
-    static func col2im(_ s: Conv2dShape, channel c: Int, _ dcols: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
+    static func col2im(
+        _ s: Conv2dShape, channel c: Int, _ dcols: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>
+    ) {
         let ho = s.outHeight, wo = s.outWidth, k = s.kernel
         for ky in 0..<k {
             for kx in 0..<k {
@@ -99,8 +113,10 @@ public enum Conv2d {
     }
 
     /// Columns of images [first, first + count) side by side.
-    static func gather(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, first: Int, count: Int,
-                       cols: UnsafeMutablePointer<Float>) {
+    static func gather(
+        _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, first: Int, count: Int,
+        cols: UnsafeMutablePointer<Float>
+    ) {
         let n = s.outHeight * s.outWidth, ld = count * n
         pool.run(tasks: count * s.inChannels) { t in
             let b = t / s.inChannels, c = t % s.inChannels
@@ -109,20 +125,27 @@ public enum Conv2d {
     }
 
     /// A 1×1, stride-1, unpadded convolution is a plain matrix product per image: no columns needed.
-    static func isPointwise(_ s: Conv2dShape) -> Bool { s.kernel == 1 && s.stride == 1 && s.padBefore == 0 && s.padAfter == 0 }
+    static func isPointwise(_ s: Conv2dShape) -> Bool {
+        s.kernel == 1 && s.stride == 1 && s.padBefore == 0 && s.padAfter == 0
+    }
 
     /// y = conv(x, w) + b, overwriting y. `scratch` holds `shape.scratch` floats.
-    public static func forward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols scratch: UnsafeMutablePointer<Float>) {
+    public static func forward(
+        _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols scratch: UnsafeMutablePointer<Float>
+    ) {
         let n = s.outHeight * s.outWidth, chunk = s.chunk
         if isPointwise(s) {
             // One image per task (a single image: the GEMM itself is sharded).
             let one = Parallel.serial
             (s.batch == 1 ? one : pool).run(tasks: s.batch) { b in
                 let out = y + b * s.outSize
-                Gemm.parallel(s.batch == 1 ? pool : one, transA: false, transB: false, m: s.outChannels, n: n, k: s.inChannels,
-                              a: weight, lda: s.inChannels, b: x + b * s.inSize, ldb: n, beta: 0, c: out, ldc: n)
-                if let bias { for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } } }
+                Gemm.parallel(
+                    s.batch == 1 ? pool : one, transA: false, transB: false, m: s.outChannels, n: n, k: s.inChannels,
+                    a: weight, lda: s.inChannels, b: x + b * s.inSize, ldb: n, beta: 0, c: out, ldc: n)
+                if let bias {
+                    for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } }
+                }
             }
             return
         }
@@ -135,18 +158,23 @@ public enum Conv2d {
             let lone = count == 1
             (lone ? Parallel.serial : pool).run(tasks: count) { b in
                 let out = y + (first + b) * s.outSize
-                Gemm.parallel(lone ? pool : Parallel.serial, transA: false, transB: false, m: s.outChannels, n: n, k: s.patch,
-                              a: weight, lda: s.patch, b: scratch + b * n, ldb: ld, beta: 0, c: out, ldc: n)
-                if let bias { for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } } }
+                Gemm.parallel(
+                    lone ? pool : Parallel.serial, transA: false, transB: false, m: s.outChannels, n: n, k: s.patch,
+                    a: weight, lda: s.patch, b: scratch + b * n, ldb: ld, beta: 0, c: out, ldc: n)
+                if let bias {
+                    for o in 0..<s.outChannels { let r = out + o * n, v = bias[o]; for i in 0..<n { r[i] += v } }
+                }
             }
             first += count
         }
     }
 
     /// dx += ∂/∂x (when given), dWeight += ∂/∂w, dBias += ∂/∂b. `scratch` holds `shape.scratch` floats.
-    public static func backward(_ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-                                dBias: UnsafeMutablePointer<Float>?, cols scratch: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>?, cols scratch: UnsafeMutablePointer<Float>
+    ) {
         let n = s.outHeight * s.outWidth, chunk = s.chunk
         if let dBias {
             pool.run(tasks: s.outChannels) { o in
@@ -166,12 +194,14 @@ public enum Conv2d {
             }
             gather(pool, s, x: x, first: first, count: count, cols: cols)
             // dW[Cout, K] += dY[Cout, ld] · colsᵀ[ld, K]
-            Gemm.parallel(pool, transA: false, transB: true, m: s.outChannels, n: s.patch, k: ld,
-                          a: g, lda: ld, b: cols, ldb: ld, beta: 1, c: dWeight, ldc: s.patch)
+            Gemm.parallel(
+                pool, transA: false, transB: true, m: s.outChannels, n: s.patch, k: ld,
+                a: g, lda: ld, b: cols, ldb: ld, beta: 1, c: dWeight, ldc: s.patch)
             if let dx {
                 // dcols[K, ld] = Wᵀ[K, Cout] · dY[Cout, ld]
-                Gemm.parallel(pool, transA: true, transB: false, m: s.patch, n: ld, k: s.outChannels,
-                              a: weight, lda: s.patch, b: g, ldb: ld, beta: 0, c: cols, ldc: ld)
+                Gemm.parallel(
+                    pool, transA: true, transB: false, m: s.patch, n: ld, k: s.outChannels,
+                    a: weight, lda: s.patch, b: g, ldb: ld, beta: 0, c: cols, ldc: ld)
                 pool.run(tasks: count * s.inChannels) { t in
                     let b = t / s.inChannels, c = t % s.inChannels
                     col2im(s, channel: c, cols + b * n, ld: ld, dx + (first + b) * s.inSize)

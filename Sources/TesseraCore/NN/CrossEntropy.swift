@@ -18,18 +18,21 @@ public enum CrossEntropy {
     /// targets) to `losses`. With `dx`/`dw`, also writes dX (overwrite) and accumulates dW,
     /// each counted row's gradient weighted by `scale` (1 / number of counted targets in the step).
     @discardableResult
-    public static func forwardBackward(_ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                       targets: UnsafePointer<Int32>, ignoreIndex: Int32,
-                                       rows: Int, d: Int, vocab: Int, scale: Float,
-                                       chunk: UnsafeMutablePointer<Float>, chunkRows R: Int,
-                                       losses: UnsafeMutablePointer<Float>,
-                                       dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) -> Double {
+    public static func forwardBackward(
+        _ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        targets: UnsafePointer<Int32>, ignoreIndex: Int32,
+        rows: Int, d: Int, vocab: Int, scale: Float,
+        chunk: UnsafeMutablePointer<Float>, chunkRows R: Int,
+        losses: UnsafeMutablePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+    ) -> Double {
         var total = 0.0
         var r0 = 0
         while r0 < rows {
             let nr = min(R, rows - r0)
-            Gemm.parallel(pool, transA: false, transB: true, m: nr, n: vocab, k: d,
-                          a: x + r0 * d, lda: d, b: w, ldb: d, beta: 0, c: chunk, ldc: vocab)
+            Gemm.parallel(
+                pool, transA: false, transB: true, m: nr, n: vocab, k: d,
+                a: x + r0 * d, lda: d, b: w, ldb: d, beta: 0, c: chunk, ldc: vocab)
             let wantGrad = dx != nil
             pool.forEachChunk(nr, grain: 4) { range in
                 for i in range {
@@ -53,10 +56,12 @@ public enum CrossEntropy {
             }
             for i in 0..<nr where targets[r0 + i] != ignoreIndex { total += Double(losses[r0 + i]) }
             if let dx, let dw {
-                Gemm.parallel(pool, transA: false, transB: false, m: nr, n: d, k: vocab,
-                              a: chunk, lda: vocab, b: w, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)
-                Gemm.parallel(pool, transA: true, transB: false, m: vocab, n: d, k: nr,
-                              a: chunk, lda: vocab, b: x + r0 * d, ldb: d, beta: 1, c: dw, ldc: d)
+                Gemm.parallel(
+                    pool, transA: false, transB: false, m: nr, n: d, k: vocab,
+                    a: chunk, lda: vocab, b: w, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)
+                Gemm.parallel(
+                    pool, transA: true, transB: false, m: vocab, n: d, k: nr,
+                    a: chunk, lda: vocab, b: x + r0 * d, ldb: d, beta: 1, c: dw, ldc: d)
             }
             r0 += nr
         }

@@ -12,9 +12,11 @@ public struct GroupNormShape: Sendable {
 }
 
 public enum GroupNorm {
-    public static func forward(_ pool: Parallel, _ s: GroupNormShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                               mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
+    public static func forward(
+        _ pool: Parallel, _ s: GroupNormShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>
+    ) {
         let cpg = s.channels / s.groups, n = s.groupSize
         pool.run(tasks: s.batch * s.groups) { t in
             let b = t / s.groups, g = t % s.groups
@@ -35,10 +37,12 @@ public enum GroupNorm {
     }
 
     /// dx (+)= ∂/∂x; dWeight, dBias += their gradients (summed per channel in a fixed order).
-    public static func backward(_ pool: Parallel, _ s: GroupNormShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                dx: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        _ pool: Parallel, _ s: GroupNormShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+    ) {
         let cpg = s.channels / s.groups, n = Float(s.groupSize)
         pool.run(tasks: s.batch * s.groups) { t in
             let b = t / s.groups, g = t % s.groups

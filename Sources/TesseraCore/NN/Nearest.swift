@@ -5,8 +5,10 @@ public enum Nearest {
     static func source(_ o: Int, _ inSize: Int, _ outSize: Int) -> Int { min(inSize - 1, o * inSize / outSize) }
 
     /// `planes` = batch·channels maps of h×w resized to ho×wo.
-    public static func forward(_ pool: Parallel, x: UnsafePointer<Float>, planes: Int, height h: Int, width w: Int,
-                               y: UnsafeMutablePointer<Float>, outHeight ho: Int, outWidth wo: Int) {
+    public static func forward(
+        _ pool: Parallel, x: UnsafePointer<Float>, planes: Int, height h: Int, width w: Int,
+        y: UnsafeMutablePointer<Float>, outHeight ho: Int, outWidth wo: Int
+    ) {
         let sx = (0..<wo).map { source($0, w, wo) }
         sx.withUnsafeBufferPointer { sx in
             pool.forEachChunk(planes, grain: 8) { r in
@@ -22,8 +24,10 @@ public enum Nearest {
     }
 
     /// dx (+)= Σ of dy over the outputs that read each input pixel.
-    public static func backward(_ pool: Parallel, dy: UnsafePointer<Float>, planes: Int, height h: Int, width w: Int,
-                                dx: UnsafeMutablePointer<Float>, outHeight ho: Int, outWidth wo: Int, accumulate: Bool) {
+    public static func backward(
+        _ pool: Parallel, dy: UnsafePointer<Float>, planes: Int, height h: Int, width w: Int,
+        dx: UnsafeMutablePointer<Float>, outHeight ho: Int, outWidth wo: Int, accumulate: Bool
+    ) {
         pool.forEachChunk(planes, grain: 8) { r in
             for p in r {
                 let src = dy + p * ho * wo, dst = dx + p * h * w

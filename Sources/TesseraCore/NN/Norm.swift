@@ -11,10 +11,12 @@ public enum NormKind: String, Codable, Sendable, CaseIterable {
 /// LayerNorm / RMSNorm over the last dimension of `[rows, d]`, with explicit backward.
 /// Forward saves the row mean (LayerNorm) and reciprocal standard deviation for backward.
 public enum Norm {
-    public static func forward(_ kind: NormKind, _ pool: Parallel,
-                               x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-                               rstd: UnsafeMutablePointer<Float>, rows: Int, d: Int, eps: Float) {
+    public static func forward(
+        _ kind: NormKind, _ pool: Parallel,
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+        rstd: UnsafeMutablePointer<Float>, rows: Int, d: Int, eps: Float
+    ) {
         pool.forEachChunk(rows, grain: max(1, 16384 / max(d, 1))) { range in
             for r in range {
                 let xr = x + r * d, yr = y + r * d
@@ -39,12 +41,14 @@ public enum Norm {
     }
 
     /// dx (+)= ∂/∂x, dWeight += Σ dy⊙x̂, dBias += Σ dy. `accumulate` false overwrites dx.
-    public static func backward(_ kind: NormKind, _ pool: Parallel,
-                                dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                dx: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
-                                rows: Int, d: Int) {
+    public static func backward(
+        _ kind: NormKind, _ pool: Parallel,
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
+        rows: Int, d: Int
+    ) {
         let centred = kind != .rmsNorm
         pool.forEachChunk(rows, grain: max(1, 16384 / max(d, 1))) { range in
             for r in range {

@@ -66,8 +66,10 @@ public struct RotaryTable {
 
     /// Rotates `heads` consecutive head vectors of each row, starting at column `column` of a
     /// `[batch·seq, stride]` buffer. `inverse` applies the transpose (backward).
-    public func apply(_ pool: Parallel, _ buf: UnsafeMutablePointer<Float>, rows: Int, seqLen: Int,
-                      stride: Int, column: Int, heads: Int, inverse: Bool) {
+    public func apply(
+        _ pool: Parallel, _ buf: UnsafeMutablePointer<Float>, rows: Int, seqLen: Int,
+        stride: Int, column: Int, heads: Int, inverse: Bool
+    ) {
         guard kind != .none else { return }
         let hd = headDim, half = dims / 2
         let sign: Float = inverse ? -1 : 1

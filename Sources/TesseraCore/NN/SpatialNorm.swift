@@ -3,11 +3,13 @@
 /// commute with nearest upsampling, so they run at h×w; this is the part between them and the norm.
 public enum SpatialNorm {
     /// `planes` = batch·channels.
-    public static func forward(_ pool: Parallel, normed n: UnsafePointer<Float>, scale a: UnsafePointer<Float>,
-                               shift b: UnsafePointer<Float>, out o: UnsafeMutablePointer<Float>, planes: Int,
-                               height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int) {
+    public static func forward(
+        _ pool: Parallel, normed n: UnsafePointer<Float>, scale a: UnsafePointer<Float>,
+        shift b: UnsafePointer<Float>, out o: UnsafeMutablePointer<Float>, planes: Int,
+        height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int
+    ) {
         let hw = h * w, lo = gh * gw
-        let sx = (0..<w).map { Nearest.source($0, gw, w) }   // per call, not per pixel: no division in the loop
+        let sx = (0..<w).map { Nearest.source($0, gw, w) }  // per call, not per pixel: no division in the loop
         sx.withUnsafeBufferPointer { sx in
             pool.run(tasks: planes) { t in
                 let base = t * hw, lb = t * lo
@@ -20,10 +22,12 @@ public enum SpatialNorm {
     }
 
     /// dn = dy ⊙ a↑ (overwritten); da, db = dy ⊙ n and dy summed over the pixels each grid cell feeds (overwritten).
-    public static func backward(_ pool: Parallel, normed n: UnsafePointer<Float>, scale a: UnsafePointer<Float>,
-                                dy: UnsafePointer<Float>, dNormed dn: UnsafeMutablePointer<Float>,
-                                dScale da: UnsafeMutablePointer<Float>, dShift db: UnsafeMutablePointer<Float>,
-                                planes: Int, height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int) {
+    public static func backward(
+        _ pool: Parallel, normed n: UnsafePointer<Float>, scale a: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dNormed dn: UnsafeMutablePointer<Float>,
+        dScale da: UnsafeMutablePointer<Float>, dShift db: UnsafeMutablePointer<Float>,
+        planes: Int, height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int
+    ) {
         let hw = h * w, lo = gh * gw
         let sx = (0..<w).map { Nearest.source($0, gw, w) }
         sx.withUnsafeBufferPointer { sx in

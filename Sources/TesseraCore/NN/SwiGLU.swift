@@ -6,8 +6,10 @@ import Foundation
 public enum SwiGLU {
     typealias V = Kernels.V
 
-    public static func forward(_ pool: Parallel, gu: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
-                               rows: Int, hidden h: Int) {
+    public static func forward(
+        _ pool: Parallel, gu: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
+        rows: Int, hidden h: Int
+    ) {
         pool.forEachChunk(rows, grain: max(1, 16384 / max(h, 1))) { range in
             for r in range {
                 let g = gu + r * 2 * h, u = g + h, zr = z + r * h
@@ -28,8 +30,10 @@ public enum SwiGLU {
     }
 
     /// dgu = [dgate | dup] from dz: dup = dz⊙silu(g), dgate = dz⊙u⊙σ(g)(1 + g(1−σ(g))).
-    public static func backward(_ pool: Parallel, gu: UnsafePointer<Float>, dz: UnsafePointer<Float>,
-                                dgu: UnsafeMutablePointer<Float>, rows: Int, hidden h: Int) {
+    public static func backward(
+        _ pool: Parallel, gu: UnsafePointer<Float>, dz: UnsafePointer<Float>,
+        dgu: UnsafeMutablePointer<Float>, rows: Int, hidden h: Int
+    ) {
         pool.forEachChunk(rows, grain: max(1, 16384 / max(h, 1))) { range in
             for r in range {
                 let g = gu + r * 2 * h, u = g + h, dzr = dz + r * h

@@ -7,13 +7,16 @@ public enum VectorQuantizer {
     /// Writes indices, z_q, per-code usage counts (added); returns the VQ loss.
     /// `scores` holds N·K floats, `codeNorms` K.
     @discardableResult
-    public static func forward(_ pool: Parallel, z: UnsafePointer<Float>, codebook: UnsafePointer<Float>, rows n: Int, dim d: Int,
-                               codes k: Int, beta: Float, indices: UnsafeMutablePointer<Int32>, zq: UnsafeMutablePointer<Float>,
-                               usage: UnsafeMutablePointer<Int>?, scores: UnsafeMutablePointer<Float>,
-                               codeNorms: UnsafeMutablePointer<Float>) -> Double {
+    public static func forward(
+        _ pool: Parallel, z: UnsafePointer<Float>, codebook: UnsafePointer<Float>, rows n: Int, dim d: Int,
+        codes k: Int, beta: Float, indices: UnsafeMutablePointer<Int32>, zq: UnsafeMutablePointer<Float>,
+        usage: UnsafeMutablePointer<Int>?, scores: UnsafeMutablePointer<Float>,
+        codeNorms: UnsafeMutablePointer<Float>
+    ) -> Double {
         for c in 0..<k { codeNorms[c] = Kernels.dot(codebook + c * d, codebook + c * d, count: d) }
-        Gemm.parallel(pool, transA: false, transB: true, m: n, n: k, k: d, alpha: -2, a: z, lda: d, b: codebook, ldb: d,
-                      beta: 0, c: scores, ldc: k)
+        Gemm.parallel(
+            pool, transA: false, transB: true, m: n, n: k, k: d, alpha: -2, a: z, lda: d, b: codebook, ldb: d,
+            beta: 0, c: scores, ldc: k)
         pool.forEachChunk(n, grain: 64) { range in
             for i in range {
                 let row = scores + i * k
@@ -34,9 +37,11 @@ public enum VectorQuantizer {
     }
 
     /// dz += dzqST (straight-through) + lossScale·2(z − z_q)/(N·D); dCodebook[index] += lossScale·β·2(z_q − z)/(N·D).
-    public static func backward(z: UnsafePointer<Float>, zq: UnsafePointer<Float>, indices: UnsafePointer<Int32>,
-                                rows n: Int, dim d: Int, beta: Float, lossScale: Float, dzqST: UnsafePointer<Float>?,
-                                dz: UnsafeMutablePointer<Float>, dCodebook: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        z: UnsafePointer<Float>, zq: UnsafePointer<Float>, indices: UnsafePointer<Int32>,
+        rows n: Int, dim d: Int, beta: Float, lossScale: Float, dzqST: UnsafePointer<Float>?,
+        dz: UnsafeMutablePointer<Float>, dCodebook: UnsafeMutablePointer<Float>
+    ) {
         let g = 2 * lossScale / Float(n * d)
         for i in 0..<n {
             let c = Int(indices[i])

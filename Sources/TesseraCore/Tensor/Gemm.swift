@@ -12,33 +12,40 @@ import COpenBLAS
 public enum Gemm {
     /// C = alpha · op(A) · op(B) + beta · C, single call, caller's thread.
     @inline(__always)
-    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Below this many multiply-adds a product runs on one thread: the split would cost more.
     public static let parallelThreshold = 1 << 21
 
     /// Same as `sgemm`, sharded over output rows or columns across `pool`.
-    public static func parallel(_ pool: Parallel, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                                b: UnsafePointer<Float>, ldb: Int,
-                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func parallel(
+        _ pool: Parallel, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if m == 0 || n == 0 { return }
         if pool.threads == 1 || m * n * k < parallelThreshold {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         if pool.blasThreading {
             Gemm.useBLASThreads(pool.threads)
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             Gemm.useBLASThreads(1)
             return
         }
@@ -50,48 +57,60 @@ public enum Gemm {
             let grain = max(64, ((m + parts - 1) / parts + 7) / 8 * 8)
             pool.forEachChunk(m, grain: grain) { r in
                 let aBlock = transA ? a + r.lowerBound : a + r.lowerBound * lda
-                sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
-                      a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                    a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
             }
         } else {
             let grain = max(64, ((n + parts - 1) / parts + 7) / 8 * 8)
             pool.forEachChunk(n, grain: grain) { r in
                 let bBlock = transB ? b + r.lowerBound * ldb : b + r.lowerBound
-                sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
-                      a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
+                sgemm(
+                    transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
+                    a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
             }
         }
     }
 
     /// Y[M,N] = X[M,K]·Wᵀ (W is [N,K]), overwriting Y. One row (decoding) is a matrix–vector
     /// product: sgemv over blocks of W's rows, since sgemm packs both operands for nothing there.
-    public static func linearForward(_ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                     y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+    public static func linearForward(
+        _ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+    ) {
         if m == 1 {
             let grain = n * k >= 1 << 18 ? max(64, (n + 4 * pool.threads - 1) / (4 * pool.threads)) : n
             pool.forEachChunk(n, grain: grain) { r in
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, w + r.lowerBound * k, Int32(k),
-                            x, 1, 0, y + r.lowerBound, 1)
+                cblas_sgemv(
+                    CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, w + r.lowerBound * k, Int32(k),
+                    x, 1, 0, y + r.lowerBound, 1)
             }
             return
         }
-        parallel(pool, transA: false, transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k,
-                 beta: 0, c: y, ldc: n)
+        parallel(
+            pool, transA: false, transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k,
+            beta: 0, c: y, ldc: n)
     }
 
     /// dX[M,K] (+)= dY[M,N]·W[N,K]; `accumulate` false overwrites.
-    public static func linearBackwardInput(_ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                           dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
-                                           accumulate: Bool) {
-        parallel(pool, transA: false, transB: false, m: m, n: k, k: n, a: dy, lda: n, b: w, ldb: k,
-                 beta: accumulate ? 1 : 0, c: dx, ldc: k)
+    public static func linearBackwardInput(
+        _ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
+        accumulate: Bool
+    ) {
+        parallel(
+            pool, transA: false, transB: false, m: m, n: k, k: n, a: dy, lda: n, b: w, ldb: k,
+            beta: accumulate ? 1 : 0, c: dx, ldc: k)
     }
 
     /// dW[N,K] += dY[M,N]ᵀ·X[M,K].
-    public static func linearBackwardWeight(_ pool: Parallel, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                                            dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
-        parallel(pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
-                 beta: 1, c: dw, ldc: k)
+    public static func linearBackwardWeight(
+        _ pool: Parallel, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+    ) {
+        parallel(
+            pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
+            beta: 1, c: dw, ldc: k)
     }
 
     nonisolated(unsafe) static var currentBLASThreads = 1

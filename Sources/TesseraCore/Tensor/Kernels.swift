@@ -11,7 +11,7 @@ public enum Kernels {
     @inline(__always)
     public static func exp(_ v: V) -> V {
         var x = pointwiseMin(pointwiseMax(v, V(repeating: -87.3)), V(repeating: 88.7))
-        let magic = V(repeating: 12_582_912.0)            // 1.5 · 2²³, bit pattern 0x4B40_0000
+        let magic = V(repeating: 12_582_912.0)  // 1.5 · 2²³, bit pattern 0x4B40_0000
         let t = x * 1.44269504088896341 + magic
         let fx = t - magic
         x = x - fx * 0.693359375
@@ -44,8 +44,10 @@ public enum Kernels {
 
     /// y[i] = exp(x[i] - shift), returns Σ y. In place allowed.
     @inline(__always)
-    public static func expShiftSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                   count: Int, shift: Float) -> Float {
+    public static func expShiftSum(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        count: Int, shift: Float
+    ) -> Float {
         var acc = V(repeating: 0)
         var i = 0
         let s = V(repeating: shift)
@@ -108,7 +110,9 @@ public enum Kernels {
 
     /// Σ (x − shift) and Σ (x − shift)² in Double, from 16 lanes of Float partials per block of
     /// 4096 (a fixed order, so results do not depend on threads).
-    public static func shiftedMoments(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (sum: Double, squares: Double) {
+    public static func shiftedMoments(
+        _ x: UnsafePointer<Float>, count: Int, shift: Float
+    ) -> (sum: Double, squares: Double) {
         var total = 0.0, squares = 0.0
         var i = 0
         let block = 4096, s = V(repeating: shift)

@@ -1,6 +1,6 @@
+import COpenBLAS
 import Dispatch
 import Synchronization
-import COpenBLAS
 
 /// Runs index ranges on a fixed number of threads. Work is split into tasks that workers take
 /// from a shared counter, so a descheduled second vCPU delays only the tasks it holds, never

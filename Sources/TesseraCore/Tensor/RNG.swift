@@ -66,7 +66,7 @@ public struct RandomStream: Sendable {
 
     public mutating func normal() -> Float {
         let r = next4()
-        let u1 = (Double(r[0]) + 1) / 4_294_967_297.0   // (0, 1]
+        let u1 = (Double(r[0]) + 1) / 4_294_967_297.0  // (0, 1]
         let u2 = Double(r[1]) / 4_294_967_296.0
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }

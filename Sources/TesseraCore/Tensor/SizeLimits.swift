@@ -18,8 +18,9 @@ public enum SizeLimits {
     /// Bytes the machine can give now: MemAvailable from /proc/meminfo, else physical memory.
     public static func availableMemory(meminfo path: String = "/proc/meminfo") -> Int {
         if let text = try? String(contentsOfFile: path, encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+            let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        {
             return kb * 1024
         }
         return Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))

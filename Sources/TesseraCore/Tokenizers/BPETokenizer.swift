@@ -9,7 +9,9 @@ public final class BPETokenizer {
         public let id: Int32
         public let content: String
         public let special: Bool
-        public init(id: Int32, content: String, special: Bool) { self.id = id; self.content = content; self.special = special }
+        public init(id: Int32, content: String, special: Bool) {
+            self.id = id; self.content = content; self.special = special
+        }
     }
 
     /// Vocabulary in byte-level spelling (what tokenizer.json stores), indexed by id.
@@ -35,8 +37,10 @@ public final class BPETokenizer {
 
     /// Builds a tokenizer from a vocabulary and merges in byte-level spelling. Fails (naming the
     /// entry) if a byte has no single-character token, or a merge's parts or result are missing.
-    public init(vocab: [String: Int32], merges: [(String, String)], preTokenizer: PreTokenizer,
-                added: [AddedToken] = [], normalizeNFC: Bool = false, source: String = "tokenizer") throws {
+    public init(
+        vocab: [String: Int32], merges: [(String, String)], preTokenizer: PreTokenizer,
+        added: [AddedToken] = [], normalizeNFC: Bool = false, source: String = "tokenizer"
+    ) throws {
         var maxID: Int32 = -1
         for (_, id) in vocab { maxID = max(maxID, id) }
         for a in added { maxID = max(maxID, a.id) }
@@ -45,7 +49,8 @@ public final class BPETokenizer {
         // would otherwise allocate gigabytes: found by fuzzing).
         let distinct = Set(vocab.values).union(added.map(\.id)).count
         guard Int(maxID) < distinct else {
-            throw TesseraError.data(file: source, "vocabulary ids are not contiguous: id \(maxID) with \(distinct) distinct ids")
+            throw TesseraError.data(
+                file: source, "vocabulary ids are not contiguous: id \(maxID) with \(distinct) distinct ids")
         }
         var tokens = [String](repeating: "", count: Int(maxID) + 1)
         var seen = [Bool](repeating: false, count: tokens.count)
@@ -71,7 +76,8 @@ public final class BPETokenizer {
         for b in 0..<256 { byteIDs[b] = vocab[String(ByteLevel.byteToChar[b])] ?? -1 }
         let missing = byteIDs.filter { $0 < 0 }.count
         guard missing < 128 else {
-            throw TesseraError.data(file: source, "vocabulary has tokens for only \(256 - missing) of the 256 bytes: not a byte-level BPE")
+            throw TesseraError.data(
+                file: source, "vocabulary has tokens for only \(256 - missing) of the 256 bytes: not a byte-level BPE")
         }
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(merges.count)
@@ -79,10 +85,12 @@ public final class BPETokenizer {
         idMerges.reserveCapacity(merges.count)
         for (rank, (l, r)) in merges.enumerated() {
             guard let a = vocab[l], let b = vocab[r] else {
-                throw TesseraError.data(file: source, "merge \(rank) \"\(l) \(r)\" uses a token missing from the vocabulary")
+                throw TesseraError.data(
+                    file: source, "merge \(rank) \"\(l) \(r)\" uses a token missing from the vocabulary")
             }
             guard let m = vocab[l + r] else {
-                throw TesseraError.data(file: source, "merge \(rank) \"\(l) \(r)\" produces \"\(l + r)\", missing from the vocabulary")
+                throw TesseraError.data(
+                    file: source, "merge \(rank) \"\(l) \(r)\" produces \"\(l + r)\", missing from the vocabulary")
             }
             let key = UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
             if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: m)) }

@@ -4,11 +4,15 @@
 /// requested size or no pair occurs `minFrequency` times. Pair counts are updated incrementally and
 /// the best pair comes from a max-heap with lazy invalidation.
 public enum BPETrainer {
-    public static func train(texts: [[UInt8]], vocabSize: Int, preTokenizer: PreTokenizer = .gpt2,
-                             specialTokens: [String] = [], minFrequency: Int = 2) throws -> BPETokenizer {
+    public static func train(
+        texts: [[UInt8]], vocabSize: Int, preTokenizer: PreTokenizer = .gpt2,
+        specialTokens: [String] = [], minFrequency: Int = 2
+    ) throws -> BPETokenizer {
         let budget = vocabSize - specialTokens.count
         guard budget >= 256 else {
-            throw TesseraError.config("vocab_size \(vocabSize) leaves \(budget) ids for BPE after \(specialTokens.count) special tokens; byte-level BPE needs at least 256")
+            throw TesseraError.config(
+                "vocab_size \(vocabSize) leaves \(budget) ids for BPE after \(specialTokens.count) special tokens; byte-level BPE needs at least 256"
+            )
         }
         // Distinct pieces with their counts.
         var wordIndex: [[UInt8]: Int] = [:]
@@ -18,7 +22,9 @@ public enum BPETrainer {
             text.withUnsafeBufferPointer { b in
                 preTokenizer.split(b) { r in
                     let key = Array(b[r])
-                    if let w = wordIndex[key] { counts[w] += 1 } else {
+                    if let w = wordIndex[key] {
+                        counts[w] += 1
+                    } else {
                         wordIndex[key] = words.count
                         words.append(key.map { Int32($0) })
                         counts.append(1)
@@ -55,7 +61,9 @@ public enum BPETrainer {
             // Two merges can spell the same string ("a"+"bc", "ab"+"c"): one token, two merges.
             let spelled = tokenBytes[Int(a)] + tokenBytes[Int(b)]
             let merged: Int32
-            if let existing = idOf[spelled] { merged = existing } else {
+            if let existing = idOf[spelled] {
+                merged = existing
+            } else {
                 merged = Int32(tokenBytes.count)
                 tokenBytes.append(spelled)
                 idOf[spelled] = merged
@@ -71,7 +79,11 @@ public enum BPETrainer {
                 // Remove the word's old pairs, rebuild it, add its new pairs.
                 for j in 0..<(sym.count - 1) { touched[key(sym[j], sym[j + 1]), default: 0] -= c }
                 while i < sym.count {
-                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b { out.append(merged); i += 2 } else { out.append(sym[i]); i += 1 }
+                    if i + 1 < sym.count && sym[i] == a && sym[i + 1] == b {
+                        out.append(merged); i += 2
+                    } else {
+                        out.append(sym[i]); i += 1
+                    }
                 }
                 sym = out
                 words[w] = sym
@@ -94,12 +106,15 @@ public enum BPETrainer {
 
         var vocab: [String: Int32] = [:]
         for (id, bytes) in tokenBytes.enumerated() { vocab[ByteLevel.encode(bytes)] = Int32(id) }
-        let mergeStrings = merges.map { (ByteLevel.encode(tokenBytes[Int($0.0)]), ByteLevel.encode(tokenBytes[Int($0.1)])) }
+        let mergeStrings = merges.map {
+            (ByteLevel.encode(tokenBytes[Int($0.0)]), ByteLevel.encode(tokenBytes[Int($0.1)]))
+        }
         let added = specialTokens.enumerated().map {
             BPETokenizer.AddedToken(id: Int32(tokenBytes.count + $0.offset), content: $0.element, special: true)
         }
-        return try BPETokenizer(vocab: vocab, merges: mergeStrings, preTokenizer: preTokenizer, added: added,
-                                source: "trained BPE")
+        return try BPETokenizer(
+            vocab: vocab, merges: mergeStrings, preTokenizer: preTokenizer, added: added,
+            source: "trained BPE")
     }
 }
 

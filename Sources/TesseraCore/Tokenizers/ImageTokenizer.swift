@@ -16,7 +16,9 @@ public final class ImageTokenizer {
     public init(path: String, maxBatch: Int, pool: Parallel, useEMA: Bool = true) throws {
         let dir = try Checkpoint.resolve(path, role: "the image tokenizer")
         let configPath = (dir as NSString).appendingPathComponent("config.json")
-        guard FileIO.exists(configPath) else { throw TesseraError.data(file: configPath, "missing: not a tokenizer checkpoint") }
+        guard FileIO.exists(configPath) else {
+            throw TesseraError.data(file: configPath, "missing: not a tokenizer checkpoint")
+        }
         let vq = try VQTrainConfig.load(json: configPath)
         config = vq.model
         checkpoint = dir
@@ -48,7 +50,9 @@ public final class ImageTokenizer {
     /// Images (CHW bytes) decoded from `count` code grids.
     public func decode(_ codes: [Int32], count: Int) throws -> [[UInt8]] {
         let per = config.tokensPerImage
-        guard codes.count == count * per else { throw TesseraError.data(file: "codes", "\(codes.count) codes do not make \(count) grids of \(per)") }
+        guard codes.count == count * per else {
+            throw TesseraError.data(file: "codes", "\(codes.count) codes do not make \(count) grids of \(per)")
+        }
         if let bad = codes.first(where: { $0 < 0 || Int($0) >= config.nEmbed }) {
             throw TesseraError.data(file: "codes", "code \(bad) is outside the codebook of \(config.nEmbed)")
         }
@@ -77,7 +81,9 @@ public final class ImageTokenizer {
 extension ImageTokenizer {
     /// Whether `path` (a checkpoint or run directory) holds an image tokenizer (config task: vq).
     public static func isImageTokenizer(_ path: String) throws -> Bool {
-        if FileIO.exists((path as NSString).appendingPathComponent("config.json")) { return try RunDirectory.savedTask(path) == "vq" }
+        if FileIO.exists((path as NSString).appendingPathComponent("config.json")) {
+            return try RunDirectory.savedTask(path) == "vq"
+        }
         guard let newest = Checkpoint.list(runDir: path).first else { return false }
         return try RunDirectory.savedTask(newest.path) == "vq"
     }

@@ -14,7 +14,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         var start: Int
         var length: Int
         var kind: Kind
-        var scalar: UInt32   // 0xFFFF_FFFF for an invalid byte
+        var scalar: UInt32  // 0xFFFF_FFFF for an invalid byte
     }
 
     /// ASCII classes, indexed by byte.
@@ -42,10 +42,15 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         if c0 < 0x80 { return Unit(start: i, length: 1, kind: asciiKind[Int(c0)], scalar: UInt32(c0)) }
         var need = 0
         var v: UInt32 = 0
-        if c0 & 0xE0 == 0xC0 { need = 1; v = UInt32(c0 & 0x1F) }
-        else if c0 & 0xF0 == 0xE0 { need = 2; v = UInt32(c0 & 0x0F) }
-        else if c0 & 0xF8 == 0xF0 { need = 3; v = UInt32(c0 & 0x07) }
-        else { return Unit(start: i, length: 1, kind: .other, scalar: .max) }
+        if c0 & 0xE0 == 0xC0 {
+            need = 1; v = UInt32(c0 & 0x1F)
+        } else if c0 & 0xF0 == 0xE0 {
+            need = 2; v = UInt32(c0 & 0x0F)
+        } else if c0 & 0xF8 == 0xF0 {
+            need = 3; v = UInt32(c0 & 0x07)
+        } else {
+            return Unit(start: i, length: 1, kind: .other, scalar: .max)
+        }
         guard i + need < b.count else { return Unit(start: i, length: 1, kind: .other, scalar: .max) }
         for k in 1...need {
             let c = b[i + k]
@@ -54,7 +59,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         }
         // Overlong forms and surrogates are not valid UTF-8.
         let minimum: UInt32 = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000
-        guard v >= minimum, let s = Unicode.Scalar(v) else { return Unit(start: i, length: 1, kind: .other, scalar: .max) }
+        guard v >= minimum, let s = Unicode.Scalar(v) else {
+            return Unit(start: i, length: 1, kind: .other, scalar: .max)
+        }
         return Unit(start: i, length: need + 1, kind: kind(of: s), scalar: v)
     }
 
@@ -99,11 +106,13 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             // Contractions: 's 't 're 've 'm 'll 'd (ASCII, lowercase, as GPT-2 wrote them).
             if isASCII(i, UInt8(ascii: "'")) {
                 if isASCII(i + 1, UInt8(ascii: "s")) || isASCII(i + 1, UInt8(ascii: "t"))
-                    || isASCII(i + 1, UInt8(ascii: "m")) || isASCII(i + 1, UInt8(ascii: "d")) {
+                    || isASCII(i + 1, UInt8(ascii: "m")) || isASCII(i + 1, UInt8(ascii: "d"))
+                {
                     j = i + 2
                 } else if (isASCII(i + 1, UInt8(ascii: "r")) && isASCII(i + 2, UInt8(ascii: "e")))
-                            || (isASCII(i + 1, UInt8(ascii: "v")) && isASCII(i + 2, UInt8(ascii: "e")))
-                            || (isASCII(i + 1, UInt8(ascii: "l")) && isASCII(i + 2, UInt8(ascii: "l"))) {
+                    || (isASCII(i + 1, UInt8(ascii: "v")) && isASCII(i + 2, UInt8(ascii: "e")))
+                    || (isASCII(i + 1, UInt8(ascii: "l")) && isASCII(i + 2, UInt8(ascii: "l")))
+                {
                     j = i + 3
                 }
             }

@@ -33,26 +33,37 @@ public struct VocabularyLayout: Equatable, Sendable {
     public var json: [String: Any] {
         var sp: [String: Any] = [:]
         for (i, n) in Self.specials.enumerated() { sp[n] = specialStart + i }
-        return ["text": [0, textSize], "image": [imageRange.lowerBound, imageRange.upperBound], "specials": sp,
-                "multiple_of": multipleOf, "vocab_size": vocabSize]
+        return [
+            "text": [0, textSize], "image": [imageRange.lowerBound, imageRange.upperBound], "specials": sp,
+            "multiple_of": multipleOf, "vocab_size": vocabSize,
+        ]
     }
 
     /// Reads `json`'s form back, requiring every field to agree with the layout rule.
     public init(json o: Any, file: String) throws {
         func bad(_ m: String) -> TesseraError { .data(file: file, "vocabulary layout: \(m)") }
         guard let o = o as? [String: Any], let text = o["text"] as? [Any], text.count == 2,
-              let t0 = JSONKeys.exactInt(text[0]), let t1 = JSONKeys.exactInt(text[1]),
-              let image = o["image"] as? [Any], image.count == 2,
-              let i0 = JSONKeys.exactInt(image[0]), let i1 = JSONKeys.exactInt(image[1]),
-              let mult = o["multiple_of"].flatMap(JSONKeys.exactInt), let v = o["vocab_size"].flatMap(JSONKeys.exactInt),
-              let sp = o["specials"] as? [String: Any] else { throw bad("needs text, image, specials, multiple_of, vocab_size") }
-        guard t0 == 0, t1 > 0, i0 == t1, i1 > i0, mult > 0 else { throw bad("text must be [0, N) and image [N, N+K) right after it") }
+            let t0 = JSONKeys.exactInt(text[0]), let t1 = JSONKeys.exactInt(text[1]),
+            let image = o["image"] as? [Any], image.count == 2,
+            let i0 = JSONKeys.exactInt(image[0]), let i1 = JSONKeys.exactInt(image[1]),
+            let mult = o["multiple_of"].flatMap(JSONKeys.exactInt), let v = o["vocab_size"].flatMap(JSONKeys.exactInt),
+            let sp = o["specials"] as? [String: Any]
+        else { throw bad("needs text, image, specials, multiple_of, vocab_size") }
+        guard t0 == 0, t1 > 0, i0 == t1, i1 > i0, mult > 0 else {
+            throw bad("text must be [0, N) and image [N, N+K) right after it")
+        }
         let most = SizeLimits.maxVocabulary
-        guard i1 <= most, mult <= most else { throw bad("ids beyond Tessera's maximum vocabulary of \(most) (image ends at \(i1), multiple_of \(mult))") }
+        guard i1 <= most, mult <= most else {
+            throw bad("ids beyond Tessera's maximum vocabulary of \(most) (image ends at \(i1), multiple_of \(mult))")
+        }
         self.init(textSize: t1, imageCodes: i1 - i0, multipleOf: mult)
-        guard v == vocabSize else { throw bad("vocab_size \(v) is not \(vocabSize) (used ids \(usedSize) rounded up to \(mult))") }
+        guard v == vocabSize else {
+            throw bad("vocab_size \(v) is not \(vocabSize) (used ids \(usedSize) rounded up to \(mult))")
+        }
         for (i, n) in Self.specials.enumerated() {
-            guard sp[n].flatMap(JSONKeys.exactInt) == specialStart + i else { throw bad("\(n) must be id \(specialStart + i)") }
+            guard sp[n].flatMap(JSONKeys.exactInt) == specialStart + i else {
+                throw bad("\(n) must be id \(specialStart + i)")
+            }
         }
         guard sp.count == Self.specials.count else { throw bad("specials must be exactly \(Self.specials)") }
     }
@@ -76,8 +87,10 @@ public enum PairSequence {
     public static func overhead(unconditional: Bool) -> Int { unconditional ? 4 : 6 }
 
     /// One sequence of exactly `seqLen` ids; the caption is cut to what fits (`truncated` says so).
-    public static func make(caption: [Int32], codes: ArraySlice<Int32>, layout: VocabularyLayout, seqLen: Int,
-                            unconditional: Bool) -> (ids: [Int32], truncated: Bool) {
+    public static func make(
+        caption: [Int32], codes: ArraySlice<Int32>, layout: VocabularyLayout, seqLen: Int,
+        unconditional: Bool
+    ) -> (ids: [Int32], truncated: Bool) {
         let budget = seqLen - overhead(unconditional: unconditional) - codes.count
         precondition(budget >= 0, "seq_len \(seqLen) cannot hold \(codes.count) codes")
         var s: [Int32] = [layout.special("<doc>")]

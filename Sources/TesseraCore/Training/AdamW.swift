@@ -30,8 +30,10 @@ public final class AdamW {
     let store: ParameterStore
 
     /// `trainable` and `decays` decide per tensor name.
-    public init(store: ParameterStore, config: AdamWConfig,
-                trainable: (String) -> Bool = { _ in true }, decays: (String) -> Bool = { _ in true }) {
+    public init(
+        store: ParameterStore, config: AdamWConfig,
+        trainable: (String) -> Bool = { _ in true }, decays: (String) -> Bool = { _ in true }
+    ) {
         self.store = store
         self.config = config
         var groups: [Group] = []
@@ -97,10 +99,15 @@ public enum Glob {
         let p = Array(pattern.utf8), s = Array(name.utf8)
         var pi = 0, si = 0, star = -1, mark = 0
         while si < s.count {
-            if pi < p.count && (p[pi] == UInt8(ascii: "?") || p[pi] == s[si]) { pi += 1; si += 1 }
-            else if pi < p.count && p[pi] == UInt8(ascii: "*") { star = pi; mark = si; pi += 1 }
-            else if star >= 0 { pi = star + 1; mark += 1; si = mark }
-            else { return false }
+            if pi < p.count && (p[pi] == UInt8(ascii: "?") || p[pi] == s[si]) {
+                pi += 1; si += 1
+            } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
+                star = pi; mark = si; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; si = mark
+            } else {
+                return false
+            }
         }
         while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
         return pi == p.count

@@ -19,8 +19,10 @@ public struct TrainState: Codable, Equatable {
     /// `step`, recorded so a checkpoint says where its data stands.
     public var rng: [String: UInt64] = [:]
 
-    public init(step: Int, adamStep: Int, tokensSeen: Int, elapsedSeconds: Double, configHash: String, seed: UInt64,
-                lastLoss: Double? = nil, bestValLoss: Double? = nil, bestValStep: Int? = nil, rng: [String: UInt64] = [:]) {
+    public init(
+        step: Int, adamStep: Int, tokensSeen: Int, elapsedSeconds: Double, configHash: String, seed: UInt64,
+        lastLoss: Double? = nil, bestValLoss: Double? = nil, bestValStep: Int? = nil, rng: [String: UInt64] = [:]
+    ) {
         self.step = step; self.adamStep = adamStep; self.tokensSeen = tokensSeen; self.elapsedSeconds = elapsedSeconds
         self.configHash = configHash; self.seed = seed; self.lastLoss = lastLoss; self.bestValLoss = bestValLoss
         self.bestValStep = bestValStep; self.rng = rng
@@ -45,7 +47,9 @@ public struct TrainState: Codable, Equatable {
 public struct SafetensorsPayload {
     public var tensors: [SafetensorsTensor]
     public var metadata: [String: String] = [:]
-    public init(tensors: [SafetensorsTensor], metadata: [String: String] = [:]) { self.tensors = tensors; self.metadata = metadata }
+    public init(tensors: [SafetensorsTensor], metadata: [String: String] = [:]) {
+        self.tensors = tensors; self.metadata = metadata
+    }
 }
 
 public enum Checkpoint {
@@ -53,7 +57,9 @@ public enum Checkpoint {
 
     public static func name(step: Int) -> String { String(format: "step_%08d", step) }
 
-    public static func directory(runDir: String) -> String { (runDir as NSString).appendingPathComponent("checkpoints") }
+    public static func directory(runDir: String) -> String {
+        (runDir as NSString).appendingPathComponent("checkpoints")
+    }
 
     /// Complete checkpoints of a run, newest first.
     public static func list(runDir: String) -> [(step: Int, path: String)] {
@@ -72,21 +78,34 @@ public enum Checkpoint {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
         return names.filter { n in
             let p = (dir as NSString).appendingPathComponent(n)
-            return n.hasPrefix(".tmp-") || (n.hasPrefix("step_") && !FileIO.exists((p as NSString).appendingPathComponent(marker)))
+            return n.hasPrefix(".tmp-")
+                || (n.hasPrefix("step_") && !FileIO.exists((p as NSString).appendingPathComponent(marker)))
         }.map { (dir as NSString).appendingPathComponent($0) }
     }
 
-    public static func save(runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig,
-                            tokenizer: String? = nil, layout: VocabularyLayout? = nil) throws -> String {
-        let files = layout.map { ["layout.json": try! JSONSerialization.data(withJSONObject: $0.json, options: [.prettyPrinted, .sortedKeys])] } ?? [:]
-        return try save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, tokenizer: tokenizer, files: files)
+    public static func save(
+        runDir: String, model: Transformer, adam: AdamW, state: TrainState, config: TrainConfig,
+        tokenizer: String? = nil, layout: VocabularyLayout? = nil
+    ) throws -> String {
+        let files =
+            layout.map {
+                [
+                    "layout.json": try! JSONSerialization.data(
+                        withJSONObject: $0.json, options: [.prettyPrinted, .sortedKeys])
+                ]
+            } ?? [:]
+        return try save(
+            runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json,
+            tokenizer: tokenizer, files: files)
     }
 
     /// Writes checkpoints/step_N/ (model.safetensors, optimizer.safetensors, state.json,
     /// config.json, optional tokenizer.json and `extra` safetensors files such as ema.safetensors)
     /// into a temp directory, renames it into place and only then writes the COMPLETE marker.
-    public static func save(runDir: String, params p: ParameterStore, adam: AdamW, state: TrainState, configJSON: Data,
-                            tokenizer: String? = nil, extra: [String: SafetensorsPayload] = [:], files: [String: Data] = [:]) throws -> String {
+    public static func save(
+        runDir: String, params p: ParameterStore, adam: AdamW, state: TrainState, configJSON: Data,
+        tokenizer: String? = nil, extra: [String: SafetensorsPayload] = [:], files: [String: Data] = [:]
+    ) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = (dir as NSString).appendingPathComponent(name(step: state.step))
@@ -95,22 +114,28 @@ public enum Checkpoint {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
         func at(_ f: String) -> String { (tmp as NSString).appendingPathComponent(f) }
 
-        try SafetensorsWriter.write(path: at("model.safetensors"),
-                                    tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) },
-                                    metadata: ["format": "tessera", "config_hash": state.configHash])
+        try SafetensorsWriter.write(
+            path: at("model.safetensors"),
+            tensors: p.slots.map {
+                SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset)
+            },
+            metadata: ["format": "tessera", "config_hash": state.configHash])
         let opt = optimizerPayload(adam)
         try SafetensorsWriter.write(path: at("optimizer.safetensors"), tensors: opt.tensors, metadata: opt.metadata)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileIO.writeAtomically(at("state.json"), data: try enc.encode(state))
         try FileIO.writeAtomically(at("config.json"), data: configJSON)
-        for (name, e) in extra.sorted(by: { $0.key < $1.key }) { try SafetensorsWriter.write(path: at(name), tensors: e.tensors, metadata: e.metadata) }
+        for (name, e) in extra.sorted(by: { $0.key < $1.key }) {
+            try SafetensorsWriter.write(path: at(name), tensors: e.tensors, metadata: e.metadata)
+        }
         for (name, data) in files.sorted(by: { $0.key < $1.key }) { try FileIO.writeAtomically(at(name), data: data) }
         if let tokenizer { try FileIO.writeAtomically(at("tokenizer.json"), data: try FileIO.read(tokenizer)) }
         FileIO.fsyncPath(tmp)
         if FileIO.exists(final) { try FileManager.default.removeItem(atPath: final) }
         guard rename(tmp, final) == 0 else {
-            throw TesseraError.data(file: final, "cannot rename checkpoint into place: \(String(cString: strerror(errno)))")
+            throw TesseraError.data(
+                file: final, "cannot rename checkpoint into place: \(String(cString: strerror(errno)))")
         }
         FileIO.fsyncPath(dir)
         // The marker, written last, records a CRC-32 of every file, so a flipped bit is caught on load.
@@ -138,7 +163,8 @@ public enum Checkpoint {
     /// CRC-32 of every regular file in a checkpoint directory but the marker.
     static func checksums(_ dir: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name != marker && !name.hasPrefix(".") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where name != marker && !name.hasPrefix(".") {
             let path = (dir as NSString).appendingPathComponent(name)
             guard !FileIO.isDirectory(path) else { continue }
             out[name] = try crc32(file: path)
@@ -151,7 +177,9 @@ public enum Checkpoint {
         let path = (dir as NSString).appendingPathComponent(marker)
         let data = try FileIO.read(path)
         if data.starts(with: Data("ok".utf8)) { return nil }
-        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let sums = o["crc32"] as? [String: String] else {
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let sums = o["crc32"] as? [String: String]
+        else {
             throw TesseraError.data(file: path, "is neither \"ok\" nor a JSON object with crc32 checksums")
         }
         return sums
@@ -164,10 +192,15 @@ public enum Checkpoint {
         for name in (files ?? sums.keys.sorted()) {
             guard let want = sums[name] else { continue }
             let path = (dir as NSString).appendingPathComponent(name)
-            guard FileIO.exists(path) else { throw TesseraError.data(file: path, "is missing from its checkpoint (its checksum is recorded)") }
+            guard FileIO.exists(path) else {
+                throw TesseraError.data(file: path, "is missing from its checkpoint (its checksum is recorded)")
+            }
             let have = try crc32(file: path)
             guard have == want else {
-                throw TesseraError.data(file: path, "checksum mismatch (CRC-32 \(have), recorded \(want)): the file changed after the checkpoint was written")
+                throw TesseraError.data(
+                    file: path,
+                    "checksum mismatch (CRC-32 \(have), recorded \(want)): the file changed after the checkpoint was written"
+                )
             }
         }
     }
@@ -178,11 +211,14 @@ public enum Checkpoint {
         do {
             let s = try JSONDecoder().decode(TrainState.self, from: data)
             guard s.formatVersion == TrainState.formatVersion else {
-                throw TesseraError.data(file: file, "format_version \(s.formatVersion) is not supported (expected \(TrainState.formatVersion))")
+                throw TesseraError.data(
+                    file: file,
+                    "format_version \(s.formatVersion) is not supported (expected \(TrainState.formatVersion))")
             }
             return s
-        } catch let e as TesseraError { throw e }
-        catch { throw TesseraError.data(file: file, "malformed state: \(error)") }
+        } catch let e as TesseraError { throw e } catch {
+            throw TesseraError.data(file: file, "malformed state: \(error)")
+        }
     }
 
     /// Loads weights into `model` by name; every parameter must be present with its exact shape,
@@ -196,33 +232,43 @@ public enum Checkpoint {
     /// checkpoint's `loss.*` and `ema_*` entries).
     /// A file inside a checkpoint directory is first checked against the marker's checksum, and
     /// non-finite values are refused: NaN weights would otherwise evaluate silently.
-    public static func loadParameters(file: String, into p: ParameterStore, ignore: (String) -> Bool = { _ in false }) throws {
+    public static func loadParameters(
+        file: String, into p: ParameterStore, ignore: (String) -> Bool = { _ in false }
+    ) throws {
         let dir = (file as NSString).deletingLastPathComponent
         if FileIO.exists((dir as NSString).appendingPathComponent(marker)) {
             try verifyChecksums(dir, files: [(file as NSString).lastPathComponent])
         }
         let st = try SafetensorsFile(path: file)
         for s in p.slots {
-            guard let e = st.entries[s.name] else { throw TesseraError.data(file: file, "missing tensor \"\(s.name)\"") }
+            guard let e = st.entries[s.name] else {
+                throw TesseraError.data(file: file, "missing tensor \"\(s.name)\"")
+            }
             guard e.shape == s.shape else {
-                throw TesseraError.data(file: file, "tensor \"\(s.name)\" has shape \(e.shape), the model expects \(s.shape)")
+                throw TesseraError.data(
+                    file: file, "tensor \"\(s.name)\" has shape \(e.shape), the model expects \(s.shape)")
             }
             try st.read(s.name, into: p.values.pointer + s.offset, count: s.count)
             let v = UnsafeBufferPointer(start: p.values.pointer + s.offset, count: s.count)
             if let i = v.firstIndex(where: { !$0.isFinite }) {
-                throw TesseraError.data(file: file, "tensor \"\(s.name)\" holds a non-finite value (\(v[i]) at index \(i))")
+                throw TesseraError.data(
+                    file: file, "tensor \"\(s.name)\" holds a non-finite value (\(v[i]) at index \(i))")
             }
         }
         let unused = Set(st.entries.keys).subtracting(p.names).filter { !ignore($0) }
-        if let u = unused.sorted().first { throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter") }
+        if let u = unused.sorted().first {
+            throw TesseraError.data(file: file, "tensor \"\(u)\" matches no model parameter")
+        }
     }
 
     /// AdamW moments `m.<name>`, `v.<name>` and the step count, as a safetensors file holds them.
     public static func optimizerPayload(_ adam: AdamW) -> SafetensorsPayload {
         var moments: [SafetensorsTensor] = []
         for g in adam.groups {
-            moments.append(SafetensorsTensor(name: "m." + g.slot.name, shape: g.slot.shape, f32: adam.m.pointer + g.momentOffset))
-            moments.append(SafetensorsTensor(name: "v." + g.slot.name, shape: g.slot.shape, f32: adam.v.pointer + g.momentOffset))
+            moments.append(
+                SafetensorsTensor(name: "m." + g.slot.name, shape: g.slot.shape, f32: adam.m.pointer + g.momentOffset))
+            moments.append(
+                SafetensorsTensor(name: "v." + g.slot.name, shape: g.slot.shape, f32: adam.v.pointer + g.momentOffset))
         }
         return SafetensorsPayload(tensors: moments, metadata: ["adam_step": String(adam.step)])
     }
@@ -242,13 +288,16 @@ public enum Checkpoint {
                 let n = prefix + g.slot.name
                 guard let e = st.entries[n] else { throw TesseraError.data(file: file, "missing tensor \"\(n)\"") }
                 guard e.shape == g.slot.shape else {
-                    throw TesseraError.data(file: file, "tensor \"\(n)\" has shape \(e.shape), expected \(g.slot.shape)")
+                    throw TesseraError.data(
+                        file: file, "tensor \"\(n)\" has shape \(e.shape), expected \(g.slot.shape)")
                 }
                 try st.read(n, into: buf.pointer + g.momentOffset, count: g.slot.count)
             }
         }
         guard st.entries.count == 2 * adam.groups.count else {
-            throw TesseraError.data(file: file, "holds \(st.entries.count) tensors, expected \(2 * adam.groups.count) (trainable set changed?)")
+            throw TesseraError.data(
+                file: file,
+                "holds \(st.entries.count) tensors, expected \(2 * adam.groups.count) (trainable set changed?)")
         }
         guard let s = st.metadata["adam_step"], let step = Int(s) else {
             throw TesseraError.data(file: file, "metadata adam_step is missing")
@@ -260,8 +309,10 @@ public enum Checkpoint {
     /// calling `load` with each one's directory and state until one loads. Returns nil when there
     /// is none yet; throws rather than silently starting over when some exist but none loads.
     /// `writes: false` (every MPI rank but 0) only reads: the removal and the metrics cut are rank 0's.
-    public static func resumeNewest(runDir: String, configHash: String, allowConfigChange: Bool, writes: Bool = true, log: (String) -> Void,
-                                    load: (_ path: String, _ state: TrainState) throws -> Void) throws -> TrainState? {
+    public static func resumeNewest(
+        runDir: String, configHash: String, allowConfigChange: Bool, writes: Bool = true, log: (String) -> Void,
+        load: (_ path: String, _ state: TrainState) throws -> Void
+    ) throws -> TrainState? {
         if writes { for p in removeIncomplete(runDir: runDir) { log("resume: removed incomplete checkpoint \(p)") } }
         let found = list(runDir: runDir)
         if found.isEmpty {
@@ -273,7 +324,9 @@ public enum Checkpoint {
             do {
                 let s = try loadState(c.path)
                 guard s.configHash == configHash || allowConfigChange else {
-                    throw TesseraError.runState("\(c.path): config hash \(s.configHash) differs from this config's \(configHash); the run's config.json decides a resume")
+                    throw TesseraError.runState(
+                        "\(c.path): config hash \(s.configHash) differs from this config's \(configHash); the run's config.json decides a resume"
+                    )
                 }
                 try load(c.path, s)
                 for f in failures { log("resume: skipped unloadable checkpoint: \(f)") }
@@ -284,7 +337,9 @@ public enum Checkpoint {
                 failures.append("\(error)")
             }
         }
-        throw TesseraError.runState("\(runDir): \(found.count) checkpoint(s) exist but none loads; refusing to start over. First error: \(failures[0])")
+        throw TesseraError.runState(
+            "\(runDir): \(found.count) checkpoint(s) exist but none loads; refusing to start over. First error: \(failures[0])"
+        )
     }
 
     /// Removes what interrupted writes left behind (temp directories, directories without the
@@ -322,7 +377,9 @@ extension Checkpoint {
     public static func resolve(_ path: String, role: String) throws -> String {
         if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) { return path }
         guard let newest = list(runDir: path).first else {
-            throw TesseraError.data(file: path, "\(role) is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
+            throw TesseraError.data(
+                file: path,
+                "\(role) is neither a checkpoint (model.safetensors) nor a run directory with a complete checkpoint")
         }
         return newest.path
     }

@@ -23,22 +23,36 @@ public enum ClassifierTraining {
     public static func labels(_ captions: [String], classes: [String], file: String) throws -> [Int32] {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
         return try captions.map { c in
-            guard let i = index[c] else { throw TesseraError.data(file: file, "caption \"\(c)\" is not one of the \(classes.count) training classes") }
+            guard let i = index[c] else {
+                throw TesseraError.data(
+                    file: file, "caption \"\(c)\" is not one of the \(classes.count) training classes")
+            }
             return i
         }
     }
 
-    public static func train(train: ImageSet, val: ImageSet, options o: Options, pool: Parallel, file: String,
-                             log: (String) -> Void) throws -> Result {
+    public static func train(
+        train: ImageSet, val: ImageSet, options o: Options, pool: Parallel, file: String,
+        log: (String) -> Void
+    ) throws -> Result {
         let classes = Array(Set(train.captions)).sorted()
-        guard classes.count >= 2 else { throw TesseraError.data(file: file, "the training captions name \(classes.count) class(es); a classifier needs ≥ 2") }
-        guard classes.count <= 1000 else { throw TesseraError.data(file: file, "the training captions name \(classes.count) classes; captions must be class names (≤ 1000)") }
+        guard classes.count >= 2 else {
+            throw TesseraError.data(
+                file: file, "the training captions name \(classes.count) class(es); a classifier needs ≥ 2")
+        }
+        guard classes.count <= 1000 else {
+            throw TesseraError.data(
+                file: file, "the training captions name \(classes.count) classes; captions must be class names (≤ 1000)"
+            )
+        }
         let trainLabels = try labels(train.captions, classes: classes, file: file)
         let valLabels = try labels(val.captions, classes: classes, file: file)
-        let model = ImageClassifier(side: train.side, classes: classes.count, width: o.width, maxBatch: o.batch, pool: pool)
+        let model = ImageClassifier(
+            side: train.side, classes: classes.count, width: o.width, maxBatch: o.batch, pool: pool)
         model.initialize(seed: o.seed)
-        let adam = AdamW(store: model.params, config: AdamWConfig(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay),
-                         decays: { $0.hasSuffix(".weight") && !$0.hasPrefix("norm") })
+        let adam = AdamW(
+            store: model.params, config: AdamWConfig(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay),
+            decays: { $0.hasSuffix(".weight") && !$0.hasPrefix("norm") })
         let schedule = LRSchedule(baseLR: o.lr, minLR: o.minLR, warmupSteps: o.warmup, totalSteps: o.steps)
         let order = EpochOrder(count: train.count, seed: o.seed, name: "classifier/train")
         let input = FloatBuffer(count: o.batch * train.imageSize)
@@ -54,18 +68,25 @@ public enum ClassifierTraining {
             adam.update(lr: schedule.lr(at: step), pool: pool)
             runningLoss += loss; runningCorrect += correct; seen += 1
             if (step + 1) % 100 == 0 || step + 1 == o.steps {
-                log(String(format: "step %d/%d  loss %.4f  train accuracy %.1f%%", step + 1, o.steps, runningLoss / Double(seen),
-                           100 * Double(runningCorrect) / Double(seen * o.batch)))
+                log(
+                    String(
+                        format: "step %d/%d  loss %.4f  train accuracy %.1f%%", step + 1, o.steps,
+                        runningLoss / Double(seen),
+                        100 * Double(runningCorrect) / Double(seen * o.batch)))
                 runningLoss = 0; runningCorrect = 0; seen = 0
             }
         }
         let predictions = predict(model, val)
         let right = zip(predictions, valLabels).filter { $0 == $1 }.count
-        return Result(model: model, classes: classes, valAccuracy: Double(right) / Double(max(1, val.count)), valImages: val.count)
+        return Result(
+            model: model, classes: classes, valAccuracy: Double(right) / Double(max(1, val.count)), valImages: val.count
+        )
     }
 
     /// Predicted class and pooled features of every image of `set`.
-    public static func predict(_ model: ImageClassifier, _ set: ImageSet, features: UnsafeMutablePointer<Float>? = nil) -> [Int32] {
+    public static func predict(
+        _ model: ImageClassifier, _ set: ImageSet, features: UnsafeMutablePointer<Float>? = nil
+    ) -> [Int32] {
         let b = model.maxBatch, f = model.featureSize, C = model.classes
         let input = FloatBuffer(count: b * set.imageSize)
         var out: [Int32] = []
@@ -88,26 +109,39 @@ public enum ClassifierTraining {
 
     public static func save(_ r: Result, to dir: String, dataset: String, options o: Options) throws {
         var tensors: [SafetensorsTensor] = []
-        for s in r.model.params.slots { tensors.append(SafetensorsTensor(name: s.name, shape: s.shape, f32: r.model.params.values.pointer + s.offset)) }
-        try SafetensorsWriter.write(path: (dir as NSString).appendingPathComponent("classifier.safetensors"), tensors: tensors)
-        let meta: [String: Any] = ["format": "tessera-image-classifier", "format_version": 1, "classes": r.classes,
-                                   "side": r.model.side, "width": r.model.width, "val_accuracy": r.valAccuracy,
-                                   "val_images": r.valImages, "dataset": dataset, "steps": o.steps, "batch": o.batch, "seed": Int(o.seed)]
-        try FileIO.writeAtomically((dir as NSString).appendingPathComponent("classifier.json"),
-                                   data: try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]))
+        for s in r.model.params.slots {
+            tensors.append(
+                SafetensorsTensor(name: s.name, shape: s.shape, f32: r.model.params.values.pointer + s.offset))
+        }
+        try SafetensorsWriter.write(
+            path: (dir as NSString).appendingPathComponent("classifier.safetensors"), tensors: tensors)
+        let meta: [String: Any] = [
+            "format": "tessera-image-classifier", "format_version": 1, "classes": r.classes,
+            "side": r.model.side, "width": r.model.width, "val_accuracy": r.valAccuracy,
+            "val_images": r.valImages, "dataset": dataset, "steps": o.steps, "batch": o.batch, "seed": Int(o.seed),
+        ]
+        try FileIO.writeAtomically(
+            (dir as NSString).appendingPathComponent("classifier.json"),
+            data: try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]))
     }
 
     /// A classifier directory written by `save`.
-    public static func load(_ dir: String, maxBatch: Int, pool: Parallel) throws -> (model: ImageClassifier, classes: [String]) {
+    public static func load(
+        _ dir: String, maxBatch: Int, pool: Parallel
+    ) throws -> (model: ImageClassifier, classes: [String]) {
         let json = (dir as NSString).appendingPathComponent("classifier.json")
         guard let o = try JSONSerialization.jsonObject(with: try FileIO.read(json)) as? [String: Any],
-              o["format"] as? String == "tessera-image-classifier", let classes = o["classes"] as? [String], classes.count >= 2,
-              let side = o["side"].flatMap(JSONKeys.exactInt), side >= 8, let width = o["width"].flatMap(JSONKeys.exactInt),
-              width >= 4, width % 4 == 0 else {
+            o["format"] as? String == "tessera-image-classifier", let classes = o["classes"] as? [String],
+            classes.count >= 2,
+            let side = o["side"].flatMap(JSONKeys.exactInt), side >= 8,
+            let width = o["width"].flatMap(JSONKeys.exactInt),
+            width >= 4, width % 4 == 0
+        else {
             throw TesseraError.data(file: json, "not a Tessera image classifier (needs format, classes, side, width)")
         }
         let model = ImageClassifier(side: side, classes: classes.count, width: width, maxBatch: maxBatch, pool: pool)
-        try Checkpoint.loadParameters(file: (dir as NSString).appendingPathComponent("classifier.safetensors"), into: model.params)
+        try Checkpoint.loadParameters(
+            file: (dir as NSString).appendingPathComponent("classifier.safetensors"), into: model.params)
         return (model, classes)
     }
 }

@@ -53,30 +53,46 @@ public final class ConfigReader {
             throw fail(path, "is required (an integer)")
         }
         let i: Int
-        if let x = v as? Int, !(v is Bool) { i = x }
-        else if let d = v as? Double, d == d.rounded(), abs(d) < 1e15 { i = Int(d) }
-        else { throw fail(path, "expected an integer, got \(Self.describe(v))") }
+        if let x = v as? Int, !(v is Bool) {
+            i = x
+        } else if let d = v as? Double, d == d.rounded(), abs(d) < 1e15 {
+            i = Int(d)
+        } else {
+            throw fail(path, "expected an integer, got \(Self.describe(v))")
+        }
         if let min, i < min { throw fail(path, "must be at least \(min), got \(i)") }
         if let max, i > max { throw fail(path, "exceeds Tessera's maximum of \(max), got \(i)") }
         return i
     }
 
     public func optionalInt(_ path: String, min: Int? = nil, max: Int? = nil) throws -> Int? {
-        has(path) ? try int(path, min: min, max: max) : { known.insert(path); return nil }()
+        has(path)
+            ? try int(path, min: min, max: max)
+            : {
+                known.insert(path); return nil
+            }()
     }
 
-    public func double(_ path: String, _ def: Double? = nil, min: Double? = nil, max: Double? = nil,
-                       exclusiveMin: Bool = false) throws -> Double {
+    public func double(
+        _ path: String, _ def: Double? = nil, min: Double? = nil, max: Double? = nil,
+        exclusiveMin: Bool = false
+    ) throws -> Double {
         guard let v = raw(path) else {
             if let def { return def }
             throw fail(path, "is required (a number)")
         }
         let d: Double
-        if let x = v as? Double { d = x }
-        else if let x = v as? Int, !(v is Bool) { d = Double(x) }
+        if let x = v as? Double {
+            d = x
+        } else if let x = v as? Int, !(v is Bool) {
+            d = Double(x)
+        }
         // YAML 1.1 reads 3e-4 (no dot) as a string; accept numeric strings for numbers.
-        else if let s = v as? String, let x = Double(s) { d = x }
-        else { throw fail(path, "expected a number, got \(Self.describe(v))") }
+        else if let s = v as? String, let x = Double(s) {
+            d = x
+        } else {
+            throw fail(path, "expected a number, got \(Self.describe(v))")
+        }
         guard d.isFinite else { throw fail(path, "must be finite, got \(d)") }
         if let min {
             if exclusiveMin ? d <= min : d < min {
@@ -103,13 +119,19 @@ public final class ConfigReader {
     }
 
     public func optionalString(_ path: String) throws -> String? {
-        has(path) ? try string(path) : { known.insert(path); return nil }()
+        has(path)
+            ? try string(path)
+            : {
+                known.insert(path); return nil
+            }()
     }
 
-    public func choice<T: RawRepresentable & CaseIterable>(_ path: String, _ def: T) throws -> T where T.RawValue == String {
+    public func choice<T: RawRepresentable & CaseIterable>(_ path: String, _ def: T) throws -> T
+    where T.RawValue == String {
         let s = try string(path, def.rawValue)
         guard let v = T(rawValue: s) else {
-            throw fail(path, "unknown value \"\(s)\"; expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw fail(
+                path, "unknown value \"\(s)\"; expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return v
     }
@@ -119,7 +141,9 @@ public final class ConfigReader {
         if let s = v as? String { return [s] }
         guard let a = v as? [Any] else { throw fail(path, "expected a list of strings, got \(Self.describe(v))") }
         return try a.map {
-            guard let s = $0 as? String else { throw fail(path, "expected a list of strings, found \(Self.describe($0))") }
+            guard let s = $0 as? String else {
+                throw fail(path, "expected a list of strings, found \(Self.describe($0))")
+            }
             return s
         }
     }
@@ -128,7 +152,8 @@ public final class ConfigReader {
         guard let v = raw(path) else { return def }
         let items: [Any] = (v as? [Any]) ?? [v]
         return try items.map {
-            guard let i = ($0 as? Int) ?? (($0 as? Double).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }) else {
+            guard let i = ($0 as? Int) ?? (($0 as? Double).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil })
+            else {
                 throw fail(path, "expected a list of integers, found \(Self.describe($0))")
             }
             if let min, i < min { throw fail(path, "entries must be ≥ \(min), got \(i)") }
@@ -142,18 +167,18 @@ public final class ConfigReader {
         guard let tree = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object")
         }
-        do { return try make(ConfigReader(tree: tree, file: path)) }
-        catch TesseraError.config(let m) {
+        do { return try make(ConfigReader(tree: tree, file: path)) } catch TesseraError.config(let m) {
             throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
         }
     }
 
     /// Adam(W) hyperparameters under `optim.*`, with the task's defaults.
     func adam(beta1: Double, beta2: Double, weightDecay: Double) throws -> AdamWConfig {
-        AdamWConfig(beta1: try double("optim.beta1", beta1, min: 0, max: 0.999999),
-                    beta2: try double("optim.beta2", beta2, min: 0, max: 0.999999),
-                    eps: try double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
-                    weightDecay: try double("optim.weight_decay", weightDecay, min: 0))
+        AdamWConfig(
+            beta1: try double("optim.beta1", beta1, min: 0, max: 0.999999),
+            beta2: try double("optim.beta2", beta2, min: 0, max: 0.999999),
+            eps: try double("optim.eps", 1e-8, min: 0, exclusiveMin: true),
+            weightDecay: try double("optim.weight_decay", weightDecay, min: 0))
     }
 
     func checkpointSection() throws -> TrainConfig.CheckpointSection {

@@ -28,7 +28,9 @@ public enum Freezing {
         let pats = patterns(spec, layers: layers)
         let isPreset = spec.count == 1 && presets.contains(spec[0])
         for p in pats where !isPreset && !names.contains(where: { Glob.matches(p, $0) }) {
-            throw TesseraError.config("optim.trainable: \"\(p)\" matches no parameter (names look like \(names.prefix(3).joined(separator: ", ")), …)")
+            throw TesseraError.config(
+                "optim.trainable: \"\(p)\" matches no parameter (names look like \(names.prefix(3).joined(separator: ", ")), …)"
+            )
         }
         return Set(names.filter { Glob.matchesAny(pats, $0) })
     }

@@ -19,31 +19,43 @@ public enum PretrainedInit {
 
     /// `textRows`: how many leading rows are text ids shared with the source (the layout's text
     /// size for pair shards; else the source's whole vocabulary, capped at the run's).
-    public static func apply(from path: String, to model: Transformer, textRows: Int?, std configured: Double, seed: UInt64,
-                             tokenizer: String?) throws -> Report {
+    public static func apply(
+        from path: String, to model: Transformer, textRows: Int?, std configured: Double, seed: UInt64,
+        tokenizer: String?
+    ) throws -> Report {
         let dir = try Checkpoint.resolve(path, role: "init.from")
         let source = try TrainConfig.load(json: (dir as NSString).appendingPathComponent("config.json")).model
         let c = model.config
         var mismatch: [String] = []
         if source.dModel != c.dModel { mismatch.append("d_model \(source.dModel) vs \(c.dModel)") }
         if source.nLayers != c.nLayers { mismatch.append("n_layers \(source.nLayers) vs \(c.nLayers)") }
-        if source.nHeads != c.nHeads || source.nKVHeads != c.nKVHeads { mismatch.append("heads \(source.nHeads)/\(source.nKVHeads) vs \(c.nHeads)/\(c.nKVHeads)") }
+        if source.nHeads != c.nHeads || source.nKVHeads != c.nKVHeads {
+            mismatch.append("heads \(source.nHeads)/\(source.nKVHeads) vs \(c.nHeads)/\(c.nKVHeads)")
+        }
         if source.ffnHidden != c.ffnHidden { mismatch.append("ffn_hidden \(source.ffnHidden) vs \(c.ffnHidden)") }
         if source.norm != c.norm { mismatch.append("norm \(source.norm.rawValue) vs \(c.norm.rawValue)") }
-        if source.rope != c.rope || source.ropeTheta != c.ropeTheta { mismatch.append("rope \(source.rope.rawValue) θ \(source.ropeTheta) vs \(c.rope.rawValue) θ \(c.ropeTheta)") }
-        if source.tieEmbeddings != c.tieEmbeddings { mismatch.append("tie_embeddings \(source.tieEmbeddings) vs \(c.tieEmbeddings)") }
+        if source.rope != c.rope || source.ropeTheta != c.ropeTheta {
+            mismatch.append("rope \(source.rope.rawValue) θ \(source.ropeTheta) vs \(c.rope.rawValue) θ \(c.ropeTheta)")
+        }
+        if source.tieEmbeddings != c.tieEmbeddings {
+            mismatch.append("tie_embeddings \(source.tieEmbeddings) vs \(c.tieEmbeddings)")
+        }
         if let m = mismatch.first {
-            throw TesseraError.config("init.from \(dir) is a different architecture: \(m) (every model key but vocab_size must match)")
+            throw TesseraError.config(
+                "init.from \(dir) is a different architecture: \(m) (every model key but vocab_size must match)")
         }
         let shared = textRows ?? min(source.vocabSize, c.vocabSize)
         guard shared <= source.vocabSize, shared <= c.vocabSize else {
-            throw TesseraError.config("init.from \(dir) has \(source.vocabSize) vocabulary rows; the data's text ids need \(shared)")
+            throw TesseraError.config(
+                "init.from \(dir) has \(source.vocabSize) vocabulary rows; the data's text ids need \(shared)")
         }
         // Text ids must mean the same tokens in both: compare the tokenizers when both are files.
         let srcTok = (dir as NSString).appendingPathComponent("tokenizer.json")
         if let tokenizer, FileIO.exists(srcTok), FileIO.exists(tokenizer),
-           TokenShards.fnv1a(try FileIO.read(srcTok)) != TokenShards.fnv1a(try FileIO.read(tokenizer)) {
-            throw TesseraError.data(file: tokenizer, "is not the tokenizer of init.from (\(srcTok)); text ids would change meaning")
+            TokenShards.fnv1a(try FileIO.read(srcTok)) != TokenShards.fnv1a(try FileIO.read(tokenizer))
+        {
+            throw TesseraError.data(
+                file: tokenizer, "is not the tokenizer of init.from (\(srcTok)); text ids would change meaning")
         }
         let file = (dir as NSString).appendingPathComponent("model.safetensors")
         let st = try SafetensorsFile(path: file)
@@ -51,10 +63,14 @@ public enum PretrainedInit {
         let std = configured > 0 ? Float(configured) : 1 / Float(d).squareRoot()
         var tensors = 0, matrices = 0
         for slot in model.params.slots {
-            guard let e = st.entries[slot.name] else { throw TesseraError.data(file: file, "missing tensor \"\(slot.name)\"") }
+            guard let e = st.entries[slot.name] else {
+                throw TesseraError.data(file: file, "missing tensor \"\(slot.name)\"")
+            }
             let dst = model.params.values.pointer + slot.offset
             if slot.name == "tok_embeddings.weight" || slot.name == "output.weight" {
-                guard e.shape == [source.vocabSize, d] else { throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape)") }
+                guard e.shape == [source.vocabSize, d] else {
+                    throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape)")
+                }
                 let src = try st.floats(slot.name)
                 dst.update(from: src, count: shared * d)
                 var rng = RandomStream(seed: seed, name: "init/\(slot.name)/new-rows")
@@ -62,13 +78,16 @@ public enum PretrainedInit {
                 matrices += 1
             } else {
                 guard e.shape == slot.shape else {
-                    throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape), the run expects \(slot.shape)")
+                    throw TesseraError.data(
+                        file: file, "tensor \"\(slot.name)\" has shape \(e.shape), the run expects \(slot.shape)")
                 }
                 try st.read(slot.name, into: dst, count: slot.count)
             }
             tensors += 1
         }
-        return Report(source: dir, copiedTensors: tensors, copiedRows: shared, newRows: c.vocabSize - shared, matrices: matrices, std: std)
+        return Report(
+            source: dir, copiedTensors: tensors, copiedRows: shared, newRows: c.vocabSize - shared, matrices: matrices,
+            std: std)
     }
 }
 
@@ -78,25 +97,37 @@ extension PretrainedInit {
     /// LM, rescaled so their mean norm equals the text rows' (the LM was trained on inputs of that
     /// scale; the probe only fixes directions). The output rows stay as `apply` drew them. The probe
     /// must have used this run's text tokenizer and image tokenizer: both hashes are checked.
-    public static func applyAligned(from dir: String, to model: Transformer, layout: VocabularyLayout?,
-                                    tokenizer: String?, imageTokenizerHash: String?) throws -> (rows: Int, scale: Float) {
+    public static func applyAligned(
+        from dir: String, to model: Transformer, layout: VocabularyLayout?,
+        tokenizer: String?, imageTokenizerHash: String?
+    ) throws -> (rows: Int, scale: Float) {
         let file = (dir as NSString).appendingPathComponent("image_rows.safetensors")
-        guard let layout else { throw TesseraError.config("init.aligned needs text-to-image shards (tokenize pairs) as data.train") }
+        guard let layout else {
+            throw TesseraError.config("init.aligned needs text-to-image shards (tokenize pairs) as data.train")
+        }
         let st = try SafetensorsFile(path: file)
         let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
         guard let e = st.entries["image_embeddings"], e.shape == [K, d] else {
-            throw TesseraError.data(file: file, "needs image_embeddings [\(K), \(d)] (this run's codebook and d_model); has \(st.entries["image_embeddings"]?.shape.description ?? "none")")
+            throw TesseraError.data(
+                file: file,
+                "needs image_embeddings [\(K), \(d)] (this run's codebook and d_model); has \(st.entries["image_embeddings"]?.shape.description ?? "none")"
+            )
         }
         if let want = st.metadata["tokenizer_hash"], let tokenizer, FileIO.exists(tokenizer),
-           TokenShards.fnv1a(try FileIO.read(tokenizer)) != want {
-            throw TesseraError.data(file: file, "was aligned against another text tokenizer (\(want)) than \(tokenizer)")
+            TokenShards.fnv1a(try FileIO.read(tokenizer)) != want
+        {
+            throw TesseraError.data(
+                file: file, "was aligned against another text tokenizer (\(want)) than \(tokenizer)")
         }
         if let want = st.metadata["image_tokenizer_hash"], let have = imageTokenizerHash, want != have {
-            throw TesseraError.data(file: file, "was aligned on codes of image tokenizer \(want); the run's shards use \(have)")
+            throw TesseraError.data(
+                file: file, "was aligned on codes of image tokenizer \(want); the run's shards use \(have)")
         }
         let rows = try st.floats("image_embeddings")
         let table = model.params.value("tok_embeddings.weight")
-        let scale = meanNorm(table, rows: T, d: d) / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, rows: K, d: d) }, 1e-12)
+        let scale =
+            meanNorm(table, rows: T, d: d)
+            / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, rows: K, d: d) }, 1e-12)
         for i in 0..<(K * d) { table[T * d + i] = rows[i] * scale }
         return (K, scale)
     }
@@ -104,8 +135,12 @@ extension PretrainedInit {
     /// `init.match_norm`: the control for `applyAligned`. The image-code rows keep the directions
     /// `apply` drew and are rescaled by the same rule (mean norm = the text rows' mean norm), so
     /// aligned vs norm-matched separates direction from scale.
-    public static func matchImageRowNorm(of model: Transformer, layout: VocabularyLayout?) throws -> (rows: Int, scale: Float) {
-        guard let layout else { throw TesseraError.config("init.match_norm needs text-to-image shards (tokenize pairs) as data.train") }
+    public static func matchImageRowNorm(
+        of model: Transformer, layout: VocabularyLayout?
+    ) throws -> (rows: Int, scale: Float) {
+        guard let layout else {
+            throw TesseraError.config("init.match_norm needs text-to-image shards (tokenize pairs) as data.train")
+        }
         let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
         let table = model.params.value("tok_embeddings.weight")
         let scale = meanNorm(table, rows: T, d: d) / max(meanNorm(table + T * d, rows: K, d: d), 1e-12)
@@ -115,7 +150,9 @@ extension PretrainedInit {
 
     static func meanNorm(_ p: UnsafePointer<Float>, rows n: Int, d: Int) -> Float {
         var total: Float = 0
-        for r in 0..<n { var s: Float = 0; for j in 0..<d { s += p[r * d + j] * p[r * d + j] }; total += s.squareRoot() }
+        for r in 0..<n {
+            var s: Float = 0; for j in 0..<d { s += p[r * d + j] * p[r * d + j] }; total += s.squareRoot()
+        }
         return total / Float(max(1, n))
     }
 }

@@ -24,13 +24,17 @@ public enum RunDirectory {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         guard !contents.isEmpty else { return }
         if !overwrite {
-            throw TesseraError.runState("run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
+            throw TesseraError.runState(
+                "run directory \(dir) already exists; pass --resume to continue it or --overwrite to replace it")
         }
         if !FileIO.replaceable(dir) {
-            throw TesseraError.runState("\(dir) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --run-dir or remove it yourself")
+            throw TesseraError.runState(
+                "\(dir) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --run-dir or remove it yourself"
+            )
         }
         if let holder = DirectoryLock.holder(dir) {
-            throw TesseraError.runState("run directory \(dir) is in use by another process (\(holder)); not replacing it")
+            throw TesseraError.runState(
+                "run directory \(dir) is in use by another process (\(holder)); not replacing it")
         }
     }
 
@@ -45,8 +49,9 @@ public enum RunDirectory {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
             if !contents.isEmpty { try FileIO.removeOwned(dir) }
         }
-        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw TesseraError.runState("cannot create run directory \(dir): \(FileIO.describe(error))") }
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw TesseraError.runState("cannot create run directory \(dir): \(FileIO.describe(error))")
+        }
         try FileIO.markOwned(dir, kind: "run")
         try FileIO.writeAtomically(configPath(dir), data: configJSON)
     }
@@ -55,14 +60,18 @@ public enum RunDirectory {
     public static func savedConfig(_ dir: String) throws -> TrainConfig {
         guard FileIO.isDirectory(dir) else { throw TesseraError.runState("no run directory \(dir) to resume") }
         let path = configPath(dir)
-        guard FileIO.exists(path) else { throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory") }
+        guard FileIO.exists(path) else {
+            throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory")
+        }
         return try TrainConfig.load(json: path)
     }
 
     /// What a run trains: "vq" for the image tokenizer, "lm" (or no `task` key) for the language model.
     public static func savedTask(_ dir: String) throws -> String {
         let path = configPath(dir)
-        guard FileIO.exists(path) else { throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory") }
+        guard FileIO.exists(path) else {
+            throw TesseraError.runState("\(dir) has no config.json; it is not a Tessera run directory")
+        }
         guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object")
         }

@@ -43,16 +43,21 @@ public struct SafetensorsFile {
         self.data = data
         guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
         let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard n <= UInt64(SafetensorsFile.maxHeaderBytes) else { throw bad("header length \(n) exceeds the 100 MB limit") }
-        guard 8 + Int(n) <= data.count else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
+        guard n <= UInt64(SafetensorsFile.maxHeaderBytes) else {
+            throw bad("header length \(n) exceeds the 100 MB limit")
+        }
+        guard 8 + Int(n) <= data.count else {
+            throw bad("header length \(n) runs past the end of the \(data.count)-byte file")
+        }
         let start = 8 + Int(n)
         dataStart = start
         // A copy through raw bytes: Data.subdata(in:) traps on some slices (seen on prefix()).
         let headerBytes = data.withUnsafeBytes { Data(UnsafeRawBufferPointer(rebasing: $0[8..<start])) }
         guard String(data: headerBytes, encoding: .utf8) != nil else { throw bad("header is not UTF-8") }
         let root: Any
-        do { root = try JSONSerialization.jsonObject(with: headerBytes) }
-        catch { throw bad("header is not valid JSON") }
+        do { root = try JSONSerialization.jsonObject(with: headerBytes) } catch {
+            throw bad("header is not valid JSON")
+        }
         guard let obj = root as? [String: Any] else { throw bad("header is not a JSON object") }
         if let dup = JSONKeys.firstDuplicateTopLevelKey(headerBytes) { throw bad("duplicate tensor name \"\(dup)\"") }
 
@@ -69,38 +74,52 @@ public struct SafetensorsFile {
             }
             guard let info = value as? [String: Any] else { throw bad("entry \"\(name)\" is not an object") }
             guard let dt = info["dtype"] as? String else { throw bad("tensor \"\(name)\" has no dtype") }
-            guard let dtype = DType(rawValue: dt) else { throw bad("tensor \"\(name)\" has unsupported dtype \(dt) (F32, F16, BF16, F64, I32, I64)") }
+            guard let dtype = DType(rawValue: dt) else {
+                throw bad("tensor \"\(name)\" has unsupported dtype \(dt) (F32, F16, BF16, F64, I32, I64)")
+            }
             guard let shapeAny = info["shape"] as? [Any] else { throw bad("tensor \"\(name)\" has no shape") }
             var shape: [Int] = []
             var count = 1
             for s in shapeAny {
-                guard let v = JSONKeys.exactInt(s), v >= 0 else { throw bad("tensor \"\(name)\" has a bad dimension \(s)") }
+                guard let v = JSONKeys.exactInt(s), v >= 0 else {
+                    throw bad("tensor \"\(name)\" has a bad dimension \(s)")
+                }
                 let (p, o) = count.multipliedReportingOverflow(by: v)
-                guard !o, p <= data.count else { throw bad("tensor \"\(name)\" shape \(shapeAny) is larger than the file") }
+                guard !o, p <= data.count else {
+                    throw bad("tensor \"\(name)\" shape \(shapeAny) is larger than the file")
+                }
                 shape.append(v)
                 count = p
             }
             guard let offs = info["data_offsets"] as? [Any], offs.count == 2,
-                  let b = JSONKeys.exactInt(offs[0]), let e = JSONKeys.exactInt(offs[1]) else {
+                let b = JSONKeys.exactInt(offs[0]), let e = JSONKeys.exactInt(offs[1])
+            else {
                 throw bad("tensor \"\(name)\" has no valid data_offsets")
             }
-            guard b >= 0, b <= e else { throw bad("tensor \"\(name)\" data_offsets [\(b), \(e)] are reversed or negative") }
+            guard b >= 0, b <= e else {
+                throw bad("tensor \"\(name)\" data_offsets [\(b), \(e)] are reversed or negative")
+            }
             guard e - b == count * dtype.size else {
-                throw bad("tensor \"\(name)\" spans \(e - b) bytes but shape \(shape) of \(dt) needs \(count * dtype.size)")
+                throw bad(
+                    "tensor \"\(name)\" spans \(e - b) bytes but shape \(shape) of \(dt) needs \(count * dtype.size)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, begin: b, end: e)
         }
         // The tensors must tile the data buffer: no gaps, no overlaps, nothing after the end.
         var cursor = 0
         for (name, e) in entries.sorted(by: { ($0.value.begin, $0.value.end) < ($1.value.begin, $1.value.end) }) {
-            if e.begin < cursor { throw bad("tensor \"\(name)\" overlaps the previous tensor (offset \(e.begin) < \(cursor))") }
+            if e.begin < cursor {
+                throw bad("tensor \"\(name)\" overlaps the previous tensor (offset \(e.begin) < \(cursor))")
+            }
             if e.begin > cursor { throw bad("gap of \(e.begin - cursor) bytes before tensor \"\(name)\"") }
             cursor = e.end
         }
         let available = data.count - dataStart
         if cursor != available {
-            throw bad(cursor > available ? "tensor data runs \(cursor - available) bytes past the end of the file (truncated?)"
-                                         : "\(available - cursor) unused bytes after the last tensor")
+            throw bad(
+                cursor > available
+                    ? "tensor data runs \(cursor - available) bytes past the end of the file (truncated?)"
+                    : "\(available - cursor) unused bytes after the last tensor")
         }
         self.metadata = metadata
         self.entries = entries
@@ -117,23 +136,43 @@ public struct SafetensorsFile {
     public func read(_ name: String, into out: UnsafeMutablePointer<Float>, count: Int) throws {
         let e = try entry(name)
         guard e.count == count else {
-            throw TesseraError.data(file: path, "tensor \"\(name)\" has \(e.count) values (shape \(e.shape)), expected \(count)")
+            throw TesseraError.data(
+                file: path, "tensor \"\(name)\" has \(e.count) values (shape \(e.shape)), expected \(count)")
         }
         data.withUnsafeBytes { raw in
             let p = raw.baseAddress! + dataStart + e.begin
             switch e.dtype {
             case .f32:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             case .f16:
-                for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        Float16(
+                            bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+                }
             case .bf16:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        bitPattern: UInt32(
+                            UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                }
             case .i32:
-                for i in 0..<count { out[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+                for i in 0..<count {
+                    out[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                }
             case .f64:
-                for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        Double(
+                            bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                }
             case .i64:
-                for i in 0..<count { out[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+                for i in 0..<count {
+                    out[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                }
             }
         }
     }
@@ -153,7 +192,9 @@ public struct SafetensorsFile {
             for i in 0..<e.count {
                 switch e.dtype {
                 case .i32: out[i] = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-                case .i64: out[i] = Int32(truncatingIfNeeded: Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                case .i64:
+                    out[i] = Int32(
+                        truncatingIfNeeded: Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
                 default: break
                 }
             }
@@ -171,7 +212,9 @@ public struct SafetensorsTensor {
     public let name: String
     public let shape: [Int]
     public let payload: Payload
-    public init(name: String, shape: [Int], f32 p: UnsafePointer<Float>) { self.name = name; self.shape = shape; payload = .f32(p) }
+    public init(name: String, shape: [Int], f32 p: UnsafePointer<Float>) {
+        self.name = name; self.shape = shape; payload = .f32(p)
+    }
     public init(name: String, shape: [Int], i32 v: [Int32]) { self.name = name; self.shape = shape; payload = .i32(v) }
     var bytes: Int { shape.reduce(1, *) * 4 }
 }
@@ -188,8 +231,13 @@ public enum SafetensorsWriter {
         }
         for t in tensors {
             let dt: String
-            switch t.payload { case .f32: dt = "F32"; case .i32: dt = "I32" }
-            parts.append("\(JSONKeys.quote(t.name)):{\"dtype\":\"\(dt)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + t.bytes)]}")
+            switch t.payload {
+            case .f32: dt = "F32";
+            case .i32: dt = "I32"
+            }
+            parts.append(
+                "\(JSONKeys.quote(t.name)):{\"dtype\":\"\(dt)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + t.bytes)]}"
+            )
             offset += t.bytes
         }
         header += parts.joined(separator: ",") + "}"
@@ -202,7 +250,8 @@ public enum SafetensorsWriter {
             for t in tensors {
                 switch t.payload {
                 case .f32(let p): try FileIO.write(f, p, bytes: t.bytes, path: path)
-                case .i32(let v): try v.withUnsafeBytes { try FileIO.write(f, $0.baseAddress!, bytes: t.bytes, path: path) }
+                case .i32(let v):
+                    try v.withUnsafeBytes { try FileIO.write(f, $0.baseAddress!, bytes: t.bytes, path: path) }
                 }
             }
         }

@@ -103,7 +103,8 @@ public struct TrainConfig: Equatable, Sendable {
             ffnHidden: try r.optionalInt("model.ffn_hidden", min: 1, max: L.maxFFNHidden),
             ffnMultipleOf: try r.int("model.ffn_multiple_of", 256, min: 1, max: L.maxFFNHidden),
             norm: normKind,
-            normEps: Float(try r.double("model.norm_eps", normKind == .rmsNorm ? 1e-6 : 1e-5, min: 0, exclusiveMin: true)),
+            normEps: Float(
+                try r.double("model.norm_eps", normKind == .rmsNorm ? 1e-6 : 1e-5, min: 0, exclusiveMin: true)),
             rope: try r.choice("model.rope", RopeKind.half),
             ropeTheta: try r.double("model.rope_theta", 10000, min: 0, exclusiveMin: true),
             tieEmbeddings: try r.bool("model.tie_embeddings", false),
@@ -127,8 +128,10 @@ public struct TrainConfig: Equatable, Sendable {
 
         optim.steps = try r.int("optim.steps", 100, min: 1, max: 1 << 31)
         optim.microBatch = try r.int("optim.micro_batch", 8, min: 1, max: L.maxRows)
-        guard optim.microBatch * seqLen <= L.maxRows else {   // both ≤ 2²⁴ and 2²⁰: the product cannot overflow
-            throw r.fail("optim.micro_batch", "× data.seq_len (\(optim.microBatch) × \(seqLen)) exceeds Tessera's maximum of \(L.maxRows) rows")
+        guard optim.microBatch * seqLen <= L.maxRows else {  // both ≤ 2²⁴ and 2²⁰: the product cannot overflow
+            throw r.fail(
+                "optim.micro_batch",
+                "× data.seq_len (\(optim.microBatch) × \(seqLen)) exceeds Tessera's maximum of \(L.maxRows) rows")
         }
         optim.batchTokens = try r.int("optim.batch_tokens", optim.microBatch * seqLen, min: 1, max: 1 << 31)
         optim.lr = try r.double("optim.lr", 3e-4, min: 0, exclusiveMin: true)
@@ -138,7 +141,9 @@ public struct TrainConfig: Equatable, Sendable {
         optim.gradClip = try r.double("optim.grad_clip", 1.0, min: 0)
         optim.noDecay = try r.strings("optim.no_decay", [])
         optim.trainable = try r.strings("optim.trainable", ["all"])
-        if optim.trainable.isEmpty { throw r.fail("optim.trainable", "needs a preset (\(Freezing.presets.joined(separator: ", "))) or globs") }
+        if optim.trainable.isEmpty {
+            throw r.fail("optim.trainable", "needs a preset (\(Freezing.presets.joined(separator: ", "))) or globs")
+        }
 
         initialization.from = try r.string("init.from", "")
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
@@ -148,7 +153,8 @@ public struct TrainConfig: Equatable, Sendable {
         }
         initialization.matchNorm = try r.bool("init.match_norm", false)
         if initialization.matchNorm && (initialization.from.isEmpty || !initialization.aligned.isEmpty) {
-            throw r.fail("init.match_norm", "needs init.from and no init.aligned (aligned rows are norm-matched already)")
+            throw r.fail(
+                "init.match_norm", "needs init.from and no init.aligned (aligned rows are norm-matched already)")
         }
         eval.every = try r.int("eval.every", 0, min: 0)
         eval.tokens = try r.int("eval.tokens", 65536, min: 0)
@@ -161,10 +167,14 @@ public struct TrainConfig: Equatable, Sendable {
         }
         let micro = optim.microBatch * seqLen
         if optim.batchTokens % micro != 0 {
-            throw TesseraError.config("\(r.file): optim.batch_tokens (\(optim.batchTokens)) must be a multiple of micro_batch × seq_len (\(micro))")
+            throw TesseraError.config(
+                "\(r.file): optim.batch_tokens (\(optim.batchTokens)) must be a multiple of micro_batch × seq_len (\(micro))"
+            )
         }
         if data.ignoreIndex >= model.vocabSize {
-            throw TesseraError.config("\(r.file): data.ignore_index (\(data.ignoreIndex)) must be below model.vocab_size (\(model.vocabSize))")
+            throw TesseraError.config(
+                "\(r.file): data.ignore_index (\(data.ignoreIndex)) must be below model.vocab_size (\(model.vocabSize))"
+            )
         }
     }
 
@@ -183,17 +193,24 @@ public struct TrainConfig: Equatable, Sendable {
         if model.rotaryDims != 0 { m["rotary_dims"] = model.rotaryDims }
         if model.parallelResidual { m["parallel_residual"] = true }
         var t: [String: Any] = [
-            "seed": Int(seed), "threads": threads, "gemm_threading": gemmThreading.rawValue, "log_every": logEvery, "model": m,
-            "data": ["train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
-                     "ignore_index": data.ignoreIndex],
-            "optim": ["steps": optim.steps, "micro_batch": optim.microBatch, "batch_tokens": optim.batchTokens,
-                      "lr": optim.lr, "min_lr": optim.minLR, "warmup_steps": optim.warmupSteps,
-                      "beta1": optim.adam.beta1, "beta2": optim.adam.beta2, "eps": optim.adam.eps,
-                      "weight_decay": optim.adam.weightDecay, "grad_clip": optim.gradClip, "no_decay": optim.noDecay]
-                .merging(optim.trainable == ["all"] ? [:] : ["trainable": optim.trainable]) { a, _ in a },
+            "seed": Int(seed), "threads": threads, "gemm_threading": gemmThreading.rawValue, "log_every": logEvery,
+            "model": m,
+            "data": [
+                "train": data.train, "val": data.val, "val_fraction": data.valFraction, "seq_len": data.seqLen,
+                "ignore_index": data.ignoreIndex,
+            ],
+            "optim": [
+                "steps": optim.steps, "micro_batch": optim.microBatch, "batch_tokens": optim.batchTokens,
+                "lr": optim.lr, "min_lr": optim.minLR, "warmup_steps": optim.warmupSteps,
+                "beta1": optim.adam.beta1, "beta2": optim.adam.beta2, "eps": optim.adam.eps,
+                "weight_decay": optim.adam.weightDecay, "grad_clip": optim.gradClip, "no_decay": optim.noDecay,
+            ]
+            .merging(optim.trainable == ["all"] ? [:] : ["trainable": optim.trainable]) { a, _ in a },
             "eval": ["every": eval.every, "tokens": eval.tokens],
-            "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast,
-                           "milestone_every": checkpoint.milestoneEvery],
+            "checkpoint": [
+                "every": checkpoint.every, "keep_last": checkpoint.keepLast,
+                "milestone_every": checkpoint.milestoneEvery,
+            ],
         ]
         // Only when used, so configs from before `init` existed keep their hash.
         if !initialization.from.isEmpty {
@@ -201,7 +218,9 @@ public struct TrainConfig: Equatable, Sendable {
                 .merging(initialization.aligned.isEmpty ? [:] : ["aligned": initialization.aligned]) { a, _ in a }
                 .merging(initialization.matchNorm ? ["match_norm": true] : [:]) { a, _ in a }
         }
-        if data.captionDropout > 0 { t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a } }
+        if data.captionDropout > 0 {
+            t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a }
+        }
         return t
     }
 
@@ -224,7 +243,9 @@ public struct TrainConfig: Equatable, Sendable {
     }
 
     /// Loads a resolved `config.json` (written by a run or a checkpoint).
-    public static func load(json path: String) throws -> TrainConfig { try ConfigReader.fromJSON(path, TrainConfig.init(reader:)) }
+    public static func load(json path: String) throws -> TrainConfig {
+        try ConfigReader.fromJSON(path, TrainConfig.init(reader:))
+    }
 }
 
 public enum GemmThreading: String, CaseIterable, Sendable {

@@ -2,7 +2,7 @@ import Foundation
 
 /// How a run ended, written to `summary.json` whatever way it ends.
 public struct TrainSummary {
-    public var status: String          // completed | diverged | interrupted | failed
+    public var status: String  // completed | diverged | interrupted | failed
     public var exitReason: String
     public var exitCode: Int32
     public var step: Int
@@ -16,17 +16,21 @@ public struct TrainSummary {
     public var finalMetrics: [String: Double] = [:]
     public var bestMetrics: [String: Double] = [:]
 
-    public init(status: String, exitReason: String, exitCode: Int32, step: Int = 0, tokens: Int = 0,
-                finalLoss: Double? = nil, finalValLoss: Double? = nil, bestValLoss: Double? = nil,
-                bestValStep: Int? = nil, wallSeconds: Double = 0) {
+    public init(
+        status: String, exitReason: String, exitCode: Int32, step: Int = 0, tokens: Int = 0,
+        finalLoss: Double? = nil, finalValLoss: Double? = nil, bestValLoss: Double? = nil,
+        bestValStep: Int? = nil, wallSeconds: Double = 0
+    ) {
         self.status = status; self.exitReason = exitReason; self.exitCode = exitCode; self.step = step
         self.tokens = tokens; self.finalLoss = finalLoss; self.finalValLoss = finalValLoss
         self.bestValLoss = bestValLoss; self.bestValStep = bestValStep; self.wallSeconds = wallSeconds
     }
 
     public var json: Data {
-        var o: [String: Any] = ["status": status, "exit_reason": exitReason, "exit_code": Int(exitCode),
-                                "step": step, "tokens": tokens, "wall_time_s": wallSeconds]
+        var o: [String: Any] = [
+            "status": status, "exit_reason": exitReason, "exit_code": Int(exitCode),
+            "step": step, "tokens": tokens, "wall_time_s": wallSeconds,
+        ]
         var final: [String: Any] = [:]
         if let l = finalLoss { final["loss"] = l }
         if let v = finalValLoss { final["val_loss"] = v; final["val_ppl"] = Foundation.exp(v) }
@@ -83,10 +87,14 @@ public final class Trainer {
 
     /// Sets up a run in `runDir`, which must already exist (see `RunDirectory`). With `resume`,
     /// continues from the newest checkpoint that loads.
-    public init(config: TrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
-                comm: Communicator = SingleProcess(), log: @escaping (String) -> Void = { _ in }) throws {
+    public init(
+        config: TrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
+        comm: Communicator = SingleProcess(), log: @escaping (String) -> Void = { _ in }
+    ) throws {
         guard config.accumulation % comm.size == 0 else {
-            throw TesseraError.config("optim.batch_tokens gives \(config.accumulation) micro-batch(es) per step, not a multiple of the \(comm.size) MPI ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)")
+            throw TesseraError.config(
+                "optim.batch_tokens gives \(config.accumulation) micro-batch(es) per step, not a multiple of the \(comm.size) MPI ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)"
+            )
         }
         self.comm = comm
         self.config = config
@@ -99,7 +107,9 @@ public final class Trainer {
         val = streams.val
         if let m = streams.shards {
             guard m.vocabSize <= config.model.vocabSize else {
-                throw TesseraError.config("model.vocab_size (\(config.model.vocabSize)) is smaller than the shards' vocabulary (\(m.vocabSize), \(config.data.train)/manifest.json)")
+                throw TesseraError.config(
+                    "model.vocab_size (\(config.model.vocabSize)) is smaller than the shards' vocabulary (\(m.vocabSize), \(config.data.train)/manifest.json)"
+                )
             }
             tokenizerFile = try TokenShards.verifyTokenizer(dir: config.data.train, manifest: m)
             layout = m.layout
@@ -110,7 +120,9 @@ public final class Trainer {
         if let layout {
             let pad = Int(layout.special("<pad>"))
             guard config.data.ignoreIndex == -1 || config.data.ignoreIndex == pad else {
-                throw TesseraError.config("data.ignore_index (\(config.data.ignoreIndex)) must be -1 or <pad> (\(pad)) for the text-to-image shards in \(config.data.train)")
+                throw TesseraError.config(
+                    "data.ignore_index (\(config.data.ignoreIndex)) must be -1 or <pad> (\(pad)) for the text-to-image shards in \(config.data.train)"
+                )
             }
             ignoreIndex = Int32(pad)
         } else {
@@ -118,7 +130,9 @@ public final class Trainer {
         }
         if config.data.captionDropout > 0 {
             guard let layout, !(streams.shards?.sources.first?["kind"] == "unconditional") else {
-                throw TesseraError.config("data.caption_dropout needs caption–image shards (tokenize pairs without --unconditional); \(config.data.train) has none")
+                throw TesseraError.config(
+                    "data.caption_dropout needs caption–image shards (tokenize pairs without --unconditional); \(config.data.train) has none"
+                )
             }
             captionDropout = CaptionDropout(probability: config.data.captionDropout, layout: layout)
         } else {
@@ -126,58 +140,84 @@ public final class Trainer {
         }
         let T = config.data.seqLen, B = config.optim.microBatch
         guard train.count >= T + 1 else {
-            throw TesseraError.data(file: config.data.train, "training text has \(train.count) tokens, fewer than seq_len + 1 = \(T + 1)")
+            throw TesseraError.data(
+                file: config.data.train, "training text has \(train.count) tokens, fewer than seq_len + 1 = \(T + 1)")
         }
         let maxId = max(train.tokens.max() ?? 0, val.tokens.max() ?? 0)
         guard Int(maxId) < config.model.vocabSize else {
-            throw TesseraError.data(file: config.data.train, "token id \(maxId) is outside model.vocab_size \(config.model.vocabSize)")
+            throw TesseraError.data(
+                file: config.data.train, "token id \(maxId) is outside model.vocab_size \(config.model.vocabSize)")
         }
-        if let why = Transformer.sizeProblem(config.model, batch: B, seqLen: T, training: true) { throw TesseraError.config(why) }
+        if let why = Transformer.sizeProblem(config.model, batch: B, seqLen: T, training: true) {
+            throw TesseraError.config(why)
+        }
         model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
         let o = config.optim
         let trainable = try Freezing.trainable(o.trainable, names: model.params.names, layers: config.model.nLayers)
-        adam = AdamW(store: model.params, config: o.adam, trainable: { trainable.contains($0) }, decays: { !Glob.matchesAny(o.noDecay, $0) })
+        adam = AdamW(
+            store: model.params, config: o.adam, trainable: { trainable.contains($0) },
+            decays: { !Glob.matchesAny(o.noDecay, $0) })
         // One step's windows, all micro-batches: read once, counted, then fed slice by slice.
         inputs = [Int32](repeating: 0, count: config.accumulation * B * T)
         targets = [Int32](repeating: 0, count: config.accumulation * B * T)
         model.initialize(seed: config.seed)
         if !config.initialization.from.isEmpty {
-            let r = try PretrainedInit.apply(from: config.initialization.from, to: model, textRows: layout?.textSize,
-                                             std: config.initialization.newRowsStd, seed: config.seed, tokenizer: tokenizerFile)
-            log(String(format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ truncated N(0, %.4f)",
-                       r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output", r.copiedRows, r.newRows, r.std))
+            let r = try PretrainedInit.apply(
+                from: config.initialization.from, to: model, textRows: layout?.textSize,
+                std: config.initialization.newRowsStd, seed: config.seed, tokenizer: tokenizerFile)
+            log(
+                String(
+                    format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ truncated N(0, %.4f)",
+                    r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output",
+                    r.copiedRows, r.newRows, r.std))
             if !config.initialization.aligned.isEmpty {
-                let a = try PretrainedInit.applyAligned(from: config.initialization.aligned, to: model, layout: layout, tokenizer: tokenizerFile,
-                                                        imageTokenizerHash: streams.shards?.sources.first?["image_tokenizer_hash"])
-                log(String(format: "init: %d image-code embedding rows from %@ (scaled ×%.3f to the text rows' mean norm)",
-                           a.rows, config.initialization.aligned, a.scale))
+                let a = try PretrainedInit.applyAligned(
+                    from: config.initialization.aligned, to: model, layout: layout, tokenizer: tokenizerFile,
+                    imageTokenizerHash: streams.shards?.sources.first?["image_tokenizer_hash"])
+                log(
+                    String(
+                        format: "init: %d image-code embedding rows from %@ (scaled ×%.3f to the text rows' mean norm)",
+                        a.rows, config.initialization.aligned, a.scale))
             } else if config.initialization.matchNorm {
                 let a = try PretrainedInit.matchImageRowNorm(of: model, layout: layout)
-                log(String(format: "init: %d image-code embedding rows rescaled ×%.3f to the text rows' mean norm (init.match_norm)", a.rows, a.scale))
+                log(
+                    String(
+                        format:
+                            "init: %d image-code embedding rows rescaled ×%.3f to the text rows' mean norm (init.match_norm)",
+                        a.rows, a.scale))
             }
         }
         if resume { try restore() }
     }
 
     func restore() throws {
-        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange,
-                                                  writes: comm.isRoot, log: log, load: { path, s in
-            // The id ranges the checkpoint was trained with must be the data's.
-            let saved = (path as NSString).appendingPathComponent("layout.json")
-            if FileIO.exists(saved) || layout != nil {
-                guard FileIO.exists(saved), let layout else {
-                    throw TesseraError.data(file: path, layout == nil ? "was trained on text-to-image shards (layout.json) but \(config.data.train) has no vocabulary layout"
-                                                                      : "has no layout.json but \(config.data.train) is text-to-image shards")
-                }
-                let theirs = try VocabularyLayout(json: try JSONSerialization.jsonObject(with: try FileIO.read(saved)), file: saved)
-                try theirs.check(layout, mine: saved, theirs: config.data.train + "/manifest.json")
-            }
-            try Checkpoint.loadWeights(path, into: model)
-            try Checkpoint.loadOptimizer(path, into: adam)
-            if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
-                throw TesseraError.data(file: path + "/state.json", "data/train position \(counter) does not match step \(s.step)")
-            }
-        }) else { return }
+        guard
+            let s = try Checkpoint.resumeNewest(
+                runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange,
+                writes: comm.isRoot, log: log,
+                load: { path, s in
+                    // The id ranges the checkpoint was trained with must be the data's.
+                    let saved = (path as NSString).appendingPathComponent("layout.json")
+                    if FileIO.exists(saved) || layout != nil {
+                        guard FileIO.exists(saved), let layout else {
+                            throw TesseraError.data(
+                                file: path,
+                                layout == nil
+                                    ? "was trained on text-to-image shards (layout.json) but \(config.data.train) has no vocabulary layout"
+                                    : "has no layout.json but \(config.data.train) is text-to-image shards")
+                        }
+                        let theirs = try VocabularyLayout(
+                            json: try JSONSerialization.jsonObject(with: try FileIO.read(saved)), file: saved)
+                        try theirs.check(layout, mine: saved, theirs: config.data.train + "/manifest.json")
+                    }
+                    try Checkpoint.loadWeights(path, into: model)
+                    try Checkpoint.loadOptimizer(path, into: adam)
+                    if let counter = s.rng["data/train"], counter != dataCounter(step: s.step) {
+                        throw TesseraError.data(
+                            file: path + "/state.json", "data/train position \(counter) does not match step \(s.step)")
+                    }
+                })
+        else { return }
         step = s.step
         tokensSeen = s.tokensSeen
         elapsedBefore = s.elapsedSeconds
@@ -187,9 +227,10 @@ public final class Trainer {
     }
 
     var state: TrainState {
-        TrainState(step: step, adamStep: adam.step, tokensSeen: tokensSeen, elapsedSeconds: elapsed,
-                   configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestValLoss,
-                   bestValStep: bestValStep, rng: ["data/train": dataCounter(step: step)])
+        TrainState(
+            step: step, adamStep: adam.step, tokensSeen: tokensSeen, elapsedSeconds: elapsed,
+            configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestValLoss,
+            bestValStep: bestValStep, rng: ["data/train": dataCounter(step: step)])
     }
 
     /// Counter of the first training window of `step` in the "data/train" stream.
@@ -213,7 +254,8 @@ public final class Trainer {
         fill()
         let counted = targets.reduce(0) { $0 + ($1 == ignore ? 0 : 1) }
         guard counted > 0 else {
-            throw TesseraError.data(file: c.data.train, "step \(step + 1) has no counted targets (all equal ignore_index)")
+            throw TesseraError.data(
+                file: c.data.train, "step \(step + 1) has no counted targets (all equal ignore_index)")
         }
         model.params.zeroGrads()
         var sum = 0.0
@@ -221,18 +263,23 @@ public final class Trainer {
         for m in stride(from: comm.rank, to: accum, by: comm.size) {
             inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress! + m * micro) }
             sum += targets.withUnsafeBufferPointer {
-                model.lossAndBackward(targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
+                model.lossAndBackward(
+                    targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
             }
             if let layout {
                 targets.withUnsafeBufferPointer {
-                    split!.add(losses: model.tokenLosses, targets: $0.baseAddress! + m * micro, count: micro, layout: layout, ignore: ignore)
+                    split!.add(
+                        losses: model.tokenLosses, targets: $0.baseAddress! + m * micro, count: micro, layout: layout,
+                        ignore: ignore)
                 }
             }
         }
         if comm.size > 1 {
             comm.allreduceSum(model.params.grads.pointer, count: model.params.grads.count)
             var sums = [sum]
-            if let m = split { sums += [m.all, m.text, m.image, Double(m.allCount), Double(m.textCount), Double(m.imageCount)] }
+            if let m = split {
+                sums += [m.all, m.text, m.image, Double(m.allCount), Double(m.textCount), Double(m.imageCount)]
+            }
             comm.allreduceSum(&sums)
             sum = sums[0]
             if split != nil {
@@ -243,7 +290,8 @@ public final class Trainer {
         let loss = sum / Double(counted)
         let norm = adam.gradNorm()
         guard loss.isFinite, norm.isFinite else {
-            throw TesseraError.divergence("step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
+            throw TesseraError.divergence(
+                "step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
         }
         if c.optim.gradClip > 0 {
             let coef = c.optim.gradClip / (norm + 1e-6)
@@ -261,9 +309,11 @@ public final class Trainer {
         inputs.withUnsafeMutableBufferPointer { i in
             targets.withUnsafeMutableBufferPointer { t in
                 for m in 0..<c.accumulation {
-                    train.fillTraining(step: step, micro: m, accumulation: c.accumulation, rows: c.optim.microBatch, seqLen: c.data.seqLen,
-                                       seed: c.seed, captionDropout: captionDropout,
-                                       inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
+                    train.fillTraining(
+                        step: step, micro: m, accumulation: c.accumulation, rows: c.optim.microBatch,
+                        seqLen: c.data.seqLen,
+                        seed: c.seed, captionDropout: captionDropout,
+                        inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
                 }
             }
         }
@@ -276,27 +326,35 @@ public final class Trainer {
     }
 
     public func evaluate(split: inout ModalityLoss?) -> Double? {
-        Evaluator.meanLoss(model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: ignoreIndex, layout: layout,
-                           inputs: &inputs, targets: &targets, split: &split)
+        Evaluator.meanLoss(
+            model: model, stream: val, maxTokens: config.eval.tokens, ignoreIndex: ignoreIndex, layout: layout,
+            inputs: &inputs, targets: &targets, split: &split)
     }
 
     /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
     public func run() throws -> TrainSummary {
         let c = config
         let root = comm.isRoot
-        let metrics = root ? try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl")) : nil
+        let metrics =
+            root ? try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl")) : nil
         let firstStep = step
         if let better = BLASKernel.advice() {
-            log("note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster")
+            log(
+                "note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster"
+            )
         }
-        log("model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
-            + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : ""))
+        log(
+            "model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
+                + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : "")
+        )
         while step < c.optim.steps {
             // Every rank stops at the same step, whichever received the signal.
             let requested = comm.allreduceMax(stopRequested() ?? 0)
             if requested != 0 {
                 if root {
-                    let path = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
+                    let path = try Checkpoint.save(
+                        runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile,
+                        layout: layout)
                     log("stopped by signal \(requested) at step \(step); checkpoint \(path)")
                 }
                 throw TesseraError.interrupted(signal: requested)
@@ -308,12 +366,16 @@ public final class Trainer {
             lastLoss = loss
             let dt = Date().timeIntervalSince(t0)
             let tps = Double(c.tokensPerStep) / max(dt, 1e-9)
-            var row: [String: Any] = ["step": step, "tokens": tokensSeen, "lr": lr, "loss": loss, "grad_norm": norm,
-                                      "tokens_per_s": tps.rounded(), "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            var row: [String: Any] = [
+                "step": step, "tokens": tokensSeen, "lr": lr, "loss": loss, "grad_norm": norm,
+                "tokens_per_s": tps.rounded(), "elapsed_s": (elapsed * 1000).rounded() / 1000,
+            ]
             if let split {
                 // Raw per-step values are noisy with few image or text targets per step; an EMA (0.9,
                 // bias-corrected) sits beside each. It restarts with a resumed process.
-                for (key, v) in [("loss", split.meanAll), ("loss_text", split.meanText), ("loss_image", split.meanImage)] {
+                for (key, v) in [
+                    ("loss", split.meanAll), ("loss_text", split.meanText), ("loss_image", split.meanImage),
+                ] {
                     guard let v else { continue }
                     row[key] = v
                     row[key + "_ema"] = smoothed.update(key, v)
@@ -331,13 +393,23 @@ public final class Trainer {
             }
             metrics?.write(MetricsLog.line(row))
             let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
-            let text = String(format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr, norm, tps)
+            let text =
+                String(
+                    format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr,
+                    norm, tps)
                 + (row["val_loss"].map { String(format: "  val %.4f", $0 as! Double) } ?? "")
                 + "  eta " + Trainer.duration(remaining)
-            if let progress { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil { log(text) }
+            if let progress {
+                progress(text)
+            } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil {
+                log(text)
+            }
             if root, (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
-                _ = try Checkpoint.save(runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
-                Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
+                _ = try Checkpoint.save(
+                    runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile,
+                    layout: layout)
+                Checkpoint.prune(
+                    runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
             }
         }
         return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
@@ -345,13 +417,15 @@ public final class Trainer {
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+        return t >= 3600
+            ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
     }
 
     public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
-        TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, tokens: tokensSeen,
-                     finalLoss: lastLoss, finalValLoss: lastValLoss, bestValLoss: bestValLoss, bestValStep: bestValStep,
-                     wallSeconds: elapsed)
+        TrainSummary(
+            status: status, exitReason: reason, exitCode: code, step: step, tokens: tokensSeen,
+            finalLoss: lastLoss, finalValLoss: lastValLoss, bestValLoss: bestValLoss, bestValStep: bestValStep,
+            wallSeconds: elapsed)
     }
 }
 
@@ -381,7 +455,8 @@ public enum MetricsLog {
         var kept: [Substring] = []
         for line in data.split(separator: "\n") {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = obj["step"] as? Int else { continue }
+                let s = obj["step"] as? Int
+            else { continue }
             if s <= step { kept.append(line) }
         }
         try FileIO.writeAtomically(path, data: Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8))
@@ -390,6 +465,8 @@ public enum MetricsLog {
     /// Rows of a metrics.jsonl file.
     public static func read(_ path: String) throws -> [[String: Any]] {
         let text = String(decoding: try FileIO.read(path), as: UTF8.self)
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 }

@@ -129,16 +129,23 @@ public struct VQTrainConfig: Equatable, Sendable {
         if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
         // A batch's feature maps at full resolution (a lower bound on what training holds).
         let pixels = SizeLimits.bytes(model.resolution, model.resolution) ?? Int.max
-        let perImage = SizeLimits.bytes(pixels, SizeLimits.bytes(model.ch * (model.chMult.first ?? 1), 4 * 4) ?? Int.max)
-        if let why = SizeLimits.memoryProblem(perImage.flatMap { SizeLimits.bytes(optim.batch, $0) }, "optim.batch (\(optim.batch)) images of \(model.resolution)²") {
+        let perImage = SizeLimits.bytes(
+            pixels, SizeLimits.bytes(model.ch * (model.chMult.first ?? 1), 4 * 4) ?? Int.max)
+        if let why = SizeLimits.memoryProblem(
+            perImage.flatMap { SizeLimits.bytes(optim.batch, $0) },
+            "optim.batch (\(optim.batch)) images of \(model.resolution)²")
+        {
             throw TesseraError.config("\(r.file): \(why)")
         }
         let usesFolder = !data.folder.isEmpty, usesShapes = data.shapesCount > 0
         guard usesFolder != usesShapes else {
-            throw TesseraError.config("\(r.file): give exactly one of data.folder (a captioned image folder) or data.shapes.count (synthetic shapes)")
+            throw TesseraError.config(
+                "\(r.file): give exactly one of data.folder (a captioned image folder) or data.shapes.count (synthetic shapes)"
+            )
         }
         if usesShapes && (data.shapesValCount < 1 || data.shapesValCount >= data.shapesCount) {
-            throw TesseraError.config("\(r.file): data.shapes.val_count must be in 1..<data.shapes.count (\(data.shapesCount))")
+            throw TesseraError.config(
+                "\(r.file): data.shapes.val_count must be in 1..<data.shapes.count (\(data.shapesCount))")
         }
         if optim.minLR > optim.lr {
             throw TesseraError.config("\(r.file): optim.min_lr (\(optim.minLR)) must not exceed optim.lr (\(optim.lr))")
@@ -146,28 +153,40 @@ public struct VQTrainConfig: Equatable, Sendable {
         if gan.weight > 0 {
             // Each stride-2 layer halves the side and the two stride-1 4×4 convs take 2 pixels each.
             let side = (0..<gan.layers).reduce(model.resolution) { s, _ in s / 2 } - 2
-            if side < 1 { throw TesseraError.config("\(r.file): gan.layers (\(gan.layers)) is too deep for \(model.resolution)² images") }
+            if side < 1 {
+                throw TesseraError.config(
+                    "\(r.file): gan.layers (\(gan.layers)) is too deep for \(model.resolution)² images")
+            }
         }
-        if loss.l1 == 0 && loss.l2 == 0 { throw TesseraError.config("\(r.file): loss.l1 and loss.l2 are both 0; nothing would train the decoder") }
+        if loss.l1 == 0 && loss.l2 == 0 {
+            throw TesseraError.config("\(r.file): loss.l1 and loss.l2 are both 0; nothing would train the decoder")
+        }
     }
 
     public var tree: [String: Any] {
         let m = model
         return [
             "task": "vq", "seed": Int(seed), "threads": threads, "log_every": logEvery,
-            "model": ["resolution": m.resolution, "in_channels": m.inChannels, "ch": m.ch, "ch_mult": m.chMult,
-                      "num_res_blocks": m.numResBlocks, "attn_resolutions": m.attnResolutions, "z_channels": m.zChannels,
-                      "embed_dim": m.embedDim, "n_embed": m.nEmbed, "norm_groups": m.normGroups, "beta": Double(m.beta)],
+            "model": [
+                "resolution": m.resolution, "in_channels": m.inChannels, "ch": m.ch, "ch_mult": m.chMult,
+                "num_res_blocks": m.numResBlocks, "attn_resolutions": m.attnResolutions, "z_channels": m.zChannels,
+                "embed_dim": m.embedDim, "n_embed": m.nEmbed, "norm_groups": m.normGroups, "beta": Double(m.beta),
+            ],
             "data": ["folder": data.folder, "shapes": ["count": data.shapesCount, "val_count": data.shapesValCount]],
-            "optim": ["steps": optim.steps, "batch": optim.batch, "lr": optim.lr, "min_lr": optim.minLR,
-                      "warmup_steps": optim.warmupSteps, "beta1": optim.adam.beta1, "beta2": optim.adam.beta2,
-                      "eps": optim.adam.eps, "weight_decay": optim.adam.weightDecay, "grad_clip_value": optim.gradClipValue],
+            "optim": [
+                "steps": optim.steps, "batch": optim.batch, "lr": optim.lr, "min_lr": optim.minLR,
+                "warmup_steps": optim.warmupSteps, "beta1": optim.adam.beta1, "beta2": optim.adam.beta2,
+                "eps": optim.adam.eps, "weight_decay": optim.adam.weightDecay, "grad_clip_value": optim.gradClipValue,
+            ],
             "loss": ["l2": loss.l2, "l1": loss.l1, "vq": loss.vq],
             "codebook": ["restart_every": restartEvery, "restart_until": restartUntil],
             "ema": ["decay": emaDecay, "warmup": emaWarmup],
             "gan": ["weight": gan.weight, "ndf": gan.ndf, "layers": gan.layers, "start": gan.start],
             "eval": ["every": eval.every, "images": eval.images, "grid": eval.grid],
-            "checkpoint": ["every": checkpoint.every, "keep_last": checkpoint.keepLast, "milestone_every": checkpoint.milestoneEvery],
+            "checkpoint": [
+                "every": checkpoint.every, "keep_last": checkpoint.keepLast,
+                "milestone_every": checkpoint.milestoneEvery,
+            ],
         ]
     }
 
@@ -183,7 +202,9 @@ public struct VQTrainConfig: Equatable, Sendable {
 
 extension VQTrainConfig {
     /// Loads a resolved `config.json` (written by a run or a checkpoint).
-    public static func load(json path: String) throws -> VQTrainConfig { try ConfigReader.fromJSON(path, VQTrainConfig.init(reader:)) }
+    public static func load(json path: String) throws -> VQTrainConfig {
+        try ConfigReader.fromJSON(path, VQTrainConfig.init(reader:))
+    }
 }
 
 /// 64-bit FNV-1a as 16 hex digits (config hashes).

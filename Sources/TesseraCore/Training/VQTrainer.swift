@@ -31,8 +31,10 @@ public final class VQTrainer {
     public var progress: ((String) -> Void)?
     public var stopRequested: () -> Int32? = { nil }
 
-    public init(config: VQTrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
-                log: @escaping (String) -> Void = { _ in }) throws {
+    public init(
+        config: VQTrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
+        log: @escaping (String) -> Void = { _ in }
+    ) throws {
         self.config = config
         self.runDir = runDir
         self.log = log
@@ -55,7 +57,8 @@ public final class VQTrainer {
         dRecon = FloatBuffer(count: batch * model.imageSize)
         model.initialize(seed: config.seed)
         if config.gan.weight > 0 {
-            let d = PatchDiscriminator(ndf: config.gan.ndf, layers: config.gan.layers, resolution: side, maxBatch: batch, pool: pool)
+            let d = PatchDiscriminator(
+                ndf: config.gan.ndf, layers: config.gan.layers, resolution: side, maxBatch: batch, pool: pool)
             d.initialize(seed: config.seed)
             discriminator = d
             discriminatorAdam = AdamW(store: d.params, config: config.optim.adam)
@@ -125,16 +128,19 @@ public final class VQTrainer {
         model.backward(dRecon: dRecon.pointer, vqScale: Float(c.loss.vq), batch: batch)
         let norm = adam.gradNorm()
         guard loss.isFinite, norm.isFinite else {
-            throw TesseraError.divergence("step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
+            throw TesseraError.divergence(
+                "step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
         }
         if c.optim.gradClipValue > 0 {
             let v = Float(c.optim.gradClipValue), g = model.params.grads.pointer
-            pool.forEachChunk(model.params.grads.count, grain: 1 << 16) { r in for i in r { g[i] = max(-v, min(v, g[i])) } }
+            pool.forEachChunk(model.params.grads.count, grain: 1 << 16) { r in
+                for i in r { g[i] = max(-v, min(v, g[i])) }
+            }
         }
         adam.update(lr: c.schedule.lr(at: step), pool: pool)
         let dLoss = ganOn ? try discriminatorStep(real: batchImages.pointer, fake: recon.p, batch: batch) : nil
         if let ema {
-            let n = Double(step)   // updates before this one
+            let n = Double(step)  // updates before this one
             let decay = c.emaWarmup ? min(c.emaDecay, (1 + n) / (10 + n)) : c.emaDecay
             let k = Float(1 - decay), s = ema.pointer, p = model.params.values.pointer
             pool.forEachChunk(ema.count, grain: 1 << 16) { r in for i in r { s[i] -= k * (s[i] - p[i]) } }
@@ -143,8 +149,9 @@ public final class VQTrainer {
         if c.restartEvery > 0 && step % c.restartEvery == 0 && Double(step) <= c.restartUntil * Double(c.optim.steps) {
             restartDeadCodes(batch: batch)
         }
-        return StepResult(loss: loss, reconstruction: rec, vq: vq, gradNorm: norm, generatorAdversarial: adversarial,
-                          discriminatorLoss: dLoss)
+        return StepResult(
+            loss: loss, reconstruction: rec, vq: vq, gradNorm: norm, generatorAdversarial: adversarial,
+            discriminatorLoss: dLoss)
     }
 
     /// Hinge loss ½(mean relu(1 − D(x)) + mean relu(1 + D(x̂))) on the step's real batch and its
@@ -181,7 +188,10 @@ public final class VQTrainer {
         for k in 0..<config.model.nEmbed where model.usage[k] == 0 {
             let r = rng.int(below: rows)
             (model.codebookValues + k * e).update(from: model.latentRows + r * e, count: e)
-            ema.map { ($0.pointer + model.params.slot("quantize.embedding.weight")!.offset + k * e).update(from: model.latentRows + r * e, count: e) }
+            ema.map {
+                ($0.pointer + model.params.slot("quantize.embedding.weight")!.offset + k * e).update(
+                    from: model.latentRows + r * e, count: e)
+            }
             moved += 1
         }
         model.resetUsage()
@@ -198,7 +208,8 @@ public final class VQTrainer {
         if writeGrid && !r.originals.isEmpty {
             let dir = (runDir as NSString).appendingPathComponent("samples")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try r.grid(side: config.model.resolution).write(path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
+            try r.grid(side: config.model.resolution).write(
+                path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
         }
         return r.metrics
     }
@@ -215,53 +226,77 @@ public final class VQTrainer {
     // MARK: - checkpoints
 
     var state: TrainState {
-        TrainState(step: step, adamStep: adam.step, tokensSeen: step * config.optim.batch, elapsedSeconds: elapsed,
-                   configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestPSNR.map { -$0 },
-                   bestValStep: bestStep, rng: ["data/train": UInt64(step * config.optim.batch)])
+        TrainState(
+            step: step, adamStep: adam.step, tokensSeen: step * config.optim.batch, elapsedSeconds: elapsed,
+            configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestPSNR.map { -$0 },
+            bestValStep: bestStep, rng: ["data/train": UInt64(step * config.optim.batch)])
     }
 
     func saveCheckpoint() throws -> String {
         var extra: [String: SafetensorsPayload] = [:]
         if let ema {
-            extra["ema.safetensors"] = .init(tensors: model.params.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: ema.pointer + $0.offset) })
+            extra["ema.safetensors"] = .init(
+                tensors: model.params.slots.map {
+                    SafetensorsTensor(name: $0.name, shape: $0.shape, f32: ema.pointer + $0.offset)
+                })
         }
         // Usage since the last restart decides the next restart, so it is part of the state.
-        extra["codebook_usage.safetensors"] = .init(tensors: [SafetensorsTensor(name: "usage", shape: [config.model.nEmbed], i32: model.usage.map { Int32(clamping: $0) })])
+        extra["codebook_usage.safetensors"] = .init(tensors: [
+            SafetensorsTensor(name: "usage", shape: [config.model.nEmbed], i32: model.usage.map { Int32(clamping: $0) })
+        ])
         if let disc = discriminator, let dAdam = discriminatorAdam {
             let p = disc.params
             extra["discriminator.safetensors"] = .init(
-                tensors: p.slots.map { SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset) }
-                    + disc.buffers.map { SafetensorsTensor(name: $0.name, shape: [$0.values.count], f32: $0.values.pointer) },
+                tensors: p.slots.map {
+                    SafetensorsTensor(name: $0.name, shape: $0.shape, f32: p.values.pointer + $0.offset)
+                }
+                    + disc.buffers.map {
+                        SafetensorsTensor(name: $0.name, shape: [$0.values.count], f32: $0.values.pointer)
+                    },
                 metadata: ["num_batches_tracked": String(disc.batchesTracked)])
             extra["discriminator_optimizer.safetensors"] = Checkpoint.optimizerPayload(dAdam)
         }
-        let path = try Checkpoint.save(runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, extra: extra)
-        Checkpoint.prune(runDir: runDir, keepLast: config.checkpoint.keepLast, milestoneEvery: config.checkpoint.milestoneEvery)
+        let path = try Checkpoint.save(
+            runDir: runDir, params: model.params, adam: adam, state: state, configJSON: config.json, extra: extra)
+        Checkpoint.prune(
+            runDir: runDir, keepLast: config.checkpoint.keepLast, milestoneEvery: config.checkpoint.milestoneEvery)
         return path
     }
 
     func restore() throws {
-        guard let s = try Checkpoint.resumeNewest(runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log, load: { path, _ in
-            func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
-            try Checkpoint.loadParameters(file: at("model.safetensors"), into: model.params)
-            try Checkpoint.loadOptimizer(path, into: adam)
-            if let ema {
-                let f = try SafetensorsFile(path: at("ema.safetensors"))
-                for slot in model.params.slots { try f.read(slot.name, into: ema.pointer + slot.offset, count: slot.count) }
-            }
-            let u = try SafetensorsFile(path: at("codebook_usage.safetensors")).int32s("usage")
-            guard u.count == config.model.nEmbed else { throw TesseraError.data(file: at("codebook_usage.safetensors"), "holds \(u.count) counts for \(config.model.nEmbed) codes") }
-            model.resetUsage()
-            model.addUsage(u.map(Int.init))
-            if let disc = discriminator, let dAdam = discriminatorAdam {
-                let file = at("discriminator.safetensors")
-                try Checkpoint.loadParameters(file: file, into: disc.params, ignore: { $0.hasSuffix(".running_mean") || $0.hasSuffix(".running_var") })
-                let f = try SafetensorsFile(path: file)
-                for (name, buf) in disc.buffers { try f.read(name, into: buf.pointer, count: buf.count) }
-                disc.batchesTracked = Int(f.metadata["num_batches_tracked"] ?? "") ?? 0
-                try Checkpoint.loadOptimizer(file: at("discriminator_optimizer.safetensors"), into: dAdam)
-            }
-        }) else { return }
+        guard
+            let s = try Checkpoint.resumeNewest(
+                runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log,
+                load: { path, _ in
+                    func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
+                    try Checkpoint.loadParameters(file: at("model.safetensors"), into: model.params)
+                    try Checkpoint.loadOptimizer(path, into: adam)
+                    if let ema {
+                        let f = try SafetensorsFile(path: at("ema.safetensors"))
+                        for slot in model.params.slots {
+                            try f.read(slot.name, into: ema.pointer + slot.offset, count: slot.count)
+                        }
+                    }
+                    let u = try SafetensorsFile(path: at("codebook_usage.safetensors")).int32s("usage")
+                    guard u.count == config.model.nEmbed else {
+                        throw TesseraError.data(
+                            file: at("codebook_usage.safetensors"),
+                            "holds \(u.count) counts for \(config.model.nEmbed) codes")
+                    }
+                    model.resetUsage()
+                    model.addUsage(u.map(Int.init))
+                    if let disc = discriminator, let dAdam = discriminatorAdam {
+                        let file = at("discriminator.safetensors")
+                        try Checkpoint.loadParameters(
+                            file: file, into: disc.params,
+                            ignore: { $0.hasSuffix(".running_mean") || $0.hasSuffix(".running_var") })
+                        let f = try SafetensorsFile(path: file)
+                        for (name, buf) in disc.buffers { try f.read(name, into: buf.pointer, count: buf.count) }
+                        disc.batchesTracked = Int(f.metadata["num_batches_tracked"] ?? "") ?? 0
+                        try Checkpoint.loadOptimizer(file: at("discriminator_optimizer.safetensors"), into: dAdam)
+                    }
+                })
+        else { return }
         step = s.step
         elapsedBefore = s.elapsedSeconds
         lastLoss = s.lastLoss
@@ -275,7 +310,9 @@ public final class VQTrainer {
         let c = config
         let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
         let firstStep = step
-        log("model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)")
+        log(
+            "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)"
+        )
         while step < c.optim.steps {
             if let sig = stopRequested() {
                 let path = try saveCheckpoint()
@@ -287,10 +324,12 @@ public final class VQTrainer {
             let r = try trainStep()
             lastLoss = r.loss
             let dt = Date().timeIntervalSince(t0)
-            var row: [String: Any] = ["step": step, "images": step * c.optim.batch, "lr": lr, "loss": r.loss,
-                                      "rec_loss": r.reconstruction, "vq_loss": r.vq, "grad_norm": r.gradNorm,
-                                      "images_per_s": (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
-                                      "elapsed_s": (elapsed * 1000).rounded() / 1000]
+            var row: [String: Any] = [
+                "step": step, "images": step * c.optim.batch, "lr": lr, "loss": r.loss,
+                "rec_loss": r.reconstruction, "vq_loss": r.vq, "grad_norm": r.gradNorm,
+                "images_per_s": (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
+                "elapsed_s": (elapsed * 1000).rounded() / 1000,
+            ]
             if let g = r.generatorAdversarial, let d = r.discriminatorLoss { row["g_adv_loss"] = g; row["d_loss"] = d }
             let isLast = step == c.optim.steps
             if (c.eval.every > 0 && step % c.eval.every == 0) || isLast {
@@ -301,22 +340,29 @@ public final class VQTrainer {
             }
             metrics.write(MetricsLog.line(row))
             let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
-            var text = String(format: "step %d/%d  loss %.4f  rec %.4f  vq %.4f  %.1f img/s", step, c.optim.steps, r.loss,
-                              r.reconstruction, r.vq, Double(c.optim.batch) / max(dt, 1e-9))
+            var text = String(
+                format: "step %d/%d  loss %.4f  rec %.4f  vq %.4f  %.1f img/s", step, c.optim.steps, r.loss,
+                r.reconstruction, r.vq, Double(c.optim.batch) / max(dt, 1e-9))
             if let p = row["val_psnr"] as? Double {
-                text += String(format: "  val psnr %.2f dB  ssim %.3f  codes %.0f%%  ppl %.0f", p, row["val_ssim"] as! Double,
-                               100 * (row["val_code_usage"] as! Double), row["val_code_perplexity"] as! Double)
+                text += String(
+                    format: "  val psnr %.2f dB  ssim %.3f  codes %.0f%%  ppl %.0f", p, row["val_ssim"] as! Double,
+                    100 * (row["val_code_usage"] as! Double), row["val_code_perplexity"] as! Double)
             }
             text += "  eta " + Trainer.duration(remaining)
-            if let progress, row["val_psnr"] == nil { progress(text) } else if step % c.logEvery == 0 || isLast || row["val_psnr"] != nil { log(text) }
+            if let progress, row["val_psnr"] == nil {
+                progress(text)
+            } else if step % c.logEvery == 0 || isLast || row["val_psnr"] != nil {
+                log(text)
+            }
             if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast { _ = try saveCheckpoint() }
         }
         return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
     }
 
     public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
-        var s = TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, tokens: step * config.optim.batch,
-                             finalLoss: lastLoss, wallSeconds: elapsed)
+        var s = TrainSummary(
+            status: status, exitReason: reason, exitCode: code, step: step, tokens: step * config.optim.batch,
+            finalLoss: lastLoss, wallSeconds: elapsed)
         s.finalMetrics = lastEval
         if let b = bestPSNR { s.bestMetrics = ["val_psnr": b] }
         s.bestValStep = bestStep

@@ -10,9 +10,11 @@ struct FuzzValues {
 
     init(_ data: UnsafePointer<UInt8>, _ size: Int) { bytes = Array(UnsafeBufferPointer(start: data, count: size)) }
 
-    static let boundaries: [Int] = [0, 1, 2, 3, 4, 7, 8, 16, 64, 255, 256, 1024, 4096, 65_535, 65_536, 65_537, 1 << 20, (1 << 20) + 1,
-                                    1 << 24, (1 << 24) + 1, 1 << 30, Int(Int32.max), 1 << 31, 1 << 32, 1 << 40, 1 << 53, 1 << 62,
-                                    Int.max, -1, -2, Int.min]
+    static let boundaries: [Int] = [
+        0, 1, 2, 3, 4, 7, 8, 16, 64, 255, 256, 1024, 4096, 65_535, 65_536, 65_537, 1 << 20, (1 << 20) + 1,
+        1 << 24, (1 << 24) + 1, 1 << 30, Int(Int32.max), 1 << 31, 1 << 32, 1 << 40, 1 << 53, 1 << 62,
+        Int.max, -1, -2, Int.min,
+    ]
 
     mutating func byte() -> UInt8 {
         defer { at += 1 }

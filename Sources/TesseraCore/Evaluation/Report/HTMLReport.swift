@@ -7,7 +7,10 @@ public struct HTMLReport {
     public let study: StudyRuns
     public let claims: [PaperClaims.Claim]
     /// Element ids of the figures, in page order (the structure test checks each is drawn).
-    public static let figureIds = ["fig3-total", "fig4-text", "fig4-image", "fig5-image-only", "fig6-loss", "fig6-temperature", "forgetting-perplexity"]
+    public static let figureIds = [
+        "fig3-total", "fig4-text", "fig4-image", "fig5-image-only", "fig6-loss", "fig6-temperature",
+        "forgetting-perplexity",
+    ]
 
     /// The rules the claims were judged by: the study's own (study-rules.json in its root), else
     /// the defaults, which the page says.
@@ -25,19 +28,31 @@ public struct HTMLReport {
         let earlier = FileIO.exists((dir as NSString).appendingPathComponent("report.json"))
         try FileIO.buildDirectory(dir, overwrite: overwrite || earlier) { tmp in
             let grid = try sampleGrid()
-            if let grid { try grid.image.write(path: (tmp as NSString).appendingPathComponent("samples.png"), durable: false) }
-            try FileIO.writeAtomically((tmp as NSString).appendingPathComponent("index.html"), data: Data(page(grid: grid?.arms).utf8))
-            let json = try JSONSerialization.data(withJSONObject: ["rules": rules.lines, "claims": claims.map { c -> [String: Any] in
-                var row: [String: Any] = ["id": c.id, "source": c.source, "statement": c.statement, "measure": c.measure, "measured": c.measured,
-                                          "verdict": c.verdict.text, "reason": c.verdict.reason]
-                if let i = c.interval, i.n >= 2, i.lower.isFinite, i.upper.isFinite {
-                    row["interval"] = ["n": i.n, "mean": i.mean, "lower": i.lower, "upper": i.upper, "level": i.level]
-                } else if let i = c.interval {
-                    row["interval"] = ["n": i.n, "mean": i.mean]
-                }
-                if let r = c.region { row["region"] = r.text }
-                return row
-            }], options: [.prettyPrinted, .sortedKeys])
+            if let grid {
+                try grid.image.write(path: (tmp as NSString).appendingPathComponent("samples.png"), durable: false)
+            }
+            try FileIO.writeAtomically(
+                (tmp as NSString).appendingPathComponent("index.html"), data: Data(page(grid: grid?.arms).utf8))
+            let json = try JSONSerialization.data(
+                withJSONObject: [
+                    "rules": rules.lines,
+                    "claims": claims.map { c -> [String: Any] in
+                        var row: [String: Any] = [
+                            "id": c.id, "source": c.source, "statement": c.statement, "measure": c.measure,
+                            "measured": c.measured,
+                            "verdict": c.verdict.text, "reason": c.verdict.reason,
+                        ]
+                        if let i = c.interval, i.n >= 2, i.lower.isFinite, i.upper.isFinite {
+                            row["interval"] = [
+                                "n": i.n, "mean": i.mean, "lower": i.lower, "upper": i.upper, "level": i.level,
+                            ]
+                        } else if let i = c.interval {
+                            row["interval"] = ["n": i.n, "mean": i.mean]
+                        }
+                        if let r = c.region { row["region"] = r.text }
+                        return row
+                    },
+                ], options: [.prettyPrinted, .sortedKeys])
             try FileIO.writeAtomically((tmp as NSString).appendingPathComponent("report.json"), data: json)
         }
     }
@@ -46,30 +61,33 @@ public struct HTMLReport {
 
     public func page(grid arms: [String]?) -> String {
         var h = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>Tessera: pre-trained LMs and auto-regressive text-to-image, re-measured</title>
-        <style>
-        body{font-family:system-ui,sans-serif;max-width:1200px;margin:24px auto;padding:0 16px;color:#222}
-        table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:13px}
-        th{background:#f4f4f4}.held{background:#e3f5e1}.not-held{background:#fbe3e1}.inconclusive{background:#fdf5d8}.not-measured{background:#f2f2f2}
-        .figs{display:flex;flex-wrap:wrap;gap:12px}.note{color:#555;font-size:13px}code{font-size:12px}b.c{color:#a00}
-        </style></head><body>
-        <h1>Pre-trained language models and auto-regressive text-to-image generation, re-measured</h1>
-        <p class="note">Every number below is read from the runs listed at the end: \(study.textToImage.count) text-to-image,
-        \(study.imageOnly.count) image-only and \(study.textLMs.count) text-LM training runs, \(study.alignments.count) alignment probe(s),
-        \(study.forgetting.count) forgetting-probe checkpoint(s), \(study.samples.count) sample set(s).
-        Curves are training perplexity (exponential of the EMA of the training loss, as in the paper's figures);
-        thin lines are single seeds, thick lines their mean.</p>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Tessera: pre-trained LMs and auto-regressive text-to-image, re-measured</title>
+            <style>
+            body{font-family:system-ui,sans-serif;max-width:1200px;margin:24px auto;padding:0 16px;color:#222}
+            table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:13px}
+            th{background:#f4f4f4}.held{background:#e3f5e1}.not-held{background:#fbe3e1}.inconclusive{background:#fdf5d8}.not-measured{background:#f2f2f2}
+            .figs{display:flex;flex-wrap:wrap;gap:12px}.note{color:#555;font-size:13px}code{font-size:12px}b.c{color:#a00}
+            </style></head><body>
+            <h1>Pre-trained language models and auto-regressive text-to-image generation, re-measured</h1>
+            <p class="note">Every number below is read from the runs listed at the end: \(study.textToImage.count) text-to-image,
+            \(study.imageOnly.count) image-only and \(study.textLMs.count) text-LM training runs, \(study.alignments.count) alignment probe(s),
+            \(study.forgetting.count) forgetting-probe checkpoint(s), \(study.samples.count) sample set(s).
+            Curves are training perplexity (exponential of the EMA of the training loss, as in the paper's figures);
+            thin lines are single seeds, thick lines their mean.</p>
 
-        """
+            """
         h += claimsTable()
         h += "<h2 id=\"figures\">Figures 3–4: text-to-image training</h2><div class=\"figs\">"
         let t2i = t2iGroups()
         h += curves(id: "fig3-total", title: "Fig. 3: total perplexity", groups: t2i, key: "loss_ema")
-        h += curves(id: "fig4-text", title: "Fig. 4: text-token perplexity", groups: t2i, key: "loss_text_ema", tail: false)
+        h += curves(
+            id: "fig4-text", title: "Fig. 4: text-token perplexity", groups: t2i, key: "loss_text_ema", tail: false)
         h += curves(id: "fig4-image", title: "Fig. 4: image-token perplexity", groups: t2i, key: "loss_image_ema")
         h += "</div><h2>Figure 5: image-only training and freezing presets</h2><div class=\"figs\">"
-        h += curves(id: "fig5-image-only", title: "Fig. 5: image-only perplexity", groups: StudyRuns.byArm(study.imageOnly), key: "loss_ema")
+        h += curves(
+            id: "fig5-image-only", title: "Fig. 5: image-only perplexity", groups: StudyRuns.byArm(study.imageOnly),
+            key: "loss_ema")
         h += "</div><h2>Figure 6: image–text token contrastive alignment</h2><div class=\"figs\">"
         h += alignmentPlots()
         h += "</div>"
@@ -84,13 +102,17 @@ public struct HTMLReport {
     }
 
     func claimsTable() -> String {
-        var h = "<h2>Claims</h2><p class=\"note\">Each finding of the paper, the number measured here and the verdict, by rules written down before the runs. "
+        var h =
+            "<h2>Claims</h2><p class=\"note\">Each finding of the paper, the number measured here and the verdict, by rules written down before the runs. "
             + "Arms are compared paired by seed: Δ is the mean per-seed difference with its t interval. <b>held</b>: the interval lies inside the claim's region; "
             + "<b>not held</b>: entirely outside it; <b>inconclusive</b>: it straddles the edge, so these seeds cannot decide (a difference the size of rounding noise lands here). "
             + "A claim this data or LM cannot test says why instead of a verdict.</p>"
-        h += "<h3>Rules</h3><ul id=\"rules\">" + rules.lines.map { "<li>\(e($0))</li>" }.joined()
-            + (study.rules == nil ? "<li>(no \(StudyRules.fileName) among the inputs: the default rules)</li>" : "") + "</ul>"
-        h += "<table id=\"claims\"><tr><th>#</th><th>paper</th><th>claim</th><th>measured here</th><th>rule</th><th>verdict</th></tr>"
+        h +=
+            "<h3>Rules</h3><ul id=\"rules\">" + rules.lines.map { "<li>\(e($0))</li>" }.joined()
+            + (study.rules == nil ? "<li>(no \(StudyRules.fileName) among the inputs: the default rules)</li>" : "")
+            + "</ul>"
+        h +=
+            "<table id=\"claims\"><tr><th>#</th><th>paper</th><th>claim</th><th>measured here</th><th>rule</th><th>verdict</th></tr>"
         for c in claims {
             let cls: String
             switch c.verdict {
@@ -101,13 +123,16 @@ public struct HTMLReport {
             }
             var verdict = c.verdict.text
             if !c.verdict.reason.isEmpty { verdict += ": " + c.verdict.reason }
-            h += "<tr class=\"claim \(cls)\" id=\"claim-\(c.id)\"><td>\(c.id)</td><td>\(e(c.source))</td><td>\(e(c.statement))</td>"
+            h +=
+                "<tr class=\"claim \(cls)\" id=\"claim-\(c.id)\"><td>\(c.id)</td><td>\(e(c.source))</td><td>\(e(c.statement))</td>"
                 + "<td class=\"measured\">\(e(c.measured.isEmpty ? "—" : c.measured))</td><td class=\"note\">\(e(c.measure))</td><td class=\"verdict\">\(e(verdict))</td></tr>"
         }
         h += "</table>"
         let untestable = claims.filter { if case .untestable = $0.verdict { return true } else { return false } }
         h += "<h3 id=\"scale\">What this scale cannot test</h3>"
-        h += untestable.isEmpty ? "<p class=\"note\">Every claim was testable on these runs.</p>"
+        h +=
+            untestable.isEmpty
+            ? "<p class=\"note\">Every claim was testable on these runs.</p>"
             : "<ul>" + untestable.map { "<li><b>\($0.id)</b>: \(e($0.verdict.reason))</li>" }.joined() + "</ul>"
         return h
     }
@@ -122,7 +147,11 @@ public struct HTMLReport {
             for lr in lrs {
                 let runs = g.runs.filter { PaperClaims.same($0.lr, lr) }
                 guard !runs.isEmpty else { continue }
-                groups.append((primary.map { PaperClaims.same($0, lr) } ?? true ? g.arm : g.arm + String(format: " @ lr %g", lr), runs))
+                groups.append(
+                    (
+                        primary.map { PaperClaims.same($0, lr) } ?? true
+                            ? g.arm : g.arm + String(format: " @ lr %g", lr), runs
+                    ))
             }
         }
         return groups
@@ -130,21 +159,30 @@ public struct HTMLReport {
 
     /// Perplexity curves of `key` (a loss), one colour per arm: thin per seed, thick mean.
     /// `tail`: the y range leaves out the first 10 % of steps.
-    func curves(id: String, title: String, groups: [(arm: String, runs: [StudyRuns.TrainingRun])], key: String, tail: Bool = true) -> String {
+    func curves(
+        id: String, title: String, groups: [(arm: String, runs: [StudyRuns.TrainingRun])], key: String,
+        tail: Bool = true
+    ) -> String {
         var series: [SVGPlot.Series] = []
         for (i, g) in groups.enumerated() {
             let colour = SVGPlot.colour(arm: g.arm, index: i)
             let perSeed = g.runs.map { $0.curve(key).map { ($0.x, Foundation.exp($0.y)) } }
             if perSeed.count > 1 {
                 for (r, pts) in zip(g.runs, perSeed) {
-                    series.append(.init(label: "\(g.arm) seed \(r.seed)", points: pts, colour: colour, width: 1, inLegend: false))
+                    series.append(
+                        .init(label: "\(g.arm) seed \(r.seed)", points: pts, colour: colour, width: 1, inLegend: false))
                 }
             }
-            series.append(.init(label: g.arm + (perSeed.count > 1 ? " (mean of \(perSeed.count))" : ""), points: Self.mean(perSeed), colour: colour))
+            series.append(
+                .init(
+                    label: g.arm + (perSeed.count > 1 ? " (mean of \(perSeed.count))" : ""), points: Self.mean(perSeed),
+                    colour: colour))
         }
         let lastStep = Double(groups.flatMap(\.runs).map(\.steps).max() ?? 0)
-        return SVGPlot(id: id, title: title, xLabel: "step", yLabel: "perplexity", logY: true,
-                       yRangeFromX: tail ? 0.1 * lastStep : -.infinity, series: series).svg
+        return SVGPlot(
+            id: id, title: title, xLabel: "step", yLabel: "perplexity", logY: true,
+            yRangeFromX: tail ? 0.1 * lastStep : -.infinity, series: series
+        ).svg
     }
 
     /// Pointwise mean of curves over the steps they all share.
@@ -161,28 +199,42 @@ public struct HTMLReport {
     func alignmentPlots() -> String {
         var loss: [SVGPlot.Series] = [], temp: [SVGPlot.Series] = []
         for (i, a) in study.alignments.enumerated() {
-            let colour = SVGPlot.palette[i % SVGPlot.palette.count], name = study.alignments.count > 1 ? a.dir + ": " : ""
+            let colour = SVGPlot.palette[i % SVGPlot.palette.count],
+                name = study.alignments.count > 1 ? a.dir + ": " : ""
             func pts(_ key: String) -> [(x: Double, y: Double)] {
-                a.rows.compactMap { r in (r["step"] as? Int).flatMap { s in (r[key] as? Double).map { (Double(s), $0) } } }
+                a.rows.compactMap { r in
+                    (r["step"] as? Int).flatMap { s in (r[key] as? Double).map { (Double(s), $0) } }
+                }
             }
             let batch = (a.summary["batch"] as? Int).map { " (batch \($0))" } ?? ""
             loss.append(.init(label: name + "training" + batch, points: pts("loss"), colour: colour, width: 1))
             let valBatch = (a.summary["val_batch"] as? Int).map { " (batch \($0))" } ?? ""
-            loss.append(.init(label: name + "held-out" + valBatch, points: pts("val_loss"), colour: colour, dashed: true))
+            loss.append(
+                .init(label: name + "held-out" + valBatch, points: pts("val_loss"), colour: colour, dashed: true))
             temp.append(.init(label: name + "temperature", points: pts("temperature"), colour: colour))
         }
-        return SVGPlot(id: "fig6-loss", title: "Fig. 6 (left): contrastive loss", xLabel: "step", yLabel: "loss", series: loss).svg
-            + SVGPlot(id: "fig6-temperature", title: "Fig. 6 (right): learnable temperature", xLabel: "step", yLabel: "temperature", logY: true, series: temp).svg
+        return SVGPlot(
+            id: "fig6-loss", title: "Fig. 6 (left): contrastive loss", xLabel: "step", yLabel: "loss", series: loss
+        ).svg
+            + SVGPlot(
+                id: "fig6-temperature", title: "Fig. 6 (right): learnable temperature", xLabel: "step",
+                yLabel: "temperature", logY: true, series: temp
+            ).svg
     }
 
     func nearestTable() -> String {
         // The real probe's table (a shuffled-caption control only when there is nothing else).
-        guard let a = study.alignments.first(where: { !$0.control }) ?? study.alignments.first, !a.nearest.isEmpty else {
+        guard let a = study.alignments.first(where: { !$0.control }) ?? study.alignments.first, !a.nearest.isEmpty
+        else {
             return "<p class=\"note\">No alignment probe among the inputs.</p>"
         }
-        var h = "<h3>Nearest text tokens of image codes after alignment</h3><p class=\"note\">The first 16 codes of \(e(a.dir))/nearest.tsv (cosine in brackets).</p><table id=\"nearest\"><tr><th>code</th><th>nearest text tokens</th></tr>"
+        var h =
+            "<h3>Nearest text tokens of image codes after alignment</h3><p class=\"note\">The first 16 codes of \(e(a.dir))/nearest.tsv (cosine in brackets).</p><table id=\"nearest\"><tr><th>code</th><th>nearest text tokens</th></tr>"
         for n in a.nearest.prefix(16) {
-            h += "<tr><td>\(n.code)</td><td>" + n.tokens.map { "<code>\(e(Self.visible($0.0)))</code> (\(String(format: "%.2f", $0.1)))" }.joined(separator: ", ") + "</td></tr>"
+            h +=
+                "<tr><td>\(n.code)</td><td>"
+                + n.tokens.map { "<code>\(e(Self.visible($0.0)))</code> (\(String(format: "%.2f", $0.1)))" }.joined(
+                    separator: ", ") + "</td></tr>"
         }
         return h + "</table>"
     }
@@ -210,20 +262,32 @@ public struct HTMLReport {
         }
         var series = groups.keys.sorted().enumerated().map { i, l in
             let start = fromLM.contains(l) ? [before.map { (x: 0.0, y: $0) }].compactMap { $0 } : []
-            return SVGPlot.Series(label: l, points: (start + groups[l]!).sorted { $0.x < $1.x },
-                                  colour: SVGPlot.colour(arm: l.split(separator: " ").dropFirst().first.map { String($0).trimmingCharacters(in: [","]) } ?? l, index: i),
-                                  markers: true)
+            return SVGPlot.Series(
+                label: l, points: (start + groups[l]!).sorted { $0.x < $1.x },
+                colour: SVGPlot.colour(
+                    arm: l.split(separator: " ").dropFirst().first.map { String($0).trimmingCharacters(in: [","]) }
+                        ?? l, index: i),
+                markers: true)
         }
         if let before, let maxStep = groups.values.flatMap({ $0 }).map(\.x).max() {
-            series.append(.init(label: "pre-trained LM", points: [(0, before), (maxStep, before)], colour: "#555", dashed: true, width: 1))
+            series.append(
+                .init(
+                    label: "pre-trained LM", points: [(0, before), (maxStep, before)], colour: "#555", dashed: true,
+                    width: 1))
         }
-        return SVGPlot(id: "forgetting-perplexity", title: "Held-out text perplexity (over text ids) along text-to-image training", xLabel: "text-to-image step",
-                       yLabel: "perplexity", logY: true, series: series).svg
+        return SVGPlot(
+            id: "forgetting-perplexity", title: "Held-out text perplexity (over text ids) along text-to-image training",
+            xLabel: "text-to-image step",
+            yLabel: "perplexity", logY: true, series: series
+        ).svg
     }
 
     func forgettingTable() -> String {
-        guard !study.forgetting.isEmpty else { return "<p class=\"note\">No forgetting-probe output among the inputs.</p>" }
-        var h = "<table id=\"table1\"><tr><th>model</th><th>step</th><th>held-out perplexity</th><th>over text ids</th><th>world-knowledge cloze</th><th>few-shot EN→FR</th><th>completions (model output in bold)</th></tr>"
+        guard !study.forgetting.isEmpty else {
+            return "<p class=\"note\">No forgetting-probe output among the inputs.</p>"
+        }
+        var h =
+            "<table id=\"table1\"><tr><th>model</th><th>step</th><th>held-out perplexity</th><th>over text ids</th><th>world-knowledge cloze</th><th>few-shot EN→FR</th><th>completions (model output in bold)</th></tr>"
         for r in study.forgetting {
             func pct(_ k: String) -> String { (r[k] as? Double).map { String(format: "%.1f %%", 100 * $0) } ?? "—" }
             let completions = (r["completions"] as? [[String: Any]] ?? []).map { c in
@@ -232,7 +296,8 @@ public struct HTMLReport {
             let path = r["checkpoint"] as? String ?? "", step = r["step"] as? Int ?? 0
             // The pre-trained LM's own step counts text pretraining, not text-to-image training.
             let stepCell = study.textToImageRun(of: path) == nil ? "0 (text LM at step \(step))" : "\(step)"
-            h += "<tr><td>\(e(label(ofCheckpoint: path)))</td><td>\(stepCell)</td>"
+            h +=
+                "<tr><td>\(e(label(ofCheckpoint: path)))</td><td>\(stepCell)</td>"
                 + "<td>\((r["val_ppl"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td>"
                 + "<td>\((r["val_ppl_text_only"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct("cloze_accuracy"))</td><td>\(pct("translation_accuracy"))</td><td>\(completions)</td></tr>"
         }
@@ -242,16 +307,20 @@ public struct HTMLReport {
     func samplesSection(arms: [String]?) -> String {
         var h = "<h2>Samples</h2>"
         guard let arms else { return h + "<p class=\"note\">No sample sets among the inputs.</p>" }
-        h += "<p class=\"note\">The first held-out captions, one sample each, left to right: \(e(arms.joined(separator: ", "))).</p>"
+        h +=
+            "<p class=\"note\">The first held-out captions, one sample each, left to right: \(e(arms.joined(separator: ", "))).</p>"
         h += "<img id=\"samples\" src=\"samples.png\" alt=\"samples by initialisation\" style=\"max-width:100%\">"
-        h += "<table id=\"sample-scores\"><tr><th>sample set</th><th>run</th><th>images</th><th>recognised as captioned "
+        h +=
+            "<table id=\"sample-scores\"><tr><th>sample set</th><th>run</th><th>images</th><th>recognised as captioned "
             + "(shapes) or in the caption's category (classifier; chance)</th><th>Fréchet distance (real-vs-real floor)</th><th>ended the image</th></tr>"
         for s in study.samples {
             let c = PaperClaims.sampleScore(s.summary)?.value
             let chance = s.summary["class_chance"] as? Double
-            let fd = s.summary["frechet_distance"] as? Double, floor = s.summary["frechet_distance_real_train"] as? Double
+            let fd = s.summary["frechet_distance"] as? Double,
+                floor = s.summary["frechet_distance_real_train"] as? Double
             let end = s.summary["image_end_rate"] as? Double
-            h += "<tr><td>\(e(s.dir))</td><td>\(e(s.runDir))</td><td>\(s.summary["images"] as? Int ?? 0)</td>"
+            h +=
+                "<tr><td>\(e(s.dir))</td><td>\(e(s.runDir))</td><td>\(s.summary["images"] as? Int ?? 0)</td>"
                 + "<td>\(c.map { String(format: "%.1f %%", 100 * $0) } ?? "—")\(chance.map { String(format: " (%.1f %%)", 100 * $0) } ?? "")</td>"
                 + "<td>\(fd.map { String(format: "%.2f", $0) } ?? "—")\(floor.map { String(format: " (%.2f)", $0) } ?? "")</td>"
                 + "<td>\(end.map { String(format: "%.1f %%", 100 * $0) } ?? "—")</td></tr>"
@@ -275,7 +344,9 @@ public struct HTMLReport {
             for (arm, s) in sets {
                 let img = try RGBImage.read(path: (s.dir as NSString).appendingPathComponent(s.entries[i].file))
                 guard img.width == img.height, side == 0 || img.width == side else {
-                    throw TesseraError.data(file: s.dir, "sample images differ in size (\(img.width)×\(img.height)); one grid needs one square size")
+                    throw TesseraError.data(
+                        file: s.dir,
+                        "sample images differ in size (\(img.width)×\(img.height)); one grid needs one square size")
                 }
                 side = img.width
                 let plane = side * side
@@ -285,14 +356,22 @@ public struct HTMLReport {
                 captions.append("\(arm)\n\(s.entries[i].caption)")
             }
         }
-        return (LabelledGrid.render(images: images, captions: captions, side: side, columns: sets.count, minCell: 128, maxLines: 4), sets.map(\.arm))
+        return (
+            LabelledGrid.render(
+                images: images, captions: captions, side: side, columns: sets.count, minCell: 128, maxLines: 4),
+            sets.map(\.arm)
+        )
     }
 
     func runsTable() -> String {
-        var h = "<h2>Runs read</h2><table id=\"runs\"><tr><th>run</th><th>kind</th><th>initialisation</th><th>seed</th><th>lr</th><th>steps</th><th>status</th><th>final held-out loss (text / image)</th></tr>"
+        var h =
+            "<h2>Runs read</h2><table id=\"runs\"><tr><th>run</th><th>kind</th><th>initialisation</th><th>seed</th><th>lr</th><th>steps</th><th>status</th><th>final held-out loss (text / image)</th></tr>"
         for r in study.textToImage + study.imageOnly + study.textLMs {
-            let f = [r.final("val_loss"), r.final("val_loss_text"), r.final("val_loss_image")].map { $0.map { String(format: "%.4f", $0) } ?? "—" }
-            h += "<tr><td>\(e(r.dir))</td><td>\(r.modality.rawValue)</td><td>\(e(r.arm))\(r.pretrained.map { " ← " + e($0) } ?? "")</td><td>\(r.seed)</td><td>\(String(format: "%g", r.lr))</td>"
+            let f = [r.final("val_loss"), r.final("val_loss_text"), r.final("val_loss_image")].map {
+                $0.map { String(format: "%.4f", $0) } ?? "—"
+            }
+            h +=
+                "<tr><td>\(e(r.dir))</td><td>\(r.modality.rawValue)</td><td>\(e(r.arm))\(r.pretrained.map { " ← " + e($0) } ?? "")</td><td>\(r.seed)</td><td>\(String(format: "%g", r.lr))</td>"
                 + "<td>\(r.steps)</td><td>\(r.completed ? "completed" : "incomplete")</td><td>\(f[0]) (\(f[1]) / \(f[2]))</td></tr>"
         }
         return h + "</table>"

@@ -89,18 +89,25 @@ public enum PaperClaims {
         let primary = primaryLR(lrs: lrs, runs: s.textToImage, rules: rules)
         func context(_ lr: Double?) -> Context {
             let runs = s.textToImage.filter { lr == nil || same($0.lr, lr!) }
-            return Context(study: s, rules: rules, t2i: Dictionary(grouping: runs, by: \.arm),
-                           uncond: Dictionary(grouping: s.imageOnly, by: \.arm), lr: lr)
+            return Context(
+                study: s, rules: rules, t2i: Dictionary(grouping: runs, by: \.arm),
+                uncond: Dictionary(grouping: s.imageOnly, by: \.arm), lr: lr)
         }
         let c = context(primary)
         var claims: [Claim] = [
-            equivalence(c, "C1", "§3.1, Fig. 3", "A pre-trained LM reaches the same loss as a randomly initialised one on text-to-image training.",
-                        key: "val_loss", "pretrained", "random", in: c.t2i, what: "text-to-image"),
-            equivalence(c, "C2", "§3.1, Fig. 4", "The loss on image tokens is the same for pre-trained and random initialisation.",
-                        key: "val_loss_image", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+            equivalence(
+                c, "C1", "§3.1, Fig. 3",
+                "A pre-trained LM reaches the same loss as a randomly initialised one on text-to-image training.",
+                key: "val_loss", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+            equivalence(
+                c, "C2", "§3.1, Fig. 4",
+                "The loss on image tokens is the same for pre-trained and random initialisation.",
+                key: "val_loss_image", "pretrained", "random", in: c.t2i, what: "text-to-image"),
             textStart(c), textGap(c), sampleQuality(c),
-            equivalence(c, "C6", "§3.1, Fig. 5", "Trained on image tokens only, a pre-trained LM reaches the same loss as a random one.",
-                        key: "val_loss", "pretrained", "random", in: c.uncond, what: "image-only"),
+            equivalence(
+                c, "C6", "§3.1, Fig. 5",
+                "Trained on image tokens only, a pre-trained LM reaches the same loss as a random one.",
+                key: "val_loss", "pretrained", "random", in: c.uncond, what: "image-only"),
             freezing(c), freezingControl(c), plateau(c), nearestTokens(c), alignedInit(c),
         ]
         claims += forgetting(c)
@@ -110,14 +117,19 @@ public enum PaperClaims {
             let o = context(lr)
             let tag = String(format: " (lr %g)", lr)
             for claim in [
-                equivalence(o, "C1", "§3.1, Fig. 3", "At this learning rate: the same total loss, pre-trained vs random.",
-                            key: "val_loss", "pretrained", "random", in: o.t2i, what: "text-to-image"),
-                equivalence(o, "C2", "§3.1, Fig. 4", "At this learning rate: the same image-token loss, pre-trained vs random.",
-                            key: "val_loss_image", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                equivalence(
+                    o, "C1", "§3.1, Fig. 3", "At this learning rate: the same total loss, pre-trained vs random.",
+                    key: "val_loss", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                equivalence(
+                    o, "C2", "§3.1, Fig. 4", "At this learning rate: the same image-token loss, pre-trained vs random.",
+                    key: "val_loss_image", "pretrained", "random", in: o.t2i, what: "text-to-image"),
                 textGap(o), stepsToLoss(o),
             ] {
-                claims.append(Claim(id: claim.id + tag, source: claim.source, statement: claim.statement, measure: claim.measure,
-                                    measured: claim.measured, interval: claim.interval, region: claim.region, verdict: claim.verdict))
+                claims.append(
+                    Claim(
+                        id: claim.id + tag, source: claim.source, statement: claim.statement, measure: claim.measure,
+                        measured: claim.measured, interval: claim.interval, region: claim.region, verdict: claim.verdict
+                    ))
             }
         }
         return claims
@@ -140,25 +152,37 @@ public enum PaperClaims {
         }
     }
 
-    static func unmeasured(_ id: String, _ source: String, _ statement: String, _ measure: String, _ why: String) -> Claim {
-        Claim(id: id, source: source, statement: statement, measure: measure, measured: "", interval: nil, region: nil, verdict: .notMeasured(why))
+    static func unmeasured(
+        _ id: String, _ source: String, _ statement: String, _ measure: String, _ why: String
+    ) -> Claim {
+        Claim(
+            id: id, source: source, statement: statement, measure: measure, measured: "", interval: nil, region: nil,
+            verdict: .notMeasured(why))
     }
 
     /// A claim judged on per-seed `values` against `region`, unless the rules call it untestable.
-    static func judged(_ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
-                       values: [Double], region: PairedStatistics.Region, measured: (PairedStatistics.Interval) -> String) -> Claim {
+    static func judged(
+        _ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
+        values: [Double], region: PairedStatistics.Region, measured: (PairedStatistics.Interval) -> String
+    ) -> Claim {
         guard let i = PairedStatistics.interval(values, level: c.level) else {
             return unmeasured(id, source, statement, measure, "no paired values")
         }
         var verdict = Verdict(PairedStatistics.judge(i, region))
         if let why = c.rules.untestable[id] { verdict = .untestable(why) }
-        return Claim(id: id, source: source, statement: statement, measure: measure, measured: measured(i), interval: i, region: region, verdict: verdict)
+        return Claim(
+            id: id, source: source, statement: statement, measure: measure, measured: measured(i), interval: i,
+            region: region, verdict: verdict)
     }
 
     /// A claim of several parts, each judged on its own interval.
-    static func judgedParts(_ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
-                            parts: [(name: String, values: [Double], region: PairedStatistics.Region, text: (PairedStatistics.Interval) -> String)],
-                            extra: String = "") -> Claim {
+    static func judgedParts(
+        _ c: Context, _ id: String, _ source: String, _ statement: String, _ measure: String,
+        parts: [(
+            name: String, values: [Double], region: PairedStatistics.Region, text: (PairedStatistics.Interval) -> String
+        )],
+        extra: String = ""
+    ) -> Claim {
         var outcomes: [PairedStatistics.Outcome] = [], texts: [String] = []
         var first: (PairedStatistics.Interval, PairedStatistics.Region)?
         for p in parts {
@@ -171,19 +195,25 @@ public enum PaperClaims {
         guard !outcomes.isEmpty else { return unmeasured(id, source, statement, measure, "no paired values") }
         var verdict = Verdict(PairedStatistics.all(outcomes))
         if let why = c.rules.untestable[id] { verdict = .untestable(why) }
-        return Claim(id: id, source: source, statement: statement, measure: measure,
-                     measured: texts.joined(separator: "; ") + extra, interval: first?.0, region: first?.1, verdict: verdict)
+        return Claim(
+            id: id, source: source, statement: statement, measure: measure,
+            measured: texts.joined(separator: "; ") + extra, interval: first?.0, region: first?.1, verdict: verdict)
     }
 
     // MARK: text-to-image and image-only losses
 
-    static func equivalence(_ c: Context, _ id: String, _ source: String, _ statement: String, key: String,
-                            _ a: String, _ b: String, in groups: [String: [Run]], what: String) -> Claim {
+    static func equivalence(
+        _ c: Context, _ id: String, _ source: String, _ statement: String, key: String,
+        _ a: String, _ b: String, in groups: [String: [Run]], what: String
+    ) -> Claim {
         let region = PairedStatistics.Region.within(c.m.loss)
-        let measure = "final held-out \(key), \(a) − \(b) paired by seed; the same if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+        let measure =
+            "final held-out \(key), \(a) − \(b) paired by seed; the same if the interval lies within ±\(fmt(c.m.loss, plus: false))"
         let pairs = paired(bySeed(groups[a] ?? [], { $0.final(key) }), bySeed(groups[b] ?? [], { $0.final(key) }))
         guard !pairs.isEmpty else {
-            return unmeasured(id, source, statement, measure, "no \(what) runs of both arms (\(a), \(b)) with a common seed among the inputs")
+            return unmeasured(
+                id, source, statement, measure,
+                "no \(what) runs of both arms (\(a), \(b)) with a common seed among the inputs")
         }
         return judged(c, id, source, statement, measure, values: pairs.map { $0.a - $0.b }, region: region) { i in
             "\(a) \(values(pairs.map(\.a))); \(b) \(values(pairs.map(\.b))); Δ = \(i.text())"
@@ -192,38 +222,63 @@ public enum PaperClaims {
 
     static func textStart(_ c: Context) -> Claim {
         let statement = "On text tokens the pre-trained model starts significantly lower."
-        let measure = "training loss_text at step 1 (the initial weights on the first batch), pretrained − random paired by seed; lower if the interval lies below −\(fmt(c.m.loss, plus: false))"
-        let pairs = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+        let measure =
+            "training loss_text at step 1 (the initial weights on the first batch), pretrained − random paired by seed; lower if the interval lies below −\(fmt(c.m.loss, plus: false))"
+        let pairs = paired(
+            bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }),
+            bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
         guard !pairs.isEmpty else {
-            return unmeasured("C3", "§3.1, Fig. 4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with a common seed")
+            return unmeasured(
+                "C3", "§3.1, Fig. 4", statement, measure,
+                "no text-to-image runs of both arms (pretrained, random) with a common seed")
         }
-        return judged(c, "C3", "§3.1, Fig. 4", statement, measure, values: pairs.map { $0.a - $0.b }, region: .below(-c.m.loss)) { i in
+        return judged(
+            c, "C3", "§3.1, Fig. 4", statement, measure, values: pairs.map { $0.a - $0.b }, region: .below(-c.m.loss)
+        ) { i in
             "pretrained \(values(pairs.map(\.a))); random \(values(pairs.map(\.b))); Δ = \(i.text())"
         }
     }
 
     static func textGap(_ c: Context) -> Claim {
         let statement = "The pre-trained model's advantage on text tokens soon disappears during training."
-        let measure = "final held-out val_loss_text, pretrained − random paired by seed; gone if the interval lies within ±\(fmt(c.m.loss, plus: false))"
-        let start = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
-        let end = paired(bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_text") }), bySeed(c.t2i["random"] ?? [], { $0.final("val_loss_text") }))
+        let measure =
+            "final held-out val_loss_text, pretrained − random paired by seed; gone if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+        let start = paired(
+            bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }),
+            bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+        let end = paired(
+            bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_text") }),
+            bySeed(c.t2i["random"] ?? [], { $0.final("val_loss_text") }))
         guard !end.isEmpty else {
-            return unmeasured("C4", "§3.1, Fig. 4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with a common seed")
+            return unmeasured(
+                "C4", "§3.1, Fig. 4", statement, measure,
+                "no text-to-image runs of both arms (pretrained, random) with a common seed")
         }
         let d0 = start.isEmpty ? nil : start.map { $0.a - $0.b }.reduce(0, +) / Double(start.count)
-        let gone = firstStep(Array(c.t2i.values.joined()), arms: ("pretrained", "random"), key: "val_loss_text") { abs($0) < c.m.loss }
-        return judged(c, "C4", "§3.1, Fig. 4", statement, measure, values: end.map { $0.a - $0.b }, region: .within(c.m.loss)) { i in
-            (d0.map { "Δ_start = \(fmt($0)); " } ?? "") + "Δ_end = \(i.text()) (pretrained \(values(end.map(\.a))), random \(values(end.map(\.b))))"
+        let gone = firstStep(Array(c.t2i.values.joined()), arms: ("pretrained", "random"), key: "val_loss_text") {
+            abs($0) < c.m.loss
+        }
+        return judged(
+            c, "C4", "§3.1, Fig. 4", statement, measure, values: end.map { $0.a - $0.b }, region: .within(c.m.loss)
+        ) { i in
+            (d0.map { "Δ_start = \(fmt($0)); " } ?? "")
+                + "Δ_end = \(i.text()) (pretrained \(values(end.map(\.a))), random \(values(end.map(\.b))))"
                 + (gone.map { "; mean gap within the margin from step \($0.step) of \($0.of)" } ?? "")
         }
     }
 
     /// The first step of the evaluation grid at which `holds(mean_a − mean_b)`, and the last step.
-    static func firstStep(_ runs: [Run], arms: (String, String), key: String, _ holds: (Double) -> Bool) -> (step: Int, of: Int)? {
+    static func firstStep(
+        _ runs: [Run], arms: (String, String), key: String, _ holds: (Double) -> Bool
+    ) -> (step: Int, of: Int)? {
         func meanCurve(_ arm: String) -> [Int: Double] {
             let group = runs.filter { $0.arm == arm }
             var sums: [Int: (Double, Int)] = [:]
-            for r in group { for p in r.curve(key) { let k = Int(p.x); sums[k, default: (0, 0)].0 += p.y; sums[k, default: (0, 0)].1 += 1 } }
+            for r in group {
+                for p in r.curve(key) {
+                    let k = Int(p.x); sums[k, default: (0, 0)].0 += p.y; sums[k, default: (0, 0)].1 += 1
+                }
+            }
             return sums.filter { $0.value.1 == group.count }.mapValues { $0.0 / Double($0.1) }
         }
         let a = meanCurve(arms.0), b = meanCurve(arms.1)
@@ -235,8 +290,12 @@ public enum PaperClaims {
     /// A sample set's quality score: the shapes recogniser's share of samples that match their
     /// caption, else the category classifier's share assigned to their caption's category.
     static func sampleScore(_ summary: [String: Any]) -> (value: Double, kind: String)? {
-        if let v = (summary["consistency"] as? [String: Any])?["all"] as? Double { return (v, "recognised as their caption by the shapes recogniser") }
-        if let v = summary["class_accuracy"] as? Double { return (v, "assigned to their caption's category by the category classifier") }
+        if let v = (summary["consistency"] as? [String: Any])?["all"] as? Double {
+            return (v, "recognised as their caption by the shapes recogniser")
+        }
+        if let v = summary["class_accuracy"] as? Double {
+            return (v, "assigned to their caption's category by the category classifier")
+        }
         return nil
     }
 
@@ -246,21 +305,33 @@ public enum PaperClaims {
         func shares(_ arm: String) -> [Int: Double] {
             var out: [Int: Double] = [:]
             for set in c.study.samples {
-                guard let run = c.study.textToImageRun(of: set.runDir), run.arm == arm, c.lr.map({ same(run.lr, $0) }) ?? true,
-                      let score = sampleScore(set.summary) else { continue }
+                guard let run = c.study.textToImageRun(of: set.runDir), run.arm == arm,
+                    c.lr.map({ same(run.lr, $0) }) ?? true,
+                    let score = sampleScore(set.summary)
+                else { continue }
                 out[run.seed] = score.value
                 kind = score.kind
             }
             return out
         }
         let pairs = paired(shares("pretrained"), shares("random"))
-        let measure = "share of held-out captions whose sample is \(kind), pretrained − random paired by seed; the same if the interval lies within ±\(String(format: "%.1f", 100 * c.m.recognised)) points"
+        let measure =
+            "share of held-out captions whose sample is \(kind), pretrained − random paired by seed; the same if the interval lies within ±\(String(format: "%.1f", 100 * c.m.recognised)) points"
         guard !pairs.isEmpty else {
-            return unmeasured("C5", "§1, Fig. 3", statement, measure, "no scored sample sets (eval sample on shapes captions, or with --classifier) of both arms with a common seed")
+            return unmeasured(
+                "C5", "§1, Fig. 3", statement, measure,
+                "no scored sample sets (eval sample on shapes captions, or with --classifier) of both arms with a common seed"
+            )
         }
-        let claim = judged(c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b }, region: .within(c.m.recognised)) { i in
+        let claim = judged(
+            c, "C5", "§1, Fig. 3", statement, measure, values: pairs.map { $0.a - $0.b },
+            region: .within(c.m.recognised)
+        ) { i in
             "pretrained \(values(pairs.map { 100 * $0.a }, 1)) %; random \(values(pairs.map { 100 * $0.b }, 1)) %; Δ = "
-                + PairedStatistics.Interval(n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper, level: i.level)
+                + PairedStatistics.Interval(
+                    n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper,
+                    level: i.level
+                )
                 .text(1, unit: " points")
         }
         // Equal quality is not equal failure: with both arms near the scorer's chance, "the same" says nothing.
@@ -268,10 +339,14 @@ public enum PaperClaims {
         guard let chance = chances.max(), case .held = claim.verdict else { return claim }
         let best = max(pairs.map(\.a).reduce(0, +), pairs.map(\.b).reduce(0, +)) / Double(pairs.count)
         guard best < c.m.qualityLift * chance else { return claim }
-        let why = String(format: "samples at chance level: the better arm scores %.1f %% against a chance of %.1f %%, under the %.1f × chance the rules need before the same quality can be told from the same failure",
-                         100 * best, 100 * chance, c.m.qualityLift)
-        return Claim(id: claim.id, source: claim.source, statement: claim.statement, measure: claim.measure, measured: claim.measured,
-                     interval: claim.interval, region: claim.region, verdict: .untestable(why))
+        let why = String(
+            format:
+                "samples at chance level: the better arm scores %.1f %% against a chance of %.1f %%, under the %.1f × chance the rules need before the same quality can be told from the same failure",
+            100 * best, 100 * chance, c.m.qualityLift)
+        return Claim(
+            id: claim.id, source: claim.source, statement: claim.statement, measure: claim.measure,
+            measured: claim.measured,
+            interval: claim.interval, region: claim.region, verdict: .untestable(why))
     }
 
     static let trainablePrefix = ", trainable "
@@ -286,16 +361,24 @@ public enum PaperClaims {
     }
 
     static func freezing(_ c: Context) -> Claim {
-        let statement = "Freezing any part of the pre-trained model makes the image-only loss worse than full fine-tuning."
-        let measure = "final held-out val_loss of each freezing preset − the fully trainable pretrained run, paired by seed; worse if the interval lies above +\(fmt(c.m.loss, plus: false)), for every preset"
+        let statement =
+            "Freezing any part of the pre-trained model makes the image-only loss worse than full fine-tuning."
+        let measure =
+            "final held-out val_loss of each freezing preset − the fully trainable pretrained run, paired by seed; worse if the interval lies above +\(fmt(c.m.loss, plus: false)), for every preset"
         let full = bySeed(c.uncond["pretrained"] ?? [], { $0.final("val_loss") })
-        let parts = presets(c, "pretrained").keys.sorted().compactMap { p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
+        let parts = presets(c, "pretrained").keys.sorted().compactMap {
+            p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
             let pairs = paired(bySeed(presets(c, "pretrained")[p]!, { $0.final("val_loss") }), full)
             guard !pairs.isEmpty else { return nil }
-            return (p, pairs.map { $0.a - $0.b }, .above(c.m.loss), { i in "\(values(pairs.map(\.a))) vs full \(values(pairs.map(\.b))), Δ = \(i.text())" })
+            return (
+                p, pairs.map { $0.a - $0.b }, .above(c.m.loss),
+                { i in "\(values(pairs.map(\.a))) vs full \(values(pairs.map(\.b))), Δ = \(i.text())" }
+            )
         }
         guard !parts.isEmpty else {
-            return unmeasured("C7", "§3.1, Fig. 5", statement, measure, "no image-only pretrained runs with and without freezing presets, with a common seed")
+            return unmeasured(
+                "C7", "§3.1, Fig. 5", statement, measure,
+                "no image-only pretrained runs with and without freezing presets, with a common seed")
         }
         return judgedParts(c, "C7", "§3.1, Fig. 5", statement, measure, parts: parts.map { ($0.0, $0.1, $0.2, $0.3) })
     }
@@ -303,26 +386,39 @@ public enum PaperClaims {
     /// The control for C7: the same presets from random weights. If freezing pre-trained layers
     /// hurts only as much as freezing random ones, the harm says nothing about what they know.
     static func freezingControl(_ c: Context) -> Claim {
-        let statement = "Control for C7: frozen pre-trained layers serve image tokens no better than the same layers frozen at random initialisation."
-        let measure = "final held-out val_loss, pretrained preset − random preset paired by seed; no better if the interval lies above −\(fmt(c.m.loss, plus: false)), for every preset"
+        let statement =
+            "Control for C7: frozen pre-trained layers serve image tokens no better than the same layers frozen at random initialisation."
+        let measure =
+            "final held-out val_loss, pretrained preset − random preset paired by seed; no better if the interval lies above −\(fmt(c.m.loss, plus: false)), for every preset"
         let pre = presets(c, "pretrained"), rnd = presets(c, "random")
-        let parts = pre.keys.sorted().compactMap { p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
+        let parts = pre.keys.sorted().compactMap {
+            p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
             guard let r = rnd[p] else { return nil }
             let pairs = paired(bySeed(pre[p]!, { $0.final("val_loss") }), bySeed(r, { $0.final("val_loss") }))
             guard !pairs.isEmpty else { return nil }
-            return (p, pairs.map { $0.a - $0.b }, .above(-c.m.loss), { i in "pretrained \(values(pairs.map(\.a))) vs random \(values(pairs.map(\.b))), Δ = \(i.text())" })
+            return (
+                p, pairs.map { $0.a - $0.b }, .above(-c.m.loss),
+                { i in "pretrained \(values(pairs.map(\.a))) vs random \(values(pairs.map(\.b))), Δ = \(i.text())" }
+            )
         }
         guard !parts.isEmpty else {
-            return unmeasured("C7c", "§3.1, Fig. 5 (control)", statement, measure, "no image-only freezing presets from both pretrained and random weights")
+            return unmeasured(
+                "C7c", "§3.1, Fig. 5 (control)", statement, measure,
+                "no image-only freezing presets from both pretrained and random weights")
         }
-        return judgedParts(c, "C7c", "§3.1, Fig. 5 (control)", statement, measure, parts: parts.map { ($0.0, $0.1, $0.2, $0.3) })
+        return judgedParts(
+            c, "C7c", "§3.1, Fig. 5 (control)", statement, measure, parts: parts.map { ($0.0, $0.1, $0.2, $0.3) })
     }
 
     // MARK: alignment
 
     static func plateau(_ c: Context) -> Claim {
-        let statement = "The image–text contrastive loss plateaus quickly: bag-of-words image and text tokens are hard to align."
-        let measure = String(format: "per probe seed: the share of the reducible loss left at the end, (loss − floor)/(loss₁ − floor₁) with the floor of each batch's duplicate captions (mean of the last 10 %% of steps), above %.2f; and held-out top-1 retrieval (by caption text) over chance, below %.1f", c.m.reducibleLeft, c.m.retrievalLift)
+        let statement =
+            "The image–text contrastive loss plateaus quickly: bag-of-words image and text tokens are hard to align."
+        let measure = String(
+            format:
+                "per probe seed: the share of the reducible loss left at the end, (loss − floor)/(loss₁ − floor₁) with the floor of each batch's duplicate captions (mean of the last 10 %% of steps), above %.2f; and held-out top-1 retrieval (by caption text) over chance, below %.1f",
+            c.m.reducibleLeft, c.m.retrievalLift)
         let probes = c.study.alignments.filter { !$0.control }
         var left: [Int: Double] = [:], lift: [Int: Double] = [:], texts: [String] = []
         for p in probes {
@@ -332,28 +428,48 @@ public enum PaperClaims {
             }
             guard let first = rows.first, rows.count >= 2, first.loss > first.floor else { continue }
             let tail = rows.suffix(max(1, rows.count / 10))
-            let loss = tail.map(\.loss).reduce(0, +) / Double(tail.count), floor = tail.map(\.floor).reduce(0, +) / Double(tail.count)
+            let loss = tail.map(\.loss).reduce(0, +) / Double(tail.count),
+                floor = tail.map(\.floor).reduce(0, +) / Double(tail.count)
             left[p.seed] = (loss - floor) / (first.loss - first.floor)
-            if let r = p.summary["val_retrieval"] as? Double, let ch = p.summary["val_retrieval_chance"] as? Double, ch > 0 {
+            if let r = p.summary["val_retrieval"] as? Double, let ch = p.summary["val_retrieval_chance"] as? Double,
+                ch > 0
+            {
                 lift[p.seed] = r / ch
-                texts.append(String(format: "seed %d: loss %.3f → %.3f, floor %.3f → %.3f, retrieval %.1f %% (chance %.1f %%)",
-                                    p.seed, first.loss, loss, first.floor, floor, 100 * r, 100 * ch))
+                texts.append(
+                    String(
+                        format: "seed %d: loss %.3f → %.3f, floor %.3f → %.3f, retrieval %.1f %% (chance %.1f %%)",
+                        p.seed, first.loss, loss, first.floor, floor, 100 * r, 100 * ch))
             }
         }
         let seeds = Set(left.keys).intersection(lift.keys).sorted()
         guard !seeds.isEmpty else {
-            return unmeasured("C8", "§3.2, Fig. 6", statement, measure,
-                              probes.isEmpty ? "no alignment probe (tessera probe align) among the inputs" : "the probe predates the loss floor and retrieval figures; run probe align again")
+            return unmeasured(
+                "C8", "§3.2, Fig. 6", statement, measure,
+                probes.isEmpty
+                    ? "no alignment probe (tessera probe align) among the inputs"
+                    : "the probe predates the loss floor and retrieval figures; run probe align again")
         }
-        return judgedParts(c, "C8", "§3.2, Fig. 6", statement, measure, parts: [
-            ("reducible loss left", seeds.map { left[$0]! }, .above(c.m.reducibleLeft), { $0.text(3, signed: false) }),
-            ("retrieval ÷ chance", seeds.map { lift[$0]! }, .below(c.m.retrievalLift), { $0.text(2, signed: false) }),
-        ], extra: "; " + texts.joined(separator: "; "))
+        return judgedParts(
+            c, "C8", "§3.2, Fig. 6", statement, measure,
+            parts: [
+                (
+                    "reducible loss left", seeds.map { left[$0]! }, .above(c.m.reducibleLeft),
+                    { $0.text(3, signed: false) }
+                ),
+                (
+                    "retrieval ÷ chance", seeds.map { lift[$0]! }, .below(c.m.retrievalLift),
+                    { $0.text(2, signed: false) }
+                ),
+            ], extra: "; " + texts.joined(separator: "; "))
     }
 
     static func nearestTokens(_ c: Context) -> Claim {
-        let statement = "After alignment, image codes' nearest text tokens are predominantly noisy, semantically void ones."
-        let measure = String(format: "share of image codes whose nearest text token (cosine) is a content word of the captions (stop words excluded), probe − shuffled-caption control probe paired by seed; void if the interval lies below +%.1f points", 100 * c.m.contentWordExcess)
+        let statement =
+            "After alignment, image codes' nearest text tokens are predominantly noisy, semantically void ones."
+        let measure = String(
+            format:
+                "share of image codes whose nearest text token (cosine) is a content word of the captions (stop words excluded), probe − shuffled-caption control probe paired by seed; void if the interval lies below +%.1f points",
+            100 * c.m.contentWordExcess)
         func shares(_ control: Bool) -> [Int: Double] {
             var out: [Int: Double] = [:]
             for p in c.study.alignments where p.control == control {
@@ -363,14 +479,25 @@ public enum PaperClaims {
         }
         let pairs = paired(shares(false), shares(true))
         guard !pairs.isEmpty else {
-            return unmeasured("C9", "§3.2", statement, measure, c.study.alignments.isEmpty ? "no alignment probe among the inputs"
-                              : "needs a probe and its shuffled-caption control (probe align --shuffle-captions --stopwords) with a common seed")
+            return unmeasured(
+                "C9", "§3.2", statement, measure,
+                c.study.alignments.isEmpty
+                    ? "no alignment probe among the inputs"
+                    : "needs a probe and its shuffled-caption control (probe align --shuffle-captions --stopwords) with a common seed"
+            )
         }
         let chance = c.study.alignments.compactMap { $0.summary["vocabulary_content_word_share"] as? Double }.first
-        return judged(c, "C9", "§3.2", statement, measure, values: pairs.map { $0.a - $0.b }, region: .below(c.m.contentWordExcess)) { i in
+        return judged(
+            c, "C9", "§3.2", statement, measure, values: pairs.map { $0.a - $0.b },
+            region: .below(c.m.contentWordExcess)
+        ) { i in
             "probe \(values(pairs.map { 100 * $0.a }, 1)) %; control \(values(pairs.map { 100 * $0.b }, 1)) %"
                 + (chance.map { String(format: "; vocabulary share %.2f %%", 100 * $0) } ?? "")
-                + "; Δ = " + PairedStatistics.Interval(n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper, level: i.level)
+                + "; Δ = "
+                + PairedStatistics.Interval(
+                    n: i.n, mean: 100 * i.mean, sd: 100 * i.sd, lower: 100 * i.lower, upper: 100 * i.upper,
+                    level: i.level
+                )
                 .text(1, unit: " points")
         }
     }
@@ -380,15 +507,20 @@ public enum PaperClaims {
         // "No improvement" is one-sided (non-inferiority of the control): aligned rows that end
         // worse than the control are no gain either, so only a lower loss beyond the margin
         // refutes it. An equivalence test would also call "aligned is worse" a failure of the claim.
-        let measure = "final held-out val_loss_image, aligned − norm-matched random rows (same scale, random directions) paired by seed; no gain if the interval lies above −\(fmt(c.m.loss, plus: false)) (aligned not lower by more than the margin)"
+        let measure =
+            "final held-out val_loss_image, aligned − norm-matched random rows (same scale, random directions) paired by seed; no gain if the interval lies above −\(fmt(c.m.loss, plus: false)) (aligned not lower by more than the margin)"
         let aligned = bySeed(c.t2i["aligned"] ?? [], { $0.final("val_loss_image") })
         let matched = paired(aligned, bySeed(c.t2i["pretrained, norm-matched"] ?? [], { $0.final("val_loss_image") }))
         guard !matched.isEmpty else {
-            return unmeasured("C10", "§3.2", statement, measure, "no text-to-image runs of the aligned and norm-matched arms with a common seed")
+            return unmeasured(
+                "C10", "§3.2", statement, measure,
+                "no text-to-image runs of the aligned and norm-matched arms with a common seed")
         }
         let plain = paired(aligned, bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_image") }))
         let vsPretrained = PairedStatistics.interval(plain.map { $0.a - $0.b }, level: c.level)
-        return judged(c, "C10", "§3.2", statement, measure, values: matched.map { $0.a - $0.b }, region: .above(-c.m.loss)) { i in
+        return judged(
+            c, "C10", "§3.2", statement, measure, values: matched.map { $0.a - $0.b }, region: .above(-c.m.loss)
+        ) { i in
             "aligned \(values(matched.map(\.a))); norm-matched \(values(matched.map(\.b))); Δ = \(i.text())"
                 + (vsPretrained.map { "; aligned − pretrained (scale and direction) \($0.text())" } ?? "")
         }
@@ -399,10 +531,18 @@ public enum PaperClaims {
     static func forgetting(_ c: Context) -> [Claim] {
         let s = c.study
         let ppl = "Text ability deteriorates severely after a small amount of text-to-image training."
-        let pplMeasure = String(format: "per seed: held-out text perplexity renormalised over text ids at the first probed checkpoint of the pretrained arm ÷ the LM's; severe if the interval lies above ×%.1f (full-vocabulary perplexity beside it)", c.m.perplexityFactor)
+        let pplMeasure = String(
+            format:
+                "per seed: held-out text perplexity renormalised over text ids at the first probed checkpoint of the pretrained arm ÷ the LM's; severe if the interval lies above ×%.1f (full-vocabulary perplexity beside it)",
+            c.m.perplexityFactor)
         let know = "World knowledge and in-context learning (few-shot translation) are lost."
-        let knowMeasure = String(format: "per seed: cloze and few-shot EN→FR accuracy at the last probed checkpoint ÷ before; lost if both intervals lie below %.2f; each half needs a non-zero accuracy before", c.m.knowledgeKept)
-        let rows = s.forgetting.map { r in (step: r["step"] as? Int ?? 0, run: s.textToImageRun(of: r["checkpoint"] as? String ?? ""), row: r) }
+        let knowMeasure = String(
+            format:
+                "per seed: cloze and few-shot EN→FR accuracy at the last probed checkpoint ÷ before; lost if both intervals lie below %.2f; each half needs a non-zero accuracy before",
+            c.m.knowledgeKept)
+        let rows = s.forgetting.map { r in
+            (step: r["step"] as? Int ?? 0, run: s.textToImageRun(of: r["checkpoint"] as? String ?? ""), row: r)
+        }
         let before = rows.first { $0.run == nil }
         var bySeed: [Int: [(step: Int, row: [String: Any])]] = [:]
         for r in rows {
@@ -411,42 +551,71 @@ public enum PaperClaims {
         }
         let seeds = bySeed.keys.sorted()
         guard let before, !seeds.isEmpty else {
-            let why = "no forgetting probe output (probe forget --json → forgetting.jsonl) of the pre-trained LM and its text-to-image checkpoints"
-            return [unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, why), unmeasured("C12", "§3.1, Table 1", know, knowMeasure, why)]
+            let why =
+                "no forgetting probe output (probe forget --json → forgetting.jsonl) of the pre-trained LM and its text-to-image checkpoints"
+            return [
+                unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, why),
+                unmeasured("C12", "§3.1, Table 1", know, knowMeasure, why),
+            ]
         }
-        let firsts = seeds.map { bySeed[$0]!.min { $0.step < $1.step }! }, lasts = seeds.map { bySeed[$0]!.max { $0.step < $1.step }! }
+        let firsts = seeds.map { bySeed[$0]!.min { $0.step < $1.step }! },
+            lasts = seeds.map { bySeed[$0]!.max { $0.step < $1.step }! }
         var claims: [Claim] = []
         let textKey = before.row["val_ppl_text_only"] != nil ? "val_ppl_text_only" : "val_ppl"
         if let p0 = before.row[textKey] as? Double, p0 > 0 {
             let ratios = firsts.compactMap { ($0.row[textKey] as? Double).map { $0 / p0 } }
             let full0 = before.row["val_ppl"] as? Double
-            let fullRatios = firsts.compactMap { r in full0.flatMap { f in (r.row["val_ppl"] as? Double).map { $0 / f } } }
+            let fullRatios = firsts.compactMap { r in
+                full0.flatMap { f in (r.row["val_ppl"] as? Double).map { $0 / f } }
+            }
             if ratios.count == firsts.count {
-                claims.append(judged(c, "C11", "§3.1, Table 1", ppl, pplMeasure, values: ratios, region: .above(c.m.perplexityFactor)) { i in
-                    String(format: "text-id perplexity %.1f before → ×", p0) + i.text(2, signed: false) + " after step(s) \(Set(firsts.map(\.step)).sorted().map(String.init).joined(separator: "/"))"
-                        + (textKey == "val_ppl" ? " (full vocabulary: the probe predates the text-id figure)" : "")
-                        + (fullRatios.count == firsts.count ? "; full vocabulary ×" + values(fullRatios, 1) : "")
-                })
+                claims.append(
+                    judged(
+                        c, "C11", "§3.1, Table 1", ppl, pplMeasure, values: ratios, region: .above(c.m.perplexityFactor)
+                    ) { i in
+                        String(format: "text-id perplexity %.1f before → ×", p0) + i.text(2, signed: false)
+                            + " after step(s) \(Set(firsts.map(\.step)).sorted().map(String.init).joined(separator: "/"))"
+                            + (textKey == "val_ppl" ? " (full vocabulary: the probe predates the text-id figure)" : "")
+                            + (fullRatios.count == firsts.count ? "; full vocabulary ×" + values(fullRatios, 1) : "")
+                    })
             } else {
-                claims.append(unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "a probed checkpoint has no perplexity"))
+                claims.append(
+                    unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "a probed checkpoint has no perplexity"))
             }
         } else {
-            claims.append(unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "the forgetting probe ran without --corpus"))
+            claims.append(
+                unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "the forgetting probe ran without --corpus"))
         }
-        let halves: [(name: String, key: String)] = [("cloze", "cloze_accuracy"), ("translation", "translation_accuracy")]
-        var parts: [(String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)] = [], unmeasurable: [String] = [], numbers: [String] = []
+        let halves: [(name: String, key: String)] = [
+            ("cloze", "cloze_accuracy"), ("translation", "translation_accuracy"),
+        ]
+        var parts: [(String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)] = [],
+            unmeasurable: [String] = [], numbers: [String] = []
         for h in halves {
-            guard let a0 = before.row[h.key] as? Double else { unmeasurable.append("\(h.name) was not probed"); continue }
+            guard let a0 = before.row[h.key] as? Double else {
+                unmeasurable.append("\(h.name) was not probed"); continue
+            }
             let after = lasts.compactMap { $0.row[h.key] as? Double }
             numbers.append(String(format: "%@ %.1f %% → ", h.name, 100 * a0) + values(after.map { 100 * $0 }, 1) + " %")
-            if a0 == 0 { unmeasurable.append("\(h.name): the LM answers no item before training, so nothing can be lost"); continue }
-            parts.append((h.name, after.map { $0 / a0 }, .below(c.m.knowledgeKept), { i in "kept ×" + i.text(2, signed: false) }))
+            if a0 == 0 {
+                unmeasurable.append("\(h.name): the LM answers no item before training, so nothing can be lost");
+                continue
+            }
+            parts.append(
+                (h.name, after.map { $0 / a0 }, .below(c.m.knowledgeKept), { i in "kept ×" + i.text(2, signed: false) })
+            )
         }
         if !unmeasurable.isEmpty {
-            claims.append(Claim(id: "C12", source: "§3.1, Table 1", statement: know, measure: knowMeasure, measured: numbers.joined(separator: "; "),
-                                interval: nil, region: nil, verdict: .untestable(unmeasurable.joined(separator: "; "))))
+            claims.append(
+                Claim(
+                    id: "C12", source: "§3.1, Table 1", statement: know, measure: knowMeasure,
+                    measured: numbers.joined(separator: "; "),
+                    interval: nil, region: nil, verdict: .untestable(unmeasurable.joined(separator: "; "))))
         } else {
-            claims.append(judgedParts(c, "C12", "§3.1, Table 1", know, knowMeasure, parts: parts, extra: "; " + numbers.joined(separator: "; ")))
+            claims.append(
+                judgedParts(
+                    c, "C12", "§3.1, Table 1", know, knowMeasure, parts: parts,
+                    extra: "; " + numbers.joined(separator: "; ")))
         }
         return claims
     }
@@ -463,21 +632,36 @@ public enum PaperClaims {
     }
 
     static func stepsToLoss(_ c: Context) -> Claim {
-        let statement = "Other side (Liquid, Wu et al. 2024): starting from a pre-trained LLM reaches the random arm's final held-out image loss in fewer steps."
-        let measure = String(format: "per seed: steps for the pretrained arm to reach the random arm's final held-out val_loss_image (interpolated between evaluations; the run's last step if never) ÷ the random arm's steps to reach it; fewer if the interval lies below %.2f", 1 - c.m.stepSaving)
+        let statement =
+            "Other side (Liquid, Wu et al. 2024): starting from a pre-trained LLM reaches the random arm's final held-out image loss in fewer steps."
+        let measure = String(
+            format:
+                "per seed: steps for the pretrained arm to reach the random arm's final held-out val_loss_image (interpolated between evaluations; the run's last step if never) ÷ the random arm's steps to reach it; fewer if the interval lies below %.2f",
+            1 - c.m.stepSaving)
         var ratios: [Double] = [], never = 0
-        let random = Dictionary(grouping: c.t2i["random"] ?? [], by: \.seed), pre = Dictionary(grouping: c.t2i["pretrained"] ?? [], by: \.seed)
+        let random = Dictionary(grouping: c.t2i["random"] ?? [], by: \.seed),
+            pre = Dictionary(grouping: c.t2i["pretrained"] ?? [], by: \.seed)
         for seed in Set(random.keys).intersection(pre.keys).sorted() {
             let r = random[seed]![0].curve("val_loss_image"), p = pre[seed]![0].curve("val_loss_image")
-            guard let target = r.last?.y, let stepsRandom = stepReaching(r, target), stepsRandom > 0, let lastP = p.last?.x else { continue }
-            let stepsPre = stepReaching(p, target) ?? { never += 1; return lastP }()
+            guard let target = r.last?.y, let stepsRandom = stepReaching(r, target), stepsRandom > 0,
+                let lastP = p.last?.x
+            else { continue }
+            let stepsPre =
+                stepReaching(p, target)
+                ?? {
+                    never += 1; return lastP
+                }()
             ratios.append(stepsPre / stepsRandom)
         }
         guard !ratios.isEmpty else {
-            return unmeasured("C13", "Liquid §4", statement, measure, "no text-to-image runs of both arms (pretrained, random) with held-out image losses and a common seed")
+            return unmeasured(
+                "C13", "Liquid §4", statement, measure,
+                "no text-to-image runs of both arms (pretrained, random) with held-out image losses and a common seed")
         }
-        return judged(c, "C13", "Liquid §4", statement, measure, values: ratios, region: .below(1 - c.m.stepSaving)) { i in
-            "step ratio \(values(ratios)); mean \(i.text())" + (never > 0 ? "; \(never) seed(s) never reached it (ratio at the last step)" : "")
+        return judged(c, "C13", "Liquid §4", statement, measure, values: ratios, region: .below(1 - c.m.stepSaving)) {
+            i in
+            "step ratio \(values(ratios)); mean \(i.text())"
+                + (never > 0 ? "; \(never) seed(s) never reached it (ratio at the last step)" : "")
         }
     }
 }

@@ -13,8 +13,10 @@ public struct SVGPlot {
         public var inLegend = true
         /// A dot on every point (sparse series, where a lone point draws no line).
         public var markers = false
-        public init(label: String, points: [(x: Double, y: Double)], colour: String, dashed: Bool = false, width: Double = 2,
-                    inLegend: Bool = true, markers: Bool = false) {
+        public init(
+            label: String, points: [(x: Double, y: Double)], colour: String, dashed: Bool = false, width: Double = 2,
+            inLegend: Bool = true, markers: Bool = false
+        ) {
             self.label = label; self.points = points; self.colour = colour; self.dashed = dashed; self.width = width
             self.inLegend = inLegend; self.markers = markers
         }
@@ -31,7 +33,10 @@ public struct SVGPlot {
     public var series: [Series]
     public var width = 560.0, height = 340.0
 
-    public init(id: String, title: String, xLabel: String, yLabel: String, logY: Bool = false, yRangeFromX: Double = -.infinity, series: [Series]) {
+    public init(
+        id: String, title: String, xLabel: String, yLabel: String, logY: Bool = false, yRangeFromX: Double = -.infinity,
+        series: [Series]
+    ) {
         self.id = id; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.logY = logY
         self.yRangeFromX = yRangeFromX; self.series = series
     }
@@ -47,17 +52,22 @@ public struct SVGPlot {
     }
 
     /// A qualitative palette (Tableau 10), readable on white.
-    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    public static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
 
     public var svg: String {
         let left = 64.0, right = 16.0, top = 30.0, bottom = 44.0
         let pw = width - left - right, ph = height - top - bottom
         let pts = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
-        var out = "<svg id=\"\(Self.escape(id))\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(Self.escape(title))\">"
+        var out =
+            "<svg id=\"\(Self.escape(id))\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(Self.escape(title))\">"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-        out += "<text x=\"\(Int(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(Self.escape(title))</text>"
+        out +=
+            "<text x=\"\(Int(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(Self.escape(title))</text>"
         guard let x0 = pts.map(\.x).min(), let x1 = pts.map(\.x).max() else {
-            return out + "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" font-size=\"13\" fill=\"#555\">no data</text></svg>"
+            return out
+                + "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" font-size=\"13\" fill=\"#555\">no data</text></svg>"
         }
         let t = logY ? { (v: Double) in Foundation.log10(v) } : { (v: Double) in v }
         let ranged = pts.filter { $0.x >= yRangeFromX }.isEmpty ? pts : pts.filter { $0.x >= yRangeFromX }
@@ -80,20 +90,30 @@ public struct SVGPlot {
             out += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + pw))\" y2=\"\(f(y))\" stroke=\"#eee\"/>"
             out += "<text x=\"\(f(left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Self.label(v))</text>"
         }
-        out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#999\"/>"
-        out += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
-        out += "<text transform=\"translate(14 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel + (logY ? " (log scale)" : "")))</text></g>"
+        out +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#999\"/>"
+        out +=
+            "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
+        out +=
+            "<text transform=\"translate(14 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel + (logY ? " (log scale)" : "")))</text></g>"
         // Lines, thin ones first so the labelled ones draw on top, clipped to the plot area.
-        out += "<clipPath id=\"\(Self.escape(id))-area\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/></clipPath>"
+        out +=
+            "<clipPath id=\"\(Self.escape(id))-area\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/></clipPath>"
         out += "<g clip-path=\"url(#\(Self.escape(id))-area)\">"
         for s in series.sorted(by: { $0.width < $1.width }) {
             let visible = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
             guard !visible.isEmpty else { continue }
-            let d = visible.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.x))),\(f(py($0.element.y)))" }.joined()
-            out += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"\(s.width)\"" + (s.dashed ? " stroke-dasharray=\"6 4\"" : "")
+            let d = visible.enumerated().map {
+                "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.x))),\(f(py($0.element.y)))"
+            }.joined()
+            out +=
+                "<path d=\"\(d)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"\(s.width)\""
+                + (s.dashed ? " stroke-dasharray=\"6 4\"" : "")
                 + (s.inLegend ? "" : " stroke-opacity=\"0.45\"") + "><title>\(Self.escape(s.label))</title></path>"
             if s.markers {
-                for p in visible { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3.5\" fill=\"\(s.colour)\"/>" }
+                for p in visible {
+                    out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3.5\" fill=\"\(s.colour)\"/>"
+                }
             }
         }
         out += "</g>"
@@ -102,14 +122,25 @@ public struct SVGPlot {
         let lw = min(pw * 0.6, Double((labelled.map(\.label.count).max() ?? 0) * 6 + 34))
         if !labelled.isEmpty {
             let lh = Double(labelled.count * 15 + 6)
-            let screen = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }.map { (px($0.x), py($0.y)) }
-            let corners = [(left + pw - lw - 6, top + 6), (left + pw - lw - 6, top + ph - lh - 6), (left + 6, top + 6), (left + 6, top + ph - lh - 6)]
-            let covered = corners.map { c in screen.filter { $0.0 >= c.0 - 8 && $0.0 <= c.0 + lw + 8 && $0.1 >= c.1 - 8 && $0.1 <= c.1 + lh + 8 }.count }
+            let screen = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }.map {
+                (px($0.x), py($0.y))
+            }
+            let corners = [
+                (left + pw - lw - 6, top + 6), (left + pw - lw - 6, top + ph - lh - 6), (left + 6, top + 6),
+                (left + 6, top + ph - lh - 6),
+            ]
+            let covered = corners.map { c in
+                screen.filter { $0.0 >= c.0 - 8 && $0.0 <= c.0 + lw + 8 && $0.1 >= c.1 - 8 && $0.1 <= c.1 + lh + 8 }
+                    .count
+            }
             let (lx, ly) = corners[covered.firstIndex(of: covered.min()!)!]
-            out += "<g font-size=\"11\"><rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(lh))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>"
+            out +=
+                "<g font-size=\"11\"><rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(lh))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>"
             for (i, s) in labelled.enumerated() {
                 let y = ly + 13 + Double(i * 15)
-                out += "<line x1=\"\(f(lx + 5))\" y1=\"\(f(y - 4))\" x2=\"\(f(lx + 25))\" y2=\"\(f(y - 4))\" stroke=\"\(s.colour)\" stroke-width=\"\(s.width)\"" + (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>"
+                out +=
+                    "<line x1=\"\(f(lx + 5))\" y1=\"\(f(y - 4))\" x2=\"\(f(lx + 25))\" y2=\"\(f(y - 4))\" stroke=\"\(s.colour)\" stroke-width=\"\(s.width)\""
+                    + (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>"
                 out += "<text x=\"\(f(lx + 30))\" y=\"\(f(y))\">\(Self.escape(s.label))</text>"
             }
             out += "</g>"

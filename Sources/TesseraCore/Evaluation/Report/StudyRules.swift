@@ -102,8 +102,12 @@ public struct StudyRules: Codable, Equatable {
         try check(m.qualityLift >= 1 && m.qualityLift.isFinite, "margins.quality_lift", m.qualityLift, "≥ 1")
         try check(m.reducibleLeft > 0 && m.reducibleLeft < 1, "margins.reducible_left", m.reducibleLeft, "in (0, 1)")
         try check(m.retrievalLift >= 1 && m.retrievalLift.isFinite, "margins.retrieval_lift", m.retrievalLift, "≥ 1")
-        try check(m.contentWordExcess > 0 && m.contentWordExcess < 1, "margins.content_word_excess", m.contentWordExcess, "in (0, 1)")
-        try check(m.perplexityFactor > 1 && m.perplexityFactor.isFinite, "margins.perplexity_factor", m.perplexityFactor, "> 1")
+        try check(
+            m.contentWordExcess > 0 && m.contentWordExcess < 1, "margins.content_word_excess", m.contentWordExcess,
+            "in (0, 1)")
+        try check(
+            m.perplexityFactor > 1 && m.perplexityFactor.isFinite, "margins.perplexity_factor", m.perplexityFactor,
+            "> 1")
         try check(m.knowledgeKept > 0 && m.knowledgeKept < 1, "margins.knowledge_kept", m.knowledgeKept, "in (0, 1)")
         try check(m.stepSaving > 0 && m.stepSaving < 1, "margins.step_saving", m.stepSaving, "in (0, 1)")
         return r
@@ -124,13 +128,25 @@ public struct StudyRules: Codable, Equatable {
         let m = margins
         return [
             "data: \(data)",
-            String(format: "paired t intervals at %.0f %% (each bound one-sided %.1f %%)", 100 * confidence, 50 * (1 + confidence)),
-            primaryLR.map { String(format: "primary text-to-image learning rate %g; other rates are the sensitivity pair", $0) }
+            String(
+                format: "paired t intervals at %.0f %% (each bound one-sided %.1f %%)", 100 * confidence,
+                50 * (1 + confidence)),
+            primaryLR.map {
+                String(format: "primary text-to-image learning rate %g; other rates are the sensitivity pair", $0)
+            }
                 ?? "primary text-to-image learning rate: the most common one among the runs",
             String(format: "loss margin %.3f nats/token (C1–C4, C6, C7, C10)", m.loss),
-            String(format: "sample recognition margin %.1f points (C5), judged only when an arm's samples score ≥ %.1f × the scorer's chance", 100 * m.recognised, m.qualityLift),
-            String(format: "C8: hard to align if > %.0f %% of the reducible loss is left and held-out retrieval < %.1f × chance", 100 * m.reducibleLeft, m.retrievalLift),
-            String(format: "C9: void if content-word share exceeds the shuffled-caption control by < %.1f points", 100 * m.contentWordExcess),
+            String(
+                format:
+                    "sample recognition margin %.1f points (C5), judged only when an arm's samples score ≥ %.1f × the scorer's chance",
+                100 * m.recognised, m.qualityLift),
+            String(
+                format:
+                    "C8: hard to align if > %.0f %% of the reducible loss is left and held-out retrieval < %.1f × chance",
+                100 * m.reducibleLeft, m.retrievalLift),
+            String(
+                format: "C9: void if content-word share exceeds the shuffled-caption control by < %.1f points",
+                100 * m.contentWordExcess),
             String(format: "C11: severe if text perplexity grows × %.1f or more", m.perplexityFactor),
             String(format: "C12: lost if accuracy falls below %.0f %% of before", 100 * m.knowledgeKept),
             String(format: "C13: fewer steps if the step ratio is < %.2f", 1 - m.stepSaving),

@@ -65,9 +65,13 @@ public struct StudyRuns {
 
     public init(paths: [String]) throws {
         for p in paths {
-            guard FileIO.isDirectory(p) else { throw TesseraError.config("\(p): not a directory (name run directories, probe outputs or a reproduce.sh root)") }
+            guard FileIO.isDirectory(p) else {
+                throw TesseraError.config(
+                    "\(p): not a directory (name run directories, probe outputs or a reproduce.sh root)")
+            }
             if try !add(p, depth: 0) {
-                throw TesseraError.data(file: p, "holds no training run, alignment probe, forgetting probe or sample set")
+                throw TesseraError.data(
+                    file: p, "holds no training run, alignment probe, forgetting probe or sample set")
             }
         }
     }
@@ -81,8 +85,10 @@ public struct StudyRuns {
             return true
         }
         if has("nearest.tsv") && has("metrics.jsonl") {
-            alignments.append(Alignment(dir: dir, rows: try MetricsLog.read(path("metrics.jsonl")),
-                                        summary: try Self.json(path("summary.json")), nearest: try Self.nearest(path("nearest.tsv"))))
+            alignments.append(
+                Alignment(
+                    dir: dir, rows: try MetricsLog.read(path("metrics.jsonl")),
+                    summary: try Self.json(path("summary.json")), nearest: try Self.nearest(path("nearest.tsv"))))
             return true
         }
         if has("samples.jsonl") && has("summary.json") {
@@ -95,23 +101,30 @@ public struct StudyRuns {
         }
         if has("metrics.jsonl") && has("config.json") {
             let config = try Self.json(path("config.json"))
-            if config["task"] as? String == "vq" { return true }   // the image tokenizer: nothing to plot here
+            if config["task"] as? String == "vq" { return true }  // the image tokenizer: nothing to plot here
             let metrics = try MetricsLog.read(path("metrics.jsonl"))
             let rows = metrics.filter { $0["loss"] != nil }
-            let modality: Modality = rows.contains { $0["loss_text"] != nil } ? .textToImage
+            let modality: Modality =
+                rows.contains { $0["loss_text"] != nil }
+                ? .textToImage
                 : rows.contains { $0["loss_image"] != nil } ? .imageOnly : .text
             let initSection = config["init"] as? [String: Any]
             let from = (initSection?["from"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             var arm = from == nil ? "random" : "pretrained"
-            if initSection?["aligned"] as? String != nil { arm = "aligned" } else if initSection?["match_norm"] as? Bool == true { arm += ", norm-matched" }
+            if initSection?["aligned"] as? String != nil {
+                arm = "aligned"
+            } else if initSection?["match_norm"] as? Bool == true {
+                arm += ", norm-matched"
+            }
             if let trainable = (config["optim"] as? [String: Any])?["trainable"] as? [String], !trainable.isEmpty {
                 arm += ", trainable " + trainable.joined(separator: "+")
             }
             let summary = (try? Self.json(path("summary.json"))) ?? [:]
             let lr = (config["optim"] as? [String: Any])?["lr"] as? Double ?? 0
-            let run = TrainingRun(dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, lr: lr, pretrained: from,
-                                  rows: rows, evals: metrics.filter { $0["val_loss"] != nil },
-                                  completed: summary["status"] as? String == "completed")
+            let run = TrainingRun(
+                dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, lr: lr, pretrained: from,
+                rows: rows, evals: metrics.filter { $0["val_loss"] != nil },
+                completed: summary["status"] as? String == "completed")
             switch modality {
             case .textToImage: textToImage.append(run)
             case .imageOnly: imageOnly.append(run)
@@ -120,7 +133,8 @@ public struct StudyRuns {
             return true
         }
         if has(StudyRules.fileName) && rules == nil {
-            rules = try StudyRules.load(json: try FileIO.read(path(StudyRules.fileName)), file: path(StudyRules.fileName))
+            rules = try StudyRules.load(
+                json: try FileIO.read(path(StudyRules.fileName)), file: path(StudyRules.fileName))
         }
         guard depth < 2 else { return false }
         let children = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
@@ -136,7 +150,9 @@ public struct StudyRuns {
     /// alphabetically), seeds ascending.
     public static func byArm(_ runs: [TrainingRun]) -> [(arm: String, runs: [TrainingRun])] {
         let groups = Dictionary(grouping: runs, by: \.arm)
-        return groups.keys.sorted { (armRank($0), $0) < (armRank($1), $1) }.map { ($0, groups[$0]!.sorted { $0.seed < $1.seed }) }
+        return groups.keys.sorted { (armRank($0), $0) < (armRank($1), $1) }.map {
+            ($0, groups[$0]!.sorted { $0.seed < $1.seed })
+        }
     }
 
     /// The paper's order: pretrained, random, aligned, then anything else.
@@ -151,7 +167,8 @@ public struct StudyRuns {
     /// `RUN/checkpoints/step_N` → `RUN`; anything else unchanged.
     public static func runDir(ofCheckpoint path: String) -> String {
         let parent = (path as NSString).deletingLastPathComponent
-        return (parent as NSString).lastPathComponent == "checkpoints" ? (parent as NSString).deletingLastPathComponent : path
+        return (parent as NSString).lastPathComponent == "checkpoints"
+            ? (parent as NSString).deletingLastPathComponent : path
     }
 
     static func json(_ path: String) throws -> [String: Any] {
@@ -162,7 +179,8 @@ public struct StudyRuns {
     }
 
     static func nearest(_ path: String) throws -> [(code: Int, tokens: [(String, Double)])] {
-        let lines = String(decoding: try FileIO.read(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+        let lines = String(decoding: try FileIO.read(path), as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: true)
         return lines.dropFirst().compactMap { line in
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard let code = Int(f.first ?? "") else { return nil }

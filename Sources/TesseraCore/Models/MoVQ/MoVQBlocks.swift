@@ -16,13 +16,24 @@ final class ResnetBlock {
     let shortcut: ConvBlock?
     let act1, act2, out, dIn: FeatureMap
     let cin, cout: Int
-    init(_ r: ParamRegistry, _ name: String, cin: Int, cout: Int, height h: Int, width w: Int, norm: NormSpec, maxBatch: Int) {
+    init(
+        _ r: ParamRegistry, _ name: String, cin: Int, cout: Int, height h: Int, width w: Int, norm: NormSpec,
+        maxBatch: Int
+    ) {
         self.cin = cin; self.cout = cout
-        norm1 = NormBlock(r, name + ".norm1", channels: cin, height: h, width: w, groups: norm.groups, eps: norm.eps, zq: norm.zq, maxBatch: maxBatch)
+        norm1 = NormBlock(
+            r, name + ".norm1", channels: cin, height: h, width: w, groups: norm.groups, eps: norm.eps, zq: norm.zq,
+            maxBatch: maxBatch)
         conv1 = ConvBlock(r, name + ".conv1", cin: cin, cout: cout, kernel: 3, height: h, width: w, maxBatch: maxBatch)
-        norm2 = NormBlock(r, name + ".norm2", channels: cout, height: h, width: w, groups: norm.groups, eps: norm.eps, zq: norm.zq, maxBatch: maxBatch)
+        norm2 = NormBlock(
+            r, name + ".norm2", channels: cout, height: h, width: w, groups: norm.groups, eps: norm.eps, zq: norm.zq,
+            maxBatch: maxBatch)
         conv2 = ConvBlock(r, name + ".conv2", cin: cout, cout: cout, kernel: 3, height: h, width: w, maxBatch: maxBatch)
-        shortcut = cin == cout ? nil : ConvBlock(r, name + ".nin_shortcut", cin: cin, cout: cout, kernel: 1, height: h, width: w, maxBatch: maxBatch)
+        shortcut =
+            cin == cout
+            ? nil
+            : ConvBlock(
+                r, name + ".nin_shortcut", cin: cin, cout: cout, kernel: 1, height: h, width: w, maxBatch: maxBatch)
         act1 = FeatureMap(cin, h, w, maxBatch: maxBatch)
         act2 = FeatureMap(cout, h, w, maxBatch: maxBatch)
         out = FeatureMap(cout, h, w, maxBatch: maxBatch)
@@ -42,16 +53,18 @@ final class ResnetBlock {
     }
 
     /// Returns ∂L/∂x (the block's own buffer); dzq accumulates.
-    func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int) -> FeatureMap {
+    func backward(
+        _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
+    ) -> FeatureMap {
         let pool = ws.pool, big = max(cin, cout) * out.height * out.width * batch
         let tA = ws.scratch(3, big), tB = ws.scratch(4, big)
         let nOut = cout * out.height * out.width * batch, nIn = cin * out.height * out.width * batch
         tA.update(repeating: 0, count: nOut)
-        conv2.backward(ws, dy, dx: tA, batch: batch)                                     // ∂/∂act2
-        SiLU.backward(pool, x: norm2.out.p, dy: tA, dx: tA, count: nOut)                 // ∂/∂N2
-        norm2.backward(ws, tA, dx: tB, accumulate: false, dzq: dzq, batch: batch)       // ∂/∂conv1 out
+        conv2.backward(ws, dy, dx: tA, batch: batch)  // ∂/∂act2
+        SiLU.backward(pool, x: norm2.out.p, dy: tA, dx: tA, count: nOut)  // ∂/∂N2
+        norm2.backward(ws, tA, dx: tB, accumulate: false, dzq: dzq, batch: batch)  // ∂/∂conv1 out
         tA.update(repeating: 0, count: nIn)
-        conv1.backward(ws, tB, dx: tA, batch: batch)                                     // ∂/∂act1
+        conv1.backward(ws, tB, dx: tA, batch: batch)  // ∂/∂act1
         SiLU.backward(pool, x: norm1.out.p, dy: tA, dx: tA, count: nIn)
         norm1.backward(ws, tA, dx: dIn.p, accumulate: false, dzq: dzq, batch: batch)
         if let shortcut {
@@ -70,10 +83,15 @@ final class AttnBlock {
     let q, k, v, proj: ConvBlock
     let attn, probs, dAttn, dQ, dK, dV, dIn, out: FeatureMap
     let channels, positions: Int
-    init(_ r: ParamRegistry, _ name: String, channels c: Int, height h: Int, width w: Int, norm spec: NormSpec, maxBatch: Int) {
+    init(
+        _ r: ParamRegistry, _ name: String, channels c: Int, height h: Int, width w: Int, norm spec: NormSpec,
+        maxBatch: Int
+    ) {
         channels = c; positions = h * w
-        r.flops.append((name + ".softmax_attention", 4 * Double(h * w * h * w * c)))   // Qᵀ·K and V·Pᵀ
-        norm = NormBlock(r, name + ".norm", channels: c, height: h, width: w, groups: spec.groups, eps: spec.eps, zq: spec.zq, maxBatch: maxBatch)
+        r.flops.append((name + ".softmax_attention", 4 * Double(h * w * h * w * c)))  // Qᵀ·K and V·Pᵀ
+        norm = NormBlock(
+            r, name + ".norm", channels: c, height: h, width: w, groups: spec.groups, eps: spec.eps, zq: spec.zq,
+            maxBatch: maxBatch)
         q = ConvBlock(r, name + ".q", cin: c, cout: c, kernel: 1, height: h, width: w, maxBatch: maxBatch)
         k = ConvBlock(r, name + ".k", cin: c, cout: c, kernel: 1, height: h, width: w, maxBatch: maxBatch)
         v = ConvBlock(r, name + ".v", cin: c, cout: c, kernel: 1, height: h, width: w, maxBatch: maxBatch)
@@ -90,21 +108,26 @@ final class AttnBlock {
 
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, zq: UnsafePointer<Float>?, batch: Int) -> FeatureMap {
         let n = norm.forward(ws, x, zq: zq, batch: batch).p
-        let qo = q.forward(ws, n, batch: batch).p, ko = k.forward(ws, n, batch: batch).p, vo = v.forward(ws, n, batch: batch).p
-        SpatialAttention.forward(ws.pool, q: qo, k: ko, v: vo, batch: batch, channels: channels, positions: positions,
-                                 o: attn.p, p: probs.p)
+        let qo = q.forward(ws, n, batch: batch).p, ko = k.forward(ws, n, batch: batch).p,
+            vo = v.forward(ws, n, batch: batch).p
+        SpatialAttention.forward(
+            ws.pool, q: qo, k: ko, v: vo, batch: batch, channels: channels, positions: positions,
+            o: attn.p, p: probs.p)
         let h = proj.forward(ws, attn.p, batch: batch).p, o = out.p
         ws.pool.forEachChunk(out.count(batch), grain: 1 << 14) { r in for i in r { o[i] = x[i] + h[i] } }
         return out
     }
 
-    func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int) -> FeatureMap {
+    func backward(
+        _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
+    ) -> FeatureMap {
         let count = out.count(batch)
         dAttn.p.update(repeating: 0, count: count)
         proj.backward(ws, dy, dx: dAttn.p, batch: batch)
-        SpatialAttention.backward(ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
-                                  channels: channels, positions: positions, dq: dQ.p, dk: dK.p, dv: dV.p,
-                                  scratch: ws.scratch(5, ws.pool.threads * positions * positions))
+        SpatialAttention.backward(
+            ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
+            channels: channels, positions: positions, dq: dQ.p, dk: dK.p, dv: dV.p,
+            scratch: ws.scratch(5, ws.pool.threads * positions * positions))
         let dn = ws.scratch(3, count)
         dn.update(repeating: 0, count: count)
         q.backward(ws, dQ.p, dx: dn, batch: batch)
@@ -122,11 +145,14 @@ final class DownsampleBlock {
     let conv: ConvBlock
     let dIn: FeatureMap
     init(_ r: ParamRegistry, _ name: String, channels c: Int, height h: Int, width w: Int, maxBatch: Int) {
-        conv = ConvBlock(r, name + ".conv", cin: c, cout: c, kernel: 3, stride: 2, padBefore: 0, padAfter: 1,
-                         height: h, width: w, maxBatch: maxBatch)
+        conv = ConvBlock(
+            r, name + ".conv", cin: c, cout: c, kernel: 3, stride: 2, padBefore: 0, padAfter: 1,
+            height: h, width: w, maxBatch: maxBatch)
         dIn = FeatureMap(c, h, w, maxBatch: maxBatch)
     }
-    func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap { conv.forward(ws, x, batch: batch) }
+    func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
+        conv.forward(ws, x, batch: batch)
+    }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         dIn.p.update(repeating: 0, count: dIn.count(batch))
         conv.backward(ws, dy, dx: dIn.p, batch: batch)
@@ -144,16 +170,18 @@ final class UpsampleBlock {
         dIn = FeatureMap(c, h, w, maxBatch: maxBatch)
     }
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
-        Nearest.forward(ws.pool, x: x, planes: batch * up.channels, height: dIn.height, width: dIn.width,
-                        y: up.p, outHeight: up.height, outWidth: up.width)
+        Nearest.forward(
+            ws.pool, x: x, planes: batch * up.channels, height: dIn.height, width: dIn.width,
+            y: up.p, outHeight: up.height, outWidth: up.width)
         return conv.forward(ws, up.p, batch: batch)
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         let dUp = ws.scratch(3, up.count(batch))
         dUp.update(repeating: 0, count: up.count(batch))
         conv.backward(ws, dy, dx: dUp, batch: batch)
-        Nearest.backward(ws.pool, dy: dUp, planes: batch * up.channels, height: dIn.height, width: dIn.width,
-                         dx: dIn.p, outHeight: up.height, outWidth: up.width, accumulate: false)
+        Nearest.backward(
+            ws.pool, dy: dUp, planes: batch * up.channels, height: dIn.height, width: dIn.width,
+            dx: dIn.p, outHeight: up.height, outWidth: up.width, accumulate: false)
         return dIn
     }
 }

@@ -35,14 +35,20 @@ public struct MoVQConfig: Equatable, Sendable {
         var p: [String] = []
         // Documented maxima first (SizeLimits' role for images): nothing below is computed from an
         // unbounded number, and 1 << (levels − 1) needs at least one level.
-        for (key, v, lo, hi) in [("model.resolution", resolution, 1, 4096), ("model.ch", ch, 1, 4096), ("model.num_res_blocks", numResBlocks, 0, 64),
-                                 ("model.z_channels", zChannels, 1, 4096), ("model.embed_dim", embedDim, 1, 4096), ("model.n_embed", nEmbed, 2, 1 << 20),
-                                 ("model.norm_groups", normGroups, 1, 4096), ("levels (length of model.ch_mult)", chMult.count, 1, 8),
-                                 ("model.in_channels", inChannels, 1, 16), ("model.out_channels", outChannels, 1, 16)]
+        for (key, v, lo, hi) in [
+            ("model.resolution", resolution, 1, 4096), ("model.ch", ch, 1, 4096),
+            ("model.num_res_blocks", numResBlocks, 0, 64),
+            ("model.z_channels", zChannels, 1, 4096), ("model.embed_dim", embedDim, 1, 4096),
+            ("model.n_embed", nEmbed, 2, 1 << 20),
+            ("model.norm_groups", normGroups, 1, 4096), ("levels (length of model.ch_mult)", chMult.count, 1, 8),
+            ("model.in_channels", inChannels, 1, 16), ("model.out_channels", outChannels, 1, 16),
+        ]
         where v < lo || v > hi { p.append("\(key) (\(v)) must be in \(lo)…\(hi)") }
         if chMult.contains(where: { $0 < 1 || $0 > 64 }) { p.append("model.ch_mult entries must be in 1…64") }
         guard p.isEmpty else { return p }
-        if resolution % factor != 0 { p.append("model.resolution (\(resolution)) must be divisible by 2^(levels−1) = \(factor)") }
+        if resolution % factor != 0 {
+            p.append("model.resolution (\(resolution)) must be divisible by 2^(levels−1) = \(factor)")
+        }
         for m in chMult where (ch * m) % normGroups != 0 {
             p.append("model.norm_groups (\(normGroups)) must divide every width ch·ch_mult (\(ch * m))"); break
         }

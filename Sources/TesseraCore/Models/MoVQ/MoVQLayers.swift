@@ -13,7 +13,9 @@ public final class Param {
     let initializer: Init
     var value: UnsafeMutablePointer<Float>!
     var grad: UnsafeMutablePointer<Float>!
-    init(_ name: String, _ shape: [Int], _ initializer: Init) { self.name = name; self.shape = shape; self.initializer = initializer }
+    init(_ name: String, _ shape: [Int], _ initializer: Init) {
+        self.name = name; self.shape = shape; self.initializer = initializer
+    }
     var count: Int { shape.reduce(1, *) }
 }
 
@@ -86,34 +88,44 @@ final class ConvBlock {
     let out: FeatureMap
     private var input: UnsafePointer<Float>!
     /// `initStd` set: weights ~ N(0, std) (the discriminator's init); otherwise PyTorch's default.
-    init(_ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int = 1, padBefore: Int, padAfter: Int,
-         height: Int, width: Int, maxBatch: Int, bias hasBias: Bool = true, initStd: Float? = nil) {
-        let bound = 1 / Float(cin * kernel * kernel).squareRoot()   // PyTorch's default (kaiming_uniform, a = √5)
-        weight = r.add(name + ".weight", [cout, cin, kernel, kernel], initStd.map { .normal(mean: 0, std: $0) } ?? .uniform(bound))
+    init(
+        _ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int = 1, padBefore: Int,
+        padAfter: Int,
+        height: Int, width: Int, maxBatch: Int, bias hasBias: Bool = true, initStd: Float? = nil
+    ) {
+        let bound = 1 / Float(cin * kernel * kernel).squareRoot()  // PyTorch's default (kaiming_uniform, a = √5)
+        weight = r.add(
+            name + ".weight", [cout, cin, kernel, kernel], initStd.map { .normal(mean: 0, std: $0) } ?? .uniform(bound))
         bias = hasBias ? r.add(name + ".bias", [cout], .uniform(bound)) : nil
-        shape = Conv2dShape(batch: maxBatch, inChannels: cin, outChannels: cout, height: height, width: width, kernel: kernel,
-                            stride: stride, padBefore: padBefore, padAfter: padAfter)
+        shape = Conv2dShape(
+            batch: maxBatch, inChannels: cin, outChannels: cout, height: height, width: width, kernel: kernel,
+            stride: stride, padBefore: padBefore, padAfter: padAfter)
         out = FeatureMap(cout, shape.outHeight, shape.outWidth, maxBatch: maxBatch)
         r.flops.append((name, 2 * Double(shape.patch * cout * shape.outHeight * shape.outWidth)))
     }
-    convenience init(_ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, height: Int, width: Int, maxBatch: Int) {
-        self.init(r, name, cin: cin, cout: cout, kernel: kernel, padBefore: kernel / 2, padAfter: kernel / 2,
-                  height: height, width: width, maxBatch: maxBatch)
+    convenience init(
+        _ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, height: Int, width: Int, maxBatch: Int
+    ) {
+        self.init(
+            r, name, cin: cin, cout: cout, kernel: kernel, padBefore: kernel / 2, padAfter: kernel / 2,
+            height: height, width: width, maxBatch: maxBatch)
     }
 
     @discardableResult
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         input = x
         let s = shape.with(batch: batch)
-        Conv2d.forward(ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p, cols: ws.scratch(0, s.scratch))
+        Conv2d.forward(
+            ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p, cols: ws.scratch(0, s.scratch))
         return out
     }
 
     /// dx += ∂L/∂x (when dx is given); parameter gradients accumulate.
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let s = shape.with(batch: batch)
-        Conv2d.backward(ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
-                        cols: ws.scratch(0, s.scratch))
+        Conv2d.backward(
+            ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
+            cols: ws.scratch(0, s.scratch))
     }
 }
 
@@ -125,14 +137,16 @@ final class NormBlock {
     let weight, bias: Param
     let gn: GroupNormShape
     let out: FeatureMap
-    let normed: FeatureMap?          // GN(f), kept for SpatialNorm's backward
+    let normed: FeatureMap?  // GN(f), kept for SpatialNorm's backward
     let convY, convB: ConvBlock?
     let dNormed: FeatureMap?
     let zqHeight, zqWidth: Int
     private let mean, rstd: FloatBuffer
     private var input: UnsafePointer<Float>!
-    init(_ r: ParamRegistry, _ name: String, channels: Int, height: Int, width: Int, groups: Int, eps: Float,
-         zq: (channels: Int, height: Int, width: Int)?, maxBatch: Int) {
+    init(
+        _ r: ParamRegistry, _ name: String, channels: Int, height: Int, width: Int, groups: Int, eps: Float,
+        zq: (channels: Int, height: Int, width: Int)?, maxBatch: Int
+    ) {
         let prefix = zq == nil ? name : name + ".norm_layer"
         weight = r.add(prefix + ".weight", [channels], .ones)
         bias = r.add(prefix + ".bias", [channels], .zeros)
@@ -143,8 +157,12 @@ final class NormBlock {
         if let zq {
             normed = FeatureMap(channels, height, width, maxBatch: maxBatch)
             dNormed = FeatureMap(channels, height, width, maxBatch: maxBatch)
-            convY = ConvBlock(r, name + ".conv_y", cin: zq.channels, cout: channels, kernel: 1, height: zq.height, width: zq.width, maxBatch: maxBatch)
-            convB = ConvBlock(r, name + ".conv_b", cin: zq.channels, cout: channels, kernel: 1, height: zq.height, width: zq.width, maxBatch: maxBatch)
+            convY = ConvBlock(
+                r, name + ".conv_y", cin: zq.channels, cout: channels, kernel: 1, height: zq.height, width: zq.width,
+                maxBatch: maxBatch)
+            convB = ConvBlock(
+                r, name + ".conv_b", cin: zq.channels, cout: channels, kernel: 1, height: zq.height, width: zq.width,
+                maxBatch: maxBatch)
             zqHeight = zq.height; zqWidth = zq.width
         } else {
             normed = nil; dNormed = nil; convY = nil; convB = nil; zqHeight = 0; zqWidth = 0
@@ -159,30 +177,41 @@ final class NormBlock {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, zq: UnsafePointer<Float>?, batch: Int) -> FeatureMap {
         input = x
         guard let normed, let convY, let convB, let zq else {
-            GroupNorm.forward(ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: out.p, mean: mean.pointer, rstd: rstd.pointer)
+            GroupNorm.forward(
+                ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: out.p, mean: mean.pointer,
+                rstd: rstd.pointer)
             return out
         }
-        GroupNorm.forward(ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: normed.p, mean: mean.pointer, rstd: rstd.pointer)
+        GroupNorm.forward(
+            ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: normed.p, mean: mean.pointer,
+            rstd: rstd.pointer)
         let a = convY.forward(ws, zq, batch: batch).p, b = convB.forward(ws, zq, batch: batch).p
-        SpatialNorm.forward(ws.pool, normed: normed.p, scale: a, shift: b, out: out.p, planes: batch * out.channels,
-                            height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth)
+        SpatialNorm.forward(
+            ws.pool, normed: normed.p, scale: a, shift: b, out: out.p, planes: batch * out.channels,
+            height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth)
         return out
     }
 
     /// dx (+)= ∂L/∂x; for SpatialNorm also dzq += ∂L/∂zq. Parameter gradients accumulate.
-    func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, accumulate: Bool,
-                  dzq: UnsafeMutablePointer<Float>?, batch: Int) {
+    func backward(
+        _ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+        dzq: UnsafeMutablePointer<Float>?, batch: Int
+    ) {
         guard let normed, let dNormed, let convY, let convB else {
-            GroupNorm.backward(ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
-                               dy: dy, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+            GroupNorm.backward(
+                ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
+                dy: dy, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
             return
         }
         let lo = batch * out.channels * zqHeight * zqWidth
         let dA = ws.scratch(1, lo), dB = ws.scratch(2, lo)
-        SpatialNorm.backward(ws.pool, normed: normed.p, scale: convY.out.p, dy: dy, dNormed: dNormed.p, dScale: dA, dShift: dB,
-                             planes: batch * out.channels, height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth)
-        GroupNorm.backward(ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
-                           dy: dNormed.p, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+        SpatialNorm.backward(
+            ws.pool, normed: normed.p, scale: convY.out.p, dy: dy, dNormed: dNormed.p, dScale: dA, dShift: dB,
+            planes: batch * out.channels, height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth
+        )
+        GroupNorm.backward(
+            ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
+            dy: dNormed.p, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
         convY.backward(ws, dA, dx: dzq, batch: batch)
         convB.backward(ws, dB, dx: dzq, batch: batch)
     }

@@ -34,12 +34,19 @@ public final class MoVQModel {
         let r = ParamRegistry()
         encoder = MoVQCoder.encoder(r, config, maxBatch: maxBatch)
         let g = config.gridSide
-        quantConv = ConvBlock(r, "quant_conv", cin: config.zChannels, cout: config.embedDim, kernel: 1, height: g, width: g, maxBatch: maxBatch)
-        codebook = r.add("quantize.embedding.weight", [config.nEmbed, config.embedDim], .uniform(1 / Float(config.nEmbed)))
-        postQuantConv = ConvBlock(r, "post_quant_conv", cin: config.embedDim, cout: config.zChannels, kernel: 1, height: g, width: g, maxBatch: maxBatch)
+        quantConv = ConvBlock(
+            r, "quant_conv", cin: config.zChannels, cout: config.embedDim, kernel: 1, height: g, width: g,
+            maxBatch: maxBatch)
+        codebook = r.add(
+            "quantize.embedding.weight", [config.nEmbed, config.embedDim], .uniform(1 / Float(config.nEmbed)))
+        postQuantConv = ConvBlock(
+            r, "post_quant_conv", cin: config.embedDim, cout: config.zChannels, kernel: 1, height: g, width: g,
+            maxBatch: maxBatch)
         decoder = MoVQCoder.decoder(r, config, maxBatch: maxBatch)
         params = r.makeStore()
-        let enc = r.flops.filter { $0.name.hasPrefix("encoder.") || $0.name.hasPrefix("quant_conv") }.reduce(0) { $0 + $1.perImage }
+        let enc = r.flops.filter { $0.name.hasPrefix("encoder.") || $0.name.hasPrefix("quant_conv") }.reduce(0) {
+            $0 + $1.perImage
+        }
         encodeFLOPs = enc + 2 * Double(config.tokensPerImage * config.nEmbed * config.embedDim)
         decodeFLOPs = r.flops.reduce(0) { $0 + $1.perImage } - enc
         registry = r
@@ -78,12 +85,16 @@ public final class MoVQModel {
     /// NCHW [B, E, g, g] → rows [B·g·g, E].
     func toRows(_ map: UnsafePointer<Float>, _ rows: UnsafeMutablePointer<Float>, batch: Int) {
         let e = config.embedDim, n = config.tokensPerImage
-        for b in 0..<batch { for c in 0..<e { for t in 0..<n { rows[(b * n + t) * e + c] = map[(b * e + c) * n + t] } } }
+        for b in 0..<batch {
+            for c in 0..<e { for t in 0..<n { rows[(b * n + t) * e + c] = map[(b * e + c) * n + t] } }
+        }
     }
 
     func toMap(_ rows: UnsafePointer<Float>, _ map: UnsafeMutablePointer<Float>, batch: Int) {
         let e = config.embedDim, n = config.tokensPerImage
-        for b in 0..<batch { for c in 0..<e { for t in 0..<n { map[(b * e + c) * n + t] = rows[(b * n + t) * e + c] } } }
+        for b in 0..<batch {
+            for c in 0..<e { for t in 0..<n { map[(b * e + c) * n + t] = rows[(b * n + t) * e + c] } }
+        }
     }
 
     // MARK: - passes
@@ -98,10 +109,11 @@ public final class MoVQModel {
         let z = quantConv.forward(workspace, h.p, batch: batch)
         toRows(z.p, zRows.pointer, batch: batch)
         let loss = usage.withUnsafeMutableBufferPointer { u in
-            VectorQuantizer.forward(pool, z: zRows.pointer, codebook: codebook.value, rows: batch * tokensPerImage,
-                                    dim: config.embedDim, codes: config.nEmbed, beta: config.beta, indices: indices.baseAddress!,
-                                    zq: quantRows.pointer, usage: countUsage ? u.baseAddress! : nil,
-                                    scores: scores.pointer, codeNorms: codeNorms.pointer)
+            VectorQuantizer.forward(
+                pool, z: zRows.pointer, codebook: codebook.value, rows: batch * tokensPerImage,
+                dim: config.embedDim, codes: config.nEmbed, beta: config.beta, indices: indices.baseAddress!,
+                zq: quantRows.pointer, usage: countUsage ? u.baseAddress! : nil,
+                scores: scores.pointer, codeNorms: codeNorms.pointer)
         }
         toMap(quantRows.pointer, quant.p, batch: batch)
         return loss
@@ -128,7 +140,8 @@ public final class MoVQModel {
     }
 
     /// Full forward: reconstruction of `images` in the returned map, and the VQ loss.
-    public func reconstruct(_ images: UnsafePointer<Float>, batch: Int, countUsage: Bool = true) -> (FeatureMap, Double) {
+    public func reconstruct(_ images: UnsafePointer<Float>, batch: Int, countUsage: Bool = true) -> (FeatureMap, Double)
+    {
         let vq = encode(images, batch: batch, countUsage: countUsage)
         return (decodeQuant(batch: batch), vq)
     }
@@ -143,9 +156,10 @@ public final class MoVQModel {
         // Straight-through: the decoder's gradient with respect to z_q passes to z unchanged.
         toRows(dQuant.p, dQuantRows.pointer, batch: batch)
         dZRows.pointer.update(repeating: 0, count: count)
-        VectorQuantizer.backward(z: zRows.pointer, zq: quantRows.pointer, indices: indices.baseAddress!, rows: batch * tokensPerImage,
-                                 dim: config.embedDim, beta: config.beta, lossScale: vqScale, dzqST: dQuantRows.pointer,
-                                 dz: dZRows.pointer, dCodebook: codebook.grad)
+        VectorQuantizer.backward(
+            z: zRows.pointer, zq: quantRows.pointer, indices: indices.baseAddress!, rows: batch * tokensPerImage,
+            dim: config.embedDim, beta: config.beta, lossScale: vqScale, dzqST: dQuantRows.pointer,
+            dz: dZRows.pointer, dCodebook: codebook.grad)
         toMap(dZRows.pointer, dZ.p, batch: batch)
         let dH = workspace.scratch(7, encoder.convOut.out.count(batch))
         dH.update(repeating: 0, count: encoder.convOut.out.count(batch))

@@ -19,7 +19,7 @@ public final class PatchDiscriminator {
         let out: FeatureMap
     }
     let norms: [Norm]
-    let acts: [FeatureMap]            // LeakyReLU outputs, one per conv but the last
+    let acts: [FeatureMap]  // LeakyReLU outputs, one per conv but the last
     let dIn: FeatureMap
     public let maxBatch: Int
     private let registry: ParamRegistry
@@ -33,19 +33,21 @@ public final class PatchDiscriminator {
         var convs: [ConvBlock] = [], norms: [Norm] = [], acts: [FeatureMap] = []
         var side = resolution, index = 0, cin = inChannels, width = ndf
         func conv(_ cout: Int, stride: Int, bias: Bool) -> ConvBlock {
-            let c = ConvBlock(r, "loss.discriminator.main.\(index)", cin: cin, cout: cout,
-                              kernel: 4, stride: stride, padBefore: 1, padAfter: 1, height: side, width: side, maxBatch: maxBatch,
-                              bias: bias, initStd: 0.02)
+            let c = ConvBlock(
+                r, "loss.discriminator.main.\(index)", cin: cin, cout: cout,
+                kernel: 4, stride: stride, padBefore: 1, padAfter: 1, height: side, width: side, maxBatch: maxBatch,
+                bias: bias, initStd: 0.02)
             side = c.shape.outHeight
             cin = cout
             return c
         }
         func norm(_ c: Int) -> Norm {
             index += 1
-            let n = Norm(weight: r.add("loss.discriminator.main.\(index).weight", [c], .normal(mean: 1, std: 0.02)),
-                         bias: r.add("loss.discriminator.main.\(index).bias", [c], .zeros),
-                         mean: FloatBuffer(count: c), rstd: FloatBuffer(count: c), runningMean: FloatBuffer(count: c),
-                         runningVar: FloatBuffer(count: c), out: FeatureMap(c, side, side, maxBatch: maxBatch))
+            let n = Norm(
+                weight: r.add("loss.discriminator.main.\(index).weight", [c], .normal(mean: 1, std: 0.02)),
+                bias: r.add("loss.discriminator.main.\(index).bias", [c], .zeros),
+                mean: FloatBuffer(count: c), rstd: FloatBuffer(count: c), runningMean: FloatBuffer(count: c),
+                runningVar: FloatBuffer(count: c), out: FeatureMap(c, side, side, maxBatch: maxBatch))
             n.runningVar.pointer.update(repeating: 1, count: c)
             return n
         }
@@ -88,9 +90,10 @@ public final class PatchDiscriminator {
         LeakyReLU.forward(pool, x: h.p, y: acts[0].p, count: acts[0].count(batch), slope: Self.slope)
         for (i, n) in norms.enumerated() {
             h = convs[i + 1].forward(ws, acts[i].p, batch: batch)
-            BatchNorm.forward(pool, x: h.p, batch: batch, channels: h.channels, spatial: h.height * h.width, eps: 1e-5,
-                              weight: n.weight.value, bias: n.bias.value, y: n.out.p, mean: n.mean.pointer, rstd: n.rstd.pointer,
-                              runningMean: n.runningMean.pointer, runningVar: n.runningVar.pointer)
+            BatchNorm.forward(
+                pool, x: h.p, batch: batch, channels: h.channels, spatial: h.height * h.width, eps: 1e-5,
+                weight: n.weight.value, bias: n.bias.value, y: n.out.p, mean: n.mean.pointer, rstd: n.rstd.pointer,
+                runningMean: n.runningMean.pointer, runningVar: n.runningVar.pointer)
             LeakyReLU.forward(pool, x: n.out.p, y: acts[i + 1].p, count: acts[i + 1].count(batch), slope: Self.slope)
         }
         batchesTracked += 1
@@ -108,9 +111,10 @@ public final class PatchDiscriminator {
             let n = norms[i], a = acts[i + 1], count = a.count(batch)
             LeakyReLU.backward(pool, x: n.out.p, dy: g, dx: g, count: count, slope: Self.slope)
             let dConv = ws.scratch(4, count)
-            BatchNorm.backward(pool, x: convs[i + 1].out.p, batch: batch, channels: a.channels, spatial: a.height * a.width,
-                               weight: n.weight.value, mean: n.mean.pointer, rstd: n.rstd.pointer, dy: g, dx: dConv,
-                               dWeight: n.weight.grad, dBias: n.bias.grad)
+            BatchNorm.backward(
+                pool, x: convs[i + 1].out.p, batch: batch, channels: a.channels, spatial: a.height * a.width,
+                weight: n.weight.value, mean: n.mean.pointer, rstd: n.rstd.pointer, dy: g, dx: dConv,
+                dWeight: n.weight.grad, dBias: n.bias.grad)
             // g has been consumed into dConv, so its slot takes the next gradient.
             let next = ws.scratch(3, acts[i].count(batch))
             next.update(repeating: 0, count: acts[i].count(batch))
