@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "tessera", targets: ["tessera"]),
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
+        .library(name: "TesseraStudy", targets: ["TesseraStudy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,17 +35,20 @@ let package = Package(
             name: "TesseraCore",
             dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
             swiftSettings: cpuFlags),
+        // One paper's rubric on top of the numeric core: the claims C1–C13, their rules, the
+        // study's runs as the report reads them, and the HTML report. The core carries no study.
+        .target(name: "TesseraStudy", dependencies: ["TesseraCore"], swiftSettings: cpuFlags),
         .target(name: "TesseraMPI", dependencies: ["TesseraCore", "CMPI"], swiftSettings: cpuFlags),
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "TesseraCore", "TesseraMPI",
+                "TesseraCore", "TesseraStudy", "TesseraMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "TesseraCoreTests", dependencies: ["TesseraCore"],
+            name: "TesseraCoreTests", dependencies: ["TesseraCore", "TesseraStudy"],
             resources: [.copy("Fixtures")],
             swiftSettings: cpuFlags),
     ],

@@ -17,7 +17,7 @@ if [ -z "${TESSERA_BIN:-}" ]; then
   swift build -c release --product tessera >&2
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 cfg="$work/fault.yaml"
 cat > "$cfg" <<YAML
 seed: 11

@@ -10,7 +10,8 @@ seconds=${1:-600}; shift || true
 build_only=${FUZZ_BUILD_ONLY:-0}
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(safetensors gguf tokenizer_json shard manifest bpe_encode png idx image_codes freedict
-                                     config_values vq_config_values manifest_values gguf_values)
+                                     config_values vq_config_values manifest_values gguf_values hf_config_values
+                                     checkpoint_config_values)
 scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
@@ -48,6 +49,8 @@ for t in "${targets[@]}"; do
                 { head -c 4000 runs/data/freedict/freedict-eng-fra.index; printf '\0'; gzip -dc runs/data/freedict/freedict-eng-fra.dict.dz | head -c 20000; } > "$corpus/real"
               fi ;;
   esac
+  # The *_config_values targets build their directories from the fixtures.
+  export FUZZ_FIXTURES=$fx
   # Replay every stored crash first: each must now pass.
   for c in Tests/Fuzz/crashes/$t/*; do
     [ -f "$c" ] || continue

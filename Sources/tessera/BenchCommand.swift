@@ -29,67 +29,66 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "One JSON line on stdout.") var json = false
     @Flag(help: "Also print the time per step of each phase (norm, linear, attention, ...).") var profile = false
 
+    func validate() throws {
+        guard steps >= 1, warmup >= 0 else { throw TesseraError.config("--steps must be ≥ 1 and --warmup ≥ 0") }
+    }
+
     func run() throws {
-        try guarded {
-            guard steps >= 1, warmup >= 0 else { throw TesseraError.config("--steps must be ≥ 1 and --warmup ≥ 0") }
-            var c = try options.load()
-            let mpi = MPICommunicator.fromEnvironment()
-            defer { mpi?.finalize() }
-            if let mpi { c.threads = mpi.threads(forConfigured: c.threads) }
-            let r: Benchmark.TrainResult
-            do {
-                r = try Benchmark.train(
-                    config: c, steps: steps, warmup: warmup, profile: profile, comm: mpi ?? SingleProcess())
-            } catch {
-                if let mpi, mpi.size > 1 { _ = report(error); mpi.abort(code: (error as? TesseraError)?.exitCode ?? 1) };
-                throw error
-            }
-            guard mpi?.isRoot ?? true else { return }
-            if json {
-                Console.out(
-                    MetricsLog.line(
-                        [
-                            "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
-                            "parameters": r.parameters, "tokens_per_step": c.tokensPerStep,
-                            "tokens_per_s": (r.tokensPerSecond * 10).rounded() / 10,
-                            "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
-                            "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
-                            "gflops": (r.gflops * 10).rounded() / 10,
-                            "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10,
-                            "mfu": (r.mfu * 1000).rounded() / 1000,
-                            "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
-                            "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
-                        ].merging(
-                            profile
-                                ? [
-                                    "phases_ms": Dictionary(
-                                        uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })
-                                ] : [:]
-                        ) { a, _ in a }))
-            } else {
+        var c = try options.load()
+        let mpi = MPICommunicator.fromEnvironment()
+        defer { mpi?.finalize() }
+        if let mpi { c.threads = mpi.threads(forConfigured: c.threads) }
+        let r: Benchmark.TrainResult
+        do {
+            r = try Benchmark.train(
+                config: c, steps: steps, warmup: warmup, profile: profile, comm: mpi ?? SingleProcess())
+        } catch {
+            if let mpi, mpi.size > 1 { _ = report(error); mpi.abort(code: (error as? TesseraError)?.exitCode ?? 1) };
+            throw error
+        }
+        guard mpi?.isRoot ?? true else { return }
+        if json {
+            Console.out(
+                MetricsLog.line(
+                    [
+                        "config": options.config ?? "", "threads": c.threads, "blas_core": Gemm.coreName,
+                        "parameters": r.parameters, "tokens_per_step": c.tokensPerStep,
+                        "tokens_per_s": (r.tokensPerSecond * 10).rounded() / 10,
+                        "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
+                        "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
+                        "gflops": (r.gflops * 10).rounded() / 10,
+                        "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10, "mfu": (r.mfu * 1000).rounded() / 1000,
+                        "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
+                        "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
+                    ].merging(
+                        profile
+                            ? [
+                                "phases_ms": Dictionary(
+                                    uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })
+                            ] : [:]
+                    ) { a, _ in a }))
+        } else {
+            Console.out(
+                String(
+                    format: """
+                        config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
+                          %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
+                          %.1f GFLOP/s   MFU %.1f%% of %.1f GFLOP/s sgemm peak   peak RSS %.0f MB
+                        """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
+                    r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
+                    r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
+            if r.ranks > 1 {
                 Console.out(
                     String(
-                        format: """
-                            config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
-                              %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
-                              %.1f GFLOP/s   MFU %.1f%% of %.1f GFLOP/s sgemm peak   peak RSS %.0f MB
-                            """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
-                        r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
-                        r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
-                if r.ranks > 1 {
-                    Console.out(
-                        String(
-                            format:
-                                "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
-                            r.ranks, c.threads, r.allreduceSeconds * 1000,
-                            100 * r.allreduceSeconds / r.medianStepSeconds))
-                }
-                let total = r.phases.reduce(0) { $0 + $1.1 }
-                for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
-                    Console.out(
-                        "    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                            + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
-                }
+                        format:
+                            "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
+                        r.ranks, c.threads, r.allreduceSeconds * 1000, 100 * r.allreduceSeconds / r.medianStepSeconds))
+            }
+            let total = r.phases.reduce(0) { $0 + $1.1 }
+            for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
+                Console.out(
+                    "    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                        + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
             }
         }
     }
@@ -112,36 +111,34 @@ struct BenchImageTokenizer: ParsableCommand {
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
-        try guarded {
-            guard case .vq(let c) = try options.loadRun() else {
-                throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
-            }
-            let b = batch ?? c.optim.batch
-            guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
-            let r = Benchmark.imageTokenizer(config: c.model, batch: b, threads: c.threads, repeats: repeats)
-            func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
-            if json {
-                Console.out(
-                    MetricsLog.line([
-                        "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b,
-                        "parameters": r.parameters,
-                        "encode_images_per_s": r1(r.encodeImagesPerSecond),
-                        "decode_images_per_s": r1(r.decodeImagesPerSecond),
-                        "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
-                        "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
-                        "peak_rss_mb": r.peakRSSMegabytes.rounded(),
-                    ]))
-            } else {
-                Console.out(
-                    String(
-                        format: """
-                            config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
-                              encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
-                              train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
-                            """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
-                        r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
-                        r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
-            }
+        guard case .vq(let c) = try options.loadRun() else {
+            throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
+        }
+        let b = batch ?? c.optim.batch
+        guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
+        let r = Benchmark.imageTokenizer(config: c.model, batch: b, threads: c.threads, repeats: repeats)
+        func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+        if json {
+            Console.out(
+                MetricsLog.line([
+                    "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b,
+                    "parameters": r.parameters,
+                    "encode_images_per_s": r1(r.encodeImagesPerSecond),
+                    "decode_images_per_s": r1(r.decodeImagesPerSecond),
+                    "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
+                    "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
+                    "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                ]))
+        } else {
+            Console.out(
+                String(
+                    format: """
+                        config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
+                          encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
+                          train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
+                        """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
+                    r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
+                    r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
         }
     }
 }
@@ -152,45 +149,45 @@ struct BenchGemm: ParsableCommand {
         abstract:
             "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads.")
 
-    @Option(help: "Threads for both variants.") var threads: Int = 2
+    @OptionGroup var workers: ThreadsOption
     @Option(help: "Repetitions per shape (best is reported).") var repeats: Int = 5
     @Flag(help: "JSON lines on stdout.") var json = false
 
+    func validate() throws {
+        guard repeats >= 1 else { throw TesseraError.config("--repeats must be ≥ 1") }
+    }
+
     func run() throws {
-        try guarded {
-            guard threads >= 1, repeats >= 1 else { throw TesseraError.config("--threads and --repeats must be ≥ 1") }
-            let pool = Parallel(threads: threads)
-            let shapes: [(String, Int, Int, Int, Bool)] = [
-                ("square 1024", 1024, 1024, 1024, false), ("square 2048", 2048, 2048, 2048, false),
-                ("tiny qkv 2560x256x768", 2560, 256, 768, true), ("tiny ffn up 2560x256x1376", 2560, 256, 1376, true),
-                ("tiny ffn down 2560x688x256", 2560, 688, 256, true),
-                ("tiny head 2560x256x5128", 2560, 256, 5128, true),
-                ("small ffn up 4608x512x2752", 4608, 512, 2752, true),
-                ("small head chunk 256x512x66695", 256, 512, 66695, true),
-            ]
-            if !json {
-                Console.out("OpenBLAS kernel \(Gemm.coreName), \(threads) thread(s); GFLOP/s, best of \(repeats)")
-            }
-            func row(_ cols: [String]) -> String {
-                cols[0].padding(toLength: 34, withPad: " ", startingAt: 0)
-                    + cols.dropFirst().map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
-            }
-            if !json { Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool"])) }
-            let single = Parallel(threads: 1)
-            for (name, m, k, n, t) in shapes {
-                let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
-                let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
-                let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: threads)
-                if json {
-                    Console.out(
-                        MetricsLog.line([
-                            "shape": name, "m": m, "k": k, "n": n, "threads": threads, "blas_core": Gemm.coreName,
-                            "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
-                            "gflops_blas_pool": blas.rounded(),
-                        ]))
-                } else {
-                    Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
-                }
+        let pool = Parallel(threads: workers.threads)
+        let shapes: [(String, Int, Int, Int, Bool)] = [
+            ("square 1024", 1024, 1024, 1024, false), ("square 2048", 2048, 2048, 2048, false),
+            ("tiny qkv 2560x256x768", 2560, 256, 768, true), ("tiny ffn up 2560x256x1376", 2560, 256, 1376, true),
+            ("tiny ffn down 2560x688x256", 2560, 688, 256, true), ("tiny head 2560x256x5128", 2560, 256, 5128, true),
+            ("small ffn up 4608x512x2752", 4608, 512, 2752, true),
+            ("small head chunk 256x512x66695", 256, 512, 66695, true),
+        ]
+        if !json {
+            Console.out("OpenBLAS kernel \(Gemm.coreName), \(workers.threads) thread(s); GFLOP/s, best of \(repeats)")
+        }
+        func row(_ cols: [String]) -> String {
+            cols[0].padding(toLength: 34, withPad: " ", startingAt: 0)
+                + cols.dropFirst().map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
+        }
+        if !json { Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool"])) }
+        let single = Parallel(threads: 1)
+        for (name, m, k, n, t) in shapes {
+            let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
+            let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
+            let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: workers.threads)
+            if json {
+                Console.out(
+                    MetricsLog.line([
+                        "shape": name, "m": m, "k": k, "n": n, "threads": workers.threads, "blas_core": Gemm.coreName,
+                        "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
+                        "gflops_blas_pool": blas.rounded(),
+                    ]))
+            } else {
+                Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
             }
         }
     }
@@ -207,28 +204,26 @@ struct BenchTokenize: ParsableCommand {
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
-        try guarded {
-            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
-            var text: [UInt8] = []
-            for f in inputs { text += try FileIO.read(f) }
-            var best = Double.infinity
-            var count = 0
-            for _ in 0..<3 {
-                let tok = try TokenizerFiles.load(tokenizer)
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                count = tok.encode(bytes: text).count
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            let mbps = Double(text.count) / best / 1e6
-            if json {
-                Console.out(
-                    MetricsLog.line([
-                        "who": "tessera", "tokenizer": tokenizer, "bytes": text.count, "ids": count,
-                        "mb_per_s": (mbps * 100).rounded() / 100,
-                    ]))
-            } else {
-                Console.out(String(format: "%d bytes → %d ids: %.2f MB/s (one thread)", text.count, count, mbps))
-            }
+        guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+        var text: [UInt8] = []
+        for f in inputs { text += try FileIO.read(f) }
+        var best = Double.infinity
+        var count = 0
+        for _ in 0..<3 {
+            let tok = try TokenizerFiles.load(tokenizer)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            count = tok.encode(bytes: text).count
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let mbps = Double(text.count) / best / 1e6
+        if json {
+            Console.out(
+                MetricsLog.line([
+                    "who": "tessera", "tokenizer": tokenizer, "bytes": text.count, "ids": count,
+                    "mb_per_s": (mbps * 100).rounded() / 100,
+                ]))
+        } else {
+            Console.out(String(format: "%d bytes → %d ids: %.2f MB/s (one thread)", text.count, count, mbps))
         }
     }
 }
@@ -249,56 +244,55 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Caption of the prompt.") var caption = "a cat"
     @Option(help: "Codes per image (default: as many as fit after the prompt, at most 256).") var codes = 0
     @Option(help: "Timed images.") var repeats = 3
-    @Option(help: "Worker threads.") var threads = 2
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "One JSON line on stdout.") var json = false
 
+    func validate() throws {
+        guard repeats >= 1, codes >= 0 else { throw TesseraError.config("--repeats must be ≥ 1 and --codes ≥ 0") }
+    }
+
     func run() throws {
-        try guarded {
-            guard repeats >= 1, threads >= 1, codes >= 0 else {
-                throw TesseraError.config("--repeats and --threads must be ≥ 1, --codes ≥ 0")
-            }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
-            guard let layout = try Checkpoint.layout(loaded.path) else {
-                throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
-            }
-            let L = loaded.config.data.seqLen + 1
-            let prompt = TextToImageGenerator.prompt(
-                caption: loaded.encode(caption), layout: layout, sequenceLength: L, codesPerImage: 1)
-            let room = L - 2 - prompt.count  // </image> </doc> close every training sequence
-            let n = codes == 0 ? min(256, room) : codes
-            guard n >= 1, n <= room else {
-                throw TesseraError.config(
-                    "--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt")
-            }
-            let g = TextToImageGenerator(
-                config: loaded.config.model, params: loaded.model.params, layout: layout,
-                codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
-            precondition(g.prompt(caption: loaded.encode(caption)) == prompt)
-            var times: [Double] = [], drawn: [Int32] = []
-            for _ in 0..<(repeats + 1) {  // the first image warms caches and is not timed
-                var greedy = Sampler()
-                let s = g.sample(caption: loaded.encode(caption), sampler: &greedy)
-                times.append(s.seconds); drawn = s.codes
-            }
-            let median = times.dropFirst().sorted()[repeats / 2]
-            let row: [String: Any] = [
-                "who": "tessera", "checkpoint": loaded.path, "threads": threads, "codes": n,
-                "prompt_ids": prompt.map(Int.init),
-                "code_range": [layout.imageRange.lowerBound, layout.imageRange.upperBound],
-                "codes_per_s": (Double(n) / median * 10).rounded() / 10,
-                "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
-                "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
-            ]
-            if json {
-                Console.out(MetricsLog.line(row))
-            } else {
-                Console.out(
-                    String(
-                        format:
-                            "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
-                        n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes,
-                        threads))
-            }
+        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        guard let layout = try Checkpoint.layout(loaded.path) else {
+            throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
+        }
+        let L = loaded.config.data.seqLen + 1
+        let prompt = TextToImageGenerator.prompt(
+            caption: loaded.encode(caption), layout: layout, sequenceLength: L, codesPerImage: 1)
+        let room = L - 2 - prompt.count  // </image> </doc> close every training sequence
+        let n = codes == 0 ? min(256, room) : codes
+        guard n >= 1, n <= room else {
+            throw TesseraError.config(
+                "--codes \(n): the checkpoint's \(L)-id sequences leave room for \(room) after this prompt")
+        }
+        let g = TextToImageGenerator(
+            config: loaded.config.model, params: loaded.model.params, layout: layout,
+            codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
+        precondition(g.prompt(caption: loaded.encode(caption)) == prompt)
+        var times: [Double] = [], drawn: [Int32] = []
+        for _ in 0..<(repeats + 1) {  // the first image warms caches and is not timed
+            var greedy = Sampler()
+            let s = g.sample(caption: loaded.encode(caption), sampler: &greedy)
+            times.append(s.seconds); drawn = s.codes
+        }
+        let median = times.dropFirst().sorted()[repeats / 2]
+        let row: [String: Any] = [
+            "who": "tessera", "checkpoint": loaded.path, "threads": workers.threads, "codes": n,
+            "prompt_ids": prompt.map(Int.init),
+            "code_range": [layout.imageRange.lowerBound, layout.imageRange.upperBound],
+            "codes_per_s": (Double(n) / median * 10).rounded() / 10,
+            "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
+            "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
+        ]
+        if json {
+            Console.out(MetricsLog.line(row))
+        } else {
+            Console.out(
+                String(
+                    format:
+                        "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
+                    n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes,
+                    workers.threads))
         }
     }
 }

@@ -23,62 +23,11 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
-/// A config of either kind of run, told apart by its `task` key.
-enum RunConfig {
-    case lm(TrainConfig)
-    case vq(VQTrainConfig)
-
-    var json: Data {
-        switch self {
-        case .lm(let c): c.json;
-        case .vq(let c): c.json
-        }
-    }
-    var hash: String {
-        switch self {
-        case .lm(let c): c.hash;
-        case .vq(let c): c.hash
-        }
-    }
-    var task: String {
-        switch self {
-        case .lm: "lm";
-        case .vq: "vq"
-        }
-    }
-
-    /// The config a run directory was started with.
-    static func saved(_ dir: String) throws -> RunConfig {
-        if try RunDirectory.savedTask(dir) == "vq" {
-            return .vq(try VQTrainConfig.load(json: RunDirectory.configPath(dir)))
-        }
-        return .lm(try RunDirectory.savedConfig(dir))
-    }
-
-    static func load(_ path: String, overrides: [String] = [], threads: Int? = nil) throws -> RunConfig {
-        let r = try ConfigFile.reader(path, overrides: overrides, threads: threads)
-        switch try r.string("task", "lm") {
-        case "lm": return .lm(try TrainConfig(reader: r))
-        case "vq": return .vq(try VQTrainConfig(reader: r))
-        case let t:
-            throw TesseraError.config("\(path): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
-        }
-    }
-
-    func with(threads: Int?) -> RunConfig {
-        guard let threads else { return self }
-        switch self {
-        case .lm(var c): c.threads = threads; return .lm(c)
-        case .vq(var c): c.threads = threads; return .vq(c)
-        }
-    }
-}
-
 extension ConfigOptions {
     /// A config of either task (`task: lm`, the default, or `task: vq`).
     func loadRun() throws -> RunConfig {
         guard let config else { throw TesseraError.config("--config FILE is required") }
-        return try RunConfig.load(config, overrides: overrides, threads: threads)
+        return try RunConfig(reader: try ConfigFile.reader(config, overrides: overrides, threads: threads))
     }
 }
 

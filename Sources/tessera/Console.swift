@@ -52,7 +52,7 @@ enum Signals {
 
     /// Where a second signal records the ending (the run directory, once it exists).
     static func prepareSummary(dir: String) {
-        let path = (dir as NSString).appendingPathComponent("summary.json")
+        let path = dir.appendingPathComponent("summary.json")
         summaryPath = strdup(path)
         summaryTmp = strdup(path + ".tmp-signal")
     }

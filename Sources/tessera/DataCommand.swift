@@ -21,16 +21,17 @@ struct DataShapes: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 1337
     @Flag(help: "Replace an existing folder.") var overwrite = false
 
-    func run() throws {
-        try guarded {
-            guard count >= 1, val >= 0, val < count, size >= 8, size <= 1024 else {
-                throw TesseraError.config("--count ≥ 1, 0 ≤ --val < --count and 8 ≤ --size ≤ 1024 are required")
-            }
-            try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try CaptionedImageFolder.writeShapes(to: $0, seed: seed, side: size, count: count, valCount: val)
-            }
-            Console.log("wrote \(count) \(size)×\(size) images (\(val) held out) → \(out)")
+    func validate() throws {
+        guard count >= 1, val >= 0, val < count, size >= 8, size <= 1024 else {
+            throw TesseraError.config("--count ≥ 1, 0 ≤ --val < --count and 8 ≤ --size ≤ 1024 are required")
         }
+    }
+
+    func run() throws {
+        try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try CaptionedImageFolder.writeShapes(to: $0, seed: seed, side: size, count: count, valCount: val)
+        }
+        Console.log("wrote \(count) \(size)×\(size) images (\(val) held out) → \(out)")
     }
 }
 
@@ -61,28 +62,25 @@ struct DataImport: ParsableCommand {
     @Option(help: "Image side of the merged set (captioned only).") var size: Int = 32
     @Option(help: "Sources of the merged set, comma-separated (captioned only): openclipart, noto, gemojione.")
     var sources: String = "openclipart,noto,gemojione"
-    @Option(help: "Worker threads (captioned only).") var threads: Int = 2
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "Replace an existing folder.") var overwrite = false
 
     func validate() throws {
         guard limit >= 0 else { throw ValidationError("--limit must be ≥ 0") }
         guard (8...256).contains(size) else { throw ValidationError("--size must be 8…256") }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
     }
 
     func run() throws {
-        try guarded {
-            guard FileIO.isDirectory(from) else { throw TesseraError.config("--from \(from) is not a directory") }
-            switch kind {
-            case .captioned: try importCaptioned()
-            case .fashionMNIST, .emoji:
-                let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
-                    kind == .emoji
-                        ? try ImageImporters.emoji(from: from, to: dir)
-                        : try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
-                }
-                Console.log("wrote \(train) train + \(val) val images → \(out)")
+        guard FileIO.isDirectory(from) else { throw TesseraError.config("--from \(from) is not a directory") }
+        switch kind {
+        case .captioned: try importCaptioned()
+        case .fashionMNIST, .emoji:
+            let (train, val) = try FileIO.buildDirectory(out, overwrite: overwrite) { dir in
+                kind == .emoji
+                    ? try ImageImporters.emoji(from: from, to: dir)
+                    : try ImageImporters.fashionMNIST(from: from, to: dir, limit: limit)
             }
+            Console.log("wrote \(train) train + \(val) val images → \(out)")
         }
     }
 
@@ -101,8 +99,8 @@ struct DataImport: ParsableCommand {
         let s = try CaptionedImport.run(
             images, to: out, options: options, excluded: excluded,
             licences: Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, $0.licence) }),
-            root: (from as NSString).standardizingPath, overwrite: overwrite,
-            pool: Parallel(threads: threads)
+            root: from.standardizingPath, overwrite: overwrite,
+            pool: Parallel(threads: workers.threads)
         ) { Console.log($0) }
         let perSource = s.perSource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         Console.log(
@@ -119,15 +117,13 @@ struct DataCheck: ParsableCommand {
     @Argument(help: "Dataset folder (captions.jsonl + images).") var dir: String
 
     func run() throws {
-        try guarded {
-            let ds = try CaptionedImageFolder(dir: dir)
-            var sizes: [String: Int] = [:]
-            for item in ds.items {
-                let img = try ds.image(item)
-                sizes["\(img.width)×\(img.height)", default: 0] += 1
-            }
-            let train = ds.items.filter { $0.split == "train" }.count
-            Console.out("\(ds.items.count) images (\(train) train, \(ds.items.count - train) val); sizes \(sizes)")
+        let ds = try CaptionedImageFolder(dir: dir)
+        var sizes: [String: Int] = [:]
+        for item in ds.items {
+            let img = try ds.image(item)
+            sizes["\(img.width)×\(img.height)", default: 0] += 1
         }
+        let train = ds.items.filter { $0.split == "train" }.count
+        Console.out("\(ds.items.count) images (\(train) train, \(ds.items.count - train) val); sizes \(sizes)")
     }
 }

@@ -29,150 +29,69 @@ struct EvalLoss: ParsableCommand {
     @Option(help: "Rows per forward pass.")
     var batch: Int = 8
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 2
+    @OptionGroup var workers: ThreadsOption
 
     @Flag(help: "Print one JSON line instead of text.")
     var json = false
 
+    func validate() throws {
+        guard batch >= 1, tokens >= 0 else { throw TesseraError.config("--batch must be ≥ 1 and --tokens ≥ 0") }
+    }
+
     func run() throws {
-        try guarded {
-            guard batch >= 1, threads >= 1, tokens >= 0 else {
-                throw TesseraError.config("--batch and --threads must be ≥ 1, --tokens ≥ 0")
-            }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: threads)
-            var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
-            if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
+        let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: workers.threads)
+        var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
+        if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
+            throw TesseraError.data(
+                file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
+        }
+        // Text-to-image checkpoints: <pad> is never a target, and the loss splits by modality.
+        let layout = try Checkpoint.layout(loaded.path)
+        if let layout, FileIO.isDirectory(corpus) {
+            let m = try TokenShards.readManifest(corpus)
+            try layout.check(
+                m.layout ?? VocabularyLayout(textSize: m.vocabSize, imageCodes: 1), mine: loaded.path + "/layout.json",
+                theirs: corpus + "/manifest.json")
+            stream = TokenStream(name: "eval", tokens: stream.tokens, sequenceLength: m.sequenceLength)
+            if let L = m.sequenceLength, L - 1 != loaded.config.data.seqLen {
                 throw TesseraError.data(
-                    file: corpus, "token \(bad) is outside the model's vocabulary of \(loaded.config.model.vocabSize)")
-            }
-            // Text-to-image checkpoints: <pad> is never a target, and the loss splits by modality.
-            let layout = try Checkpoint.layout(loaded.path)
-            if let layout, FileIO.isDirectory(corpus) {
-                let m = try TokenShards.readManifest(corpus)
-                try layout.check(
-                    m.layout ?? VocabularyLayout(textSize: m.vocabSize, imageCodes: 1),
-                    mine: loaded.path + "/layout.json",
-                    theirs: corpus + "/manifest.json")
-                stream = TokenStream(name: "eval", tokens: stream.tokens, sequenceLength: m.sequenceLength)
-                if let L = m.sequenceLength, L - 1 != loaded.config.data.seqLen {
-                    throw TesseraError.data(
-                        file: corpus + "/manifest.json",
-                        "sequences of \(L) do not match the checkpoint's \(loaded.config.data.seqLen + 1)")
-                }
-            }
-            let ignore = layout.map { $0.special("<pad>") } ?? Int32(loaded.config.data.ignoreIndex)
-            let t0 = Date()
-            var inputs = [Int32](repeating: 0, count: loaded.model.rows), targets = inputs
-            var split: ModalityLoss?
-            guard
-                let loss = Evaluator.meanLoss(
-                    model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: ignore,
-                    layout: layout, inputs: &inputs, targets: &targets, split: &split)
-            else {
-                throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
-            }
-            let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
-            let bytesPerToken =
-                loaded.tokenizer == nil ? 1.0 : Double((try? FileIO.read(corpus).count) ?? 0) / Double(stream.count)
-            let dt = Date().timeIntervalSince(t0)
-            if json {
-                var row: [String: Any] = [
-                    "checkpoint": loaded.path, "corpus": corpus, "tokens": counted,
-                    "val_loss": loss, "val_ppl": Foundation.exp(loss), "seconds": dt,
-                ]
-                // Bits per byte compare models with different tokenizers (text files only).
-                if bytesPerToken > 0, !FileIO.isDirectory(corpus) {
-                    row["bits_per_byte"] = loss / Foundation.log(2) / bytesPerToken
-                }
-                if let t = split?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
-                if let i = split?.meanImage { row["val_loss_image"] = i; row["val_ppl_image"] = Foundation.exp(i) }
-                if let split { row["tokens"] = split.allCount }
-                Console.out(MetricsLog.line(row))
-            } else {
-                var line = String(
-                    format: "val_loss %.4f  perplexity %.3f  tokens %d", loss, Foundation.exp(loss),
-                    split?.allCount ?? counted)
-                if let t = split?.meanText, let i = split?.meanImage {
-                    line += String(
-                        format: "  text %.4f (%d tokens)  image %.4f (%d tokens)", t, split!.textCount, i,
-                        split!.imageCount)
-                }
-                Console.out(line + String(format: "  (%@, %.1f s)", loaded.path, dt))
+                    file: corpus + "/manifest.json",
+                    "sequences of \(L) do not match the checkpoint's \(loaded.config.data.seqLen + 1)")
             }
         }
-    }
-}
-
-/// A trained model loaded from a checkpoint (or a run directory's newest checkpoint),
-/// planned for `batch` rows of the training sequence length.
-struct LoadedCheckpoint {
-    let path: String
-    let config: TrainConfig
-    let model: Transformer
-    /// The checkpoint's tokenizer.json, when it was trained on tokenized shards; bytes otherwise.
-    let tokenizer: BPETokenizer?
-
-    /// `seqLen` nil plans the training sequence length; generation passes 1 (it keeps its own cache).
-    init(path given: String, batch: Int, threads: Int, seqLen: Int? = nil) throws {
-        let path = try Checkpoint.resolve(given, role: "--checkpoint")
-        self.path = path
-        config = try TrainConfig.load(json: (path as NSString).appendingPathComponent("config.json"))
-        if let why = Transformer.sizeProblem(
-            config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, training: false)
-        {
-            throw TesseraError.config("\(path): \(why)")
+        let ignore = layout.map { $0.special("<pad>") } ?? Int32(loaded.config.data.ignoreIndex)
+        let t0 = Date()
+        var inputs = [Int32](repeating: 0, count: loaded.model.rows), targets = inputs
+        var split: ModalityLoss?
+        guard
+            let loss = Evaluator.meanLoss(
+                model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: ignore,
+                layout: layout, inputs: &inputs, targets: &targets, split: &split)
+        else {
+            throw TesseraError.data(file: corpus, "has fewer than 2 tokens")
         }
-        model = Transformer(
-            config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
-        try Checkpoint.loadWeights(path, into: model)
-        let tokPath = (path as NSString).appendingPathComponent("tokenizer.json")
-        tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
-        // Every id the tokenizer can produce must have an embedding row (generation reads them unchecked).
-        if let t = tokenizer, t.vocabSize > config.model.vocabSize {
-            throw TesseraError.data(
-                file: tokPath,
-                "has \(t.vocabSize) ids but the model's vocab_size is \(config.model.vocabSize): its ids would index past the embedding"
-            )
-        } else if tokenizer == nil, config.model.vocabSize < 256 {
-            throw TesseraError.data(
-                file: path,
-                "has no tokenizer.json, so text is read as bytes (ids 0–255), but vocab_size is \(config.model.vocabSize)"
-            )
+        let counted = tokens > 0 ? min(tokens, stream.count - 1) : stream.count - 1
+        let bytesPerToken =
+            loaded.tokenizer == nil ? 1.0 : Double((try? FileIO.read(corpus).count) ?? 0) / Double(stream.count)
+        let dt = Date().timeIntervalSince(t0)
+        if json {
+            // Bits per byte compare models with different tokenizers (text files only).
+            let bpb = bytesPerToken > 0 && !FileIO.isDirectory(corpus) ? loss / Foundation.log(2) / bytesPerToken : nil
+            let row = EvaluationRow(
+                checkpoint: loaded.path, corpus: corpus, tokens: split?.allCount ?? counted, seconds: dt,
+                bitsPerByte: bpb, heldOut: HeldOutLoss(mean: loss, split: split))
+            Console.out(MetricsLog.line(row))
+        } else {
+            var line = String(
+                format: "val_loss %.4f  perplexity %.3f  tokens %d", loss, Foundation.exp(loss),
+                split?.allCount ?? counted)
+            if let t = split?.meanText, let i = split?.meanImage {
+                line += String(
+                    format: "  text %.4f (%d tokens)  image %.4f (%d tokens)", t, split!.textCount, i, split!.imageCount
+                )
+            }
+            Console.out(line + String(format: "  (%@, %.1f s)", loaded.path, dt))
         }
-    }
-
-    /// Ids of a text file (with this checkpoint's tokenizer) or of a shard directory's val split
-    /// (which must have been made with this checkpoint's tokenizer).
-    func tokens(of corpus: String) throws -> [Int32] {
-        if FileIO.isDirectory(corpus) {
-            try checkSameTokenizer(shards: corpus)
-            return try TokenShards.load(dir: corpus, split: "val").ids
-        }
-        let data = [UInt8](try FileIO.read(corpus))
-        guard !data.isEmpty else { throw TesseraError.data(file: corpus, "file is empty") }
-        return tokenizer?.encode(bytes: data) ?? data.map { Int32($0) }
-    }
-
-    /// Shards are ids: they must come from this checkpoint's tokenizer (bytes when it has none).
-    func checkSameTokenizer(shards dir: String) throws {
-        let m = try TokenShards.readManifest(dir)
-        try TokenShards.verifyTokenizer(dir: dir, manifest: m)
-        let mine = (path as NSString).appendingPathComponent("tokenizer.json")
-        let hash = FileIO.exists(mine) ? TokenShards.fnv1a(try FileIO.read(mine)) : "bytes"
-        guard m.tokenizerHash == hash || (hash == "bytes" && m.tokenizer == "bytes") else {
-            throw TesseraError.data(
-                file: dir + "/manifest.json",
-                "was tokenized with \(m.tokenizer) (\(m.tokenizerHash)), not the tokenizer of \(path) (\(hash)); pass a text file to encode it with the checkpoint's"
-            )
-        }
-    }
-
-    func encode(_ text: String) -> [Int32] { tokenizer?.encode(text) ?? Array(text.utf8).map { Int32($0) } }
-
-    func decode(_ ids: [Int32]) -> String {
-        if let tokenizer, let s = try? tokenizer.decode(ids) { return s }
-        return String(decoding: ids.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
     }
 }
 
@@ -186,53 +105,39 @@ struct EvalGenerate: ParsableCommand {
     @Option(help: "Checkpoint directory (from train or import), or a run directory.") var checkpoint: String
     @Option(help: "Prompt text.") var prompt: String
     @Option(help: "Tokens to generate.") var maxNewTokens: Int = 64
-    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0
-    @Option(help: "Keep the k most likely tokens (0: all).") var topK: Int = 0
-    @Option(help: "Keep the smallest set of tokens whose probability reaches p.") var topP: Float = 1
-    @Option(help: "Seed of the sampling stream.") var seed: UInt64 = 0
-    @Option(help: "Worker threads.") var threads: Int = 2
+    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "Print the completion's token ids instead of its text.") var ids = false
 
+    func validate() throws {
+        guard maxNewTokens >= 1 else { throw TesseraError.config("--max-new-tokens must be ≥ 1") }
+    }
+
     func run() throws {
-        try guarded {
-            guard maxNewTokens >= 1, threads >= 1 else {
-                throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1")
-            }
-            guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else {
-                throw TesseraError.config("--temperature ≥ 0, --top-k ≥ 0 and 0 < --top-p ≤ 1 are required")
-            }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
-            let promptIDs = loaded.encode(prompt)
-            guard !promptIDs.isEmpty else { throw TesseraError.config("--prompt is empty") }
-            let length = min(loaded.config.model.maxSeqLen, promptIDs.count + maxNewTokens)
-            guard promptIDs.count < length else {
-                throw TesseraError.config(
-                    "the prompt (\(promptIDs.count) tokens) fills the model's context of \(loaded.config.model.maxSeqLen)"
-                )
-            }
-            let session = InferenceSession(
-                config: loaded.config.model, params: loaded.model.params, maxLength: length,
-                pool: loaded.model.pool)
-            var sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            var logits = session.logits
-            for t in promptIDs { logits = session.step(t) }
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            var out: [Int32] = []
-            while out.count < maxNewTokens && session.position < length {
-                let next = sampler.next(logits, vocab: loaded.config.model.vocabSize)
-                out.append(next)
-                if session.position >= length { break }
-                logits = session.step(next)
-            }
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            Console.out(ids ? out.map(String.init).joined(separator: " ") : loaded.decode(out))
-            Console.log(
-                String(
-                    format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
-                    promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
-                    out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
+        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let promptIDs = loaded.encode(prompt)
+        guard !promptIDs.isEmpty else { throw TesseraError.config("--prompt is empty") }
+        let length = min(loaded.config.model.maxSeqLen, promptIDs.count + maxNewTokens)
+        guard promptIDs.count < length else {
+            throw TesseraError.config(
+                "the prompt (\(promptIDs.count) tokens) fills the model's context of \(loaded.config.model.maxSeqLen)")
         }
+        let session = InferenceSession(
+            config: loaded.config.model, params: loaded.model.params, maxLength: length,
+            pool: loaded.model.pool)
+        var sampler = Sampler(
+            temperature: sampling.temperature ?? 0, topK: sampling.topK, topP: sampling.topP, seed: sampling.seed)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let logits = session.prefill(promptIDs)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let out = session.decode(from: logits, maxNewTokens: maxNewTokens, sampler: &sampler)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        Console.out(ids ? out.map(String.init).joined(separator: " ") : loaded.decode(out))
+        Console.log(
+            String(
+                format: "prompt %d tokens: %.1f tokens/s; generated %d tokens: %.1f tokens/s",
+                promptIDs.count, Double(promptIDs.count) / (Double(t1 - t0) / 1e9),
+                out.count, Double(out.count) / (Double(max(1, t2 - t1)) / 1e9)))
     }
 }
 
@@ -254,46 +159,43 @@ struct EvalImages: ParsableCommand {
     @Flag(help: "Use the raw training weights even when the checkpoint has EMA weights.") var raw = false
     @Option(help: "Write originals over reconstructions of the first images to this PNG.") var grid: String?
     @Option(help: "Images in the grid.") var gridImages = 12
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "One JSON line on stdout.") var json = false
 
+    func validate() throws {
+        guard limit >= 0, gridImages >= 0 else { throw TesseraError.config("--limit and --grid-images must be ≥ 0") }
+    }
+
     func run() throws {
-        try guarded {
-            guard limit >= 0, threads >= 1, gridImages >= 0 else {
-                throw TesseraError.config("--limit, --grid-images must be ≥ 0 and --threads ≥ 1")
+        let pool = Parallel(threads: workers.threads)
+        let t = try ImageTokenizer(path: tokenizer, maxBatch: 32, pool: pool, useEMA: !raw)
+        let set = try ImageSet.load(
+            folder: try CaptionedImageFolder(dir: dataset), split: split, side: t.config.resolution, pool: pool)
+        let t0 = Date()
+        let r = ReconstructionReport.measure(model: t.model, set: set, limit: limit, keep: grid == nil ? 0 : gridImages)
+        let dt = Date().timeIntervalSince(t0)
+        if let grid { try r.grid(side: t.config.resolution).write(path: grid) }
+        if json {
+            var row: [String: Any] = [
+                "tokenizer": t.checkpoint, "weights": t.weightsFile.lastPathComponent,
+                "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
+                "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
+                "code_perplexity": r.codePerplexity, "seconds": dt,
+            ]
+            if let o = r.originalConsistency, let c = r.reconstructionConsistency {
+                row["consistency_originals"] = o.accuracy; row["consistency_reconstructions"] = c.accuracy
             }
-            let pool = Parallel(threads: threads)
-            let t = try ImageTokenizer(path: tokenizer, maxBatch: 32, pool: pool, useEMA: !raw)
-            let set = try ImageSet.load(
-                folder: try CaptionedImageFolder(dir: dataset), split: split, side: t.config.resolution, pool: pool)
-            let t0 = Date()
-            let r = ReconstructionReport.measure(
-                model: t.model, set: set, limit: limit, keep: grid == nil ? 0 : gridImages)
-            let dt = Date().timeIntervalSince(t0)
-            if let grid { try r.grid(side: t.config.resolution).write(path: grid) }
-            if json {
-                var row: [String: Any] = [
-                    "tokenizer": t.checkpoint, "weights": (t.weightsFile as NSString).lastPathComponent,
-                    "dataset": dataset, "split": split, "images": r.images, "mse": r.meanSquaredError,
-                    "psnr": r.psnr, "ssim": r.ssim, "code_usage": r.codeUsage,
-                    "code_perplexity": r.codePerplexity, "seconds": dt,
-                ]
-                if let o = r.originalConsistency, let c = r.reconstructionConsistency {
-                    row["consistency_originals"] = o.accuracy; row["consistency_reconstructions"] = c.accuracy
-                }
-                Console.out(MetricsLog.line(row))
-            } else {
-                Console.out(
-                    String(
-                        format:
-                            "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
-                        t.checkpoint, (t.weightsFile as NSString).lastPathComponent, r.images, split, dataset, r.psnr,
-                        r.ssim,
-                        100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
-                if let o = r.originalConsistency, let c = r.reconstructionConsistency {
-                    Console.out("caption consistency of the originals: " + o.summary)
-                    Console.out("caption consistency of the reconstructions: " + c.summary)
-                }
+            Console.out(MetricsLog.line(row))
+        } else {
+            Console.out(
+                String(
+                    format:
+                        "%@ (%@) on %d %@ images of %@: PSNR %.2f dB, SSIM %.4f, codes used %.1f%% of %d, perplexity %.1f, MSE %.5f (%.1f s)",
+                    t.checkpoint, t.weightsFile.lastPathComponent, r.images, split, dataset, r.psnr, r.ssim,
+                    100 * r.codeUsage, t.config.nEmbed, r.codePerplexity, r.meanSquaredError, dt))
+            if let o = r.originalConsistency, let c = r.reconstructionConsistency {
+                Console.out("caption consistency of the originals: " + o.summary)
+                Console.out("caption consistency of the reconstructions: " + c.summary)
             }
         }
     }

@@ -25,11 +25,8 @@ struct EvalSample: ParsableCommand {
     var imageTokenizer: String?
     @Option(help: "Use only the first N captions (0: all).") var limit = 0
     @Option(help: "Images per caption.") var samples = 1
-    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 1
-    @Option(help: "Keep the k most likely codes (0: all).") var topK = 0
-    @Option(help: "Keep the smallest set of codes whose probability reaches p.") var topP: Float = 1
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "Classifier-free guidance scale (1: none).") var guidance: Float = 1
-    @Option(help: "Seed of the sampling streams.") var seed: UInt64 = 0
     @Option(help: "Classifier (eval classifier) for class accuracy; captions must be its class names.") var classifier:
         String?
     @Option(
@@ -40,113 +37,108 @@ struct EvalSample: ParsableCommand {
         help: "Field of the --captions .jsonl rows that names each caption's class (with --classifier; e.g. category).")
     var label: String?
     @Option(help: "Images per grid row.") var columns = 8
-    @Option(help: "Worker threads.") var threads = 1
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
     @Flag(help: "Print the summary as one JSON line.") var json = false
 
+    func validate() throws {
+        guard limit >= 0, samples >= 1, columns >= 1 else {
+            throw TesseraError.config("--limit ≥ 0, --samples and --columns ≥ 1 are required")
+        }
+        guard guidance > 0, guidance.isFinite else {
+            throw TesseraError.config("--guidance must be > 0")
+        }
+    }
+
     func run() throws {
-        try guarded {
-            guard limit >= 0, samples >= 1, columns >= 1, threads >= 1 else {
-                throw TesseraError.config("--limit ≥ 0, --samples, --columns and --threads ≥ 1 are required")
+        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        guard let layout = try Checkpoint.layout(loaded.path) else {
+            throw TesseraError.data(
+                file: loaded.path,
+                "is not a text-to-image checkpoint (no layout.json): train it on `tokenize pairs` shards")
+        }
+        if guidance != 1 && loaded.config.data.captionDropout == 0 {
+            throw TesseraError.config(
+                "--guidance \(guidance) needs a model trained with data.caption_dropout > 0; \(loaded.path) was trained without (use --guidance 1)"
+            )
+        }
+        let texts = try Self.readCaptions(captions, limit: limit)
+        guard label == nil || (classifier != nil && captions.hasSuffix(".jsonl")) else {
+            throw TesseraError.config("--label needs --classifier and a captions.jsonl")
+        }
+        let classOf = try label.map { try Self.readLabels(captions, field: $0) }
+        let pool = Parallel(threads: workers.threads)
+        let tokenizer = try Self.imageTokenizer(
+            explicit: imageTokenizer, trainData: loaded.config.data.train, pool: pool)
+        guard tokenizer.config.nEmbed == layout.imageCodes else {
+            throw TesseraError.data(
+                file: tokenizer.checkpoint,
+                "has \(tokenizer.config.nEmbed) codes but \(loaded.path)/layout.json has \(layout.imageCodes)")
+        }
+        let textSize = loaded.tokenizer?.vocabSize ?? 256
+        guard textSize == layout.textSize else {
+            throw TesseraError.data(
+                file: loaded.path + "/layout.json",
+                "text range [0, \(layout.textSize)) does not match the checkpoint's text tokenizer (\(textSize) ids)")
+        }
+        let L = loaded.config.data.seqLen + 1
+        guard L - PairSequence.overhead(unconditional: false) - tokenizer.config.tokensPerImage >= 1 else {
+            throw TesseraError.data(
+                file: loaded.path,
+                "sequences of \(L) cannot hold a caption and \(tokenizer.config.tokensPerImage) codes")
+        }
+        let g = TextToImageGenerator(
+            config: loaded.config.model, params: loaded.model.params, layout: layout,
+            codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool)
+        let temperature = sampling.temperature ?? 1
+        let t0 = Date()
+        let result = try CaptionSamples.draw(
+            generator: g, tokenizer: tokenizer, captions: texts, encode: loaded.encode,
+            samplesPerCaption: samples, temperature: temperature, topK: sampling.topK, topP: sampling.topP,
+            seed: sampling.seed
+        ) { done, total in if Console.isTerminal { Console.live("sampled \(done)/\(total)") } }
+        var score: (ClassifierScore, classes: Int)?
+        if let classifier {
+            let (model, classes) = try ClassifierTraining.load(classifier, maxBatch: 64, pool: pool)
+            var real: ImageSet?, realTrain: ImageSet?
+            if let reference {
+                let folder = try CaptionedImageFolder(dir: reference)
+                real = try ImageSet.load(folder: folder, split: "val", side: model.side, pool: pool)
+                realTrain = try ImageSet.load(folder: folder, split: "train", side: model.side, pool: pool).prefix(
+                    result.items.count)
             }
-            guard temperature >= 0, topK >= 0, topP > 0, topP <= 1, guidance > 0 else {
-                throw TesseraError.config(
-                    "--temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1 and --guidance > 0 are required")
-            }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
-            guard let layout = try Checkpoint.layout(loaded.path) else {
-                throw TesseraError.data(
-                    file: loaded.path,
-                    "is not a text-to-image checkpoint (no layout.json): train it on `tokenize pairs` shards")
-            }
-            if guidance != 1 && loaded.config.data.captionDropout == 0 {
-                throw TesseraError.config(
-                    "--guidance \(guidance) needs a model trained with data.caption_dropout > 0; \(loaded.path) was trained without (use --guidance 1)"
-                )
-            }
-            let texts = try Self.readCaptions(captions, limit: limit)
-            guard label == nil || (classifier != nil && captions.hasSuffix(".jsonl")) else {
-                throw TesseraError.config("--label needs --classifier and a captions.jsonl")
-            }
-            let classOf = try label.map { try Self.readLabels(captions, field: $0) }
-            let pool = Parallel(threads: threads)
-            let tokenizer = try Self.imageTokenizer(
-                explicit: imageTokenizer, trainData: loaded.config.data.train, pool: pool)
-            guard tokenizer.config.nEmbed == layout.imageCodes else {
-                throw TesseraError.data(
-                    file: tokenizer.checkpoint,
-                    "has \(tokenizer.config.nEmbed) codes but \(loaded.path)/layout.json has \(layout.imageCodes)")
-            }
-            let textSize = loaded.tokenizer?.vocabSize ?? 256
-            guard textSize == layout.textSize else {
-                throw TesseraError.data(
-                    file: loaded.path + "/layout.json",
-                    "text range [0, \(layout.textSize)) does not match the checkpoint's text tokenizer (\(textSize) ids)"
-                )
-            }
-            let L = loaded.config.data.seqLen + 1
-            guard L - PairSequence.overhead(unconditional: false) - tokenizer.config.tokensPerImage >= 1 else {
-                throw TesseraError.data(
-                    file: loaded.path,
-                    "sequences of \(L) cannot hold a caption and \(tokenizer.config.tokensPerImage) codes")
-            }
-            let g = TextToImageGenerator(
-                config: loaded.config.model, params: loaded.model.params, layout: layout,
-                codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool)
-            let t0 = Date()
-            let result = try CaptionSamples.draw(
-                generator: g, tokenizer: tokenizer, captions: texts, encode: loaded.encode,
-                samplesPerCaption: samples, temperature: temperature, topK: topK, topP: topP,
-                seed: seed
-            ) { done, total in if Console.isTerminal { Console.live("sampled \(done)/\(total)") } }
-            var summary = result.figures
-            if let classifier {
-                let (model, classes) = try ClassifierTraining.load(classifier, maxBatch: 64, pool: pool)
-                var real: ImageSet?, realTrain: ImageSet?
-                if let reference {
-                    let folder = try CaptionedImageFolder(dir: reference)
-                    real = try ImageSet.load(folder: folder, split: "val", side: model.side, pool: pool)
-                    realTrain = try ImageSet.load(folder: folder, split: "train", side: model.side, pool: pool).prefix(
-                        result.items.count)
+            let s = try ClassifierScore.measure(
+                samples: result, classifier: model, classes: classes, reference: real,
+                realTrain: realTrain, file: captions, classOf: classOf)
+            score = (s, classes.count)
+        } else if reference != nil {
+            throw TesseraError.config("--reference needs --classifier (the features come from it)")
+        }
+        var summary = result.summary(
+            checkpoint: loaded.path, imageTokenizer: tokenizer.checkpoint, captions: captions,
+            samplesPerCaption: samples, topK: sampling.topK, seed: Int(sampling.seed), temperature: Double(temperature),
+            topP: Double(sampling.topP), guidance: Double(guidance), seconds: Date().timeIntervalSince(t0))
+        if let classifier, let (s, classes) = score { s.record(in: &summary, classifier: classifier, classes: classes) }
+        try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try result.write(to: $0, columns: columns, summary: summary)
+        }
+        if json {
+            Console.out(MetricsLog.line(summary))
+        } else {
+            Console.out(
+                String(
+                    format:
+                        "%d images for %d captions → %@ (%.1f codes/s with the KV cache; </image> most likely after the last code in %.0f%%)",
+                    result.items.count, texts.count, out, result.tokensPerSecond, 100 * result.imageEndRate))
+            if let c = result.consistency { Console.out("caption consistency: " + c.summary) }
+            if let a = summary.classAccuracy, let chance = summary.classChance {
+                var line = String(format: "class accuracy %.1f%% (chance %.1f%%)", 100 * a, 100 * chance)
+                if let fd = summary.frechetDistance {
+                    line += String(
+                        format: "; Fréchet distance %.3f to the held-out images (real training images: %.3f)", fd,
+                        summary.frechetDistanceRealTrain ?? .nan)
                 }
-                let score = try ClassifierScore.measure(
-                    samples: result, classifier: model, classes: classes, reference: real,
-                    realTrain: realTrain, file: captions, classOf: classOf)
-                summary.merge(score.figures) { a, _ in a }
-                summary["classifier"] = classifier
-                summary["class_chance"] = 1 / Double(classes.count)
-            } else if reference != nil {
-                throw TesseraError.config("--reference needs --classifier (the features come from it)")
-            }
-            summary.merge([
-                "checkpoint": loaded.path, "image_tokenizer": tokenizer.checkpoint, "captions": captions,
-                "samples_per_caption": samples, "temperature": Double(temperature), "top_k": topK,
-                "top_p": Double(topP),
-                "guidance": Double(guidance), "seed": Int(seed), "seconds": Date().timeIntervalSince(t0),
-            ]) { a, _ in a }
-            try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try result.write(to: $0, columns: columns, summary: summary)
-            }
-            if json {
-                Console.out(MetricsLog.line(summary))
-            } else {
-                Console.out(
-                    String(
-                        format:
-                            "%d images for %d captions → %@ (%.1f codes/s with the KV cache; </image> most likely after the last code in %.0f%%)",
-                        result.items.count, texts.count, out, result.tokensPerSecond, 100 * result.imageEndRate))
-                if let c = result.consistency { Console.out("caption consistency: " + c.summary) }
-                if let a = summary["class_accuracy"] as? Double {
-                    var line = String(
-                        format: "class accuracy %.1f%% (chance %.1f%%)", 100 * a,
-                        100 * (summary["class_chance"] as! Double))
-                    if let fd = summary["frechet_distance"] as? Double {
-                        line += String(
-                            format: "; Fréchet distance %.3f to the held-out images (real training images: %.3f)", fd,
-                            summary["frechet_distance_real_train"] as? Double ?? .nan)
-                    }
-                    Console.out(line)
-                }
+                Console.out(line)
             }
         }
     }
@@ -230,35 +222,34 @@ struct EvalClassifier: ParsableCommand {
     @Option(help: "Channels of the first convolution (the others are 2×).") var width = 32
     @Option(help: "Peak learning rate.") var lr = 2e-3
     @Option(help: "Seed.") var seed: UInt64 = 1337
-    @Option(help: "Worker threads.") var threads = 2
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
-    func run() throws {
-        try guarded {
-            guard steps >= 1, batch >= 1, threads >= 1, lr > 0, width >= 4, width % 4 == 0, side >= 0 else {
-                throw TesseraError.config(
-                    "--steps, --batch, --threads ≥ 1, --lr > 0, --width a multiple of 4 (≥ 4) are required")
-            }
-            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
-            let pool = Parallel(threads: threads)
-            let folder = try CaptionedImageFolder(dir: dataset)
-            let s = side > 0 ? side : try folder.image(folder.items[0]).width
-            let train = try ImageSet.load(folder: folder, split: "train", side: s, pool: pool, label: label)
-            let val = try ImageSet.load(folder: folder, split: "val", side: s, pool: pool, label: label)
-            var o = ClassifierTraining.Options()
-            o.steps = steps; o.batch = batch; o.width = width; o.lr = lr; o.minLR = lr / 20; o.seed = seed
-            let t0 = Date()
-            let r = try ClassifierTraining.train(
-                train: train, val: val, options: o, pool: pool, file: dataset + "/captions.jsonl"
-            ) { Console.log($0) }
-            try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try ClassifierTraining.save(r, to: $0, dataset: dataset, options: o)
-            }
-            Console.out(
-                String(
-                    format: "%d classes, %d×%d: held-out accuracy %.2f%% on %d images (%.0f s) → %@", r.classes.count,
-                    s, s,
-                    100 * r.valAccuracy, r.valImages, Date().timeIntervalSince(t0), out))
+    func validate() throws {
+        guard steps >= 1, batch >= 1, lr > 0, width >= 4, width % 4 == 0, side >= 0 else {
+            throw TesseraError.config("--steps, --batch ≥ 1, --lr > 0, --width a multiple of 4 (≥ 4) are required")
         }
+    }
+
+    func run() throws {
+        try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
+        let pool = Parallel(threads: workers.threads)
+        let folder = try CaptionedImageFolder(dir: dataset)
+        let s = side > 0 ? side : try folder.image(folder.items[0]).width
+        let train = try ImageSet.load(folder: folder, split: "train", side: s, pool: pool, label: label)
+        let val = try ImageSet.load(folder: folder, split: "val", side: s, pool: pool, label: label)
+        var o = ClassifierTraining.Options()
+        o.steps = steps; o.batch = batch; o.width = width; o.lr = lr; o.minLR = lr / 20; o.seed = seed
+        let t0 = Date()
+        let r = try ClassifierTraining.train(
+            train: train, val: val, options: o, pool: pool, file: dataset + "/captions.jsonl"
+        ) { Console.log($0) }
+        try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try ClassifierTraining.save(r, to: $0, dataset: dataset, options: o)
+        }
+        Console.out(
+            String(
+                format: "%d classes, %d×%d: held-out accuracy %.2f%% on %d images (%.0f s) → %@", r.classes.count, s, s,
+                100 * r.valAccuracy, r.valImages, Date().timeIntervalSince(t0), out))
     }
 }

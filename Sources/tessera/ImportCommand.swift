@@ -18,48 +18,49 @@ struct Import: ParsableCommand {
     @Option(help: "Sequence length planned for evaluation and training with this checkpoint.") var seqLen: Int = 512
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
+    func validate() throws {
+        guard seqLen >= 2 else { throw TesseraError.config("--seq-len must be ≥ 2") }
+    }
+
     func run() throws {
-        try guarded {
-            guard seqLen >= 2 else { throw TesseraError.config("--seq-len must be ≥ 2") }
-            // Checked before the (slow) import; the old directory is replaced only once the new one is complete.
-            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !existing.isEmpty && !overwrite {
-                throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it")
-            }
-            if !existing.isEmpty && !FileIO.replaceable(out) {
-                throw TesseraError.runState(
-                    "\(out) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --out or remove it yourself"
-                )
-            }
-            let t0 = Date()
-            let imported =
-                !FileIO.isDirectory(file)
-                ? try GGUFImport.load(try GGUFFile(path: file))
-                : OpenLMImport.isOpenLM(dir: file) ? try OpenLMImport.load(dir: file) : try HFImport.load(dir: file)
-            var config = TrainConfig(model: imported.model)
-            config.data.seqLen = min(seqLen, imported.model.maxSeqLen)
-            config.optim.batchTokens = config.optim.microBatch * config.data.seqLen
-            let tmp = out + ".tmp-\(getpid())"
-            try? FileManager.default.removeItem(atPath: tmp)
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            let s = imported.store
-            try SafetensorsWriter.write(
-                path: tmp + "/model.safetensors",
-                tensors: s.slots.map {
-                    SafetensorsTensor(name: $0.name, shape: $0.shape, f32: s.values.pointer + $0.offset)
-                },
-                metadata: imported.metadata.merging(["format": "tessera"]) { a, _ in a })
-            try FileIO.writeAtomically(tmp + "/config.json", data: config.json)
-            if let t = imported.tokenizer { try TokenizerFiles.save(t, to: tmp + "/tokenizer.json") }
-            try FileIO.markOwned(tmp, kind: "imported model")
-            if FileManager.default.fileExists(atPath: out) { try FileIO.removeOwned(out) }
-            guard rename(tmp, out) == 0 else { throw TesseraError.data(file: out, "cannot move the import into place") }
-            FileIO.fsyncDirectory(of: out)
-            Console.log(
-                String(
-                    format: "imported %@: %d parameters, %d layers, d_model %d, vocabulary %d, in %.1f s → %@",
-                    file, s.parameterCount, imported.model.nLayers, imported.model.dModel, imported.model.vocabSize,
-                    Date().timeIntervalSince(t0), out))
+        // Checked before the (slow) import; the old directory is replaced only once the new one is complete.
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+        if !existing.isEmpty && !overwrite {
+            throw TesseraError.runState("\(out) already exists; pass --overwrite to replace it")
         }
+        if !existing.isEmpty && !FileIO.replaceable(out) {
+            throw TesseraError.runState(
+                "\(out) was not made by Tessera (no \(FileIO.ownerMarker) marker); not deleting it — choose another --out or remove it yourself"
+            )
+        }
+        let t0 = Date()
+        let imported =
+            !FileIO.isDirectory(file)
+            ? try GGUFImport.load(try GGUFFile(path: file))
+            : OpenLMImport.isOpenLM(dir: file) ? try OpenLMImport.load(dir: file) : try HFImport.load(dir: file)
+        var config = TrainConfig(model: imported.model)
+        config.data.seqLen = min(seqLen, imported.model.maxSeqLen)
+        config.optim.batchTokens = config.optim.microBatch * config.data.seqLen
+        let tmp = out + ".tmp-\(getpid())"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let s = imported.store
+        try SafetensorsWriter.write(
+            path: tmp + "/model.safetensors",
+            tensors: s.slots.map {
+                SafetensorsTensor(name: $0.name, shape: $0.shape, f32: s.values.pointer + $0.offset)
+            },
+            metadata: imported.metadata.merging(["format": "tessera"]) { a, _ in a })
+        try FileIO.writeAtomically(tmp + "/config.json", data: config.json)
+        if let t = imported.tokenizer { try TokenizerFiles.save(t, to: tmp + "/tokenizer.json") }
+        try FileIO.markOwned(tmp, kind: "imported model")
+        if FileManager.default.fileExists(atPath: out) { try FileIO.removeOwned(out) }
+        guard rename(tmp, out) == 0 else { throw TesseraError.data(file: out, "cannot move the import into place") }
+        FileIO.fsyncDirectory(of: out)
+        Console.log(
+            String(
+                format: "imported %@: %d parameters, %d layers, d_model %d, vocabulary %d, in %.1f s → %@",
+                file, s.parameterCount, imported.model.nLayers, imported.model.dModel, imported.model.vocabSize,
+                Date().timeIntervalSince(t0), out))
     }
 }

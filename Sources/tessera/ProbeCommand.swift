@@ -17,25 +17,24 @@ struct ProbeComplete: ParsableCommand {
     @Option(help: "Checkpoint directory, or a run directory.") var checkpoint: String
     @Option(help: "Prompt text (repeatable).") var prompt: [String]
     @Option(help: "Tokens to generate per prompt.") var maxNewTokens: Int = 64
-    @Option(help: "Worker threads.") var threads: Int = 2
+    @OptionGroup var workers: ThreadsOption
+
+    func validate() throws {
+        guard maxNewTokens >= 1 else { throw TesseraError.config("--max-new-tokens must be ≥ 1") }
+        guard !prompt.isEmpty else { throw TesseraError.config("give at least one --prompt") }
+    }
 
     func run() throws {
-        try guarded {
-            guard maxNewTokens >= 1, threads >= 1 else {
-                throw TesseraError.config("--max-new-tokens and --threads must be ≥ 1")
-            }
-            guard !prompt.isEmpty else { throw TesseraError.config("give at least one --prompt") }
-            let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: threads, seqLen: 1)
-            let session = InferenceSession(
-                config: loaded.config.model, params: loaded.model.params,
-                maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
-            for p in prompt {
-                var greedy = Sampler()
-                let promptIDs = Array(loaded.encode(p).suffix(loaded.config.model.maxSeqLen - 1))
-                let n = min(maxNewTokens, loaded.config.model.maxSeqLen - promptIDs.count)
-                let ids = session.generate(prompt: promptIDs, maxNewTokens: n, sampler: &greedy)
-                Console.out(loaded.decode(ids))
-            }
+        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let session = InferenceSession(
+            config: loaded.config.model, params: loaded.model.params,
+            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+        for p in prompt {
+            var greedy = Sampler()
+            let promptIDs = Array(loaded.encode(p).suffix(loaded.config.model.maxSeqLen - 1))
+            let n = min(maxNewTokens, loaded.config.model.maxSeqLen - promptIDs.count)
+            let ids = session.generate(prompt: promptIDs, maxNewTokens: n, sampler: &greedy)
+            Console.out(loaded.decode(ids))
         }
     }
 }
@@ -63,7 +62,7 @@ struct ProbeAlign: ParsableCommand {
     @Option(help: "Held-out evaluation every N steps.") var evalEvery = 100
     @Option(help: "Nearest text tokens listed per code.") var nearest = 5
     @Option(help: "Seed.") var seed: UInt64 = 1337
-    @Option(help: "Worker threads.") var threads = 2
+    @OptionGroup var workers: ThreadsOption
     @Option(
         help:
             "Stop words (one per line, # comments) left out of the caption-word count, e.g. configs/probes/stopwords-en.txt."
@@ -73,37 +72,33 @@ struct ProbeAlign: ParsableCommand {
     var shuffleCaptions = false
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
-    func run() throws {
-        try guarded {
-            guard steps >= 1, batch >= 2, lr > 0, evalEvery >= 1, nearest >= 1, threads >= 1 else {
-                throw TesseraError.config(
-                    "--steps, --eval-every, --nearest, --threads ≥ 1, --batch ≥ 2 and --lr > 0 are required")
-            }
-            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
-            var o = AlignmentTraining.Options()
-            o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery;
-            o.nearest = nearest; o.seed = seed
-            o.warmup = min(50, steps / 10)
-            o.shuffleCaptions = shuffleCaptions
-            if let stopwords { o.stopWords = try AlignmentProbe.readStopWords(stopwords) }
-            let pool = Parallel(threads: threads)
-            let s = try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) {
-                    Console.log($0)
-                }
-            }
-            Console.out(
-                String(
-                    format: "loss %.4f, in-batch top-1 %.1f%% of %d (chance %.2f%%), temperature %.4f → %@",
-                    s["loss"] as! Double, 100 * (s["accuracy"] as! Double), s["batch"] as! Int,
-                    100 * (s["chance_top1"] as! Double),
-                    s["temperature"] as! Double, out)
-                    + ((s["val_loss"] as? Double).map {
-                        String(
-                            format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0,
-                            100 * (s["val_accuracy"] as! Double), s["val_batch"] as! Int)
-                    } ?? ""))
+    func validate() throws {
+        guard steps >= 1, batch >= 2, lr > 0, evalEvery >= 1, nearest >= 1 else {
+            throw TesseraError.config("--steps, --eval-every, --nearest ≥ 1, --batch ≥ 2 and --lr > 0 are required")
         }
+    }
+
+    func run() throws {
+        try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
+        var o = AlignmentTraining.Options()
+        o.steps = steps; o.batch = batch; o.lr = lr; o.minLR = lr / 10; o.evalEvery = evalEvery; o.nearest = nearest;
+        o.seed = seed
+        o.warmup = min(50, steps / 10)
+        o.shuffleCaptions = shuffleCaptions
+        if let stopwords { o.stopWords = try AlignmentProbe.readStopWords(stopwords) }
+        let pool = Parallel(threads: workers.threads)
+        let s = try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try AlignmentTraining.run(checkpoint: checkpoint, codesDir: codes, to: $0, options: o, pool: pool) {
+                Console.log($0)
+            }
+        }
+        Console.out(
+            String(
+                format: "loss %.4f, in-batch top-1 %.1f%% of %d (chance %.2f%%), temperature %.4f → %@",
+                s.last.loss, 100 * s.last.accuracy, s.batch, 100 * s.chanceTop1, s.last.temperature, out)
+                + (s.last.heldOut.map {
+                    String(format: "; held-out loss %.4f, top-1 %.1f%% of %d", $0.loss, 100 * $0.accuracy, $0.batch)
+                } ?? ""))
     }
 }
 
@@ -129,83 +124,39 @@ struct ProbeForget: ParsableCommand {
     @Option(help: "Tokens of each prompt completion.") var maxNewTokens = 24
     @Option(help: "Held-out tokens for perplexity (0: all).") var tokens = 65536
     @Option(help: "Seed of the word sample.") var seed: UInt64 = 1337
-    @Option(help: "Worker threads.") var threads = 2
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "One JSON line per checkpoint.") var json = false
 
+    func validate() throws {
+        guard !checkpoint.isEmpty else { throw TesseraError.config("name at least one --checkpoint") }
+        guard words >= 1, maxNewTokens >= 1, tokens >= 0 else {
+            throw TesseraError.config("--words, --max-new-tokens ≥ 1 and --tokens ≥ 0 are required")
+        }
+    }
+
     func run() throws {
-        try guarded {
-            guard !checkpoint.isEmpty else { throw TesseraError.config("name at least one --checkpoint") }
-            guard words >= 1, maxNewTokens >= 1, tokens >= 0, threads >= 1 else {
-                throw TesseraError.config("--words, --max-new-tokens, --threads ≥ 1 and --tokens ≥ 0 are required")
-            }
-            let pairs = try dictionary.map {
-                try FreedictDictionary(dir: $0).wordPairs(count: words, seed: seed, exclude: ForgettingProbe.shotWords)
-            }
-            let items = try cloze.map { try ForgettingProbe.readCloze($0) }
-            var table: [[String]] = []
-            for path in checkpoint {
-                let loaded = try LoadedCheckpoint(path: path, batch: 4, threads: threads)
-                let layout = try Checkpoint.layout(loaded.path)
-                let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
-                let session = InferenceSession(
-                    config: loaded.config.model, params: loaded.model.params,
-                    maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
-                let probe = ForgettingProbe(
-                    session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
-                var row: [String: Any] = ["checkpoint": loaded.path]
-                if let s = try? Checkpoint.loadState(loaded.path) { row["step"] = s.step }
-                row["completions"] = (ForgettingProbe.paperPrompts + prompt).map {
-                    ["prompt": $0, "completion": probe.complete($0, maxNewTokens: maxNewTokens)]
-                }
-                if let corpus {
-                    let corpusIds = try loaded.tokens(of: corpus)
-                    let stream = TokenStream(name: "eval", tokens: corpusIds)
-                    let textVocabulary = min(textIds.upperBound, loaded.config.model.vocabSize)
-                    // Renormalised over text ids (from the same forward passes): what the model thinks of the
-                    // text among text tokens, apart from the probability it moved to image codes.
-                    // Equal to the full loss for a text LM.
-                    if corpusIds.allSatisfy({ Int($0) < textVocabulary }),
-                        let l = Evaluator.meanLossAndRenormalised(
-                            model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
-                            vocabulary: textVocabulary)
-                    {
-                        row["val_loss"] = l.full; row["val_ppl"] = Foundation.exp(l.full)
-                        row["val_loss_text_only"] = l.renormalised;
-                        row["val_ppl_text_only"] = Foundation.exp(l.renormalised)
-                    } else if let loss = Evaluator.meanLoss(
-                        model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1)
-                    {
-                        row["val_loss"] = loss; row["val_ppl"] = Foundation.exp(loss)
-                    }
-                }
-                if let pairs {
-                    let r = probe.translation(pairs)
-                    row["translation_accuracy"] = Double(r.filter(\.right).count) / Double(r.count)
-                    row["translation_examples"] = r.prefix(8).map {
-                        ["word": $0.prompt, "completion": $0.completion, "right": $0.right]
-                    }
-                }
-                if let items {
-                    let r = probe.cloze(items)
-                    row["cloze_accuracy"] = Double(r.filter(\.right).count) / Double(r.count)
-                    row["cloze_right"] = r.filter(\.right).map(\.prompt)
-                }
-                if json { Console.out(MetricsLog.line(row)); continue }
-                for c in row["completions"] as! [[String: String]] {
-                    Console.out("\(loaded.path): \(c["prompt"]!) ‖\(c["completion"]!)")
-                }
-                table.append([
-                    loaded.path, (row["val_ppl"] as? Double).map { String(format: "%.2f", $0) } ?? "-",
-                    (row["translation_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                    (row["cloze_accuracy"] as? Double).map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                ])
-            }
-            if !json {
-                Console.out(
-                    "checkpoint\tperplexity\ttranslation (\(pairs?.count ?? 0) words)\tcloze (\(items?.count ?? 0) items)"
-                )
-                for r in table { Console.out(r.joined(separator: "\t")) }
-            }
+        let pairs = try dictionary.map {
+            try FreedictDictionary(dir: $0).wordPairs(count: words, seed: seed, exclude: ForgettingProbe.shotWords)
+        }
+        let items = try cloze.map { try ForgettingProbe.readCloze($0) }
+        var table: [[String]] = []
+        for path in checkpoint {
+            let loaded = try LoadedCheckpoint(path: path, batch: 4, threads: workers.threads)
+            let row = try ForgettingProbe.measure(
+                loaded, prompts: prompt, maxNewTokens: maxNewTokens, corpus: corpus, tokens: tokens,
+                pairs: pairs, cloze: items)
+            if json { Console.out(MetricsLog.line(row)); continue }
+            for c in row.completions { Console.out("\(loaded.path): \(c.prompt) ‖\(c.completion)") }
+            table.append([
+                loaded.path, row.perplexity.map { String(format: "%.2f", $0) } ?? "-",
+                row.translationAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                row.clozeAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+            ])
+        }
+        if !json {
+            Console.out(
+                "checkpoint\tperplexity\ttranslation (\(pairs?.count ?? 0) words)\tcloze (\(items?.count ?? 0) items)")
+            for r in table { Console.out(r.joined(separator: "\t")) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
+import TesseraStudy
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,22 +32,23 @@ struct ReportPage: ParsableCommand {
     var rules: String?
     @Flag(help: "Replace --out even when it is not an earlier report.") var overwrite = false
 
+    func validate() throws {
+        guard !runs.isEmpty else { throw TesseraError.config("name at least one run directory") }
+    }
+
     func run() throws {
-        try guarded {
-            guard !runs.isEmpty else { throw TesseraError.config("name at least one run directory") }
-            let given = try rules.map { try ReportRules.read($0) }
-            let report = HTMLReport(study: try StudyRuns(paths: runs), rules: given)
-            try report.write(to: out, overwrite: overwrite)
-            let width = max(5, report.claims.map(\.id.count).max() ?? 0)
-            for c in report.claims {
-                Console.out(
-                    "\(c.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)"
-                )
-                if !c.measured.isEmpty { Console.out("      \(c.measured)") }
-                if !c.verdict.reason.isEmpty { Console.out("      \(c.verdict.reason)") }
-            }
-            Console.log("report → \((out as NSString).appendingPathComponent("index.html"))")
+        let given = try rules.map { try ReportRules.read($0) }
+        let report = HTMLReport(study: try StudyRuns(paths: runs), rules: given)
+        try report.write(to: out, overwrite: overwrite)
+        let width = max(5, report.claims.map(\.id.count).max() ?? 0)
+        for c in report.claims {
+            Console.out(
+                "\(c.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(c.verdict.text.padding(toLength: 16, withPad: " ", startingAt: 0))  \(c.statement)"
+            )
+            if !c.measured.isEmpty { Console.out("      \(c.measured)") }
+            if !c.verdict.reason.isEmpty { Console.out("      \(c.verdict.reason)") }
         }
+        Console.log("report → \(out.appendingPathComponent("index.html"))")
     }
 }
 
@@ -69,27 +71,24 @@ struct ReportRules: ParsableCommand {
     }
 
     func run() throws {
-        try guarded {
-            let rules = try Self.read(file)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(rules)
-            let target = (root as NSString).appendingPathComponent(StudyRules.fileName)
-            if FileIO.exists(target) {
-                let existing = try StudyRules.load(json: try FileIO.read(target), file: target)
-                guard existing == rules else {
-                    throw TesseraError.data(
-                        file: target,
-                        "holds other rules than \(file); rules are fixed before the runs (remove it to start a new study)"
-                    )
-                }
-                Console.log("rules unchanged: \(target)")
-                return
+        let rules = try Self.read(file)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(rules)
+        let target = root.appendingPathComponent(StudyRules.fileName)
+        if FileIO.exists(target) {
+            let existing = try StudyRules.load(json: try FileIO.read(target), file: target)
+            guard existing == rules else {
+                throw TesseraError.data(
+                    file: target,
+                    "holds other rules than \(file); rules are fixed before the runs (remove it to start a new study)")
             }
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try FileIO.writeAtomically(target, data: data)
-            Console.log("rules → \(target)")
+            Console.log("rules unchanged: \(target)")
+            return
         }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileIO.writeAtomically(target, data: data)
+        Console.log("rules → \(target)")
     }
 }
 
@@ -103,11 +102,12 @@ struct ReportCompare: ParsableCommand {
     @Argument(help: "Run directories.") var runs: [String]
     @Flag(help: "One JSON line instead of the table.") var json = false
 
+    func validate() throws {
+        guard !runs.isEmpty else { throw TesseraError.config("name at least one run directory") }
+    }
+
     func run() throws {
-        try guarded {
-            guard !runs.isEmpty else { throw TesseraError.config("name at least one run directory") }
-            let c = try RunComparison(runs: runs)
-            Console.out(json ? MetricsLog.line(c.json) : c.table)
-        }
+        let c = try RunComparison(runs: runs)
+        Console.out(json ? MetricsLog.line(c.json) : c.table)
     }
 }

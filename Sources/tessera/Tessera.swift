@@ -19,9 +19,36 @@ struct Tessera: ParsableCommand {
 
     /// A closed stdout or stderr (`tessera … | head`, a log reader that went away) makes writes
     /// fail with EPIPE instead of killing the process, so a run still records how it ended.
+    ///
+    /// Errors have one mapper: a Tessera error (from a command's `validate()` or its work) prints
+    /// one line and exits with its code (`report`); command-line usage errors, --help and explicit
+    /// exit codes are ArgumentParser's.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            // A Tessera error — thrown by a command's work or by its validate(), where
+            // ArgumentParser wraps it — is one line and its exit code; usage errors, --help and
+            // explicit exit codes are ArgumentParser's; anything else is an internal error.
+            if let e = tesseraError(in: error) { exit(withError: report(e)) }
+            if error is CleanExit || error is ExitCode || error is ValidationError
+                || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+                exit(withError: error)
+            }
+            exit(withError: report(error))
+        }
+    }
+
+    /// The TesseraError inside `error` (itself, or the payload ArgumentParser wrapped it in).
+    static func tesseraError(in error: Any, depth: Int = 0) -> TesseraError? {
+        if let e = error as? TesseraError { return e }
+        guard depth < 4 else { return nil }
+        for child in Mirror(reflecting: error).children {
+            if let e = tesseraError(in: child.value, depth: depth + 1) { return e }
+        }
+        return nil
     }
 }
 
@@ -33,9 +60,4 @@ func report(_ error: Error) -> ExitCode {
     }
     Console.error("tessera: internal error: \(error)")
     return ExitCode(1)
-}
-
-/// Runs a command body, turning Tessera errors into one-line messages and exit codes.
-func guarded(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCode { throw e } catch { throw report(error) }
 }

@@ -35,24 +35,22 @@ struct TokenizeEncode: ParsableCommand {
     @OptionGroup var tok: TokenizerOption
 
     func run() throws {
-        try guarded {
-            let t = try tok.load()
-            var lines = StdinLines()
-            while let line = try lines.next() {
-                let ids: [Int32]
-                if let t {
-                    if let bad = StdinLines.invalidUTF8Offset(line) {
-                        throw TesseraError.data(
-                            file: "stdin",
-                            "line \(lines.number): invalid UTF-8 at byte \(bad); a BPE tokenizer encodes text (use --tokenizer bytes for raw bytes)"
-                        )
-                    }
-                    ids = t.encode(String(decoding: line, as: UTF8.self))
-                } else {
-                    ids = line.map { Int32($0) }
+        let t = try tok.load()
+        var lines = StdinLines()
+        while let line = try lines.next() {
+            let ids: [Int32]
+            if let t {
+                if let bad = StdinLines.invalidUTF8Offset(line) {
+                    throw TesseraError.data(
+                        file: "stdin",
+                        "line \(lines.number): invalid UTF-8 at byte \(bad); a BPE tokenizer encodes text (use --tokenizer bytes for raw bytes)"
+                    )
                 }
-                Console.out(ids.map { String($0) }.joined(separator: " "))
+                ids = t.encode(String(decoding: line, as: UTF8.self))
+            } else {
+                ids = line.map { Int32($0) }
             }
+            Console.out(ids.map { String($0) }.joined(separator: " "))
         }
     }
 }
@@ -75,35 +73,36 @@ struct TokenizeDecode: ParsableCommand {
     @Option(help: "Output folder for decoded PNGs.") var out: String?
     @Flag(help: "Replace an existing --out folder.") var overwrite = false
 
+    func validate() throws {
+        guard count >= 0 else { throw TesseraError.config("--count must be ≥ 0") }
+    }
+
     func run() throws {
-        try guarded {
-            if FileIO.isDirectory(tok.tokenizer), (try? ImageTokenizer.isImageTokenizer(tok.tokenizer)) == true {
-                try decodeImages()
-                return
-            }
-            guard codes == nil, out == nil else {
-                throw TesseraError.config(
-                    "--codes/--out need an image tokenizer (a task: vq checkpoint) as --tokenizer")
-            }
-            let t = try tok.load()
-            var n = 0
-            while let line = readLine(strippingNewline: true) {
-                n += 1
-                let ids = try line.split(separator: " ").map { s -> Int32 in
-                    guard let v = Int32(s) else {
-                        throw TesseraError.data(file: "stdin", "line \(n): \"\(s)\" is not a token id")
-                    }
-                    return v
+        if FileIO.isDirectory(tok.tokenizer), (try? ImageTokenizer.isImageTokenizer(tok.tokenizer)) == true {
+            try decodeImages()
+            return
+        }
+        guard codes == nil, out == nil else {
+            throw TesseraError.config("--codes/--out need an image tokenizer (a task: vq checkpoint) as --tokenizer")
+        }
+        let t = try tok.load()
+        var n = 0
+        while let line = readLine(strippingNewline: true) {
+            n += 1
+            let ids = try line.split(separator: " ").map { s -> Int32 in
+                guard let v = Int32(s) else {
+                    throw TesseraError.data(file: "stdin", "line \(n): \"\(s)\" is not a token id")
                 }
-                if let t {
-                    Console.outBytes(try t.decodeBytes(ids) + [10])
-                } else {
-                    guard let bad = ids.first(where: { $0 < 0 || $0 > 255 }) else {
-                        Console.outBytes(ids.map { UInt8($0) } + [10])
-                        continue
-                    }
-                    throw TesseraError.data(file: "stdin", "line \(n): id \(bad) is not a byte (0–255)")
+                return v
+            }
+            if let t {
+                Console.outBytes(try t.decodeBytes(ids) + [10])
+            } else {
+                guard let bad = ids.first(where: { $0 < 0 || $0 > 255 }) else {
+                    Console.outBytes(ids.map { UInt8($0) } + [10])
+                    continue
                 }
+                throw TesseraError.data(file: "stdin", "line \(n): id \(bad) is not a byte (0–255)")
             }
         }
     }
@@ -112,7 +111,6 @@ struct TokenizeDecode: ParsableCommand {
 extension TokenizeDecode {
     func decodeImages() throws {
         guard let out else { throw TesseraError.config("--out DIR is required to decode images") }
-        guard count >= 0 else { throw TesseraError.config("--count must be ≥ 0") }
         let pool = Parallel(threads: ProcessInfo.processInfo.activeProcessorCount)
         let t = try ImageTokenizer(path: tok.tokenizer, maxBatch: 16, pool: pool)
         let per = t.config.tokensPerImage
@@ -153,8 +151,7 @@ extension TokenizeDecode {
             var lines: [String] = []
             for (i, img) in images.enumerated() {
                 let file = String(format: "%05d.png", i)
-                try ImageTokenizer.image(img, side: side).write(
-                    path: (dir as NSString).appendingPathComponent(file), durable: false)
+                try ImageTokenizer.image(img, side: side).write(path: dir.appendingPathComponent(file), durable: false)
                 lines.append(MetricsLog.line(["file": file, "caption": captions[i], "split": "val"]))
             }
             if !images.isEmpty {
@@ -162,11 +159,10 @@ extension TokenizeDecode {
                     originals: Array(images.prefix(8)), reconstructions: Array(images.dropFirst(8).prefix(8)),
                     side: side
                 )
-                .write(path: (dir as NSString).appendingPathComponent("grid.png"), durable: false)
+                .write(path: dir.appendingPathComponent("grid.png"), durable: false)
             }
             try FileIO.writeAtomically(
-                (dir as NSString).appendingPathComponent("captions.jsonl"),
-                data: Data((lines.joined(separator: "\n") + "\n").utf8))
+                dir.appendingPathComponent("captions.jsonl"), data: Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         Console.log("decoded \(images.count) image(s) → \(out)")
     }
@@ -187,39 +183,37 @@ struct TokenizeImages: ParsableCommand {
     @Option(help: "Captioned image folder (captions.jsonl + images).") var dataset: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Images per forward pass.") var batch = 32
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var workers: ThreadsOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
+    func validate() throws {
+        guard batch >= 1 else { throw TesseraError.config("--batch must be ≥ 1") }
+    }
+
     func run() throws {
-        try guarded {
-            guard batch >= 1, threads >= 1 else { throw TesseraError.config("--batch and --threads must be ≥ 1") }
-            let pool = Parallel(threads: threads)
-            let t = try ImageTokenizer(path: tokenizer, maxBatch: batch, pool: pool)
-            let folder = try CaptionedImageFolder(dir: dataset)
-            var splits: [String: (codes: [Int32], captions: [String])] = [:]
-            let t0 = Date()
-            var total = 0
-            for name in Set(folder.items.map(\.split)).sorted() {
-                let set = try ImageSet.load(folder: folder, split: name, side: t.config.resolution, pool: pool)
-                let codes = t.encode(set) {
-                    if Console.isTerminal { Console.live("\(name): \($0)/\(set.count) images") }
-                }
-                splits[name] = (codes, set.captions)
-                total += set.count
-            }
-            let dt = Date().timeIntervalSince(t0)
-            let m = try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try ImageCodes.write(
-                    splits, to: $0, gridSide: t.config.gridSide, codebookSize: t.config.nEmbed,
-                    tokenizer: t.checkpoint, tokenizerHash: t.hash)
-            }
-            let counts = m.splits.sorted { $0.key > $1.key }.map { "\($0.value.images) \($0.key)" }.joined(
-                separator: ", ")
-            Console.log(
-                String(
-                    format: "encoded %@ images (%d×%d codes each) in %.1f s (%.1f images/s) → %@", counts,
-                    m.gridSide, m.gridSide, dt, Double(total) / max(dt, 1e-9), out))
+        let pool = Parallel(threads: workers.threads)
+        let t = try ImageTokenizer(path: tokenizer, maxBatch: batch, pool: pool)
+        let folder = try CaptionedImageFolder(dir: dataset)
+        var splits: [String: (codes: [Int32], captions: [String])] = [:]
+        let t0 = Date()
+        var total = 0
+        for name in Set(folder.items.map(\.split)).sorted() {
+            let set = try ImageSet.load(folder: folder, split: name, side: t.config.resolution, pool: pool)
+            let codes = t.encode(set) { if Console.isTerminal { Console.live("\(name): \($0)/\(set.count) images") } }
+            splits[name] = (codes, set.captions)
+            total += set.count
         }
+        let dt = Date().timeIntervalSince(t0)
+        let m = try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try ImageCodes.write(
+                splits, to: $0, gridSide: t.config.gridSide, codebookSize: t.config.nEmbed,
+                tokenizer: t.checkpoint, tokenizerHash: t.hash)
+        }
+        let counts = m.splits.sorted { $0.key > $1.key }.map { "\($0.value.images) \($0.key)" }.joined(separator: ", ")
+        Console.log(
+            String(
+                format: "encoded %@ images (%d×%d codes each) in %.1f s (%.1f images/s) → %@", counts,
+                m.gridSide, m.gridSide, dt, Double(total) / max(dt, 1e-9), out))
     }
 }
 
@@ -242,32 +236,33 @@ struct TokenizePairs: ParsableCommand {
     @Flag(help: "Image-only sequences (no caption).") var unconditional = false
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
-    func run() throws {
-        try guarded {
-            guard seqLen >= 2 && seqLen <= SizeLimits.maxSequenceLength else {
-                throw TesseraError.config("--seq-len \(seqLen) must be in 2…\(SizeLimits.maxSequenceLength)")
-            }
-            let text = try tok.load()
-            let r = try FileIO.buildDirectory(out, overwrite: overwrite) {
-                try PairShards.write(
-                    codesDir: codes, text: text, textSource: tok.tokenizer, to: $0, seqLen: seqLen,
-                    unconditional: unconditional)
-            }
-            let layout = r.manifest.layout!
-            Console.log("layout: " + layout.summary)
-            for (name, split) in r.manifest.splits.sorted(by: { $0.key > $1.key }) {
-                let st = r.captionTokens[name]!
-                if unconditional {
-                    Console.log("\(name): \(split.tokens / seqLen) image-only sequences of \(seqLen)")
-                    continue
-                }
-                Console.log(
-                    String(
-                        format: "%@: %d sequences of %d; caption tokens mean %.1f, max %d; %d caption(s) cut to fit",
-                        name, split.tokens / seqLen, seqLen, st.mean, st.max, r.truncated[name] ?? 0))
-            }
-            Console.log("→ \(out)")
+    func validate() throws {
+        guard seqLen >= 2 && seqLen <= SizeLimits.maxSequenceLength else {
+            throw TesseraError.config("--seq-len \(seqLen) must be in 2…\(SizeLimits.maxSequenceLength)")
         }
+    }
+
+    func run() throws {
+        let text = try tok.load()
+        let r = try FileIO.buildDirectory(out, overwrite: overwrite) {
+            try PairShards.write(
+                codesDir: codes, text: text, textSource: tok.tokenizer, to: $0, seqLen: seqLen,
+                unconditional: unconditional)
+        }
+        let layout = r.manifest.layout!
+        Console.log("layout: " + layout.summary)
+        for (name, split) in r.manifest.splits.sorted(by: { $0.key > $1.key }) {
+            let st = r.captionTokens[name]!
+            if unconditional {
+                Console.log("\(name): \(split.tokens / seqLen) image-only sequences of \(seqLen)")
+                continue
+            }
+            Console.log(
+                String(
+                    format: "%@: %d sequences of %d; caption tokens mean %.1f, max %d; %d caption(s) cut to fit",
+                    name, split.tokens / seqLen, seqLen, st.mean, st.max, r.truncated[name] ?? 0))
+        }
+        Console.log("→ \(out)")
     }
 }
 
@@ -285,24 +280,25 @@ struct TokenizeTrainBPE: ParsableCommand {
     @Option(help: "Special token appended to the vocabulary (repeatable).") var special: [String] = []
     @Option(help: "Stop when the best pair occurs fewer times.") var minFrequency: Int = 2
 
+    func validate() throws {
+        guard minFrequency >= 1 else { throw TesseraError.config("--min-frequency must be ≥ 1") }
+    }
+
     func run() throws {
-        try guarded {
-            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
-            guard let pre = PreTokenizer(rawValue: preTokenizer) else {
-                throw TesseraError.config("--pre-tokenizer \(preTokenizer): expected gpt2 or smollm")
-            }
-            guard minFrequency >= 1 else { throw TesseraError.config("--min-frequency must be ≥ 1") }
-            let texts = try inputs.map { [UInt8](try FileIO.read($0)) }
-            let t0 = Date()
-            let t = try BPETrainer.train(
-                texts: texts, vocabSize: vocabSize, preTokenizer: pre, specialTokens: special,
-                minFrequency: minFrequency)
-            try TokenizerFiles.save(t, to: out)
-            Console.log(
-                String(
-                    format: "trained %d tokens (%d merges) on %d bytes in %.1f s → %@",
-                    t.vocabSize, t.merges.count, texts.reduce(0) { $0 + $1.count }, Date().timeIntervalSince(t0), out))
+        guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+        guard let pre = PreTokenizer(rawValue: preTokenizer) else {
+            throw TesseraError.config("--pre-tokenizer \(preTokenizer): expected gpt2 or smollm")
         }
+        let texts = try inputs.map { [UInt8](try FileIO.read($0)) }
+        let t0 = Date()
+        let t = try BPETrainer.train(
+            texts: texts, vocabSize: vocabSize, preTokenizer: pre, specialTokens: special,
+            minFrequency: minFrequency)
+        try TokenizerFiles.save(t, to: out)
+        Console.log(
+            String(
+                format: "trained %d tokens (%d merges) on %d bytes in %.1f s → %@",
+                t.vocabSize, t.merges.count, texts.reduce(0) { $0 + $1.count }, Date().timeIntervalSince(t0), out))
     }
 }
 
@@ -327,48 +323,47 @@ struct TokenizeText: ParsableCommand {
     @Option(help: "Ids per shard.") var shardTokens: Int = 4_000_000
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
+    func validate() throws {
+        guard valFraction >= 0, valFraction < 1 else { throw TesseraError.config("--val-fraction must be in [0, 1)") }
+        guard shardTokens >= 1 else { throw TesseraError.config("--shard-tokens must be ≥ 1") }
+    }
+
     func run() throws {
-        try guarded {
-            guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
-            guard valFraction >= 0, valFraction < 1 else {
-                throw TesseraError.config("--val-fraction must be in [0, 1)")
+        guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
+        try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
+        let tok = try TokenizerFiles.load(tokenizer)
+        var sep: Int32?
+        if let separator {
+            guard let id = tok.id(of: separator) else {
+                throw TesseraError.config("--separator \(separator) is not a token of \(tokenizer)")
             }
-            guard shardTokens >= 1 else { throw TesseraError.config("--shard-tokens must be ≥ 1") }
-            try FileIO.prepareOutputDirectory(out, overwrite: overwrite)
-            let tok = try TokenizerFiles.load(tokenizer)
-            var sep: Int32?
-            if let separator {
-                guard let id = tok.id(of: separator) else {
-                    throw TesseraError.config("--separator \(separator) is not a token of \(tokenizer)")
-                }
-                sep = id
-            }
-            var train: [Int32] = [], val: [Int32] = []
-            var sources: [[String: String]] = []
-            let t0 = Date()
-            var bytes = 0
-            for f in inputs {
-                let data = [UInt8](try FileIO.read(f))
-                bytes += data.count
-                var ids = tok.encode(bytes: data)
-                if let sep { ids.append(sep) }
-                let cut = ids.count - Int(Double(ids.count) * valFraction)
-                train += ids[..<cut]
-                val += ids[cut...]
-                sources.append(["file": f, "bytes": String(data.count), "tokens": String(ids.count)])
-            }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let tokPath = (out as NSString).appendingPathComponent("tokenizer.json")
-            try TokenizerFiles.save(tok, to: tokPath)
-            let m = try TokenShards.write(
-                splits: ["train": train, "val": val], to: out, vocabSize: tok.vocabSize,
-                tokenizer: "tokenizer.json", tokenizerHash: TokenShards.fnv1a(try FileIO.read(tokPath)),
-                sources: sources, shardTokens: shardTokens)
-            Console.log(
-                String(
-                    format: "%d bytes → %d train + %d val tokens (vocabulary %d) in %.1f s → %@",
-                    bytes, m.splits["train"]!.tokens, m.splits["val"]!.tokens, m.vocabSize,
-                    Date().timeIntervalSince(t0), out))
+            sep = id
         }
+        var train: [Int32] = [], val: [Int32] = []
+        var sources: [[String: String]] = []
+        let t0 = Date()
+        var bytes = 0
+        for f in inputs {
+            let data = [UInt8](try FileIO.read(f))
+            bytes += data.count
+            var ids = tok.encode(bytes: data)
+            if let sep { ids.append(sep) }
+            let cut = ids.count - Int(Double(ids.count) * valFraction)
+            train += ids[..<cut]
+            val += ids[cut...]
+            sources.append(["file": f, "bytes": String(data.count), "tokens": String(ids.count)])
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let tokPath = out.appendingPathComponent("tokenizer.json")
+        try TokenizerFiles.save(tok, to: tokPath)
+        let m = try TokenShards.write(
+            splits: ["train": train, "val": val], to: out, vocabSize: tok.vocabSize,
+            tokenizer: "tokenizer.json", tokenizerHash: TokenShards.fnv1a(try FileIO.read(tokPath)),
+            sources: sources, shardTokens: shardTokens)
+        Console.log(
+            String(
+                format: "%d bytes → %d train + %d val tokens (vocabulary %d) in %.1f s → %@",
+                bytes, m.splits["train"]!.tokens, m.splits["val"]!.tokens, m.vocabSize, Date().timeIntervalSince(t0),
+                out))
     }
 }

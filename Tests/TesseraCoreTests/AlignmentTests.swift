@@ -4,7 +4,7 @@ import Testing
 
 /// The §3.2 alignment probe: CLIP loss value and gradients, nearest tokens, the aligned init.
 @Suite struct AlignmentTests {
-    typealias G = GradientCheckTests
+    typealias G = FiniteDifferences
     static let codes: [ArraySlice<Int32>] = [[0, 1, 1], [2, 3, 5], [4, 4, 0], [5, 2, 1]]
 
     static func probe(d: Int = 5) -> AlignmentProbe {

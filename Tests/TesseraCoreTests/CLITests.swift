@@ -23,11 +23,11 @@ import Testing
         let dir = tempDirectory("smoke") + "/run"
         let r = try runTessera(["train", "--config", "configs/smoke.yaml", "--run-dir", dir], cwd: packageRoot)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try MetricsLog.read(dir + "/metrics.jsonl")
+        let rows = try MetricsLog.rows(dir + "/metrics.jsonl", as: TrainingStepRow.self)
         #expect(rows.count == 60)
-        let first = rows[0]["loss"] as! Double, last = rows.last!["loss"] as! Double
+        let first = rows[0].loss, last = rows.last!.loss
         #expect(first > 5.0 && last < 3.0, "loss \(first) → \(last)")
-        let vals = rows.compactMap { $0["val_loss"] as? Double }
+        let vals = rows.compactMap { $0.heldOut?.loss }
         #expect(vals.count == 3 && vals.last! < vals.first!)
         let summary =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
@@ -127,7 +127,9 @@ import Testing
         // Wait for a few steps, then interrupt.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if let rows = try? MetricsLog.read(cut + "/metrics.jsonl"), rows.count >= 5 { break }
+            if let rows = try? MetricsLog.rows(cut + "/metrics.jsonl", as: TrainingStepRow.self), rows.count >= 5 {
+                break
+            }
             usleep(20_000)
         }
         kill(p.processIdentifier, SIGINT)

@@ -153,8 +153,7 @@ import Testing
         for (path, title, creator, shade) in files {
             for dir in [png, svg] {
                 try FileManager.default.createDirectory(
-                    atPath: ((dir + "/" + path) as NSString).deletingLastPathComponent,
-                    withIntermediateDirectories: true)
+                    atPath: (dir + "/" + path).deletingLastPathComponent, withIntermediateDirectories: true)
             }
             // A 12 × 6 drawing: padding to a square must add white above and below.
             try RGBImage(width: 12, height: 6, pixels: [UInt8](repeating: shade, count: 12 * 6 * 3)).write(

@@ -41,7 +41,7 @@ import Testing
     }
 
     static func losses(_ run: String) throws -> [Double] {
-        try MetricsLog.read(run + "/metrics.jsonl").map { $0["loss"] as! Double }
+        try MetricsLog.rows(run + "/metrics.jsonl", as: TrainingStepRow.self).map(\.loss)
     }
 
     /// Two ranks, each computing one of the step's two micro-batches, follow the one-process run:

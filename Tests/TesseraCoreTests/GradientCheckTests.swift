@@ -7,70 +7,32 @@ import Testing
 /// |finite difference − analytic| over the checked entries is at most 1e-2 · max |analytic|.
 /// Entries are a seeded sample when a tensor is large.
 @Suite struct GradientCheckTests {
-    static let tolerance = 1e-2
     let pool = Parallel(threads: 2)
-
-    static func random(_ n: Int, _ name: String, scale: Float = 1) -> [Float] {
-        var r = RandomStream(seed: 99, name: name)
-        return (0..<n).map { _ in r.normal() * scale }
-    }
-
-    static func dot(_ y: UnsafePointer<Float>, _ r: [Float]) -> Double {
-        var s = 0.0
-        for i in 0..<r.count { s += Double(y[i]) * Double(r[i]) }
-        return s
-    }
-
-    /// Relative error of `analytic` against finite differences of `loss` w.r.t. `x`.
-    static func check(
-        _ x: inout [Float], analytic: [Float], samples: Int = 120, h: Float = 1e-2,
-        _ loss: ([Float]) -> Double
-    ) -> Double {
-        precondition(x.count == analytic.count)
-        var idx = Array(0..<x.count)
-        if x.count > samples {
-            var r = RandomStream(seed: 5, name: "fd/sample")
-            idx = (0..<samples).map { _ in r.int(below: x.count) }
-        }
-        var maxErr = 0.0
-        for i in idx {
-            let saved = x[i]
-            x[i] = saved + h
-            let up = loss(x)
-            x[i] = saved - h
-            let down = loss(x)
-            x[i] = saved
-            let fd = (up - down) / Double(2 * h)
-            maxErr = max(maxErr, abs(fd - Double(analytic[i])))
-        }
-        let scale = analytic.map { abs(Double($0)) }.max() ?? 0
-        return scale == 0 ? maxErr : maxErr / scale
-    }
 
     @Test func linear() {
         let m = 7, k = 13, n = 9
-        var x = Self.random(m * k, "x"), w = Self.random(n * k, "w", scale: 0.3)
-        let r = Self.random(m * n, "r")
+        var x = FiniteDifferences.random(m * k, "x"), w = FiniteDifferences.random(n * k, "w", scale: 0.3)
+        let r = FiniteDifferences.random(m * n, "r")
         func forward(_ x: [Float], _ w: [Float]) -> Double {
             var y = [Float](repeating: 0, count: m * n)
             Gemm.linearForward(pool, x: x, w: w, y: &y, m: m, k: k, n: n)
-            return Self.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var dx = [Float](repeating: 0, count: m * k), dw = [Float](repeating: 0, count: n * k)
         Gemm.linearBackwardInput(pool, dy: r, w: w, dx: &dx, m: m, k: k, n: n, accumulate: false)
         Gemm.linearBackwardWeight(pool, dy: r, x: x, dw: &dw, m: m, k: k, n: n)
         let wc = w, xc = x
-        #expect(Self.check(&x, analytic: dx) { forward($0, wc) } <= Self.tolerance)
-        #expect(Self.check(&w, analytic: dw) { forward(xc, $0) } <= Self.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: dx) { forward($0, wc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&w, analytic: dw) { forward(xc, $0) } <= FiniteDifferences.tolerance)
     }
 
     @Test(arguments: NormKind.allCases)
     func norm(kind: NormKind) {
         let rows = 5, d = 19
-        var x = Self.random(rows * d, "x", scale: 2).map { $0 + 0.5 }
-        var w = Self.random(d, "w", scale: 0.2).map { $0 + 1 }
-        var b = Self.random(d, "b", scale: 0.2)
-        let r = Self.random(rows * d, "r")
+        var x = FiniteDifferences.random(rows * d, "x", scale: 2).map { $0 + 0.5 }
+        var w = FiniteDifferences.random(d, "w", scale: 0.2).map { $0 + 1 }
+        var b = FiniteDifferences.random(d, "b", scale: 0.2)
+        let r = FiniteDifferences.random(rows * d, "r")
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
             var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
             b.withUnsafeBufferPointer { bp in
@@ -78,7 +40,7 @@ import Testing
                     kind, pool, x: x, weight: w, bias: kind.hasBias ? bp.baseAddress! : nil, y: &y,
                     mean: &mean, rstd: &rstd, rows: rows, d: d, eps: 1e-5)
             }
-            return Self.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var y = [Float](repeating: 0, count: rows * d), mean = [Float](repeating: 0, count: rows), rstd = mean
         b.withUnsafeBufferPointer { bp in
@@ -95,40 +57,40 @@ import Testing
         }
         let gx = zip(dx, dx0).map { $0 - $1 }  // accumulate mode added to the 0.5s
         let (xc, wc, bc) = (x, w, b)
-        #expect(Self.check(&x, analytic: gx) { forward($0, wc, bc) } <= Self.tolerance)
-        #expect(Self.check(&w, analytic: dw) { forward(xc, $0, bc) } <= Self.tolerance)
-        if kind.hasBias { #expect(Self.check(&b, analytic: db) { forward(xc, wc, $0) } <= Self.tolerance) }
+        #expect(FiniteDifferences.check(&x, analytic: gx) { forward($0, wc, bc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&w, analytic: dw) { forward(xc, $0, bc) } <= FiniteDifferences.tolerance)
+        if kind.hasBias { #expect(FiniteDifferences.check(&b, analytic: db) { forward(xc, wc, $0) } <= FiniteDifferences.tolerance) }
     }
 
     @Test func embedding() {
         let vocab = 11, d = 6, rows = 9
         let ids: [Int32] = [3, 1, 3, 10, 0, 3, 7, 1, 2]
-        var table = Self.random(vocab * d, "E")
-        let r = Self.random(rows * d, "r")
+        var table = FiniteDifferences.random(vocab * d, "E")
+        let r = FiniteDifferences.random(rows * d, "r")
         func forward(_ t: [Float]) -> Double {
             var out = [Float](repeating: 0, count: rows * d)
             Embedding.forward(pool, ids: ids, table: t, out: &out, rows: rows, d: d)
-            return Self.dot(out, r)
+            return FiniteDifferences.dot(out, r)
         }
         var dt = [Float](repeating: 0, count: vocab * d)
         Embedding.backward(pool, ids: ids, dOut: r, dTable: &dt, rows: rows, d: d)
-        #expect(Self.check(&table, analytic: dt, forward) <= Self.tolerance)
+        #expect(FiniteDifferences.check(&table, analytic: dt, forward) <= FiniteDifferences.tolerance)
     }
 
     @Test(arguments: [RopeKind.half, RopeKind.interleaved])
     func rope(kind: RopeKind) {
         let seq = 6, heads = 3, hd = 8, stride = heads * hd + 5
         let table = RotaryTable(kind: kind, headDim: hd, positions: seq, theta: 100)
-        var x = Self.random(seq * stride, "x")
-        let r = Self.random(seq * stride, "r")
+        var x = FiniteDifferences.random(seq * stride, "x")
+        let r = FiniteDifferences.random(seq * stride, "r")
         func forward(_ x: [Float]) -> Double {
             var y = x
             table.apply(pool, &y, rows: seq, seqLen: seq, stride: stride, column: 2, heads: heads, inverse: false)
-            return Self.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var g = r
         table.apply(pool, &g, rows: seq, seqLen: seq, stride: stride, column: 2, heads: heads, inverse: true)
-        #expect(Self.check(&x, analytic: g, forward) <= Self.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: g, forward) <= FiniteDifferences.tolerance)
     }
 
     /// Sequence longer than one 128-row block, grouped KV heads.
@@ -136,49 +98,49 @@ import Testing
     func attention(heads: Int, kvHeads: Int) {
         let shape = AttentionShape(batch: 2, seqLen: 131, heads: heads, kvHeads: kvHeads, headDim: 4)
         let n = shape.batch * shape.seqLen
-        var qkv = Self.random(n * shape.qkvStride, "qkv")
-        let r = Self.random(n * shape.outStride, "r")
+        var qkv = FiniteDifferences.random(n * shape.qkvStride, "qkv")
+        let r = FiniteDifferences.random(n * shape.outStride, "r")
         var scratch = [Float](repeating: 0, count: pool.threads * shape.scratchPerWorker)
         var lse = [Float](repeating: 0, count: shape.batch * heads * shape.seqLen)
         func forward(_ qkv: [Float]) -> Double {
             var out = [Float](repeating: 0, count: n * shape.outStride)
             Attention.forward(pool, shape, qkv: qkv, out: &out, lse: &lse, scratch: &scratch)
-            return Self.dot(out, r)
+            return FiniteDifferences.dot(out, r)
         }
         var out = [Float](repeating: 0, count: n * shape.outStride)
         Attention.forward(pool, shape, qkv: qkv, out: &out, lse: &lse, scratch: &scratch)
         var dqkv = [Float](repeating: 7, count: n * shape.qkvStride)
         Attention.backward(pool, shape, qkv: qkv, out: out, lse: lse, dOut: r, dqkv: &dqkv, scratch: &scratch)
-        #expect(Self.check(&qkv, analytic: dqkv, samples: 300) { forward($0) } <= Self.tolerance)
+        #expect(FiniteDifferences.check(&qkv, analytic: dqkv, samples: 300) { forward($0) } <= FiniteDifferences.tolerance)
     }
 
     @Test func swiglu() {
         let rows = 4, h = 21
-        var gu = Self.random(rows * 2 * h, "gu", scale: 2)
-        let r = Self.random(rows * h, "r")
+        var gu = FiniteDifferences.random(rows * 2 * h, "gu", scale: 2)
+        let r = FiniteDifferences.random(rows * h, "r")
         func forward(_ gu: [Float]) -> Double {
             var z = [Float](repeating: 0, count: rows * h)
             SwiGLU.forward(pool, gu: gu, z: &z, rows: rows, hidden: h)
-            return Self.dot(z, r)
+            return FiniteDifferences.dot(z, r)
         }
         var dgu = [Float](repeating: 0, count: rows * 2 * h)
         SwiGLU.backward(pool, gu: gu, dz: r, dgu: &dgu, rows: rows, hidden: h)
-        #expect(Self.check(&gu, analytic: dgu, forward) <= Self.tolerance)
+        #expect(FiniteDifferences.check(&gu, analytic: dgu, forward) <= FiniteDifferences.tolerance)
     }
 
     @Test(arguments: [false, true])
     func gelu(tanh: Bool) {
         let n = 57
-        var x = Self.random(n, "gelu-x", scale: 2)
-        let r = Self.random(n, "gelu-r")
+        var x = FiniteDifferences.random(n, "gelu-x", scale: 2)
+        let r = FiniteDifferences.random(n, "gelu-r")
         func forward(_ x: [Float]) -> Double {
             var y = [Float](repeating: 0, count: n)
             GELU.forward(pool, x: x, y: &y, count: n, tanh: tanh)
-            return Self.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var dx = [Float](repeating: 0, count: n)
         GELU.backward(pool, x: x, dy: r, dx: &dx, count: n, tanh: tanh)
-        #expect(Self.check(&x, analytic: dx, forward) <= Self.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: dx, forward) <= FiniteDifferences.tolerance)
         // The exact form and the tanh approximation agree to ~1e-3 (GPT-2's "gelu_new" rationale).
         var exact = [Float](repeating: 0, count: n), approx = exact
         GELU.forward(pool, x: x, y: &exact, count: n, tanh: false)
@@ -188,22 +150,22 @@ import Testing
 
     @Test func linearBias() {
         let rows = 5, n = 70
-        var b = Self.random(n, "bias-b")
-        let x = Self.random(rows * n, "bias-x"), r = Self.random(rows * n, "bias-r")
+        var b = FiniteDifferences.random(n, "bias-b")
+        let x = FiniteDifferences.random(rows * n, "bias-x"), r = FiniteDifferences.random(rows * n, "bias-r")
         func forward(_ b: [Float]) -> Double {
             var y = x
             LinearBias.forward(pool, y: &y, bias: b, rows: rows, n: n)
-            return Self.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var db = [Float](repeating: 0.5, count: n)  // accumulates onto what is there
         LinearBias.backward(pool, dy: r, db: &db, rows: rows, n: n)
-        #expect(Self.check(&b, analytic: db.map { $0 - 0.5 }, forward) <= Self.tolerance)
+        #expect(FiniteDifferences.check(&b, analytic: db.map { $0 - 0.5 }, forward) <= FiniteDifferences.tolerance)
     }
 
     /// Fused output layer + softmax + cross-entropy, with ignored targets and several row chunks.
     @Test func crossEntropy() {
         let rows = 10, d = 7, vocab = 37
-        var x = Self.random(rows * d, "x"), w = Self.random(vocab * d, "w", scale: 0.5)
+        var x = FiniteDifferences.random(rows * d, "x"), w = FiniteDifferences.random(vocab * d, "w", scale: 0.5)
         var targets: [Int32] = (0..<rows).map { Int32(($0 * 7) % vocab) }
         targets[3] = -1
         targets[8] = -1
@@ -220,8 +182,8 @@ import Testing
             scale: 1 / Float(counted), chunk: &chunk, chunkRows: 4, losses: &losses, dx: &dx, dw: &dw)
         #expect(losses[3] == 0 && losses[8] == 0)
         let (xc, wc) = (x, w)
-        #expect(Self.check(&x, analytic: dx) { loss($0, wc) } <= Self.tolerance)
-        #expect(Self.check(&w, analytic: dw) { loss(xc, $0) } <= Self.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: dx) { loss($0, wc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&w, analytic: dw) { loss(xc, $0) } <= FiniteDifferences.tolerance)
     }
 
     /// The composed model: a sample of every tensor's gradient against finite differences.
@@ -262,7 +224,7 @@ import Testing
         let model = Transformer(config: c, batch: 2, seqLen: 9, pool: pool)
         model.initialize(seed: 3)
         for slot in model.params.slots where slot.name.hasSuffix(".bias") {
-            let v = Self.random(slot.count, slot.name, scale: 0.3)
+            let v = FiniteDifferences.random(slot.count, slot.name, scale: 0.3)
             (model.params.values.pointer + slot.offset).update(from: v, count: v.count)
         }
         let tokens: [Int32] = (0..<18).map { Int32(($0 * 5 + 1) % 23) }
@@ -279,12 +241,12 @@ import Testing
             var values = Array(UnsafeBufferPointer(start: p, count: slot.count))
             let analytic = Array(
                 UnsafeBufferPointer(start: model.params.grads.pointer + slot.offset, count: slot.count))
-            let err = Self.check(&values, analytic: analytic, samples: 25) { v in
+            let err = FiniteDifferences.check(&values, analytic: analytic, samples: 25) { v in
                 p.update(from: v, count: v.count)
                 return loss()
             }
             p.update(from: values, count: values.count)
-            #expect(err <= Self.tolerance, "\(slot.name): \(err)")
+            #expect(err <= FiniteDifferences.tolerance, "\(slot.name): \(err)")
         }
     }
 }
@@ -299,23 +261,23 @@ import Testing
             batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 6, kernel: kernel, stride: stride,
             padding: padding)
         let outCount = s.batch * s.outChannels * s.outHeight * s.outWidth
-        var x = GradientCheckTests.random(s.batch * 3 * 7 * 6, "x")
-        var w = GradientCheckTests.random(4 * s.patch, "w", scale: 0.3)
-        var b = GradientCheckTests.random(4, "b")
-        let r = GradientCheckTests.random(outCount, "r")
+        var x = FiniteDifferences.random(s.batch * 3 * 7 * 6, "x")
+        var w = FiniteDifferences.random(4 * s.patch, "w", scale: 0.3)
+        var b = FiniteDifferences.random(4, "b")
+        let r = FiniteDifferences.random(outCount, "r")
         var cols = [Float](repeating: 0, count: s.scratch)
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
             var y = [Float](repeating: 0, count: outCount)
             Conv2d.forward(pool, s, x: x, weight: w, bias: b, y: &y, cols: &cols)
-            return GradientCheckTests.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count),
             db = [Float](repeating: 0, count: 4)
         Conv2d.backward(pool, s, x: x, weight: w, dy: r, dx: &dx, dWeight: &dw, dBias: &db, cols: &cols)
         let (xc, wc, bc) = (x, w, b)
-        #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
-        #expect(GradientCheckTests.check(&w, analytic: dw) { forward(xc, $0, bc) } <= GradientCheckTests.tolerance)
-        #expect(GradientCheckTests.check(&b, analytic: db) { forward(xc, wc, $0) } <= GradientCheckTests.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: dx) { forward($0, wc, bc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&w, analytic: dw) { forward(xc, $0, bc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&b, analytic: db) { forward(xc, wc, $0) } <= FiniteDifferences.tolerance)
     }
 }
 
@@ -326,16 +288,16 @@ import Testing
     func groupNorm(groups: Int) {
         let s = GroupNormShape(batch: 2, channels: 6, spatial: 10, groups: groups)
         let count = 2 * 6 * 10
-        var x = GradientCheckTests.random(count, "x", scale: 2).map { $0 + 0.3 }
-        var w = GradientCheckTests.random(6, "w", scale: 0.2).map { $0 + 1 }
-        var b = GradientCheckTests.random(6, "b", scale: 0.2)
-        let r = GradientCheckTests.random(count, "r")
+        var x = FiniteDifferences.random(count, "x", scale: 2).map { $0 + 0.3 }
+        var w = FiniteDifferences.random(6, "w", scale: 0.2).map { $0 + 1 }
+        var b = FiniteDifferences.random(6, "b", scale: 0.2)
+        let r = FiniteDifferences.random(count, "r")
         var mean = [Float](repeating: 0, count: s.stats), rstd = mean
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
             var y = [Float](repeating: 0, count: count)
             var m = [Float](repeating: 0, count: s.stats), rs = m
             GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &m, rstd: &rs)
-            return GradientCheckTests.dot(y, r)
+            return FiniteDifferences.dot(y, r)
         }
         var y = [Float](repeating: 0, count: count)
         GroupNorm.forward(pool, s, x: x, weight: w, bias: b, y: &y, mean: &mean, rstd: &rstd)
@@ -344,9 +306,9 @@ import Testing
             pool, s, x: x, weight: w, mean: mean, rstd: rstd, dy: r, dx: &dx, accumulate: false, dWeight: &dw,
             dBias: &db)
         let (xc, wc, bc) = (x, w, b)
-        #expect(GradientCheckTests.check(&x, analytic: dx) { forward($0, wc, bc) } <= GradientCheckTests.tolerance)
-        #expect(GradientCheckTests.check(&w, analytic: dw) { forward(xc, $0, bc) } <= GradientCheckTests.tolerance)
-        #expect(GradientCheckTests.check(&b, analytic: db) { forward(xc, wc, $0) } <= GradientCheckTests.tolerance)
+        #expect(FiniteDifferences.check(&x, analytic: dx) { forward($0, wc, bc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&w, analytic: dw) { forward(xc, $0, bc) } <= FiniteDifferences.tolerance)
+        #expect(FiniteDifferences.check(&b, analytic: db) { forward(xc, wc, $0) } <= FiniteDifferences.tolerance)
     }
 }
 
@@ -397,8 +359,8 @@ import Testing
     /// (small steps keep every assignment fixed, which the test checks); straight-through passes dz.
     @Test func nearestCodesAndGradients() {
         let n = 40, d = 4, k = 16
-        var z = GradientCheckTests.random(n * d, "z")
-        var e = GradientCheckTests.random(k * d, "e")
+        var z = FiniteDifferences.random(n * d, "z")
+        var e = FiniteDifferences.random(k * d, "e")
         var idx = [Int32](repeating: 0, count: n), zq = [Float](repeating: 0, count: n * d)
         var scores = [Float](repeating: 0, count: n * k), norms = [Float](repeating: 0, count: k),
             usage = [Int](repeating: 0, count: k)
@@ -424,7 +386,7 @@ import Testing
             #expect(i2 == idx, "a finite-difference step changed an assignment")
             return l
         }
-        let upstream = GradientCheckTests.random(n * d, "up")
+        let upstream = FiniteDifferences.random(n * d, "up")
         var dz = [Float](repeating: 0, count: n * d), de = [Float](repeating: 0, count: k * d)
         VectorQuantizer.backward(
             z: z, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 1, dzqST: nil, dz: &dz, dCodebook: &de)
@@ -433,9 +395,9 @@ import Testing
         // so finite differences of the value equal dz·(1 + β) and dE·(1 + β)/β.
         let zScaled = dz.map { $0 * 1.25 }, eScaled = de.map { $0 * 1.25 / 0.25 }
         #expect(
-            GradientCheckTests.check(&z, analytic: zScaled, h: 1e-3) { lossOf($0, ec) } <= GradientCheckTests.tolerance)
+            FiniteDifferences.check(&z, analytic: zScaled, h: 1e-3) { lossOf($0, ec) } <= FiniteDifferences.tolerance)
         #expect(
-            GradientCheckTests.check(&e, analytic: eScaled, h: 1e-3) { lossOf(zc, $0) } <= GradientCheckTests.tolerance)
+            FiniteDifferences.check(&e, analytic: eScaled, h: 1e-3) { lossOf(zc, $0) } <= FiniteDifferences.tolerance)
         var dz2 = [Float](repeating: 0, count: n * d), de2 = [Float](repeating: 0, count: k * d)
         VectorQuantizer.backward(
             z: zc, zq: zq, indices: idx, rows: n, dim: d, beta: 0.25, lossScale: 0, dzqST: upstream, dz: &dz2,

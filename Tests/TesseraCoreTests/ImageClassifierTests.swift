@@ -4,7 +4,7 @@ import Testing
 
 /// The sample-scoring classifier and the Fréchet distance on its features.
 @Suite struct ImageClassifierTests {
-    typealias G = GradientCheckTests
+    typealias G = FiniteDifferences
 
     /// Every parameter's gradient of the mean cross-entropy against central differences.
     @Test func gradientsMatchFiniteDifferences() {

@@ -182,7 +182,7 @@ import Testing
 /// samples, then the sampling command's options and refusals.
 @Suite struct TextToImageSmokeTests {
     static func codes(_ dir: String) throws -> [[Int]] {
-        try MetricsLog.read(dir + "/samples.jsonl").map { $0["codes"] as! [Int] }
+        try MetricsLog.rows(dir + "/samples.jsonl", as: SampleRow.self).map(\.codes)
     }
 
     @Test func smokePipelineTrainsEvaluatesAndSamples() throws {
@@ -190,13 +190,11 @@ import Testing
         let r = try runScript("t2i-smoke.sh", [root])
         #expect(r.status == 0, "\(r.stderr.suffix(2000))")
 
-        let rows = try MetricsLog.read(root + "/lm/metrics.jsonl")
+        let rows = try MetricsLog.rows(root + "/lm/metrics.jsonl", as: TrainingStepRow.self)
         #expect(rows.count >= 20)
-        for r in rows {
-            for k in ["loss", "loss_text", "loss_image"] { #expect(r[k] is Double, "\(k) missing in \(r)") }
-        }
+        for r in rows { #expect(r.lossText != nil && r.lossImage != nil, "a modality's loss missing in \(r)") }
         let first = rows.first!, last = rows.last!
-        #expect((last["loss_image"] as! Double) < (first["loss_image"] as! Double) - 0.5)
+        #expect(last.lossImage! < first.lossImage! - 0.5)
         let eval = try JSONSerialization.jsonObject(with: try FileIO.read(root + "/eval.json")) as! [String: Any]
         #expect(eval["val_loss_text"] is Double && eval["val_loss_image"] is Double)
 

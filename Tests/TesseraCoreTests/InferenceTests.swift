@@ -151,6 +151,36 @@ extension ReferenceCache {
             #expect(e.description.contains("maps to no Tessera parameter"), "\(e)")
         }
     }
+
+    /// A config.json that promises a model its weight files do not hold is refused before the
+    /// model is allocated, naming the file and both counts — for each importer family.
+    @Test func configPromisingMoreThanTheWeightsIsRefused() throws {
+        for (fixture, key, value) in [
+            ("hf_llama_tiny", "num_hidden_layers", 512), ("hf_llama_tiny", "hidden_size", 1024),
+            ("hf_gpt2_tiny", "n_layer", 512), ("hf_gpt_neox_tiny", "num_hidden_layers", 512),
+        ] {
+            let dir = tempDirectory("hf-more")
+            for f in ["config.json", "model.safetensors"] {
+                try FileManager.default.copyItem(atPath: Fixtures.path(fixture) + "/" + f, toPath: dir + "/" + f)
+            }
+            var cfg =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json")))
+                as! [String: Any]
+            cfg[key] = value
+            if key == "hidden_size" {
+                cfg["num_attention_heads"] = 16; cfg["num_key_value_heads"] = 16; cfg["head_dim"] = nil
+            }
+            try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            do {
+                _ = try HFImport.load(dir: dir)
+                Issue.record("\(fixture) with \(key) = \(value) was accepted")
+            } catch let e as TesseraError {
+                #expect(
+                    e.exitCode == 3 && e.description.contains("config.json")
+                        && e.description.contains("the weight files hold"), "\(fixture) \(key): \(e)")
+            }
+        }
+    }
 }
 
 /// An open_lm checkpoint (its names are Tessera's) made from the PyTorch fixture's weights and an

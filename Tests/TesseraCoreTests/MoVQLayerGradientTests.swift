@@ -7,7 +7,7 @@ import Testing
 /// GradientCheckTests: L = Σ y·r, central differences.
 @Suite struct MoVQLayerGradientTests {
     let pool = Parallel(threads: 2)
-    typealias G = GradientCheckTests
+    typealias G = FiniteDifferences
 
     @Test func silu() {
         var x = G.random(300, "x", scale: 2)

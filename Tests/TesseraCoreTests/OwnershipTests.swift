@@ -88,7 +88,9 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? MetricsLog.read(run + "/metrics.jsonl"))?.count ?? 0) < 2 { usleep(20_000) }
+        while Date() < deadline,
+            ((try? MetricsLog.rows(run + "/metrics.jsonl", as: TrainingStepRow.self))?.count ?? 0) < 2
+        { usleep(20_000) }
         kill(p.processIdentifier, SIGTERM)
         usleep(2_000)
         kill(p.processIdentifier, SIGTERM)

@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCore
+import TesseraStudy
 import Testing
 
 /// A complete study on disk, written by hand so every number is known: per seed, text-to-image
@@ -48,8 +49,12 @@ enum StudyFixture {
         try FileIO.writeAtomically(
             path, data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
-    static func writeLines(_ path: String, _ rows: [[String: Any]]) throws {
-        try FileIO.writeAtomically(path, data: Data((rows.map(MetricsLog.line).joined(separator: "\n") + "\n").utf8))
+    static func writeLines<Row: Encodable>(_ path: String, _ rows: [Row]) throws {
+        try FileIO.writeAtomically(
+            path, data: Data((rows.map { MetricsLog.line($0) }.joined(separator: "\n") + "\n").utf8))
+    }
+    static func writeJSON<Row: Encodable>(_ path: String, _ row: Row) throws {
+        try FileIO.writeAtomically(path, data: try MetricsLog.encoder(pretty: true).encode(row))
     }
 
     /// A run whose losses fall from `start` to `end` (per modality) over `steps` steps, shaped f^k.
@@ -70,27 +75,30 @@ enum StudyFixture {
             config["init"] = i
         }
         try write(dir + "/config.json", config)
-        var rows: [[String: Any]] = []
+        var rows: [TrainingStepRow] = []
         for s in 1...steps {
             let f = 1 - Double(s - 1) / Double(steps - 1)  // 1 → 0
-            var r: [String: Any] = ["step": s]
+            var r = TrainingStepRow(
+                step: s, tokens: 1000 * s, lr: lr, loss: 0, gradNorm: 1, tokensPerSecond: 1000,
+                elapsedSeconds: Double(s))
             var parts: [(Double, Double)] = []
             // A text LM logs only "loss"; text-to-image runs split it.
             if let text, image != nil {
-                let v = text.end + (text.start - text.end) * f * f; r["loss_text"] = v; r["loss_text_ema"] = v;
+                let v = text.end + (text.start - text.end) * f * f; r.lossText = v; r.lossTextEMA = v;
                 parts.append((v, 1))
             }
             if let text, image == nil { parts.append((text.end + (text.start - text.end) * f * f, 1)) }
             if let image {
                 let v = image.end + (image.start - image.end) * Foundation.pow(f, image.k)
-                r["loss_image"] = v; r["loss_image_ema"] = v; parts.append((v, 8))
+                r.lossImage = v; r.lossImageEMA = v; parts.append((v, 8))
             }
             let total = parts.map { $0.0 * $0.1 }.reduce(0, +) / parts.map(\.1).reduce(0, +)
-            r["loss"] = total; r["loss_ema"] = total
+            r.loss = total; r.lossEMA = total
             if s % 10 == 0 {
-                r["val_loss"] = total
-                if let t = r["loss_text"] as? Double { r["val_loss_text"] = t }
-                if let i = r["loss_image"] as? Double { r["val_loss_image"] = i }
+                var v = HeldOutLoss(mean: total)
+                v.lossText = r.lossText
+                v.lossImage = r.lossImage
+                r.heldOut = v
             }
             rows.append(r)
         }
@@ -144,28 +152,29 @@ enum StudyFixture {
                 let dir = root + (control ? "/align-control-s\(s)" : "/align-s\(s)")
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 let a = sc.align(s)
-                try writeLines(
-                    dir + "/metrics.jsonl",
-                    (1...500).map { step -> [String: Any] in
-                        let f = step < 50 ? 1 - Double(step - 1) / 49 : 0
-                        var r: [String: Any] = [
-                            "step": step, "loss": a.loss.1 + (a.loss.0 - a.loss.1) * f,
-                            "loss_floor": a.floor.1 + (a.floor.0 - a.floor.1) * f,
-                            "temperature": max(0.01, 0.07 - 0.0001 * Double(step)), "accuracy": 0.1,
-                        ]
-                        if step % 50 == 0 { r["val_loss"] = 1.0; r["val_accuracy"] = 0.3 }
-                        return r
-                    })
-                try write(
+                let held = AlignmentStepRow.HeldOut(
+                    loss: 1, accuracy: 0.3, batch: 200, lossFloor: 0.2,
+                    retrieval: control ? a.chance : a.retrieval, retrievalChance: a.chance)
+                let rows = (1...500).map { step -> AlignmentStepRow in
+                    let f = step < 50 ? 1 - Double(step - 1) / 49 : 0
+                    var r = AlignmentStepRow(
+                        step: step, loss: a.loss.1 + (a.loss.0 - a.loss.1) * f, accuracy: 0.1,
+                        temperature: max(0.01, 0.07 - 0.0001 * Double(step)), logitScale: 2.6, lr: 1e-3,
+                        lossFloor: a.floor.1 + (a.floor.0 - a.floor.1) * f)
+                    if step % 50 == 0 { r.heldOut = held }
+                    return r
+                }
+                try writeLines(dir + "/metrics.jsonl", rows)
+                try writeJSON(
                     dir + "/summary.json",
-                    [
-                        "batch": 1024, "val_batch": 200, "val_accuracy": 0.3, "step": 500, "seed": s,
-                        "shuffled_captions": control,
-                        "val_retrieval": control ? a.chance : a.retrieval, "val_retrieval_chance": a.chance,
-                        "nearest_content_word_share": sc.contentShare(s, control),
-                        "vocabulary_content_word_share": 0.004,
-                        "nearest_caption_word_share": 0.1, "vocabulary_caption_word_share": 0.004, "caption_words": 20,
-                    ])
+                    AlignmentSummary(
+                        last: rows.last!, checkpoint: lm, codes: root + "/codes", batch: 1024, trainImages: 6000,
+                        valImages: 600,
+                        chanceTop1: 1.0 / 1024, nearestCaptionWordShare: 0.1, vocabularyCaptionWordShare: 0.004,
+                        captionWords: 20,
+                        nearestContentWordShare: sc.contentShare(s, control), vocabularyContentWordShare: 0.004,
+                        contentWords: 15,
+                        stopWords: 100, seed: s, shuffledCaptions: control))
                 try FileIO.writeAtomically(
                     dir + "/nearest.tsv",
                     data: Data(
@@ -177,26 +186,33 @@ enum StudyFixture {
         // Forgetting: the LM, then each seed's pretrained arm at steps 50 and 100.
         let forget = root + "/forget"
         try FileManager.default.createDirectory(atPath: forget, withIntermediateDirectories: true)
-        let completions: [[String: Any]] = [
-            ["prompt": "Simply put, the theory of relativity states that", "completion": " <b>bold</b>"]
-        ]
-        var rows: [[String: Any]] = [
-            [
-                "checkpoint": lm + "/checkpoints/step_00000100", "step": 100, "val_ppl": sc.pplBefore,
-                "val_ppl_text_only": sc.pplBefore,
-                "cloze_accuracy": sc.cloze.before, "translation_accuracy": sc.translation.before,
-                "completions": completions,
+        func forgetting(
+            _ checkpoint: String, step: Int, ppl: Double, textOnly: Double, cloze: Double, translation: Double
+        ) -> ForgettingRow {
+            var r = ForgettingRow(checkpoint: checkpoint, step: step)
+            r.completions = [
+                .init(prompt: "Simply put, the theory of relativity states that", completion: " <b>bold</b>")
             ]
+            r.loss = Foundation.log(ppl)
+            r.lossTextOnly = Foundation.log(textOnly)
+            r.clozeAccuracy = cloze
+            r.translationAccuracy = translation
+            return r
+        }
+        var rows = [
+            forgetting(
+                lm + "/checkpoints/step_00000100", step: 100, ppl: sc.pplBefore, textOnly: sc.pplBefore,
+                cloze: sc.cloze.before, translation: sc.translation.before)
         ]
         for s in 1...sc.seeds {
             for step in [50, 100] {
-                rows.append([
-                    "checkpoint": root + "/t2i-pretrained-s\(s)/checkpoints/step_000000\(step)", "step": step,
-                    "val_ppl": 2 * sc.pplAfter(s), "val_ppl_text_only": sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
-                    "cloze_accuracy": step == 50 ? sc.cloze.before : sc.cloze.after(s),
-                    "translation_accuracy": step == 50 ? sc.translation.before : sc.translation.after(s),
-                    "completions": completions,
-                ])
+                rows.append(
+                    forgetting(
+                        root + "/t2i-pretrained-s\(s)/checkpoints/step_000000\(step)", step: step,
+                        ppl: 2 * sc.pplAfter(s),
+                        textOnly: sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
+                        cloze: step == 50 ? sc.cloze.before : sc.cloze.after(s),
+                        translation: step == 50 ? sc.translation.before : sc.translation.after(s)))
             }
         }
         try writeLines(forget + "/forgetting.jsonl", rows)
@@ -210,21 +226,21 @@ enum StudyFixture {
                 try writeLines(
                     dir + "/samples.jsonl",
                     (0..<3).map {
-                        ["caption": "a small red circle \($0)", "file": "images/0000\($0).png", "sample": 0]
+                        SampleRow(
+                            file: "images/0000\($0).png", caption: "a small red circle \($0)", sample: 0,
+                            codes: [1, 2], endsImage: true, recognised: nil)
                     })
-                var summary: [String: Any] = [
-                    "checkpoint": root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", "images": 200,
-                    "image_end_rate": 1.0,
-                ]
+                var summary = SampleSetSummary(
+                    checkpoint: root + "/t2i-\(arm)-s\(s)/checkpoints/step_00000100", imageTokenizer: root + "/vq",
+                    captions: root + "/captions.jsonl", images: 200, samplesPerCaption: 1, topK: 32, seed: 1,
+                    temperature: 1, topP: 1, guidance: 1, seconds: 1, codesPerSecond: 100, imageEndRate: 1)
                 if sc.classifierScores {
-                    summary.merge([
-                        "class_accuracy": sc.samples(arm, s), "class_chance": 0.04, "frechet_distance": 3.5,
-                        "frechet_distance_real_train": 0.5,
-                    ]) { a, _ in a }
+                    summary.classAccuracy = sc.samples(arm, s); summary.classChance = 0.04
+                    summary.frechetDistance = 3.5; summary.frechetDistanceRealTrain = 0.5
                 } else {
-                    summary["consistency"] = ["all": sc.samples(arm, s)]
+                    summary.consistency = ["all": sc.samples(arm, s)]
                 }
-                try write(dir + "/summary.json", summary)
+                try writeJSON(dir + "/summary.json", summary)
             }
         }
     }

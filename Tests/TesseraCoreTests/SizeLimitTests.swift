@@ -49,6 +49,42 @@ import Testing
         #expect(SizeLimits.memoryProblem(1 << 31, "x", available: 1 << 30)?.contains("2.00 GiB") == true)
     }
 
+    /// A checkpoint whose config.json describes another model than its weights (a larger width,
+    /// more layers, a larger vocabulary) is refused before the model is allocated, naming the file.
+    @Test func checkpointConfigMustMatchItsWeights() throws {
+        let dir = tempDirectory("ckpt-config")
+        let c = ModelConfig(dModel: 32, nLayers: 2, nHeads: 4, vocabSize: 300, ffnHidden: 64, maxSeqLen: 33)
+        let m = Transformer(config: c, batch: 1, seqLen: 32, pool: Parallel(threads: 1))
+        m.initialize(seed: 1)
+        try SafetensorsWriter.write(
+            path: dir + "/model.safetensors",
+            tensors: m.params.slots.map {
+                SafetensorsTensor(name: $0.name, shape: $0.shape, f32: m.params.values.pointer + $0.offset)
+            })
+        func write(_ model: [String: Any]) throws {
+            let tree: [String: Any] = ["model": model, "data": ["seq_len": 32, "train": "x"]]
+            try JSONSerialization.data(withJSONObject: tree).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        }
+        let base: [String: Any] = [
+            "d_model": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 300, "ffn_hidden": 64, "max_seq_len": 33,
+        ]
+        try write(base)
+        _ = try LoadedCheckpoint(path: dir, batch: 1, threads: 1)
+        for (key, value) in [("d_model", 64), ("n_layers", 40), ("vocab_size", 100_000)] {
+            var model = base
+            model[key] = value
+            try write(model)
+            do {
+                _ = try LoadedCheckpoint(path: dir, batch: 1, threads: 1)
+                Issue.record("\(key) = \(value) was loaded")
+            } catch let e as TesseraError {
+                #expect(
+                    e.exitCode == 3 && e.description.contains("model.safetensors")
+                        && e.description.contains("config.json implies"), "\(e)")
+            }
+        }
+    }
+
     /// A manifest's layout whose id ranges would overflow the vocabulary arithmetic is refused.
     @Test func layoutBeyondTheMaximumVocabularyIsRefused() throws {
         let good = VocabularyLayout(textSize: 256, imageCodes: 16, multipleOf: 8).json

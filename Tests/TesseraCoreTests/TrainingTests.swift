@@ -33,10 +33,8 @@ import Testing
     }
 
     static func losses(_ runDir: String) throws -> [[Double]] {
-        try MetricsLog.read(runDir + "/metrics.jsonl").map { row in
-            ["step", "loss", "grad_norm", "lr", "val_loss"].map {
-                (row[$0] as? Double) ?? Double((row[$0] as? Int) ?? -1)
-            }
+        try MetricsLog.rows(runDir + "/metrics.jsonl", as: TrainingStepRow.self).map { r in
+            [Double(r.step), r.loss, r.gradNorm, r.lr, r.heldOut?.loss ?? -1]
         }
     }
 

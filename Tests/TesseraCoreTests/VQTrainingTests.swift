@@ -21,10 +21,12 @@ import Testing
     }
 
     static func losses(_ dir: String) throws -> [String] {
-        try MetricsLog.read(dir + "/metrics.jsonl").map { r in
-            ["loss", "rec_loss", "vq_loss", "grad_norm", "g_adv_loss", "d_loss", "val_psnr", "val_ssim"].map {
-                "\(r[$0] ?? "-")"
-            }.joined(separator: " ")
+        try MetricsLog.rows(dir + "/metrics.jsonl", as: VQStepRow.self).map { r in
+            [
+                r.loss, r.reconstructionLoss, r.vqLoss, r.gradNorm, r.generatorAdversarialLoss, r.discriminatorLoss,
+                r.heldOut?.psnr,
+                r.heldOut?.ssim,
+            ].map { $0.map { "\($0)" } ?? "-" }.joined(separator: " ")
         }
     }
 
@@ -42,7 +44,11 @@ import Testing
         _ = try VQTrainer(config: c, runDir: b, resume: true).run()
         let la = try Self.losses(a), lb = try Self.losses(b)
         #expect(la.count == 6 && la == lb)
-        #expect(gan == (try MetricsLog.read(a + "/metrics.jsonl")).allSatisfy { $0["d_loss"] != nil })
+        #expect(
+            gan
+                == (try MetricsLog.rows(a + "/metrics.jsonl", as: VQStepRow.self)).allSatisfy {
+                    $0.discriminatorLoss != nil
+                })
         #expect(FileIO.exists(a + "/samples/recon_step_00000006.png"))
     }
 
@@ -52,10 +58,10 @@ import Testing
         let root = tempDirectory("vq-smoke"), run = root + "/run"
         let r = try runTessera(["train", "--config", "configs/vq-smoke.yaml", "--run-dir", run], cwd: packageRoot)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try MetricsLog.read(run + "/metrics.jsonl")
-        let psnr = rows.compactMap { $0["val_psnr"] as? Double }
+        let rows = try MetricsLog.rows(run + "/metrics.jsonl", as: VQStepRow.self)
+        let psnr = rows.compactMap { $0.heldOut?.psnr }
         #expect(psnr.count == 3 && psnr.last! > psnr.first! + 1, "held-out PSNR \(psnr)")
-        let usage = rows.compactMap { $0["val_code_usage"] as? Double }.last!
+        let usage = rows.compactMap { $0.heldOut?.codeUsage }.last!
         #expect(usage >= 0.5, "code usage \(usage)")
 
         let data = root + "/shapes", codes = root + "/codes", decoded = root + "/decoded"
@@ -95,10 +101,9 @@ import Testing
             .write(toFile: lmConfig, atomically: true, encoding: .utf8)
         let lm = try runTessera(["train", "--config", lmConfig, "--run-dir", root + "/lm"])
         #expect(lm.status == 0, "\(lm.stderr)")
-        let last = try MetricsLog.read(root + "/lm/metrics.jsonl").last!
-        for k in ["loss", "loss_text", "loss_image", "loss_image_ema", "val_loss_text", "val_loss_image"] {
-            #expect(last[k] is Double, "\(k) missing")
-        }
+        let last = try MetricsLog.rows(root + "/lm/metrics.jsonl", as: TrainingStepRow.self).last!
+        #expect(last.lossText != nil && last.lossImage != nil && last.lossImageEMA != nil)
+        #expect(last.heldOut?.lossText != nil && last.heldOut?.lossImage != nil)
         // The checkpoint records the id layout; shards rebuilt with another text tokenizer (300 text ids:
         // the same padded vocabulary of 384, different ranges) are refused on resume, naming both sides.
         #expect(FileIO.exists(Checkpoint.list(runDir: root + "/lm").first!.path + "/layout.json"))

@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCore
+import TesseraStudy
 import Testing
 
 /// The statistics behind the report's verdicts against scipy, the contrastive floor against the

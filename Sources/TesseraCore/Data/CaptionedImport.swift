@@ -127,11 +127,11 @@ public enum CaptionedImport {
                 let folder = "images/\(s.source)"
                 if number == 0 {
                     try FileManager.default.createDirectory(
-                        atPath: (dir as NSString).appendingPathComponent(folder), withIntermediateDirectories: true)
+                        atPath: dir.appendingPathComponent(folder), withIntermediateDirectories: true)
                 }
                 let file = String(format: "%@/%05d.png", folder, number)
                 try RGBImage(width: side, height: side, pixels: Array(pixels[(i * size)..<((i + 1) * size)]))
-                    .write(path: (dir as NSString).appendingPathComponent(file), durable: false)
+                    .write(path: dir.appendingPathComponent(file), durable: false)
                 let split = heldOut.contains(s.caption.lowercased()) ? "val" : "train"
                 if split == "val" { summary.val += 1 } else { summary.train += 1 }
                 summary.perSource[s.source, default: 0] += 1
@@ -144,13 +144,12 @@ public enum CaptionedImport {
                 if lines.count % 1000 == 0 { progress("wrote \(lines.count)/\(kept.count) images") }
             }
             try FileIO.writeAtomically(
-                (dir as NSString).appendingPathComponent("captions.jsonl"),
+                dir.appendingPathComponent("captions.jsonl"),
                 data: Data((lines.sorted { $0.key < $1.key }.map(\.line).joined(separator: "\n") + "\n").utf8))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            try FileIO.writeAtomically(
-                (dir as NSString).appendingPathComponent("import.json"), data: try encoder.encode(summary))
+            try FileIO.writeAtomically(dir.appendingPathComponent("import.json"), data: try encoder.encode(summary))
         }
         return summary
     }
@@ -163,7 +162,7 @@ public enum CaptionedImport {
     ) throws -> (sources: [Source], excluded: [String: Int]) {
         let (items, excluded) = try OpenClipArt.items(pngRoot: pngRoot, svgRoot: svgRoot)
         let sources = items.map { item in
-            let path = (pngRoot as NSString).appendingPathComponent(item.relativePath)
+            let path = pngRoot.appendingPathComponent(item.relativePath)
             return Source(
                 source: "openclipart", category: "clipart/\(item.category)", caption: item.caption,
                 attributes: [
@@ -202,7 +201,7 @@ public enum CaptionedImport {
     /// by the same one-code-point rule, with the group of `names` where the emoji is listed there;
     /// names with "middle finger" are left out.
     public static func gemojione(root: String, names: EmojiNames) throws -> [Source] {
-        let indexPath = (root as NSString).appendingPathComponent("config/index.json")
+        let indexPath = root.appendingPathComponent("config/index.json")
         guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
             throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")
         }
@@ -219,7 +218,7 @@ public enum CaptionedImport {
             guard scalars.count == 1, !name.contains("middle finger") else { continue }
             if let entry = names.entries[scalars], entry.status == "component" { continue }
             let group = names.entries[scalars]?.group.lowercased() ?? "other"
-            let src = (root as NSString).appendingPathComponent("assets/png/\(code).png")
+            let src = root.appendingPathComponent("assets/png/\(code).png")
             out.append(
                 Source(
                     source: "gemojione", category: "emoji/\(group)", caption: name.lowercased(),

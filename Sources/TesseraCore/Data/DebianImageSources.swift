@@ -38,13 +38,13 @@ public enum DebianImageSources: String, CaseIterable {
         _ kinds: [DebianImageSources], root: String
     ) throws -> (sources: [CaptionedImport.Source], excluded: [String: Int]) {
         for kind in kinds {
-            for (path, package) in kind.needs where !FileIO.exists((root as NSString).appendingPathComponent(path)) {
+            for (path, package) in kind.needs where !FileIO.exists(root.appendingPathComponent(path)) {
                 throw TesseraError.data(
-                    file: (root as NSString).appendingPathComponent(path),
+                    file: root.appendingPathComponent(path),
                     "missing: unpack Debian package \(package) into \(root) (scripts/data/captioned.sh does)")
             }
         }
-        func at(_ p: String) -> String { (root as NSString).appendingPathComponent(p) }
+        func at(_ p: String) -> String { root.appendingPathComponent(p) }
         var names: EmojiNames?
         func emojiNames() throws -> EmojiNames {
             if let names { return names }
@@ -76,7 +76,7 @@ public enum DebianImageSources: String, CaseIterable {
                         file: gems, "holds no gemojione-<version> directory (Debian ruby-gemojione)")
                 }
                 sources += try CaptionedImport.gemojione(
-                    root: (gems as NSString).appendingPathComponent(gem), names: try emojiNames())
+                    root: gems.appendingPathComponent(gem), names: try emojiNames())
             }
         }
         return (sources, excluded)

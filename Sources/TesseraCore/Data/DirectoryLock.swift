@@ -11,7 +11,7 @@ public final class DirectoryLock {
 
     /// Takes the lock or throws a run-state error naming the holder's pid.
     public init(_ dir: String) throws {
-        let path = (dir as NSString).appendingPathComponent(Self.fileName)
+        let path = dir.appendingPathComponent(Self.fileName)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw TesseraError.runState("cannot open \(path): \(FileIO.errnoText())") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -32,7 +32,7 @@ public final class DirectoryLock {
 
     /// "pid N" when another process holds `dir`'s lock; nil when nobody does (or there is no lock file).
     public static func holder(_ dir: String) -> String? {
-        let path = (dir as NSString).appendingPathComponent(fileName)
+        let path = dir.appendingPathComponent(fileName)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

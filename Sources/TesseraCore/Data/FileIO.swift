@@ -71,14 +71,13 @@ public enum FileIO {
 
     /// Writes the marker into `dir`, naming what made it.
     public static func markOwned(_ dir: String, kind: String) throws {
-        try writeAtomically(
-            (dir as NSString).appendingPathComponent(ownerMarker), data: Data("made by tessera: \(kind)\n".utf8))
+        try writeAtomically(dir.appendingPathComponent(ownerMarker), data: Data("made by tessera: \(kind)\n".utf8))
     }
 
     /// Whether `dir` holds nothing, or was made by Tessera; `--overwrite` may remove only these.
     public static func replaceable(_ dir: String) -> Bool {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return contents.isEmpty || exists((dir as NSString).appendingPathComponent(ownerMarker))
+        return contents.isEmpty || exists(dir.appendingPathComponent(ownerMarker))
     }
 
     /// Removes `dir` for `--overwrite`: only a directory Tessera made (its marker) and no process
@@ -104,7 +103,7 @@ public enum FileIO {
     }
 
     public static func fsyncDirectory(of path: String) {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = path.deletingLastPathComponent
         fsyncPath(dir.isEmpty ? "." : dir)
     }
 
@@ -136,9 +135,8 @@ public enum FileIO {
                 "\(path) was not made by Tessera (no \(ownerMarker) marker); not deleting it — choose another path or remove it yourself"
             )
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        let tmp = ((parent.isEmpty ? "." : parent) as NSString)
-            .appendingPathComponent(".tmp-\((path as NSString).lastPathComponent)-\(getpid())")
+        let parent = path.deletingLastPathComponent
+        let tmp = (parent.isEmpty ? "." : parent).appendingPathComponent(".tmp-\(path.lastPathComponent)-\(getpid())")
         let fm = FileManager.default
         try? fm.removeItem(atPath: tmp)
         try createDirectories(tmp)
@@ -164,7 +162,7 @@ public enum FileIO {
     /// volume as a Cocoa error without one). Exit 5: the place, not the data, is wrong.
     public static func createDirectories(_ path: String) throws {
         if isDirectory(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = path.deletingLastPathComponent
         if !parent.isEmpty && parent != path && !isDirectory(parent) { try createDirectories(parent) }
         guard mkdir(path, 0o755) == 0 || (errno == EEXIST && isDirectory(path)) else {
             throw TesseraError.runState("cannot create \(path): \(errnoText())")

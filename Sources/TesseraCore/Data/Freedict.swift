@@ -17,8 +17,8 @@ public struct FreedictDictionary {
 
     /// Reads `<dir>/<name>.index` and `<dir>/<name>.dict.dz`; the "00database…" entries are skipped.
     public init(dir: String, name: String = "freedict-eng-fra") throws {
-        let indexPath = (dir as NSString).appendingPathComponent(name + ".index")
-        let dictPath = (dir as NSString).appendingPathComponent(name + ".dict.dz")
+        let indexPath = dir.appendingPathComponent(name + ".index")
+        let dictPath = dir.appendingPathComponent(name + ".dict.dz")
         try self.init(
             index: try FileIO.read(indexPath), body: try Gzip.decompress(path: dictPath, maxBytes: 1 << 28),
             indexPath: indexPath, dictPath: dictPath)

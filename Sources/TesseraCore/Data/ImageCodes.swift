@@ -39,13 +39,13 @@ public enum ImageCodes {
                 let end = min(s.captions.count, start + imagesPerShard)
                 let file = String(format: "%@-%05d.codes.zst", name, shards.count)
                 let data = TokenShards.encodeShard(s.codes[(start * per)..<(end * per)], vocabSize: codebookSize)
-                try FileIO.writeAtomically((dir as NSString).appendingPathComponent(file), data: data)
+                try FileIO.writeAtomically(dir.appendingPathComponent(file), data: data)
                 shards.append(.init(file: file, tokens: (end - start) * per, checksum: TokenShards.fnv1a(data)))
                 start = end
             } while start < s.captions.count
             let captionsFile = "\(name)-captions.jsonl"
             let text = Data((s.captions.map { MetricsLog.line(["caption": $0]) }.joined(separator: "\n") + "\n").utf8)
-            try FileIO.writeAtomically((dir as NSString).appendingPathComponent(captionsFile), data: text)
+            try FileIO.writeAtomically(dir.appendingPathComponent(captionsFile), data: text)
             out[name] = Split(
                 images: s.captions.count, shards: shards, captionsFile: captionsFile,
                 captionsChecksum: TokenShards.fnv1a(text))
@@ -66,13 +66,13 @@ public enum ImageCodes {
             "tokenizer": tokenizer, "tokenizer_hash": tokenizerHash, "splits": splitsJSON,
         ]
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent(TokenShards.manifestName),
+            dir.appendingPathComponent(TokenShards.manifestName),
             data: try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]))
         return m
     }
 
     public static func readManifest(_ dir: String) throws -> Manifest {
-        let path = (dir as NSString).appendingPathComponent(TokenShards.manifestName)
+        let path = dir.appendingPathComponent(TokenShards.manifestName)
         return try parseManifest(try FileIO.read(path), path: path)
     }
 
@@ -131,12 +131,12 @@ public enum ImageCodes {
         let m = try readManifest(dir)
         guard let s = m.splits[split] else {
             throw TesseraError.data(
-                file: (dir as NSString).appendingPathComponent(TokenShards.manifestName), "has no \"\(split)\" split")
+                file: dir.appendingPathComponent(TokenShards.manifestName), "has no \"\(split)\" split")
         }
         var codes: [Int32] = []
         codes.reserveCapacity(s.images * m.tokensPerImage)
         for sh in s.shards {
-            let path = (dir as NSString).appendingPathComponent(sh.file)
+            let path = dir.appendingPathComponent(sh.file)
             let data = try FileIO.read(path)
             guard TokenShards.fnv1a(data) == sh.checksum else {
                 throw TesseraError.data(file: path, "checksum does not match the manifest's \(sh.checksum)")
@@ -147,7 +147,7 @@ public enum ImageCodes {
             }
             codes += part
         }
-        let cpath = (dir as NSString).appendingPathComponent(s.captionsFile)
+        let cpath = dir.appendingPathComponent(s.captionsFile)
         let cdata = try FileIO.read(cpath)
         guard TokenShards.fnv1a(cdata) == s.captionsChecksum else {
             throw TesseraError.data(file: cpath, "checksum does not match the manifest's")

@@ -102,8 +102,8 @@ public enum ImageImporters {
         var lines: [String] = []
         var counts: [Int] = []
         for (prefix, split) in [("train", "train"), ("t10k", "val")] {
-            let imagesPath = (dir as NSString).appendingPathComponent("\(prefix)-images-idx3-ubyte.gz")
-            let labelsPath = (dir as NSString).appendingPathComponent("\(prefix)-labels-idx1-ubyte.gz")
+            let imagesPath = dir.appendingPathComponent("\(prefix)-images-idx3-ubyte.gz")
+            let labelsPath = dir.appendingPathComponent("\(prefix)-labels-idx1-ubyte.gz")
             let images = try IDXArray.read(gzip: imagesPath, dimensions: 3)
             let labels = try IDXArray.read(gzip: labelsPath, dimensions: 1)
             guard images.shape[0] == labels.shape[0] else {
@@ -117,7 +117,7 @@ public enum ImageImporters {
             let n = limit > 0 ? min(limit, images.shape[0]) : images.shape[0]
             let sub = "images/\(split)"
             try FileManager.default.createDirectory(
-                atPath: (out as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+                atPath: out.appendingPathComponent(sub), withIntermediateDirectories: true)
             for i in 0..<n {
                 let label = Int(labels.bytes[i])
                 guard label < fashionClasses.count else {
@@ -131,7 +131,7 @@ public enum ImageImporters {
                 }
                 let file = String(format: "\(sub)/%05d.png", i)
                 try RGBImage(width: w, height: h, pixels: px).write(
-                    path: (out as NSString).appendingPathComponent(file), durable: false)
+                    path: out.appendingPathComponent(file), durable: false)
                 lines.append(
                     MetricsLog.line([
                         "file": file, "caption": fashionCaption(label), "split": split,
@@ -141,7 +141,7 @@ public enum ImageImporters {
             counts.append(n)
         }
         try FileIO.writeAtomically(
-            (out as NSString).appendingPathComponent("captions.jsonl"),
+            out.appendingPathComponent("captions.jsonl"),
             data: Data((lines.joined(separator: "\n") + "\n").utf8))
         return (counts[0], counts[1])
     }
@@ -152,12 +152,12 @@ public enum ImageImporters {
     /// Every 10th emoji by a hash of its name is held out, so the split does not depend on order.
     @discardableResult
     public static func emoji(from root: String, to out: String) throws -> (Int, Int) {
-        let indexPath = (root as NSString).appendingPathComponent("config/index.json")
+        let indexPath = root.appendingPathComponent("config/index.json")
         guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
             throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")
         }
         try FileManager.default.createDirectory(
-            atPath: (out as NSString).appendingPathComponent("images"), withIntermediateDirectories: true)
+            atPath: out.appendingPathComponent("images"), withIntermediateDirectories: true)
         var lines: [String] = []
         var train = 0, val = 0
         for key in index.keys.sorted() {
@@ -169,10 +169,10 @@ public enum ImageImporters {
                     file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
             }
             if name.contains("middle finger") { continue }
-            let src = (root as NSString).appendingPathComponent("assets/png/\(code).png")
+            let src = root.appendingPathComponent("assets/png/\(code).png")
             let image = try RGBImage.read(path: src)
             let file = "images/\(code.lowercased()).png"
-            try image.write(path: (out as NSString).appendingPathComponent(file), durable: false)
+            try image.write(path: out.appendingPathComponent(file), durable: false)
             let isVal = RandomStream.fnv1a(name) % 10 == 0
             if isVal { val += 1 } else { train += 1 }
             let keywords = (e["keywords"] as? [String] ?? []).joined(separator: ", ")
@@ -184,7 +184,7 @@ public enum ImageImporters {
         }
         guard !lines.isEmpty else { throw TesseraError.data(file: indexPath, "lists no emoji") }
         try FileIO.writeAtomically(
-            (out as NSString).appendingPathComponent("captions.jsonl"),
+            out.appendingPathComponent("captions.jsonl"),
             data: Data((lines.joined(separator: "\n") + "\n").utf8))
         return (train, val)
     }

@@ -34,7 +34,7 @@ public struct ImageSet {
         folder: CaptionedImageFolder, split: String, side: Int, pool: Parallel, label: String? = nil
     ) throws -> ImageSet {
         let items = folder.items.filter { $0.split == split }
-        let file = (folder.dir as NSString).appendingPathComponent("captions.jsonl")
+        let file = folder.dir.appendingPathComponent("captions.jsonl")
         guard !items.isEmpty else { throw TesseraError.data(file: file, "has no \(split) images") }
         var texts = items.map(\.caption)
         if let label {

@@ -159,7 +159,7 @@ public enum OpenClipArt {
             if let e = excluded.first(where: { rel.hasPrefix($0.prefix) }) {
                 excludedCounts[e.prefix, default: 0] += 1; continue
             }
-            let svg = (svgRoot as NSString).appendingPathComponent(String(rel.dropLast(4)) + ".svg")
+            let svg = svgRoot.appendingPathComponent(String(rel.dropLast(4)) + ".svg")
             let size = FileIO.fileSize(svg) ?? 0
             guard size <= maxSVGBytes else {
                 throw TesseraError.data(file: svg, "\(size) bytes exceed the \(maxSVGBytes)-byte limit")
@@ -173,7 +173,7 @@ public enum OpenClipArt {
         for (rel, m) in kept {
             var title = cleanTitle(m.title, creator: m.creator)
             if title.isEmpty || titleUses[m.title.lowercased(), default: 0] > seriesTitleLimit {
-                let stem = ((rel as NSString).lastPathComponent as NSString).deletingPathExtension
+                let stem = rel.lastPathComponent.deletingPathExtension
                 title = cleanTitle(titleFromFileName(stem, creator: m.creator), creator: m.creator)
             }
             let (category, words) = categoryWords(rel)

@@ -45,7 +45,7 @@ public enum PairShards {
         }
         var tokenizerName = "bytes", tokenizerHash = "bytes"
         if let text {
-            let path = (dir as NSString).appendingPathComponent("tokenizer.json")
+            let path = dir.appendingPathComponent("tokenizer.json")
             try TokenizerFiles.save(text, to: path)
             tokenizerName = "tokenizer.json"
             tokenizerHash = TokenShards.fnv1a(try FileIO.read(path))

@@ -113,7 +113,7 @@ public struct CaptionedImageFolder {
 
     public init(dir: String) throws {
         self.dir = dir
-        let path = (dir as NSString).appendingPathComponent("captions.jsonl")
+        let path = dir.appendingPathComponent("captions.jsonl")
         let text = String(decoding: try FileIO.read(path), as: UTF8.self)
         var items: [Item] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty
@@ -131,10 +131,9 @@ public struct CaptionedImageFolder {
             guard split == "train" || split == "val" else {
                 throw TesseraError.data(file: path, "line \(n + 1): split \"\(split)\" is not train or val")
             }
-            guard FileIO.exists((dir as NSString).appendingPathComponent(file)) else {
+            guard FileIO.exists(dir.appendingPathComponent(file)) else {
                 throw TesseraError.data(
-                    file: (dir as NSString).appendingPathComponent(file),
-                    "listed on line \(n + 1) of \(path) but missing")
+                    file: dir.appendingPathComponent(file), "listed on line \(n + 1) of \(path) but missing")
             }
             var attrs: [String: String] = [:]
             for (k, v) in o where !["file", "caption", "split"].contains(k) { if let s = v as? String { attrs[k] = s } }
@@ -145,19 +144,19 @@ public struct CaptionedImageFolder {
     }
 
     public func image(_ item: Item) throws -> RGBImage {
-        try RGBImage.read(path: (dir as NSString).appendingPathComponent(item.file))
+        try RGBImage.read(path: dir.appendingPathComponent(item.file))
     }
 
     /// Writes a synthetic shapes dataset: `count` samples, the last `valCount` held out.
     public static func writeShapes(to dir: String, seed: UInt64, side: Int, count: Int, valCount: Int) throws {
-        let images = (dir as NSString).appendingPathComponent("images")
+        let images = dir.appendingPathComponent("images")
         try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         let gen = ShapesGenerator(seed: seed, side: side)
         var lines: [String] = []
         for i in 0..<count {
             let s = gen.sample(i)
             let file = String(format: "images/%06d.png", i)
-            try s.image.write(path: (dir as NSString).appendingPathComponent(file), durable: false)
+            try s.image.write(path: dir.appendingPathComponent(file), durable: false)
             let row: [String: Any] = [
                 "file": file, "caption": s.caption, "split": i >= count - valCount ? "val" : "train",
                 "shape": s.shape.rawValue, "colour": s.colour, "size": s.size, "position": s.position.rawValue,
@@ -165,7 +164,7 @@ public struct CaptionedImageFolder {
             lines.append(MetricsLog.line(row))
         }
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("captions.jsonl"),
+            dir.appendingPathComponent("captions.jsonl"),
             data: Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 }

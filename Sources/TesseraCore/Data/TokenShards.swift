@@ -40,7 +40,7 @@ public enum TokenShards {
     @discardableResult
     public static func verifyTokenizer(dir: String, manifest m: Manifest) throws -> String? {
         guard m.tokenizer == "tokenizer.json" else { return nil }
-        let path = (dir as NSString).appendingPathComponent("tokenizer.json")
+        let path = dir.appendingPathComponent("tokenizer.json")
         guard FileIO.exists(path) else {
             throw TesseraError.data(
                 file: path,
@@ -140,11 +140,11 @@ public enum TokenShards {
         if let l = m.layout { obj["layout"] = l.json }
         if let n = m.sequenceLength { obj["sequence_length"] = n }
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-        try FileIO.writeAtomically((dir as NSString).appendingPathComponent(manifestName), data: data)
+        try FileIO.writeAtomically(dir.appendingPathComponent(manifestName), data: data)
     }
 
     public static func readManifest(_ dir: String) throws -> Manifest {
-        let path = (dir as NSString).appendingPathComponent(manifestName)
+        let path = dir.appendingPathComponent(manifestName)
         return try parseManifest(try FileIO.read(path), path: path)
     }
 
@@ -217,13 +217,13 @@ public enum TokenShards {
     /// All ids of a split, each shard checked against the manifest (checksum, count, id range).
     public static func load(dir: String, split: String) throws -> (manifest: Manifest, ids: [Int32]) {
         let m = try readManifest(dir)
-        let manifestPath = (dir as NSString).appendingPathComponent(manifestName)
+        let manifestPath = dir.appendingPathComponent(manifestName)
         guard let s = m.splits[split] else { throw TesseraError.data(file: manifestPath, "has no \"\(split)\" split") }
         // Counts are checked against the files before anything is allocated from them: zstd cannot
         // expand a file by more than 2^16 (a 3-byte block header per 128 KiB run), and the whole split
         // must fit in memory.
         for sh in s.shards {
-            let path = (dir as NSString).appendingPathComponent(sh.file)
+            let path = dir.appendingPathComponent(sh.file)
             let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
             guard sh.tokens <= (SizeLimits.bytes(size, 1 << 16) ?? Int.max) / 4 else {
                 throw TesseraError.data(
@@ -238,7 +238,7 @@ public enum TokenShards {
         var ids: [Int32] = []
         ids.reserveCapacity(s.tokens)
         for sh in s.shards {
-            let path = (dir as NSString).appendingPathComponent(sh.file)
+            let path = dir.appendingPathComponent(sh.file)
             let data = try FileIO.read(path)
             let sum = fnv1a(data)
             guard sum == sh.checksum else {
@@ -268,7 +268,7 @@ public enum TokenShards {
                 let end = min(ids.count, start + shardTokens)
                 let file = String(format: "%@-%05d.tok.zst", name, shards.count)
                 let data = encodeShard(ids[start..<end], vocabSize: vocabSize)
-                try FileIO.writeAtomically((dir as NSString).appendingPathComponent(file), data: data)
+                try FileIO.writeAtomically(dir.appendingPathComponent(file), data: data)
                 shards.append(Shard(file: file, tokens: end - start, checksum: fnv1a(data)))
                 start = end
             } while start < ids.count

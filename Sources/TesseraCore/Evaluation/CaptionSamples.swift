@@ -70,43 +70,46 @@ public struct CaptionSamples {
 
     /// grid.png (labelled), images/NNNNN.png, samples.jsonl (one row per image) and summary.json,
     /// into `dir` (which must exist).
-    public func write(to dir: String, columns: Int, summary: [String: Any]) throws {
-        let images = (dir as NSString).appendingPathComponent("images")
+    public func write(to dir: String, columns: Int, summary: SampleSetSummary) throws {
+        let images = dir.appendingPathComponent("images")
         try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         var rows: [String] = []
         for (n, item) in items.enumerated() {
             let file = String(format: "images/%05d.png", n)
             try ImageTokenizer.image(item.image, side: side).write(
-                path: (dir as NSString).appendingPathComponent(file), durable: false)
-            var row: [String: Any] = [
-                "file": file, "caption": item.caption, "sample": item.sample,
-                "codes": item.codes.map(Int.init), "ends_image": item.endsImage,
-            ]
-            if let r = item.recognised { row["recognised"] = r.caption }
-            rows.append(MetricsLog.line(row))
+                path: dir.appendingPathComponent(file), durable: false)
+            rows.append(
+                MetricsLog.line(
+                    SampleRow(
+                        file: file, caption: item.caption, sample: item.sample, codes: item.codes.map(Int.init),
+                        endsImage: item.endsImage, recognised: item.recognised?.caption)))
         }
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("samples.jsonl"),
+            dir.appendingPathComponent("samples.jsonl"),
             data: Data((rows.joined(separator: "\n") + "\n").utf8))
         let labels = items.map { item in item.recognised.map { "\(item.caption)\nseen: \($0.caption)" } ?? item.caption
         }
         try LabelledGrid.render(images: items.map(\.image), captions: labels, side: side, columns: columns)
-            .write(path: (dir as NSString).appendingPathComponent("grid.png"), durable: false)
+            .write(path: dir.appendingPathComponent("grid.png"), durable: false)
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("summary.json"),
-            data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+            dir.appendingPathComponent("summary.json"),
+            data: try MetricsLog.encoder(pretty: true).encode(summary))
     }
 
-    /// Figures for summary.json and the console.
-    public var figures: [String: Any] {
-        var f: [String: Any] = [
-            "images": items.count, "codes_per_second": tokensPerSecond, "image_end_rate": imageEndRate,
-        ]
+    /// The summary of these samples, drawn from `checkpoint` with these settings.
+    public func summary(
+        checkpoint: String, imageTokenizer: String, captions: String, samplesPerCaption: Int, topK: Int,
+        seed: Int, temperature: Double, topP: Double, guidance: Double, seconds: Double
+    ) -> SampleSetSummary {
+        var s = SampleSetSummary(
+            checkpoint: checkpoint, imageTokenizer: imageTokenizer, captions: captions, images: items.count,
+            samplesPerCaption: samplesPerCaption, topK: topK, seed: seed, temperature: temperature, topP: topP,
+            guidance: guidance, seconds: seconds, codesPerSecond: tokensPerSecond, imageEndRate: imageEndRate)
         if let c = consistency {
-            f["consistency"] = c.accuracy
-            f["consistency_chance"] = ShapesConsistency.chance
+            s.consistency = c.accuracy
+            s.consistencyChance = ShapesConsistency.chance
         }
-        return f
+        return s
     }
 }
 
@@ -160,10 +163,12 @@ public struct ClassifierScore {
             accuracy: accuracy, frechet: FrechetDistance.distance(mine, ref), floor: floor, images: set.count)
     }
 
-    public var figures: [String: Any] {
-        var f: [String: Any] = ["class_accuracy": accuracy]
-        if let frechet { f["frechet_distance"] = frechet }
-        if let floor { f["frechet_distance_real_train"] = floor }
-        return f
+    /// Puts these scores into a sample set's summary.
+    public func record(in s: inout SampleSetSummary, classifier: String, classes: Int) {
+        s.classifier = classifier
+        s.classAccuracy = accuracy
+        s.classChance = 1 / Double(classes)
+        s.frechetDistance = frechet
+        s.frechetDistanceRealTrain = floor
     }
 }

@@ -34,18 +34,8 @@ public struct ForgettingProbe {
         var ids = encode(prompt)
         let room = session.maxLength - maxNewTokens
         if ids.count > room { ids = Array(ids.suffix(max(1, room))) }
-        session.reset()
-        var logits = session.logits
-        for t in ids { logits = session.step(t) }
         var greedy = Sampler()
-        var out: [Int32] = []
-        while out.count < maxNewTokens && session.position < session.maxLength {
-            let next = greedy.next(logits, vocab: session.config.vocabSize, allowed: textIds)
-            out.append(next)
-            if session.position >= session.maxLength { break }
-            logits = session.step(next)
-        }
-        return decode(out)
+        return decode(session.generate(prompt: ids, maxNewTokens: maxNewTokens, sampler: &greedy, allowed: textIds))
     }
 
     /// Whether a completion begins with one of `answers` (case-insensitive, leading space ignored,
@@ -96,5 +86,59 @@ public struct ForgettingProbe {
         }
         guard !items.isEmpty else { throw TesseraError.data(file: path, "holds no items") }
         return items
+    }
+}
+
+extension ForgettingProbe {
+    /// Everything `probe forget` measures on one checkpoint, as the row the report reads: the
+    /// completions of the paper's prompts and `prompts`; perplexity on `corpus` (at most `tokens`
+    /// targets, 0: all) over the full vocabulary and renormalised over text ids; few-shot
+    /// translation of `pairs`; the `cloze` items.
+    public static func measure(
+        _ loaded: LoadedCheckpoint, prompts: [String], maxNewTokens: Int, corpus: String?, tokens: Int,
+        pairs: [(english: String, french: [String])]?,
+        cloze items: [(prompt: String, answer: String)]?
+    ) throws -> ForgettingRow {
+        let layout = try Checkpoint.layout(loaded.path)
+        let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
+        let session = InferenceSession(
+            config: loaded.config.model, params: loaded.model.params,
+            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+        let probe = ForgettingProbe(session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
+        var row = ForgettingRow(checkpoint: loaded.path, step: (try? Checkpoint.loadState(loaded.path))?.step)
+        row.completions = (paperPrompts + prompts).map {
+            .init(prompt: $0, completion: probe.complete($0, maxNewTokens: maxNewTokens))
+        }
+        if let corpus {
+            let ids = try loaded.tokens(of: corpus)
+            let stream = TokenStream(name: "eval", tokens: ids)
+            let textVocabulary = min(textIds.upperBound, loaded.config.model.vocabSize)
+            // Renormalised over text ids (from the same forward passes): what the model thinks of the
+            // text among text tokens, apart from the probability it moved to image codes.
+            // Equal to the full loss for a text LM.
+            if ids.allSatisfy({ Int($0) < textVocabulary }),
+                let l = Evaluator.meanLossAndRenormalised(
+                    model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1,
+                    vocabulary: textVocabulary)
+            {
+                row.loss = l.full
+                row.lossTextOnly = l.renormalised
+            } else {
+                row.loss = Evaluator.meanLoss(model: loaded.model, stream: stream, maxTokens: tokens, ignoreIndex: -1)
+            }
+        }
+        if let pairs {
+            let r = probe.translation(pairs)
+            row.translationAccuracy = Double(r.filter(\.right).count) / Double(r.count)
+            row.translationExamples = r.prefix(8).map {
+                .init(word: $0.prompt, completion: $0.completion, right: $0.right)
+            }
+        }
+        if let items {
+            let r = probe.cloze(items)
+            row.clozeAccuracy = Double(r.filter(\.right).count) / Double(r.count)
+            row.clozeRight = r.filter(\.right).map(\.prompt)
+        }
+        return row
     }
 }

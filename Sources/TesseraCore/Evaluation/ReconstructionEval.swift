@@ -18,11 +18,10 @@ public struct ReconstructionReport {
     public var originalConsistency: ShapesConsistency?
     public var reconstructionConsistency: ShapesConsistency?
 
-    public var metrics: [String: Double] {
-        [
-            "val_rec_loss": meanSquaredError, "val_psnr": psnr, "val_ssim": ssim, "val_code_usage": codeUsage,
-            "val_code_perplexity": codePerplexity,
-        ]
+    public var scores: ReconstructionScores {
+        ReconstructionScores(
+            meanSquaredError: meanSquaredError, psnr: psnr, ssim: ssim, codeUsage: codeUsage,
+            codePerplexity: codePerplexity)
     }
 
     /// Encodes and decodes the first `limit` images of `set` (0: all) in batches of the model's maxBatch.

@@ -12,44 +12,52 @@ public struct RunComparison {
         public let figures: [(name: String, value: Double?)]
     }
 
-    /// Row names, in print order, with the metrics row and key they come from.
-    static let rows: [(name: String, which: String, key: String)] = [
-        ("train loss_text @ step 1", "first", "loss_text"),
-        ("train loss_image @ step 1", "first", "loss_image"),
-        ("train loss_text final (EMA)", "last", "loss_text_ema"),
-        ("train loss_image final (EMA)", "last", "loss_image_ema"),
-        ("val loss_text first eval", "firstVal", "val_loss_text"),
-        ("val loss_image first eval", "firstVal", "val_loss_image"),
-        ("val loss_text final", "lastVal", "val_loss_text"),
-        ("val loss_image final", "lastVal", "val_loss_image"),
-        ("val loss final", "lastVal", "val_loss"),
+    /// Which row of a run a figure is read from.
+    enum Which: String { case first, last, firstVal, lastVal }
+
+    /// Row names, in print order, with the metrics row and series they come from.
+    static let rows: [(name: String, which: Which, series: TrainingStepRow.Series)] = [
+        ("train loss_text @ step 1", .first, .lossText),
+        ("train loss_image @ step 1", .first, .lossImage),
+        ("train loss_text final (EMA)", .last, .lossTextEMA),
+        ("train loss_image final (EMA)", .last, .lossImageEMA),
+        ("val loss_text first eval", .firstVal, .valLossText),
+        ("val loss_image first eval", .firstVal, .valLossImage),
+        ("val loss_text final", .lastVal, .valLossText),
+        ("val loss_image final", .lastVal, .valLossImage),
+        ("val loss final", .lastVal, .valLoss),
     ]
 
     public let runs: [Run]
 
     public init(runs dirs: [String]) throws {
         runs = try dirs.map { dir in
-            let metrics = try MetricsLog.read((dir as NSString).appendingPathComponent("metrics.jsonl"))
-            guard let first = metrics.first, let last = metrics.last, first["loss_image"] != nil else {
+            let metrics = try MetricsLog.rows(dir.appendingPathComponent("metrics.jsonl"), as: TrainingStepRow.self)
+            guard let first = metrics.first, let last = metrics.last, first.lossImage != nil else {
                 throw TesseraError.data(
                     file: dir + "/metrics.jsonl",
                     "has no text-to-image rows (loss_image); is this a `tokenize pairs` run?")
             }
-            let evals = metrics.filter { $0["val_loss"] != nil }
+            let evals = metrics.filter { $0.heldOut != nil }
             let config =
-                try JSONSerialization.jsonObject(
-                    with: try FileIO.read((dir as NSString).appendingPathComponent("config.json"))) as? [String: Any]
+                try JSONSerialization.jsonObject(with: try FileIO.read(dir.appendingPathComponent("config.json")))
+                as? [String: Any]
             let initSection = config?["init"] as? [String: Any]
             var initFrom = (initSection?["from"] as? String) ?? "random"
             if let aligned = initSection?["aligned"] as? String { initFrom += " + aligned rows \(aligned)" }
             if let trainable = (config?["optim"] as? [String: Any])?["trainable"] as? [String] {
                 initFrom += ", trainable \(trainable.joined(separator: ","))"
             }
-            let pick: [String: [String: Any]?] = [
-                "first": first, "last": last, "firstVal": evals.first, "lastVal": evals.last,
-            ]
-            let figures = Self.rows.map { r in (r.name, (pick[r.which] ?? nil)?[r.key] as? Double) }
-            return Run(dir: dir, initialisation: initFrom, steps: last["step"] as? Int ?? 0, figures: figures)
+            func pick(_ w: Which) -> TrainingStepRow? {
+                switch w {
+                case .first: return first
+                case .last: return last
+                case .firstVal: return evals.first
+                case .lastVal: return evals.last
+                }
+            }
+            let figures = Self.rows.map { r in (r.name, pick(r.which).flatMap { r.series.value(in: $0) }) }
+            return Run(dir: dir, initialisation: initFrom, steps: last.step, figures: figures)
         }
     }
 
@@ -84,7 +92,7 @@ public struct RunComparison {
             "runs": runs.map { run -> [String: Any] in
                 var f: [String: Any] = ["dir": run.dir, "init": run.initialisation, "steps": run.steps]
                 for (k, r) in Self.rows.enumerated() {
-                    if let v = run.figures[k].value { f["\(r.which).\(r.key)"] = v }
+                    if let v = run.figures[k].value { f["\(r.which.rawValue).\(r.series.name)"] = v }
                 }
                 return f
             }

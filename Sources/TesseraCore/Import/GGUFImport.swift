@@ -52,26 +52,28 @@ public enum GGUFImport {
         // The plan: every GGUF tensor, the shape the metadata implies, and where it goes. All of it
         // is checked against the tensors present before the weights are allocated, so metadata
         // that promises a model the file does not hold fails in one line, not in an allocation.
+        typealias B = TransformerWeights.Block
+        typealias G = TransformerWeights.Global
         let hd = config.headDim, h = config.ffnHidden
         var plan: [(name: String, rows: Int, cols: Int, to: String, offset: Int)] = [
-            ("token_embd.weight", config.vocabSize, d, "tok_embeddings.weight", 0)
+            ("token_embd.weight", config.vocabSize, d, G.embedding.name, 0)
         ]
         for i in 0..<layers {
-            let b = "blk.\(i).", p = "layers.\(i)."
+            let b = "blk.\(i)."
             plan += [
-                (b + "attn_norm.weight", 1, d, p + "attention_norm.weight", 0),
-                (b + "attn_q.weight", heads * hd, d, p + "attention.in_proj.weight", 0),
-                (b + "attn_k.weight", kvHeads * hd, d, p + "attention.in_proj.weight", heads * hd * d),
-                (b + "attn_v.weight", kvHeads * hd, d, p + "attention.in_proj.weight", (heads + kvHeads) * hd * d),
-                (b + "attn_output.weight", d, heads * hd, p + "attention.out_proj.weight", 0),
-                (b + "ffn_norm.weight", 1, d, p + "ffn_norm.weight", 0),
-                (b + "ffn_gate.weight", h, d, p + "feed_forward.w12.weight", 0),
-                (b + "ffn_up.weight", h, d, p + "feed_forward.w12.weight", h * d),
-                (b + "ffn_down.weight", d, h, p + "feed_forward.w3.weight", 0),
+                (b + "attn_norm.weight", 1, d, B.attentionNorm.name(layer: i), 0),
+                (b + "attn_q.weight", heads * hd, d, B.inProj.name(layer: i), 0),
+                (b + "attn_k.weight", kvHeads * hd, d, B.inProj.name(layer: i), heads * hd * d),
+                (b + "attn_v.weight", kvHeads * hd, d, B.inProj.name(layer: i), (heads + kvHeads) * hd * d),
+                (b + "attn_output.weight", d, heads * hd, B.outProj.name(layer: i), 0),
+                (b + "ffn_norm.weight", 1, d, B.ffnNorm.name(layer: i), 0),
+                (b + "ffn_gate.weight", h, d, B.w12.name(layer: i), 0),
+                (b + "ffn_up.weight", h, d, B.w12.name(layer: i), h * d),
+                (b + "ffn_down.weight", d, h, B.w3.name(layer: i), 0),
             ]
         }
-        plan.append(("output_norm.weight", 1, d, "norm.weight", 0))
-        if !config.tieEmbeddings { plan.append(("output.weight", config.vocabSize, d, "output.weight", 0)) }
+        plan.append(("output_norm.weight", 1, d, G.finalNorm.name, 0))
+        if !config.tieEmbeddings { plan.append(("output.weight", config.vocabSize, d, G.output.name, 0)) }
         for t in plan {
             guard let have = g.tensors[t.name] else {
                 throw bad("missing tensor \"\(t.name)\" (the metadata describes \(layers) blocks of width \(d))")
@@ -89,7 +91,7 @@ public enum GGUFImport {
         }
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         for t in plan { try g.read(t.name, into: store.value(t.to) + t.offset) }
-        var meta: [String: String] = ["source": (g.path as NSString).lastPathComponent]
+        var meta: [String: String] = ["source": g.path.lastPathComponent]
         if let n = g.metadata["general.name"]?.string { meta["name"] = n }
         return ImportedModel(model: config, tokenizer: tokenizer, store: store, metadata: meta)
     }

@@ -41,13 +41,14 @@ enum GPT2Import {
         config.learnedPositions = true
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
 
+        try hf.requireWeightsHold(config, weights)
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         var tensors = HFTensors(
             dir: dir, weights: weights,
             prefix: weights.keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : "")
         /// Reads `name` of `shape`; with `transpose`, a [rows, cols] tensor lands as [cols, rows].
-        func copy(_ name: String, shape: [Int], to tessera: String, transpose: Bool = false) throws {
-            let src = try tensors.read(name, shape: shape), dst = store.value(tessera)
+        func copy(_ name: String, shape: [Int], to dst: UnsafeMutablePointer<Float>, transpose: Bool = false) throws {
+            let src = try tensors.read(name, shape: shape)
             if transpose {
                 let rows = shape[0], cols = shape[1]
                 for r in 0..<rows { for c in 0..<cols { dst[c * rows + r] = src[r * cols + c] } }
@@ -56,28 +57,24 @@ enum GPT2Import {
             }
         }
         let v = config.vocabSize, q = config.qkvDim
-        try copy("wte.weight", shape: [v, d], to: "tok_embeddings.weight")
-        try copy("wpe.weight", shape: [config.maxSeqLen, d], to: "pos_embeddings.weight")
-        // (HF name under h.N., Tessera name under layers.N., HF shape, Conv1D weight to transpose)
-        let perLayer: [(String, String, [Int], Bool)] = [
-            ("ln_1.weight", "attention_norm.weight", [d], false), ("ln_1.bias", "attention_norm.bias", [d], false),
-            ("attn.c_attn.weight", "attention.in_proj.weight", [d, q], true),
-            ("attn.c_attn.bias", "attention.in_proj.bias", [q], false),
-            ("attn.c_proj.weight", "attention.out_proj.weight", [d, d], true),
-            ("attn.c_proj.bias", "attention.out_proj.bias", [d], false),
-            ("ln_2.weight", "ffn_norm.weight", [d], false), ("ln_2.bias", "ffn_norm.bias", [d], false),
-            ("mlp.c_fc.weight", "feed_forward.w12.weight", [d, inner], true),
-            ("mlp.c_fc.bias", "feed_forward.w12.bias", [inner], false),
-            ("mlp.c_proj.weight", "feed_forward.w3.weight", [inner, d], true),
-            ("mlp.c_proj.bias", "feed_forward.w3.bias", [d], false),
+        try copy("wte.weight", shape: [v, d], to: store.value(.embedding)!)
+        try copy("wpe.weight", shape: [config.maxSeqLen, d], to: store.value(.positions)!)
+        // (HF name under h.N., Tessera tensor of block N, HF shape, Conv1D weight to transpose)
+        let perLayer: [(String, TransformerWeights.Block, [Int], Bool)] = [
+            ("ln_1.weight", .attentionNorm, [d], false), ("ln_1.bias", .attentionNormBias, [d], false),
+            ("attn.c_attn.weight", .inProj, [d, q], true), ("attn.c_attn.bias", .inProjBias, [q], false),
+            ("attn.c_proj.weight", .outProj, [d, d], true), ("attn.c_proj.bias", .outProjBias, [d], false),
+            ("ln_2.weight", .ffnNorm, [d], false), ("ln_2.bias", .ffnNormBias, [d], false),
+            ("mlp.c_fc.weight", .w12, [d, inner], true), ("mlp.c_fc.bias", .w12Bias, [inner], false),
+            ("mlp.c_proj.weight", .w3, [inner, d], true), ("mlp.c_proj.bias", .w3Bias, [d], false),
         ]
         for i in 0..<config.nLayers {
-            for (hfName, name, shape, transpose) in perLayer {
-                try copy("h.\(i)." + hfName, shape: shape, to: "layers.\(i)." + name, transpose: transpose)
+            for (hfName, tensor, shape, transpose) in perLayer {
+                try copy("h.\(i)." + hfName, shape: shape, to: store.value(tensor, layer: i), transpose: transpose)
             }
         }
-        try copy("ln_f.weight", shape: [d], to: "norm.weight")
-        try copy("ln_f.bias", shape: [d], to: "norm.bias")
+        try copy("ln_f.weight", shape: [d], to: store.value(.finalNorm)!)
+        try copy("ln_f.bias", shape: [d], to: store.value(.finalNormBias)!)
         if weights["lm_head.weight"] != nil { tensors.used.insert("lm_head.weight") }  // tied: a copy of wte
         try tensors.checkAllUsed(ignoring: [".attn.bias", ".attn.masked_bias"])
         return try HFConfig.finish(dir: dir, config: config, store: store, type: "gpt2")

@@ -47,15 +47,16 @@ enum GPTNeoXImport {
         config.parallelResidual = cfg["use_parallel_residual"] as? Bool ?? true
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
 
+        try hf.requireWeightsHold(config, weights)
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         var tensors = HFTensors(dir: dir, weights: weights, prefix: "gpt_neox.")
-        func copy(_ name: String, shape: [Int], to tessera: String) throws {
+        func copy(_ name: String, shape: [Int], to dst: UnsafeMutablePointer<Float>) throws {
             let src = try tensors.read(name, shape: shape)
-            store.value(tessera).update(from: src, count: src.count)
+            dst.update(from: src, count: src.count)
         }
         /// Per-head [q_h | k_h | v_h] rows (each `width` wide) → [q | k | v] blocks.
-        func copyQKV(_ name: String, width: Int, to tessera: String) throws {
-            let src = try tensors.read(name, shape: width == 1 ? [3 * d] : [3 * d, width]), dst = store.value(tessera)
+        func copyQKV(_ name: String, width: Int, to dst: UnsafeMutablePointer<Float>) throws {
+            let src = try tensors.read(name, shape: width == 1 ? [3 * d] : [3 * d, width])
             for h in 0..<heads {
                 for part in 0..<3 {
                     for i in 0..<hd {
@@ -66,31 +67,28 @@ enum GPTNeoXImport {
             }
         }
         let v = config.vocabSize, h4 = config.ffnHidden
-        try copy("embed_in.weight", shape: [v, d], to: "tok_embeddings.weight")
-        // (HF name under layers.N., Tessera name under layers.N., shape); qkv rows move separately.
-        let perLayer: [(String, String, [Int])] = [
-            ("input_layernorm.weight", "attention_norm.weight", [d]),
-            ("input_layernorm.bias", "attention_norm.bias", [d]),
-            ("attention.dense.weight", "attention.out_proj.weight", [d, d]),
-            ("attention.dense.bias", "attention.out_proj.bias", [d]),
-            ("post_attention_layernorm.weight", "ffn_norm.weight", [d]),
-            ("post_attention_layernorm.bias", "ffn_norm.bias", [d]),
-            ("mlp.dense_h_to_4h.weight", "feed_forward.w12.weight", [h4, d]),
-            ("mlp.dense_h_to_4h.bias", "feed_forward.w12.bias", [h4]),
-            ("mlp.dense_4h_to_h.weight", "feed_forward.w3.weight", [d, h4]),
-            ("mlp.dense_4h_to_h.bias", "feed_forward.w3.bias", [d]),
+        try copy("embed_in.weight", shape: [v, d], to: store.value(.embedding)!)
+        // (HF name under layers.N., Tessera tensor of block N, shape); qkv rows move separately.
+        let perLayer: [(String, TransformerWeights.Block, [Int])] = [
+            ("input_layernorm.weight", .attentionNorm, [d]), ("input_layernorm.bias", .attentionNormBias, [d]),
+            ("attention.dense.weight", .outProj, [d, d]), ("attention.dense.bias", .outProjBias, [d]),
+            ("post_attention_layernorm.weight", .ffnNorm, [d]), ("post_attention_layernorm.bias", .ffnNormBias, [d]),
+            ("mlp.dense_h_to_4h.weight", .w12, [h4, d]), ("mlp.dense_h_to_4h.bias", .w12Bias, [h4]),
+            ("mlp.dense_4h_to_h.weight", .w3, [d, h4]), ("mlp.dense_4h_to_h.bias", .w3Bias, [d]),
         ]
         for i in 0..<config.nLayers {
             let p = "layers.\(i)."
-            for (hfName, name, shape) in perLayer { try copy(p + hfName, shape: shape, to: p + name) }
-            try copyQKV(p + "attention.query_key_value.weight", width: d, to: p + "attention.in_proj.weight")
-            try copyQKV(p + "attention.query_key_value.bias", width: 1, to: p + "attention.in_proj.bias")
+            for (hfName, tensor, shape) in perLayer {
+                try copy(p + hfName, shape: shape, to: store.value(tensor, layer: i))
+            }
+            try copyQKV(p + "attention.query_key_value.weight", width: d, to: store.value(.inProj, layer: i))
+            try copyQKV(p + "attention.query_key_value.bias", width: 1, to: store.value(.inProjBias, layer: i))
         }
-        try copy("final_layer_norm.weight", shape: [d], to: "norm.weight")
-        try copy("final_layer_norm.bias", shape: [d], to: "norm.bias")
+        try copy("final_layer_norm.weight", shape: [d], to: store.value(.finalNorm)!)
+        try copy("final_layer_norm.bias", shape: [d], to: store.value(.finalNormBias)!)
         if !tied {
             let out = try tensors.read("embed_out.weight", shape: [v, d], prefixed: false)
-            store.value("output.weight").update(from: out, count: out.count)
+            store.value(.output)!.update(from: out, count: out.count)
         } else if weights["embed_out.weight"] != nil {
             tensors.used.insert("embed_out.weight")
         }

@@ -17,7 +17,7 @@ import Foundation
 /// HF Llama rotates half-split pairs (rotate_half). Missing and unused tensors are errors.
 public enum HFImport {
     public static func load(dir: String) throws -> ImportedModel {
-        let cfgPath = (dir as NSString).appendingPathComponent("config.json")
+        let cfgPath = dir.appendingPathComponent("config.json")
         guard let cfg = (try? JSONSerialization.jsonObject(with: try FileIO.read(cfgPath))) as? [String: Any] else {
             throw TesseraError.data(file: cfgPath, "not a JSON object")
         }
@@ -57,6 +57,7 @@ public enum HFImport {
             rope: .half, ropeTheta: theta, tieEmbeddings: tied,
             maxSeqLen: cfg["max_position_embeddings"].flatMap(JSONKeys.exactInt) ?? 2048)
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
+        try hf.requireWeightsHold(config, weights)
         let store = ParameterStore(shapes: Transformer.parameterShapes(config))
         var tensors = HFTensors(dir: dir, weights: weights, prefix: "")
         func copy(_ name: String, shape: [Int], to dst: UnsafeMutablePointer<Float>) throws {
@@ -64,25 +65,24 @@ public enum HFImport {
             dst.update(from: src, count: src.count)
         }
         let hd = config.headDim, h = config.ffnHidden
-        try copy("model.embed_tokens.weight", shape: [config.vocabSize, d], to: store.value("tok_embeddings.weight"))
+        try copy("model.embed_tokens.weight", shape: [config.vocabSize, d], to: store.value(.embedding)!)
         for i in 0..<config.nLayers {
-            let b = "model.layers.\(i).", p = "layers.\(i)."
-            try copy(b + "input_layernorm.weight", shape: [d], to: store.value(p + "attention_norm.weight"))
-            let qkv = store.value(p + "attention.in_proj.weight")
+            let b = "model.layers.\(i)."
+            try copy(b + "input_layernorm.weight", shape: [d], to: store.value(.attentionNorm, layer: i))
+            let qkv = store.value(.inProj, layer: i)
             try copy(b + "self_attn.q_proj.weight", shape: [heads * hd, d], to: qkv)
             try copy(b + "self_attn.k_proj.weight", shape: [kvHeads * hd, d], to: qkv + heads * hd * d)
             try copy(b + "self_attn.v_proj.weight", shape: [kvHeads * hd, d], to: qkv + (heads + kvHeads) * hd * d)
-            try copy(
-                b + "self_attn.o_proj.weight", shape: [d, heads * hd], to: store.value(p + "attention.out_proj.weight"))
-            try copy(b + "post_attention_layernorm.weight", shape: [d], to: store.value(p + "ffn_norm.weight"))
-            let w12 = store.value(p + "feed_forward.w12.weight")
+            try copy(b + "self_attn.o_proj.weight", shape: [d, heads * hd], to: store.value(.outProj, layer: i))
+            try copy(b + "post_attention_layernorm.weight", shape: [d], to: store.value(.ffnNorm, layer: i))
+            let w12 = store.value(.w12, layer: i)
             try copy(b + "mlp.gate_proj.weight", shape: [h, d], to: w12)
             try copy(b + "mlp.up_proj.weight", shape: [h, d], to: w12 + h * d)
-            try copy(b + "mlp.down_proj.weight", shape: [d, h], to: store.value(p + "feed_forward.w3.weight"))
+            try copy(b + "mlp.down_proj.weight", shape: [d, h], to: store.value(.w3, layer: i))
         }
-        try copy("model.norm.weight", shape: [d], to: store.value("norm.weight"))
+        try copy("model.norm.weight", shape: [d], to: store.value(.finalNorm)!)
         if !tied {
-            try copy("lm_head.weight", shape: [config.vocabSize, d], to: store.value("output.weight"))
+            try copy("lm_head.weight", shape: [config.vocabSize, d], to: store.value(.output)!)
         } else if weights["lm_head.weight"] != nil {
             tensors.used.insert("lm_head.weight")
         }  // a tied copy
@@ -92,7 +92,7 @@ public enum HFImport {
 
     /// Tensor name → (its file, entry), over model.safetensors or the index's shards.
     static func shards(dir: String) throws -> [String: (SafetensorsFile, SafetensorsFile.Entry)] {
-        let index = (dir as NSString).appendingPathComponent("model.safetensors.index.json")
+        let index = dir.appendingPathComponent("model.safetensors.index.json")
         var files: [String] = []
         if FileIO.exists(index) {
             guard let o = (try? JSONSerialization.jsonObject(with: try FileIO.read(index))) as? [String: Any],
@@ -107,7 +107,7 @@ public enum HFImport {
             guard !f.contains("/") else {
                 throw TesseraError.data(file: index, "shard name \(f) must be a file in the directory")
             }
-            let st = try SafetensorsFile(path: (dir as NSString).appendingPathComponent(f))
+            let st = try SafetensorsFile(path: dir.appendingPathComponent(f))
             for (n, e) in st.entries {
                 guard out[n] == nil else {
                     throw TesseraError.data(file: st.path, "tensor \"\(n)\" appears in two shards")

@@ -23,13 +23,36 @@ struct HFConfig {
         }
     }
 
+    /// The weight files must hold the parameters `config` describes, checked before the model is
+    /// allocated: a config.json that promises a model the files do not hold (a huge hidden_size or
+    /// num_hidden_layers beside small weights) fails in one line instead of an allocation. Norms and
+    /// biases are counted loosely (`parameterCountEstimate`), so a slack of 8·d per layer is allowed.
+    func requireWeightsHold(_ config: ModelConfig, _ weights: [String: (SafetensorsFile, SafetensorsFile.Entry)]) throws
+    {
+        var held = 0
+        for (_, e) in weights.values {
+            let n = e.shape.reduce(1) { a, b in
+                let (r, o) = a.multipliedReportingOverflow(by: max(0, b)); return o ? Int.max : r
+            }
+            let (t, o) = held.addingReportingOverflow(n)
+            held = o ? Int.max : t
+        }
+        let need = config.parameterCountEstimate
+        let slack = SizeLimits.bytes(8 * config.dModel, config.nLayers + 1) ?? Int.max
+        guard held >= need || need - held <= slack else {
+            throw bad(
+                "describes about \(need) parameters (hidden_size \(config.dModel), \(config.nLayers) layers, vocabulary \(config.vocabSize)); the weight files hold \(held)"
+            )
+        }
+    }
+
     /// The imported model, with the directory's tokenizer.json when there is one.
     static func finish(dir: String, config: ModelConfig, store: ParameterStore, type: String) throws -> ImportedModel {
-        let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
+        let tokPath = dir.appendingPathComponent("tokenizer.json")
         let tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil
         return ImportedModel(
             model: config, tokenizer: tokenizer, store: store,
-            metadata: ["source": (dir as NSString).lastPathComponent, "model_type": type])
+            metadata: ["source": dir.lastPathComponent, "model_type": type])
     }
 }
 

@@ -11,7 +11,7 @@ public enum OpenLMImport {
 
     static func configPath(_ dir: String) -> String? {
         for name in ["params.json", "config.json"] {
-            let p = (dir as NSString).appendingPathComponent(name)
+            let p = dir.appendingPathComponent(name)
             if let d = try? FileIO.read(p), let o = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
                 o["hidden_dim"] != nil, o["n_layers"] != nil
             {
@@ -55,9 +55,9 @@ public enum OpenLMImport {
         }
         let weights = try HFImport.shards(dir: dir)
         let d = try int("hidden_dim")
-        guard let w12 = weights["layers.0.feed_forward.w12.weight"]?.1, w12.shape.count == 2, w12.shape[0] % 2 == 0
-        else {
-            throw TesseraError.data(file: dir, "missing tensor \"layers.0.feed_forward.w12.weight\"")
+        let w12Name = TransformerWeights.Block.w12.name(layer: 0)
+        guard let w12 = weights[w12Name]?.1, w12.shape.count == 2, w12.shape[0] % 2 == 0 else {
+            throw TesseraError.data(file: dir, "missing tensor \"\(w12Name)\"")
         }
         let tied = cfg["weight_tying"] as? Bool ?? false
         let config = ModelConfig(
@@ -65,24 +65,28 @@ public enum OpenLMImport {
             ffnHidden: w12.shape[0] / 2, norm: norm, normEps: Float(cfg["norm_eps"] as? Double ?? 1e-5),
             rope: rope, ropeTheta: 10000, tieEmbeddings: tied, maxSeqLen: try int("seq_len"))
         if let p = config.problems().first { throw bad("describes an invalid model: \(p)") }
-        let store = ParameterStore(shapes: Transformer.parameterShapes(config))
+        // Every tensor present with its shape before the model is allocated: a config that promises
+        // more than the files hold fails in one line.
+        let shapes = TransformerWeights.shapes(config)
+        for (name, shape) in shapes {
+            guard let (file, e) = weights[name] else {
+                throw TesseraError.data(file: dir, "missing tensor \"\(name)\"")
+            }
+            guard e.shape == shape else {
+                throw TesseraError.data(file: file.path, "tensor \"\(name)\" has shape \(e.shape), expected \(shape)")
+            }
+        }
+        let store = ParameterStore(shapes: shapes)
         for s in store.slots {
-            guard let (file, e) = weights[s.name] else {
-                throw TesseraError.data(file: dir, "missing tensor \"\(s.name)\"")
-            }
-            guard e.shape == s.shape else {
-                throw TesseraError.data(
-                    file: file.path, "tensor \"\(s.name)\" has shape \(e.shape), expected \(s.shape)")
-            }
-            try file.read(s.name, into: store.values.pointer + s.offset, count: s.count)
+            try weights[s.name]!.0.read(s.name, into: store.values.pointer + s.offset, count: s.count)
         }
         let unused = Set(weights.keys).subtracting(store.names).filter { !$0.hasSuffix("inv_freq") }
         if let u = unused.sorted().first {
             throw TesseraError.data(file: dir, "tensor \"\(u)\" maps to no Tessera parameter (\(unused.count) unused)")
         }
-        let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
+        let tokPath = dir.appendingPathComponent("tokenizer.json")
         return ImportedModel(
             model: config, tokenizer: FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil,
-            store: store, metadata: ["source": (dir as NSString).lastPathComponent, "model_type": "open_lm"])
+            store: store, metadata: ["source": dir.lastPathComponent, "model_type": "open_lm"])
     }
 }

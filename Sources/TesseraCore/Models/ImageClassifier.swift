@@ -120,7 +120,7 @@ public final class ImageClassifier {
         for i in convs.indices.reversed() {
             let n = norms[i].out, count = acts[i].count(batch)
             SiLU.backward(ws.pool, x: n.p, dy: dActs[i].p, dx: dActs[i].p, count: count)
-            let dConv = ws.scratch(3, convs[i].out.count(batch))
+            let dConv = ws.scratch(.blockGradA, convs[i].out.count(batch))
             norms[i].backward(ws, dActs[i].p, dx: dConv, accumulate: false, dzq: nil, batch: batch)
             if i > 0 { dActs[i - 1].p.update(repeating: 0, count: acts[i - 1].count(batch)) }  // conv backward adds into dx
             convs[i].backward(ws, dConv, dx: i > 0 ? dActs[i - 1].p : nil, batch: batch)

@@ -1,29 +1,34 @@
 import Foundation
 
 /// Token-by-token decoding with a KV cache, over a model's parameters (no training buffers):
-/// each step runs one position through every layer, appending its keys and values to the cache,
-/// so a token costs O(context) attention instead of a full re-run.
+/// each step runs one position through every layer — the same `TransformerBlock` as training,
+/// its attention reading keys and values from the cache it appends to — so a token costs
+/// O(context) attention instead of a full re-run.
 public final class InferenceSession {
     public let config: ModelConfig
     public let maxLength: Int
     let params: ParameterStore
     let pool: Parallel
     let rope: RotaryTable
-    let kCache: FloatBuffer, vCache: FloatBuffer  // [layers, maxLength, kvHeads·hd]
-    let work: FloatBuffer
-    let x, xn, qkv, att, scores, gu, z, tmp, stat: UnsafeMutablePointer<Float>
-    public let logits: UnsafeMutablePointer<Float>
+    /// Per layer, keys and values of every position so far: [layers, maxLength, Hkv·hd].
+    let kCache: FloatBuffer, vCache: FloatBuffer
+    /// The residual stream of the current row [d], updated in place by every block.
+    let x: FloatBuffer
+    /// One block's activations for one row, reused by every layer (nothing is kept for a backward).
+    let acts: BlockActivations
+    /// [maxLength] attention scores of one head against the cache.
+    let scores: FloatBuffer
+    /// [d] final norm output and its mean and 1/σ.
+    let xn: FloatBuffer, stat: FloatBuffer
+    /// [V] logits of the last step.
+    let logitBuffer: FloatBuffer
+    public var logits: UnsafeMutablePointer<Float> { logitBuffer.pointer }
     /// Positions already in the cache.
     public private(set) var position = 0
 
-    /// One block's tensors, resolved once: a decoding step builds no names and looks nothing up.
-    struct Block {
-        let norm1W, inProj, outProj, norm2W, w12, w3: UnsafeMutablePointer<Float>
-        let norm1B, norm2B, inProjB, outProjB, w12B, w3B: UnsafeMutablePointer<Float>?  // when the model has them
-    }
-    let blocks: [Block]
-    let embedding, output, finalNormW: UnsafeMutablePointer<Float>
-    let positions, finalNormB: UnsafeMutablePointer<Float>?
+    let blocks: [BlockWeights]
+    let embedding, output, finalNorm: UnsafeMutablePointer<Float>
+    let positions, finalNormBias: UnsafeMutablePointer<Float>?
 
     public init(config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel) {
         precondition(maxLength <= c.maxSeqLen, "maxLength \(maxLength) exceeds max_seq_len \(c.maxSeqLen)")
@@ -36,50 +41,29 @@ public final class InferenceSession {
         let kv = c.nKVHeads * c.headDim
         kCache = FloatBuffer(count: c.nLayers * maxLength * kv)
         vCache = FloatBuffer(count: c.nLayers * maxLength * kv)
-        let d = c.dModel, att = c.nHeads * c.headDim
-        let sizes = [d, d, c.qkvDim, att, maxLength, c.mlpInWidth, c.ffnHidden, d, 2, c.vocabSize]
-        work = FloatBuffer(count: sizes.reduce(0) { $0 + ($1 + 15) / 16 * 16 })
-        var o = 0
-        var ptrs: [UnsafeMutablePointer<Float>] = []
-        for s in sizes { ptrs.append(work.pointer + o); o += (s + 15) / 16 * 16 }
-        (x, xn, qkv, self.att, scores, gu, z, tmp, stat, logits) = (
-            ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9]
-        )
-        func optional(_ name: String) -> UnsafeMutablePointer<Float>? {
-            params.slot(name).map { params.values.pointer + $0.offset }
+        x = FloatBuffer(count: c.dModel)
+        acts = BlockActivations(rows: 1, config: c, lseCount: 0)
+        scores = FloatBuffer(count: maxLength)
+        xn = FloatBuffer(count: c.dModel)
+        stat = FloatBuffer(count: 2)
+        logitBuffer = FloatBuffer(count: c.vocabSize)
+        blocks = (0..<c.nLayers).map { BlockWeights(params, layer: $0, base: params.values.pointer) }
+        guard let e = params.value(.embedding), let f = params.value(.finalNorm) else {
+            fatalError(
+                "parameters without \(TransformerWeights.Global.embedding.name) or \(TransformerWeights.Global.finalNorm.name)"
+            )
         }
-        blocks = (0..<c.nLayers).map { l in
-            let p = "layers.\(l)."
-            return Block(
-                norm1W: params.value(p + "attention_norm.weight"), inProj: params.value(p + "attention.in_proj.weight"),
-                outProj: params.value(p + "attention.out_proj.weight"), norm2W: params.value(p + "ffn_norm.weight"),
-                w12: params.value(p + "feed_forward.w12.weight"), w3: params.value(p + "feed_forward.w3.weight"),
-                norm1B: optional(p + "attention_norm.bias"), norm2B: optional(p + "ffn_norm.bias"),
-                inProjB: optional(p + "attention.in_proj.bias"), outProjB: optional(p + "attention.out_proj.bias"),
-                w12B: optional(p + "feed_forward.w12.bias"), w3B: optional(p + "feed_forward.w3.bias"))
+        embedding = e
+        finalNorm = f
+        guard let o = c.tieEmbeddings ? e : params.value(.output) else {
+            fatalError("parameters without \(TransformerWeights.Global.output.name)")
         }
-        embedding = params.value("tok_embeddings.weight")
-        output = c.tieEmbeddings ? embedding : params.value("output.weight")
-        finalNormW = params.value("norm.weight")
-        finalNormB = optional("norm.bias")
-        positions = optional("pos_embeddings.weight")
+        output = o
+        finalNormBias = params.value(.finalNormBias)
+        positions = params.value(.positions)
     }
 
     public func reset() { position = 0 }
-
-    func norm(
-        _ input: UnsafePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
-        into out: UnsafeMutablePointer<Float>
-    ) {
-        Norm.forward(
-            config.norm, pool, x: input, weight: weight, bias: bias.map { UnsafePointer($0) }, y: out,
-            mean: stat, rstd: stat + 1, rows: 1, d: config.dModel, eps: config.normEps)
-    }
-
-    /// y (one row of n) += bias, when the model has it.
-    func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?, _ n: Int) {
-        if let bias { Kernels.add(bias, into: y, count: n) }
-    }
 
     /// Feeds one token at the next position; returns the logits for the token after it. With
     /// `logitRange`, only those logits are computed (the rest of the buffer is stale): sampling
@@ -87,54 +71,24 @@ public final class InferenceSession {
     @discardableResult
     public func step(_ token: Int32, logitRange: Range<Int>? = nil) -> UnsafeMutablePointer<Float> {
         precondition(position < maxLength, "KV cache full (\(maxLength) positions)")
-        let c = config, d = c.dModel, hd = c.headDim, h = c.ffnHidden
-        let kvDim = c.nKVHeads * hd, group = c.nHeads / c.nKVHeads
-        let scale = 1 / Float(hd).squareRoot()
-        let p = position
+        let c = config, d = c.dModel, kvDim = c.nKVHeads * c.headDim
+        let p = position, x = x.pointer
         x.update(from: embedding + Int(token) * d, count: d)
         if let positions { Kernels.add(positions + p * d, into: x, count: d) }
         for l in 0..<c.nLayers {
-            let b = blocks[l]
-            norm(x, b.norm1W, b.norm1B, into: xn)
-            Gemm.linearForward(pool, x: xn, w: b.inProj, y: qkv, m: 1, k: d, n: c.qkvDim)
-            addBias(qkv, b.inProjB, c.qkvDim)
-            rope.rotate(qkv, position: p, heads: c.nHeads + c.nKVHeads)
-            let kc = kCache.pointer + l * maxLength * kvDim, vc = vCache.pointer + l * maxLength * kvDim
-            (kc + p * kvDim).update(from: qkv + c.nHeads * hd, count: kvDim)
-            (vc + p * kvDim).update(from: qkv + (c.nHeads + c.nKVHeads) * hd, count: kvDim)
-            for head in 0..<c.nHeads {
-                let q = qkv + head * hd, g = head / group
-                for j in 0...p { scores[j] = Kernels.dot(q, kc + j * kvDim + g * hd, count: hd) * scale }
-                let mx = Kernels.max(scores, count: p + 1)
-                let sum = Kernels.expShiftSum(scores, scores, count: p + 1, shift: mx)
-                let o = att + head * hd
-                o.update(repeating: 0, count: hd)
-                for j in 0...p {
-                    let w = scores[j] / sum, v = vc + j * kvDim + g * hd
-                    for i in 0..<hd { o[i] += w * v[i] }
-                }
-            }
-            Gemm.linearForward(pool, x: att, w: b.outProj, y: tmp, m: 1, k: c.nHeads * hd, n: d)
-            addBias(tmp, b.outProjB, d)
-            // A parallel residual normalises the block input for the MLP, before the attention joins it.
-            if c.parallelResidual { norm(x, b.norm2W, b.norm2B, into: xn) }
-            Kernels.add(tmp, into: x, count: d)
-            if !c.parallelResidual { norm(x, b.norm2W, b.norm2B, into: xn) }
-            Gemm.linearForward(pool, x: xn, w: b.w12, y: gu, m: 1, k: d, n: c.mlpInWidth)
-            addBias(gu, b.w12B, c.mlpInWidth)
-            switch c.mlp {
-            case .swiglu: SwiGLU.forward(pool, gu: gu, z: z, rows: 1, hidden: h)
-            case .gelu, .geluTanh: GELU.forward(pool, x: gu, y: z, count: h, tanh: c.mlp == .geluTanh)
-            }
-            Gemm.linearForward(pool, x: z, w: b.w3, y: tmp, m: 1, k: h, n: d)
-            addBias(tmp, b.w3B, d)
-            Kernels.add(tmp, into: x, count: d)
+            let source = TransformerBlock.Source.cache(
+                keys: kCache.pointer + l * maxLength * kvDim,
+                values: vCache.pointer + l * maxLength * kvDim,
+                position: p, scores: scores.pointer)
+            TransformerBlock.forward(c, pool, blocks[l], rope: rope, source: source, x: x, out: x, acts: acts, rows: 1)
         }
-        norm(x, finalNormW, finalNormB, into: xn)
-        let out = output
+        Norm.forward(
+            c.norm, pool, x: x, weight: finalNorm, bias: finalNormBias.map { UnsafePointer($0) }, y: xn.pointer,
+            mean: stat.pointer, rstd: stat.pointer + 1, rows: 1, d: d, eps: c.normEps)
         let r = logitRange ?? 0..<c.vocabSize
         precondition(r.lowerBound >= 0 && r.upperBound <= c.vocabSize && !r.isEmpty)
-        Gemm.linearForward(pool, x: xn, w: out + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count)
+        Gemm.linearForward(
+            pool, x: xn.pointer, w: output + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count)
         position += 1
         return logits
     }
@@ -228,18 +182,38 @@ public struct Sampler {
 }
 
 extension InferenceSession {
-    /// Feeds `prompt`, then samples up to `maxNewTokens` (stopping after any of `stop`).
-    public func generate(prompt: [Int32], maxNewTokens: Int, sampler: inout Sampler, stop: Set<Int32> = []) -> [Int32] {
+    /// Starts over and feeds `prompt`; returns the logits for the token after it.
+    @discardableResult
+    public func prefill(_ prompt: [Int32]) -> UnsafeMutablePointer<Float> {
         reset()
         var logits = logits
         for t in prompt { logits = step(t) }
+        return logits
+    }
+
+    /// Samples up to `maxNewTokens` after a `prefill` whose logits are `logits`, stopping after any
+    /// of `stop` or when the cache is full; with `allowed`, only those ids are drawn (the text ids
+    /// of a text-to-image model, say).
+    public func decode(
+        from logits: UnsafeMutablePointer<Float>, maxNewTokens: Int, sampler: inout Sampler,
+        allowed: Range<Int>? = nil, stop: Set<Int32> = []
+    ) -> [Int32] {
+        var logits = logits
         var out: [Int32] = []
         while out.count < maxNewTokens && position < maxLength {
-            let next = sampler.next(logits, vocab: config.vocabSize)
+            let next = sampler.next(logits, vocab: config.vocabSize, allowed: allowed)
             out.append(next)
             if stop.contains(next) || position >= maxLength { break }
             logits = step(next)
         }
         return out
+    }
+
+    /// `prefill` then `decode`.
+    public func generate(
+        prompt: [Int32], maxNewTokens: Int, sampler: inout Sampler, allowed: Range<Int>? = nil,
+        stop: Set<Int32> = []
+    ) -> [Int32] {
+        decode(from: prefill(prompt), maxNewTokens: maxNewTokens, sampler: &sampler, allowed: allowed, stop: stop)
     }
 }

@@ -1,17 +1,7 @@
 /// All parameters of a model in one flat buffer, and their gradients in a second one with the
 /// same layout, addressed by name.
 ///
-/// Naming scheme (open_lm's, so freezing globs and imports address tensors the same way):
-///   tok_embeddings.weight                      [V, d]
-///   layers.{i}.attention_norm.{weight,bias}    [d]
-///   layers.{i}.attention.in_proj.weight        [(H + 2·Hkv)·hd, d]   rows: q | k | v
-///   layers.{i}.attention.out_proj.weight       [d, H·hd]
-///   layers.{i}.ffn_norm.{weight,bias}          [d]
-///   layers.{i}.feed_forward.w12.weight         [2h, d]               rows: gate | up
-///   layers.{i}.feed_forward.w3.weight          [d, h]
-///   norm.{weight,bias}                         [d]
-///   output.weight                              [V, d]   (absent when embeddings are tied)
-/// Biases exist only for LayerNorm with bias; linear layers have none.
+/// The transformer's names and shapes are declared in `TransformerWeights`.
 public final class ParameterStore {
     public let slots: [TensorSlot]
     public let values: FloatBuffer

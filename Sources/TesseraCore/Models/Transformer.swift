@@ -1,6 +1,8 @@
 /// A pre-norm decoder-only transformer (open_lm / Llama / GPT-2 families) with explicit forward
-/// and backward, in the manner of llm.c: parameters and gradients in one flat store, activations in
-/// one buffer planned for a fixed (batch, seq) at construction. Nothing is allocated per step.
+/// and backward, in the manner of llm.c: parameters and gradients in one flat store (names in
+/// `TransformerWeights`), every activation a named buffer allocated for a fixed (batch, seq) at
+/// construction. Nothing is allocated per step. The block's forward is `TransformerBlock`, shared
+/// with KV-cache decoding (`InferenceSession`); its backward is here, the one place that needs it.
 ///
 ///   x₀ = E[tokens] (+ P[positions] with learned positions)
 ///   for each layer:  x ← x + Attn(Norm₁(x)) · W_outᵀ ;  x ← x + act(Norm₂(x)·W12ᵀ) · W3ᵀ
@@ -15,25 +17,37 @@ public final class Transformer {
     public let pool: Parallel
     let rope: RotaryTable
     let attnShape: AttentionShape
-    let acts: FloatBuffer
 
-    struct LayerParams {
-        var norm1W, norm1B, inProj, outProj, norm2W, norm2B, w12, w3: Int  // offsets; bias -1 when absent
-        var inProjB, outProjB, w12B, w3B: Int  // -1 without linear_bias
-    }
-    struct LayerActs {
-        var resid, ln1, ln1Mean, ln1Rstd, qkv, att, lse, residMid, ln2, ln2Mean, ln2Rstd, gu,
-            z: UnsafeMutablePointer<Float>
-    }
-    let layerParams: [LayerParams]
-    let layerActs: [LayerActs]
-    let embedOffset: Int, outputOffset: Int, normFW: Int, normFB: Int, posOffset: Int
-    let residOut, lnf, lnfMean, lnfRstd: UnsafeMutablePointer<Float>
+    /// The residual stream between blocks: `stream[l]` [N, d] is block l's input (`stream[0]` the
+    /// embeddings), `stream[layers]` the last block's output. N = batch·seq rows.
+    let stream: [UnsafeMutablePointer<Float>]
+    /// Per layer, what the block keeps for its backward pass.
+    let blockActs: [BlockActivations]
+    /// Per layer, the block's tensors in the parameter values and in the gradients.
+    let blockWeights: [BlockWeights]
+    let blockGrads: [BlockWeights]
+    let embedding, finalNorm, output: UnsafeMutablePointer<Float>
+    let positions, finalNormBias: UnsafeMutablePointer<Float>?
+    let embeddingGrad, finalNormGrad, outputGrad: UnsafeMutablePointer<Float>
+    let positionsGrad, finalNormBiasGrad: UnsafeMutablePointer<Float>?
+
+    /// [N, d] final norm output, the LM head's input; its per-row mean and 1/σ [N].
+    let lnf, lnfMean, lnfRstd: UnsafeMutablePointer<Float>
+    /// [N] cross-entropy of each row's target after `loss` or `lossAndBackward` (0 where ignored).
     public let tokenLosses: UnsafeMutablePointer<Float>
-    let dResid, dLn, dQkv, dAtt, dGu, dZ, attScratch, ceChunk: UnsafeMutablePointer<Float>
-    /// The MLP branch's gradient w.r.t. the block input, with a parallel residual (else unused).
+    /// Backward scratch, reused by every layer: [N, d] gradient of the stream (dResid) and of a
+    /// norm's output (dLn); [N, q] of qkv; [N, a] of the attention output; [N, g] of the W12
+    /// product; [N, h] of the MLP's hidden activation.
+    let dResid, dLn, dQkv, dAtt, dGu, dZ: UnsafeMutablePointer<Float>
+    /// With a parallel residual, [N, d]: the MLP branch's gradient w.r.t. the block input, kept
+    /// aside until the attention branch is through (empty otherwise).
     let dParallel: UnsafeMutablePointer<Float>
+    /// Attention's per-worker score blocks (threads × `scratchPerWorker`).
+    let attScratch: UnsafeMutablePointer<Float>
+    /// [ceChunkRows, V] logits of one chunk of rows in the cross-entropy.
+    let ceChunk: UnsafeMutablePointer<Float>
     let ceChunkRows: Int
+    private let storage: [FloatBuffer]
     /// Tokens of the last forward, kept for the embedding backward.
     private var lastTokens: [Int32]
 
@@ -41,32 +55,8 @@ public final class Transformer {
     /// When set, forward and backward time their phases into it.
     public var timer: PhaseTimer?
 
-    /// Parameter names and shapes in store order (see `ParameterStore` for the scheme).
-    public static func parameterShapes(_ c: ModelConfig) -> [(String, [Int])] {
-        let d = c.dModel, h = c.ffnHidden
-        var s: [(String, [Int])] = [("tok_embeddings.weight", [c.vocabSize, d])]
-        if c.learnedPositions { s.append(("pos_embeddings.weight", [c.maxSeqLen, d])) }
-        let b = c.linearBias
-        for i in 0..<c.nLayers {
-            let p = "layers.\(i)."
-            s.append((p + "attention_norm.weight", [d]))
-            if c.norm.hasBias { s.append((p + "attention_norm.bias", [d])) }
-            s.append((p + "attention.in_proj.weight", [c.qkvDim, d]))
-            if b { s.append((p + "attention.in_proj.bias", [c.qkvDim])) }
-            s.append((p + "attention.out_proj.weight", [d, c.nHeads * c.headDim]))
-            if b { s.append((p + "attention.out_proj.bias", [d])) }
-            s.append((p + "ffn_norm.weight", [d]))
-            if c.norm.hasBias { s.append((p + "ffn_norm.bias", [d])) }
-            s.append((p + "feed_forward.w12.weight", [c.mlpInWidth, d]))
-            if b { s.append((p + "feed_forward.w12.bias", [c.mlpInWidth])) }
-            s.append((p + "feed_forward.w3.weight", [d, h]))
-            if b { s.append((p + "feed_forward.w3.bias", [d])) }
-        }
-        s.append(("norm.weight", [d]))
-        if c.norm.hasBias { s.append(("norm.bias", [d])) }
-        if !c.tieEmbeddings { s.append(("output.weight", [c.vocabSize, d])) }
-        return s
-    }
+    /// Parameter names and shapes in store order (`TransformerWeights`).
+    public static func parameterShapes(_ c: ModelConfig) -> [(String, [Int])] { TransformerWeights.shapes(c) }
 
     /// Nil when a model of `c` with `batch` × `seqLen` rows fits this machine, else why not (the
     /// caller throws it as a config error). `training` adds gradients and both AdamW moments.
@@ -98,65 +88,46 @@ public final class Transformer {
         self.batch = batch
         self.seqLen = seqLen
         self.pool = pool
-        params = ParameterStore(shapes: Transformer.parameterShapes(c))
+        params = ParameterStore(shapes: TransformerWeights.shapes(c))
         rope = RotaryTable(
             kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
         attnShape = AttentionShape(
             batch: batch, seqLen: seqLen, heads: c.nHeads, kvHeads: c.nKVHeads, headDim: c.headDim)
         lastTokens = [Int32](repeating: 0, count: batch * seqLen)
 
-        let N = batch * seqLen, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
-        let chunkRows = CrossEntropy.chunkRows(rows: N, vocab: c.vocabSize)
-        ceChunkRows = chunkRows
-        // Plan every activation as an offset into one buffer.
-        var plan: [Int] = []
-        var total = 0
-        func take(_ n: Int) -> Int { let o = total; total += (n + 15) / 16 * 16; plan.append(o); return o }
-        var layerOffsets: [[Int]] = []
-        for _ in 0..<c.nLayers {
-            layerOffsets.append([
-                take(N * d), take(N * d), take(N), take(N), take(N * c.qkvDim), take(N * att),
-                take(batch * c.nHeads * seqLen), take(N * d), take(N * d), take(N), take(N),
-                take(N * g), take(N * h),
-            ])
+        let N = batch * seqLen, d = c.dModel
+        var storage: [FloatBuffer] = []
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let b = FloatBuffer(count: n)
+            storage.append(b)
+            return b.pointer
         }
-        let fixed = [
-            take(N * d), take(N * d), take(N), take(N), take(N),
-            take(N * d), take(N * d), take(N * c.qkvDim), take(N * att), take(N * g), take(N * h),
-            take(pool.threads * attnShape.scratchPerWorker), take(chunkRows * c.vocabSize),
-            take(c.parallelResidual ? N * d : 0),
-        ]
-        acts = FloatBuffer(count: total)
-        let base = acts.pointer
-        layerActs = layerOffsets.map { o in
-            LayerActs(
-                resid: base + o[0], ln1: base + o[1], ln1Mean: base + o[2], ln1Rstd: base + o[3],
-                qkv: base + o[4], att: base + o[5], lse: base + o[6], residMid: base + o[7],
-                ln2: base + o[8], ln2Mean: base + o[9], ln2Rstd: base + o[10], gu: base + o[11], z: base + o[12])
+        stream = (0...c.nLayers).map { _ in take(N * d) }
+        blockActs = (0..<c.nLayers).map { _ in BlockActivations(rows: N, config: c, lseCount: batch * c.nHeads * seqLen)
         }
-        residOut = base + fixed[0]; lnf = base + fixed[1]; lnfMean = base + fixed[2]; lnfRstd = base + fixed[3]
-        tokenLosses = base + fixed[4]
-        dResid = base + fixed[5]; dLn = base + fixed[6]; dQkv = base + fixed[7]; dAtt = base + fixed[8]
-        dGu = base + fixed[9]; dZ = base + fixed[10]; attScratch = base + fixed[11]; ceChunk = base + fixed[12]
-        dParallel = base + fixed[13]
+        lnf = take(N * d); lnfMean = take(N); lnfRstd = take(N)
+        tokenLosses = take(N)
+        dResid = take(N * d); dLn = take(N * d); dQkv = take(N * c.qkvDim); dAtt = take(N * c.nHeads * c.headDim)
+        dGu = take(N * c.mlpInWidth); dZ = take(N * c.ffnHidden)
+        dParallel = take(c.parallelResidual ? N * d : 0)
+        attScratch = take(pool.threads * attnShape.scratchPerWorker)
+        ceChunkRows = CrossEntropy.chunkRows(rows: N, vocab: c.vocabSize)
+        ceChunk = take(ceChunkRows * c.vocabSize)
+        self.storage = storage
 
         let store = params
-        func off(_ n: String) -> Int { store.slot(n)?.offset ?? -1 }
-        layerParams = (0..<c.nLayers).map { i in
-            let p = "layers.\(i)."
-            return LayerParams(
-                norm1W: off(p + "attention_norm.weight"), norm1B: off(p + "attention_norm.bias"),
-                inProj: off(p + "attention.in_proj.weight"), outProj: off(p + "attention.out_proj.weight"),
-                norm2W: off(p + "ffn_norm.weight"), norm2B: off(p + "ffn_norm.bias"),
-                w12: off(p + "feed_forward.w12.weight"), w3: off(p + "feed_forward.w3.weight"),
-                inProjB: off(p + "attention.in_proj.bias"), outProjB: off(p + "attention.out_proj.bias"),
-                w12B: off(p + "feed_forward.w12.bias"), w3B: off(p + "feed_forward.w3.bias"))
+        blockWeights = (0..<c.nLayers).map { BlockWeights(store, layer: $0, base: store.values.pointer) }
+        blockGrads = (0..<c.nLayers).map { BlockWeights(store, layer: $0, base: store.grads.pointer) }
+        func at(_ g: TransformerWeights.Global, _ base: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float>? {
+            store.slot(g.name).map { base + $0.offset }
         }
-        embedOffset = off("tok_embeddings.weight")
-        outputOffset = c.tieEmbeddings ? embedOffset : off("output.weight")
-        normFW = off("norm.weight")
-        normFB = off("norm.bias")
-        posOffset = off("pos_embeddings.weight")
+        let P = store.values.pointer, G = store.grads.pointer
+        embedding = at(.embedding, P)!; embeddingGrad = at(.embedding, G)!
+        output = c.tieEmbeddings ? embedding : at(.output, P)!
+        outputGrad = c.tieEmbeddings ? embeddingGrad : at(.output, G)!
+        finalNorm = at(.finalNorm, P)!; finalNormGrad = at(.finalNorm, G)!
+        finalNormBias = at(.finalNormBias, P); finalNormBiasGrad = at(.finalNormBias, G)
+        positions = at(.positions, P); positionsGrad = at(.positions, G)
     }
 
     // MARK: initialisation
@@ -165,114 +136,64 @@ public final class Transformer {
     /// in_proj and w12; out_proj and w3 scaled down by √(2(layer+1)); norms γ=1, β=0.
     /// Each tensor draws from its own stream "init/<name>", so adding a tensor changes no other.
     public func initialize(seed: UInt64) {
-        let d = Float(config.dModel), h = Float(config.ffnHidden)
-        for slot in params.slots {
+        let c = config
+        let std = 1 / Float(c.dModel).squareRoot()
+        // nil: ones (norm gains); 0: zeros (every bias); else trunc_normal with that σ.
+        func fill(_ name: String, _ sigma: Float?) {
+            guard let slot = params.slot(name) else { return }
             let p = params.values.pointer + slot.offset
-            let name = slot.name
-            if name.hasSuffix("norm.weight") {
-                p.update(repeating: 1, count: slot.count)
-                continue
-            }
-            if name.hasSuffix(".bias") {  // norm and linear biases
-                p.update(repeating: 0, count: slot.count)
-                continue
-            }
-            var std = 1 / d.squareRoot()
-            if let layer = Transformer.layerIndex(name) {
-                let depth = (2 * Float(layer + 1)).squareRoot()
-                if name.hasSuffix("out_proj.weight") { std = std / depth }
-                if name.hasSuffix("w3.weight") { std = 1 / h.squareRoot() / depth }
-            }
+            guard let sigma else { p.update(repeating: 1, count: slot.count); return }
+            guard sigma > 0 else { p.update(repeating: 0, count: slot.count); return }
             var rng = RandomStream(seed: seed, name: "init/" + name)
-            for i in 0..<slot.count { p[i] = rng.truncatedNormal(std: std) }
+            for i in 0..<slot.count { p[i] = rng.truncatedNormal(std: sigma) }
         }
-    }
-
-    static func layerIndex(_ name: String) -> Int? {
-        guard name.hasPrefix("layers.") else { return nil }
-        let rest = name.dropFirst("layers.".count)
-        return Int(rest.prefix { $0.isNumber })
+        for g in TransformerWeights.Global.allCases {
+            switch g {
+            case .finalNorm: fill(g.name, nil)
+            case .finalNormBias: fill(g.name, 0)
+            case .embedding, .positions, .output: fill(g.name, std)
+            }
+        }
+        for l in 0..<c.nLayers {
+            let depth = (2 * Float(l + 1)).squareRoot()
+            for b in TransformerWeights.Block.allCases {
+                switch b {
+                case .attentionNorm, .ffnNorm: fill(b.name(layer: l), nil)
+                case .attentionNormBias, .ffnNormBias, .inProjBias, .outProjBias, .w12Bias, .w3Bias:
+                    fill(b.name(layer: l), 0)
+                case .inProj, .w12: fill(b.name(layer: l), std)
+                case .outProj: fill(b.name(layer: l), std / depth)
+                case .w3: fill(b.name(layer: l), 1 / Float(c.ffnHidden).squareRoot() / depth)
+                }
+            }
+        }
     }
 
     // MARK: forward
 
     /// Runs the network on `tokens` ([batch, seq], row-major) up to the final norm.
     public func forward(tokens: UnsafePointer<Int32>) {
-        let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
-        let P = params.values.pointer
+        let c = config, N = rows, d = c.dModel
         for i in 0..<N { lastTokens[i] = tokens[i] }
         timer.measure("embedding fwd") {
-            let x0 = layerActs.first?.resid ?? residOut
-            Embedding.forward(pool, ids: tokens, table: P + embedOffset, out: x0, rows: N, d: d)
-            if posOffset >= 0 {
-                for b in 0..<batch { addInPlace(x0 + b * seqLen * d, P + posOffset, count: seqLen * d) }
-            }
-        }
-        func bias(_ y: UnsafeMutablePointer<Float>, _ offset: Int, _ n: Int) {
-            if offset >= 0 { LinearBias.forward(pool, y: y, bias: P + offset, rows: N, n: n) }
-        }
-        for l in 0..<c.nLayers {
-            let w = layerParams[l], a = layerActs[l]
-            let next = l + 1 < c.nLayers ? layerActs[l + 1].resid : residOut
-            timer.measure("norm fwd") {
-                Norm.forward(
-                    c.norm, pool, x: a.resid, weight: P + w.norm1W, bias: w.norm1B >= 0 ? P + w.norm1B : nil,
-                    y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
-            }
-            timer.measure("linear fwd") {
-                Gemm.linearForward(pool, x: a.ln1, w: P + w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
-                bias(a.qkv, w.inProjB, c.qkvDim)
-            }
-            timer.measure("rope fwd") {
-                rope.apply(
-                    pool, a.qkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
-                    heads: c.nHeads + c.nKVHeads, inverse: false)
-            }
-            timer.measure("attention fwd") {
-                Attention.forward(pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, scratch: attScratch)
-            }
-            timer.measure("linear fwd") {
-                Gemm.linearForward(pool, x: a.att, w: P + w.outProj, y: a.residMid, m: N, k: att, n: d)
-                bias(a.residMid, w.outProjB, d)
-            }
-            timer.measure("residual fwd") {
-                addInPlace(a.residMid, a.resid, count: N * d)
-            }
-            timer.measure("norm fwd") {
-                Norm.forward(
-                    c.norm, pool, x: c.parallelResidual ? a.resid : a.residMid, weight: P + w.norm2W,
-                    bias: w.norm2B >= 0 ? P + w.norm2B : nil,
-                    y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
-            }
-            timer.measure("linear fwd") {
-                Gemm.linearForward(pool, x: a.ln2, w: P + w.w12, y: a.gu, m: N, k: d, n: g)
-                bias(a.gu, w.w12B, g)
-            }
-            timer.measure("mlp activation fwd") {
-                switch c.mlp {
-                case .swiglu: SwiGLU.forward(pool, gu: a.gu, z: a.z, rows: N, hidden: h)
-                case .gelu, .geluTanh: GELU.forward(pool, x: a.gu, y: a.z, count: N * h, tanh: c.mlp == .geluTanh)
+            Embedding.forward(pool, ids: tokens, table: embedding, out: stream[0], rows: N, d: d)
+            if let positions {
+                for b in 0..<batch {
+                    TransformerBlock.addInPlace(pool, stream[0] + b * seqLen * d, positions, count: seqLen * d)
                 }
             }
-            timer.measure("linear fwd") {
-                Gemm.linearForward(pool, x: a.z, w: P + w.w3, y: next, m: N, k: h, n: d)
-                bias(next, w.w3B, d)
-            }
-            timer.measure("residual fwd") {
-                addInPlace(next, a.residMid, count: N * d)
-            }
+        }
+        for l in 0..<c.nLayers {
+            let a = blockActs[l]
+            TransformerBlock.forward(
+                c, pool, blockWeights[l], rope: rope,
+                source: .sequences(attnShape, lse: a.lse, scratch: attScratch),
+                x: stream[l], out: stream[l + 1], acts: a, rows: N, timer: timer)
         }
         timer.measure("norm fwd") {
             Norm.forward(
-                c.norm, pool, x: residOut, weight: P + normFW, bias: normFB >= 0 ? P + normFB : nil,
+                c.norm, pool, x: stream[c.nLayers], weight: finalNorm, bias: finalNormBias.map { UnsafePointer($0) },
                 y: lnf, mean: lnfMean, rstd: lnfRstd, rows: N, d: d, eps: c.normEps)
-        }
-    }
-
-    /// y += x, split across the pool.
-    func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        pool.forEachChunk(count, grain: 1 << 16) { r in
-            Kernels.add(x + r.lowerBound, into: y + r.lowerBound, count: r.count)
         }
     }
 
@@ -283,7 +204,7 @@ public final class Transformer {
         let v = vocabulary ?? config.vocabSize
         precondition(v >= 1 && v <= config.vocabSize)
         return CrossEntropy.forwardBackward(
-            pool, x: lnf, w: params.values.pointer + outputOffset, targets: targets,
+            pool, x: lnf, w: output, targets: targets,
             ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: v,
             scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
             dx: nil, dw: nil)
@@ -292,14 +213,14 @@ public final class Transformer {
     /// Full logits `[batch·seq, V]` of the last forward (for tests and small evaluations).
     public func logits(into out: UnsafeMutablePointer<Float>) {
         Gemm.linearForward(
-            pool, x: lnf, w: params.values.pointer + outputOffset, y: out,
+            pool, x: lnf, w: output, y: out,
             m: rows, k: config.dModel, n: config.vocabSize)
     }
 
     /// Logits `[V]` at one row (batch·seq index) of the last forward.
     public func logits(row: Int, into out: UnsafeMutablePointer<Float>) {
         Gemm.linearForward(
-            pool, x: lnf + row * config.dModel, w: params.values.pointer + outputOffset, y: out,
+            pool, x: lnf + row * config.dModel, w: output, y: out,
             m: 1, k: config.dModel, n: config.vocabSize)
     }
 
@@ -309,32 +230,31 @@ public final class Transformer {
     /// `params.grads`, each counted target weighted by `scale`. Returns Σ losses (unscaled).
     public func lossAndBackward(targets: UnsafePointer<Int32>, ignoreIndex: Int32, scale: Float) -> Double {
         let c = config, N = rows, d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
-        let P = params.values.pointer, G = params.grads.pointer
-        func biasGrad(_ dy: UnsafePointer<Float>, _ offset: Int, _ n: Int) {
-            if offset >= 0 { LinearBias.backward(pool, dy: dy, db: G + offset, rows: N, n: n) }
+        func biasGrad(_ dy: UnsafePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ n: Int) {
+            if let db { LinearBias.backward(pool, dy: dy, db: db, rows: N, n: n) }
         }
         let total = timer.measure("output+loss fwd+bwd") {
             CrossEntropy.forwardBackward(
-                pool, x: lnf, w: P + outputOffset, targets: targets,
+                pool, x: lnf, w: output, targets: targets,
                 ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
                 scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
-                losses: tokenLosses, dx: dLn, dw: G + outputOffset)
+                losses: tokenLosses, dx: dLn, dw: outputGrad)
         }
         timer.measure("norm bwd") {
             Norm.backward(
-                c.norm, pool, dy: dLn, x: residOut, weight: P + normFW, mean: lnfMean, rstd: lnfRstd,
-                dx: dResid, accumulate: false, dWeight: G + normFW, dBias: normFB >= 0 ? G + normFB : nil,
+                c.norm, pool, dy: dLn, x: stream[c.nLayers], weight: finalNorm, mean: lnfMean, rstd: lnfRstd,
+                dx: dResid, accumulate: false, dWeight: finalNormGrad, dBias: finalNormBiasGrad,
                 rows: N, d: d)
         }
         for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
-            let w = layerParams[l], a = layerActs[l]
+            let w = blockWeights[l], dw = blockGrads[l], a = blockActs[l], x = stream[l]
             // FFN branch: out = residMid + z·W3ᵀ
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dResid, w: P + w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
+                Gemm.linearBackwardInput(pool, dy: dResid, w: w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: G + w.w3, m: N, k: h, n: d)
-                biasGrad(dResid, w.w3B, d)
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: dw.w3, m: N, k: h, n: d)
+                biasGrad(dResid, dw.w3Bias, d)
             }
             timer.measure("mlp activation bwd") {
                 switch c.mlp {
@@ -344,29 +264,29 @@ public final class Transformer {
                 }
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dGu, w: P + w.w12, dx: dLn, m: N, k: d, n: g, accumulate: false)
+                Gemm.linearBackwardInput(pool, dy: dGu, w: w.w12, dx: dLn, m: N, k: d, n: g, accumulate: false)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: G + w.w12, m: N, k: d, n: g)
-                biasGrad(dGu, w.w12B, g)
+                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: dw.w12, m: N, k: d, n: g)
+                biasGrad(dGu, dw.w12Bias, g)
             }
             timer.measure("norm bwd") {
                 // Sequential: Norm₂ read residMid, so its gradient joins dResid now. Parallel: it read
                 // the block input; kept aside and added once the attention branch is through.
                 let parallel = c.parallelResidual
                 Norm.backward(
-                    c.norm, pool, dy: dLn, x: parallel ? a.resid : a.residMid, weight: P + w.norm2W, mean: a.ln2Mean,
-                    rstd: a.ln2Rstd, dx: parallel ? dParallel : dResid, accumulate: !parallel, dWeight: G + w.norm2W,
-                    dBias: w.norm2B >= 0 ? G + w.norm2B : nil, rows: N, d: d)
+                    c.norm, pool, dy: dLn, x: parallel ? x : a.residMid, weight: w.ffnNorm, mean: a.ln2Mean,
+                    rstd: a.ln2Rstd, dx: parallel ? dParallel : dResid, accumulate: !parallel, dWeight: dw.ffnNorm,
+                    dBias: dw.ffnNormBias, rows: N, d: d)
             }
-            // Attention branch: residMid = resid + att·W_outᵀ
+            // Attention branch: residMid = x + att·W_outᵀ
             timer.measure("linear bwd") {
                 Gemm.linearBackwardInput(
-                    pool, dy: dResid, w: P + w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
+                    pool, dy: dResid, w: w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: G + w.outProj, m: N, k: att, n: d)
-                biasGrad(dResid, w.outProjB, d)
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: dw.outProj, m: N, k: att, n: d)
+                biasGrad(dResid, dw.outProjBias, d)
             }
             timer.measure("attention bwd") {
                 Attention.backward(
@@ -380,25 +300,27 @@ public final class Transformer {
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackwardInput(
-                    pool, dy: dQkv, w: P + w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
+                    pool, dy: dQkv, w: w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: G + w.inProj, m: N, k: d, n: c.qkvDim)
-                biasGrad(dQkv, w.inProjB, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
+                Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: dw.inProj, m: N, k: d, n: c.qkvDim)
+                biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
             }
             timer.measure("norm bwd") {
                 Norm.backward(
-                    c.norm, pool, dy: dLn, x: a.resid, weight: P + w.norm1W, mean: a.ln1Mean, rstd: a.ln1Rstd,
-                    dx: dResid, accumulate: true, dWeight: G + w.norm1W, dBias: w.norm1B >= 0 ? G + w.norm1B : nil,
+                    c.norm, pool, dy: dLn, x: x, weight: w.attentionNorm, mean: a.ln1Mean, rstd: a.ln1Rstd,
+                    dx: dResid, accumulate: true, dWeight: dw.attentionNorm, dBias: dw.attentionNormBias,
                     rows: N, d: d)
-                if c.parallelResidual { addInPlace(dResid, dParallel, count: N * d) }
+                if c.parallelResidual { TransformerBlock.addInPlace(pool, dResid, dParallel, count: N * d) }
             }
         }
         lastTokens.withUnsafeBufferPointer { ids in
-            Embedding.backward(pool, ids: ids.baseAddress!, dOut: dResid, dTable: G + embedOffset, rows: N, d: d)
+            Embedding.backward(pool, ids: ids.baseAddress!, dOut: dResid, dTable: embeddingGrad, rows: N, d: d)
         }
-        if posOffset >= 0 {
-            for b in 0..<batch { addInPlace(G + posOffset, dResid + b * seqLen * d, count: seqLen * d) }
+        if let positionsGrad {
+            for b in 0..<batch {
+                TransformerBlock.addInPlace(pool, positionsGrad, dResid + b * seqLen * d, count: seqLen * d)
+            }
         }
         return total
     }

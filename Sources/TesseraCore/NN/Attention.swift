@@ -70,6 +70,32 @@ public enum Attention {
         }
     }
 
+    /// One query row against cached keys and values of positions 0..<count (decoding), written
+    /// into `out` ([H·hd]): for query head h and its KV head h / (H/Hkv),
+    ///     out_h = softmax(q_h · Kᵀ / √hd) · V        over the `count` cached rows,
+    /// keys and values laid out [position, Hkv·hd]. `scores` holds `count` floats. O(count) per
+    /// head, no matrix products: one row is too small for a GEMM to pay off.
+    public static func decode(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        count: Int, heads: Int, kvHeads: Int, headDim hd: Int,
+        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        let kvDim = kvHeads * hd, group = heads / kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        for head in 0..<heads {
+            let q = query + head * hd, g = head / group
+            for j in 0..<count { scores[j] = Kernels.dot(q, keys + j * kvDim + g * hd, count: hd) * scale }
+            let mx = Kernels.max(scores, count: count)
+            let sum = Kernels.expShiftSum(scores, scores, count: count, shift: mx)
+            let o = out + head * hd
+            o.update(repeating: 0, count: hd)
+            for j in 0..<count {
+                let w = scores[j] / sum, v = values + j * kvDim + g * hd
+                for i in 0..<hd { o[i] += w * v[i] }
+            }
+        }
+    }
+
     /// Writes dq, dk, dv (before RoPE's inverse) into `dqkv`, overwriting it.
     public static func backward(
         _ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,

@@ -14,6 +14,8 @@ public enum SizeLimits {
     public static let maxSequenceLength = 1 << 20
     /// Rows (batch × sequence) of one forward pass.
     public static let maxRows = 1 << 24
+    /// Worker threads of one process (configs and --threads).
+    public static let maxThreads = 1_024
 
     /// Bytes the machine can give now: MemAvailable from /proc/meminfo, else physical memory.
     public static func availableMemory(meminfo path: String = "/proc/meminfo") -> Int {

@@ -15,15 +15,15 @@ public final class ImageTokenizer {
     /// `useEMA: false` loads the raw training weights even when EMA weights exist.
     public init(path: String, maxBatch: Int, pool: Parallel, useEMA: Bool = true) throws {
         let dir = try Checkpoint.resolve(path, role: "the image tokenizer")
-        let configPath = (dir as NSString).appendingPathComponent("config.json")
+        let configPath = dir.appendingPathComponent("config.json")
         guard FileIO.exists(configPath) else {
             throw TesseraError.data(file: configPath, "missing: not a tokenizer checkpoint")
         }
         let vq = try VQTrainConfig.load(json: configPath)
         config = vq.model
         checkpoint = dir
-        let ema = (dir as NSString).appendingPathComponent("ema.safetensors")
-        weightsFile = useEMA && FileIO.exists(ema) ? ema : (dir as NSString).appendingPathComponent("model.safetensors")
+        let ema = dir.appendingPathComponent("ema.safetensors")
+        weightsFile = useEMA && FileIO.exists(ema) ? ema : dir.appendingPathComponent("model.safetensors")
         model = MoVQModel(config: config, maxBatch: maxBatch, pool: pool)
         try Checkpoint.loadParameters(file: weightsFile, into: model.params)
         hash = TokenShards.fnv1a(try FileIO.read(weightsFile))
@@ -81,9 +81,7 @@ public final class ImageTokenizer {
 extension ImageTokenizer {
     /// Whether `path` (a checkpoint or run directory) holds an image tokenizer (config task: vq).
     public static func isImageTokenizer(_ path: String) throws -> Bool {
-        if FileIO.exists((path as NSString).appendingPathComponent("config.json")) {
-            return try RunDirectory.savedTask(path) == "vq"
-        }
+        if FileIO.exists(path.appendingPathComponent("config.json")) { return try RunDirectory.savedTask(path) == "vq" }
         guard let newest = Checkpoint.list(runDir: path).first else { return false }
         return try RunDirectory.savedTask(newest.path) == "vq"
     }

@@ -8,11 +8,11 @@ public enum TokenizerFiles {
     /// tokenizer.json; any other JSON object is a GPT-2 vocab.json with `merges.txt` beside it.
     public static func load(_ path: String) throws -> BPETokenizer {
         if FileIO.isDirectory(path) {
-            let inner = (path as NSString).appendingPathComponent("tokenizer.json")
+            let inner = path.appendingPathComponent("tokenizer.json")
             if FileIO.exists(inner) { return try load(inner) }
             // A run directory: its newest complete checkpoint's tokenizer.
             if let newest = Checkpoint.list(runDir: path).first {
-                let file = (newest.path as NSString).appendingPathComponent("tokenizer.json")
+                let file = newest.path.appendingPathComponent("tokenizer.json")
                 if FileIO.exists(file) { return try load(file) }
             }
             throw TesseraError.data(file: path, "directory has no tokenizer.json (nor a run checkpoint with one)")
@@ -23,7 +23,7 @@ public enum TokenizerFiles {
             throw TesseraError.data(file: path, "not a JSON object (expected tokenizer.json or vocab.json)")
         }
         if root["model"] is [String: Any] { return try fromTokenizerJSON(root, path: path) }
-        let merges = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("merges.txt")
+        let merges = path.deletingLastPathComponent.appendingPathComponent("merges.txt")
         return try fromVocabAndMerges(vocab: root, vocabPath: path, mergesPath: merges)
     }
 

@@ -51,19 +51,19 @@ public enum AlignmentTraining {
     /// and summary.json. Returns the summary.
     public static func run(
         checkpoint: String, codesDir: String, to dir: String, options o: Options, pool: Parallel,
-        log: (String) -> Void
-    ) throws -> [String: Any] {
+        log: @escaping (String) -> Void
+    ) throws -> AlignmentSummary {
         let ckpt = try Checkpoint.resolve(checkpoint, role: "--checkpoint")
-        let model = try TrainConfig.load(json: (ckpt as NSString).appendingPathComponent("config.json")).model
-        let tokPath = (ckpt as NSString).appendingPathComponent("tokenizer.json")
+        let model = try TrainConfig.load(json: ckpt.appendingPathComponent("config.json")).model
+        let tokPath = ckpt.appendingPathComponent("tokenizer.json")
         guard FileIO.exists(tokPath) else {
             throw TesseraError.data(
                 file: ckpt, "has no tokenizer.json: the probe embeds captions with the text LM's own tokenizer")
         }
         let tokenizer = try TokenizerFiles.load(tokPath)
         let d = model.dModel
-        let table = try SafetensorsFile(path: (ckpt as NSString).appendingPathComponent("model.safetensors")).floats(
-            "tok_embeddings.weight")
+        let table = try SafetensorsFile(path: ckpt.appendingPathComponent("model.safetensors")).floats(
+            TransformerWeights.Global.embedding.name)
         let textRows = tokenizer.vocabSize
         guard table.count >= textRows * d else {
             throw TesseraError.data(file: ckpt, "tok_embeddings has fewer rows than the tokenizer's \(textRows)")
@@ -97,74 +97,10 @@ public enum AlignmentTraining {
         }
         let probe = AlignmentProbe(
             codebookSize: m.codebookSize, dim: d, codesPerImage: per, initialRows: nil, seed: o.seed, pool: pool)
-        let adam = AdamW(store: probe.params, config: AdamWConfig(beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0))
-        let schedule = LRSchedule(baseLR: o.lr, minLR: o.minLR, warmupSteps: o.warmup, totalSteps: o.steps)
-        let order = EpochOrder(count: train.count, seed: o.seed, name: "align/train")
-        let nv = min(n, val.count)
-        let scratch = FloatBuffer(count: 2 * n * n + 2 * n * d + 16)
-        let text = FloatBuffer(count: n * d)
-        let metrics = try FileIO.LineWriter(path: (dir as NSString).appendingPathComponent("metrics.jsonl"))
-        var last: [String: Any] = [:]
-        let valFloor = ContrastiveFloor.floor(
-            imageKeys: Array(val.imageKeys.prefix(nv)), textKeys: Array(val.textKeys.prefix(nv)))
-        var best = [Int32](repeating: 0, count: max(nv, 1))
-        func evaluate() -> (loss: Double, accuracy: Double, retrieval: Double, chance: Double)? {
-            guard nv >= 2 else { return nil }
-            probe.params.zeroGrads()
-            let r = val.text.withUnsafeBufferPointer { t in
-                best.withUnsafeMutableBufferPointer {
-                    probe.lossAndGradients(
-                        codes: Array(val.codes.prefix(nv)), text: t.baseAddress!, scratch: scratch.pointer,
-                        best: $0.baseAddress!)
-                }
-            }
-            let ret = ContrastiveFloor.retrieval(best: best, textKeys: Array(val.textKeys.prefix(nv)))
-            return (r.loss, r.accuracy, ret.hits, ret.chance)
-        }
-        for step in 0..<o.steps {
-            var batch: [ArraySlice<Int32>] = [], imageKeys: [[Int32]] = [], textKeys: [[Int32]] = []
-            batch.reserveCapacity(n); imageKeys.reserveCapacity(n); textKeys.reserveCapacity(n)
-            for b in 0..<n {
-                let i = order.index(step * n + b)
-                batch.append(train.codes[i])
-                imageKeys.append(train.imageKeys[i]); textKeys.append(train.textKeys[i])
-                train.text.withUnsafeBufferPointer {
-                    (text.pointer + b * d).update(from: $0.baseAddress! + i * d, count: d)
-                }
-            }
-            probe.params.zeroGrads()
-            let r = probe.lossAndGradients(codes: batch, text: text.pointer, scratch: scratch.pointer)
-            guard r.loss.isFinite else {
-                throw TesseraError.divergence("alignment loss is \(r.loss) at step \(step + 1)")
-            }
-            adam.update(lr: schedule.lr(at: step), pool: pool)
-            let ls = probe.params.value("logit_scale")
-            ls[0] = min(ls[0], AlignmentProbe.maxLogScale)
-            var row: [String: Any] = [
-                "step": step + 1, "loss": r.loss, "accuracy": r.accuracy, "temperature": probe.temperature,
-                "logit_scale": Double(probe.logScale), "lr": schedule.lr(at: step),
-                "loss_floor": ContrastiveFloor.floor(imageKeys: imageKeys, textKeys: textKeys),
-            ]
-            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps, let v = evaluate() {
-                row["val_loss"] = v.loss; row["val_accuracy"] = v.accuracy; row["val_batch"] = nv
-                row["val_loss_floor"] = valFloor; row["val_retrieval"] = v.retrieval;
-                row["val_retrieval_chance"] = v.chance
-            }
-            metrics.write(MetricsLog.line(row))
-            if (step + 1) % o.evalEvery == 0 || step + 1 == o.steps {
-                log(
-                    String(
-                        format: "step %d/%d  loss %.4f  in-batch top-1 %.1f%% (chance %.2f%%)  temperature %.4f",
-                        step + 1, o.steps, r.loss,
-                        100 * r.accuracy, 100 / Double(n), probe.temperature)
-                        + (row["val_loss"].map {
-                            String(
-                                format: "  val loss %.4f, top-1 %.1f%%", $0 as! Double,
-                                100 * (row["val_accuracy"] as! Double))
-                        } ?? ""))
-            }
-            last = row
-        }
+        let trainer = AlignmentTrainer(probe: probe, train: train, val: val, d: d, options: o, pool: pool)
+        // The probe's own summary.json (AlignmentSummary, below) replaces the lifecycle's; a failed
+        // probe leaves no directory behind (FileIO.buildDirectory), so there is no ending to record.
+        _ = try RunLifecycle(runDir: dir, log: log, writesSummary: false).run { trainer }
         // Nearest text tokens of every code, as text.
         let nearest = table.withUnsafeBufferPointer {
             probe.nearestTextTokens(textTable: $0.baseAddress!, textRows: textRows, k: o.nearest)
@@ -180,14 +116,13 @@ public enum AlignmentTraining {
                     }.joined(separator: "\t"))
         }
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("nearest.tsv"),
-            data: Data((lines.joined(separator: "\n") + "\n").utf8))
+            dir.appendingPathComponent("nearest.tsv"), data: Data((lines.joined(separator: "\n") + "\n").utf8))
         let meta = [
             "source_checkpoint": ckpt, "tokenizer_hash": TokenShards.fnv1a(try FileIO.read(tokPath)),
             "image_tokenizer_hash": m.tokenizerHash, "codebook_size": String(m.codebookSize), "d_model": String(d),
         ]
         try SafetensorsWriter.write(
-            path: (dir as NSString).appendingPathComponent("image_rows.safetensors"),
+            path: dir.appendingPathComponent("image_rows.safetensors"),
             tensors: [
                 SafetensorsTensor(
                     name: "image_embeddings", shape: [m.codebookSize, d], f32: probe.params.value("image_embeddings"))
@@ -200,18 +135,17 @@ public enum AlignmentTraining {
         let content = AlignmentProbe.captionWordShare(
             nearest: firsts, captions: trainCaptions, vocabulary: textRows,
             stopWords: o.stopWords, decode: decodeOne)
-        var summary = last
-        summary.merge([
-            "checkpoint": ckpt, "codes": codesDir, "batch": n, "train_images": train.count, "val_images": val.count,
-            "chance_top1": 1 / Double(n), "nearest_caption_word_share": share.codes,
-            "vocabulary_caption_word_share": share.vocabulary, "caption_words": share.words,
-            "nearest_content_word_share": content.codes, "vocabulary_content_word_share": content.vocabulary,
-            "content_words": content.words, "stop_words": o.stopWords.count,
-            "seed": Int(o.seed), "shuffled_captions": o.shuffleCaptions,
-        ]) { a, _ in a }
+        guard let last = trainer.last else { throw TesseraError.config("the alignment probe needs at least one step") }
+        let summary = AlignmentSummary(
+            last: last, checkpoint: ckpt, codes: codesDir, batch: n, trainImages: train.count,
+            valImages: val.count, chanceTop1: 1 / Double(n), nearestCaptionWordShare: share.codes,
+            vocabularyCaptionWordShare: share.vocabulary, captionWords: share.words,
+            nearestContentWordShare: content.codes, vocabularyContentWordShare: content.vocabulary,
+            contentWords: content.words, stopWords: o.stopWords.count, seed: Int(o.seed),
+            shuffledCaptions: o.shuffleCaptions)
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("summary.json"),
-            data: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]))
+            dir.appendingPathComponent("summary.json"),
+            data: try MetricsLog.encoder(pretty: true).encode(summary))
         return summary
     }
 }

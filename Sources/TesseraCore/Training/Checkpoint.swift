@@ -13,8 +13,14 @@ public struct TrainState: Codable, Equatable {
     public var configHash: String
     public var seed: UInt64
     public var lastLoss: Double?
+    /// The best held-out figure so far: the lowest loss of a language model…
     public var bestValLoss: Double?
+    /// …or the highest PSNR of an image tokenizer (whose checkpoints before this field stored
+    /// −PSNR in best_val_loss), and the step it was measured at.
+    public var bestValPSNR: Double?
     public var bestValStep: Int?
+    /// Images seen by an image tokenizer (tokens_seen counts tokens of language models only).
+    public var imagesSeen: Int?
     /// Positions of the random streams the next step reads ("data/train" counter). Derivable from
     /// `step`, recorded so a checkpoint says where its data stands.
     public var rng: [String: UInt64] = [:]
@@ -31,7 +37,8 @@ public struct TrainState: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, adamStep = "adam_step", tokensSeen = "tokens_seen"
         case elapsedSeconds = "elapsed_s", configHash = "config_hash", seed, lastLoss = "last_loss"
-        case bestValLoss = "best_val_loss", bestValStep = "best_val_step", rng
+        case bestValLoss = "best_val_loss", bestValPSNR = "best_val_psnr", bestValStep = "best_val_step", rng
+        case imagesSeen = "images_seen"
     }
 }
 
@@ -57,9 +64,7 @@ public enum Checkpoint {
 
     public static func name(step: Int) -> String { String(format: "step_%08d", step) }
 
-    public static func directory(runDir: String) -> String {
-        (runDir as NSString).appendingPathComponent("checkpoints")
-    }
+    public static func directory(runDir: String) -> String { runDir.appendingPathComponent("checkpoints") }
 
     /// Complete checkpoints of a run, newest first.
     public static func list(runDir: String) -> [(step: Int, path: String)] {
@@ -67,8 +72,8 @@ public enum Checkpoint {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
         return names.compactMap { n -> (Int, String)? in
             guard n.hasPrefix("step_"), let s = Int(n.dropFirst(5)) else { return nil }
-            let p = (dir as NSString).appendingPathComponent(n)
-            return FileIO.exists((p as NSString).appendingPathComponent(marker)) ? (s, p) : nil
+            let p = dir.appendingPathComponent(n)
+            return FileIO.exists(p.appendingPathComponent(marker)) ? (s, p) : nil
         }.sorted { $0.0 > $1.0 }
     }
 
@@ -77,10 +82,9 @@ public enum Checkpoint {
         let dir = directory(runDir: runDir)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
         return names.filter { n in
-            let p = (dir as NSString).appendingPathComponent(n)
-            return n.hasPrefix(".tmp-")
-                || (n.hasPrefix("step_") && !FileIO.exists((p as NSString).appendingPathComponent(marker)))
-        }.map { (dir as NSString).appendingPathComponent($0) }
+            let p = dir.appendingPathComponent(n)
+            return n.hasPrefix(".tmp-") || (n.hasPrefix("step_") && !FileIO.exists(p.appendingPathComponent(marker)))
+        }.map { dir.appendingPathComponent($0) }
     }
 
     public static func save(
@@ -108,11 +112,11 @@ public enum Checkpoint {
     ) throws -> String {
         let dir = directory(runDir: runDir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let final = (dir as NSString).appendingPathComponent(name(step: state.step))
-        let tmp = (dir as NSString).appendingPathComponent(".tmp-\(name(step: state.step))-\(getpid())")
+        let final = dir.appendingPathComponent(name(step: state.step))
+        let tmp = dir.appendingPathComponent(".tmp-\(name(step: state.step))-\(getpid())")
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
-        func at(_ f: String) -> String { (tmp as NSString).appendingPathComponent(f) }
+        func at(_ f: String) -> String { tmp.appendingPathComponent(f) }
 
         try SafetensorsWriter.write(
             path: at("model.safetensors"),
@@ -141,7 +145,7 @@ public enum Checkpoint {
         // The marker, written last, records a CRC-32 of every file, so a flipped bit is caught on load.
         let sums = try checksums(final)
         let json = try JSONSerialization.data(withJSONObject: ["crc32": sums], options: [.prettyPrinted, .sortedKeys])
-        try FileIO.writeAtomically((final as NSString).appendingPathComponent(marker), data: json)
+        try FileIO.writeAtomically(final.appendingPathComponent(marker), data: json)
         return final
     }
 
@@ -165,7 +169,7 @@ public enum Checkpoint {
         var out: [String: String] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         where name != marker && !name.hasPrefix(".") {
-            let path = (dir as NSString).appendingPathComponent(name)
+            let path = dir.appendingPathComponent(name)
             guard !FileIO.isDirectory(path) else { continue }
             out[name] = try crc32(file: path)
         }
@@ -174,7 +178,7 @@ public enum Checkpoint {
 
     /// The checksums a checkpoint's marker records (nil for a marker written before checksums: "ok").
     public static func recordedChecksums(_ dir: String) throws -> [String: String]? {
-        let path = (dir as NSString).appendingPathComponent(marker)
+        let path = dir.appendingPathComponent(marker)
         let data = try FileIO.read(path)
         if data.starts(with: Data("ok".utf8)) { return nil }
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -191,7 +195,7 @@ public enum Checkpoint {
         guard let sums = try recordedChecksums(dir) else { return }
         for name in (files ?? sums.keys.sorted()) {
             guard let want = sums[name] else { continue }
-            let path = (dir as NSString).appendingPathComponent(name)
+            let path = dir.appendingPathComponent(name)
             guard FileIO.exists(path) else {
                 throw TesseraError.data(file: path, "is missing from its checkpoint (its checksum is recorded)")
             }
@@ -206,7 +210,7 @@ public enum Checkpoint {
     }
 
     public static func loadState(_ path: String) throws -> TrainState {
-        let file = (path as NSString).appendingPathComponent("state.json")
+        let file = path.appendingPathComponent("state.json")
         let data = try FileIO.read(file)
         do {
             let s = try JSONDecoder().decode(TrainState.self, from: data)
@@ -224,7 +228,7 @@ public enum Checkpoint {
     /// Loads weights into `model` by name; every parameter must be present with its exact shape,
     /// and no tensor may be left unused.
     public static func loadWeights(_ path: String, into model: Transformer) throws {
-        try loadParameters(file: (path as NSString).appendingPathComponent("model.safetensors"), into: model.params)
+        try loadParameters(file: path.appendingPathComponent("model.safetensors"), into: model.params)
     }
 
     /// Reads every parameter of `store` from a safetensors file by name and shape. Tensors the
@@ -235,9 +239,9 @@ public enum Checkpoint {
     public static func loadParameters(
         file: String, into p: ParameterStore, ignore: (String) -> Bool = { _ in false }
     ) throws {
-        let dir = (file as NSString).deletingLastPathComponent
-        if FileIO.exists((dir as NSString).appendingPathComponent(marker)) {
-            try verifyChecksums(dir, files: [(file as NSString).lastPathComponent])
+        let dir = file.deletingLastPathComponent
+        if FileIO.exists(dir.appendingPathComponent(marker)) {
+            try verifyChecksums(dir, files: [file.lastPathComponent])
         }
         let st = try SafetensorsFile(path: file)
         for s in p.slots {
@@ -274,13 +278,13 @@ public enum Checkpoint {
     }
 
     public static func loadOptimizer(_ path: String, into adam: AdamW) throws {
-        try loadOptimizer(file: (path as NSString).appendingPathComponent("optimizer.safetensors"), into: adam)
+        try loadOptimizer(file: path.appendingPathComponent("optimizer.safetensors"), into: adam)
     }
 
     public static func loadOptimizer(file: String, into adam: AdamW) throws {
-        let dir = (file as NSString).deletingLastPathComponent
-        if FileIO.exists((dir as NSString).appendingPathComponent(marker)) {
-            try verifyChecksums(dir, files: [(file as NSString).lastPathComponent])
+        let dir = file.deletingLastPathComponent
+        if FileIO.exists(dir.appendingPathComponent(marker)) {
+            try verifyChecksums(dir, files: [file.lastPathComponent])
         }
         let st = try SafetensorsFile(path: file)
         for g in adam.groups {
@@ -317,6 +321,8 @@ public enum Checkpoint {
         let found = list(runDir: runDir)
         if found.isEmpty {
             log("resume: no complete checkpoint in \(runDir) yet; starting from step 0")
+            // Rows an attempt logged before its first checkpoint belong to no state; drop them.
+            if writes { try MetricsLog.truncate(runDir: runDir, afterStep: 0) }
             return nil
         }
         var failures: [String] = []
@@ -356,7 +362,7 @@ public enum Checkpoint {
         for (i, c) in list(runDir: runDir).enumerated() where i >= keepLast {
             if milestoneEvery > 0 && c.step % milestoneEvery == 0 { continue }
             // Remove the marker first: a crash mid-delete leaves an incomplete (ignored) directory.
-            unlink((c.path as NSString).appendingPathComponent(marker))
+            unlink(c.path.appendingPathComponent(marker))
             try? FileManager.default.removeItem(atPath: c.path)
         }
     }
@@ -365,7 +371,7 @@ public enum Checkpoint {
 extension Checkpoint {
     /// The vocabulary layout a text-to-image checkpoint was trained with (nil for text-only ones).
     public static func layout(_ path: String) throws -> VocabularyLayout? {
-        let file = (path as NSString).appendingPathComponent("layout.json")
+        let file = path.appendingPathComponent("layout.json")
         guard FileIO.exists(file) else { return nil }
         return try VocabularyLayout(json: try JSONSerialization.jsonObject(with: try FileIO.read(file)), file: file)
     }
@@ -375,7 +381,7 @@ extension Checkpoint {
     /// A checkpoint directory as given, or a run directory's newest complete checkpoint; `role`
     /// names the path in the error (e.g. "init.from").
     public static func resolve(_ path: String, role: String) throws -> String {
-        if FileIO.exists((path as NSString).appendingPathComponent("model.safetensors")) { return path }
+        if FileIO.exists(path.appendingPathComponent("model.safetensors")) { return path }
         guard let newest = list(runDir: path).first else {
             throw TesseraError.data(
                 file: path,

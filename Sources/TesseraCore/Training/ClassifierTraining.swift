@@ -33,7 +33,7 @@ public enum ClassifierTraining {
 
     public static func train(
         train: ImageSet, val: ImageSet, options o: Options, pool: Parallel, file: String,
-        log: (String) -> Void
+        log: @escaping (String) -> Void
     ) throws -> Result {
         let classes = Array(Set(train.captions)).sorted()
         guard classes.count >= 2 else {
@@ -50,37 +50,11 @@ public enum ClassifierTraining {
         let model = ImageClassifier(
             side: train.side, classes: classes.count, width: o.width, maxBatch: o.batch, pool: pool)
         model.initialize(seed: o.seed)
-        let adam = AdamW(
-            store: model.params, config: AdamWConfig(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay),
-            decays: { $0.hasSuffix(".weight") && !$0.hasPrefix("norm") })
-        let schedule = LRSchedule(baseLR: o.lr, minLR: o.minLR, warmupSteps: o.warmup, totalSteps: o.steps)
-        let order = EpochOrder(count: train.count, seed: o.seed, name: "classifier/train")
-        let input = FloatBuffer(count: o.batch * train.imageSize)
-        var indices = [Int](repeating: 0, count: o.batch), labels = [Int32](repeating: 0, count: o.batch)
-        var runningLoss = 0.0, runningCorrect = 0, seen = 0
-        for step in 0..<o.steps {
-            for b in 0..<o.batch { indices[b] = order.index(step * o.batch + b); labels[b] = trainLabels[indices[b]] }
-            train.fill(indices, into: input.pointer)
-            model.params.zeroGrads()
-            model.forward(input.pointer, batch: o.batch)
-            let (loss, correct) = model.loss(labels: labels, backward: true)
-            guard loss.isFinite else { throw TesseraError.divergence("classifier loss is \(loss) at step \(step + 1)") }
-            adam.update(lr: schedule.lr(at: step), pool: pool)
-            runningLoss += loss; runningCorrect += correct; seen += 1
-            if (step + 1) % 100 == 0 || step + 1 == o.steps {
-                log(
-                    String(
-                        format: "step %d/%d  loss %.4f  train accuracy %.1f%%", step + 1, o.steps,
-                        runningLoss / Double(seen),
-                        100 * Double(runningCorrect) / Double(seen * o.batch)))
-                runningLoss = 0; runningCorrect = 0; seen = 0
-            }
-        }
-        let predictions = predict(model, val)
-        let right = zip(predictions, valLabels).filter { $0 == $1 }.count
-        return Result(
-            model: model, classes: classes, valAccuracy: Double(right) / Double(max(1, val.count)), valImages: val.count
-        )
+        let trainer = ClassifierTrainer(
+            model: model, train: train, val: val, trainLabels: trainLabels, valLabels: valLabels,
+            options: o, pool: pool)
+        _ = try RunLifecycle(runDir: nil, log: log).run { trainer }
+        return Result(model: model, classes: classes, valAccuracy: trainer.valAccuracy, valImages: val.count)
     }
 
     /// Predicted class and pooled features of every image of `set`.
@@ -113,15 +87,14 @@ public enum ClassifierTraining {
             tensors.append(
                 SafetensorsTensor(name: s.name, shape: s.shape, f32: r.model.params.values.pointer + s.offset))
         }
-        try SafetensorsWriter.write(
-            path: (dir as NSString).appendingPathComponent("classifier.safetensors"), tensors: tensors)
+        try SafetensorsWriter.write(path: dir.appendingPathComponent("classifier.safetensors"), tensors: tensors)
         let meta: [String: Any] = [
             "format": "tessera-image-classifier", "format_version": 1, "classes": r.classes,
             "side": r.model.side, "width": r.model.width, "val_accuracy": r.valAccuracy,
             "val_images": r.valImages, "dataset": dataset, "steps": o.steps, "batch": o.batch, "seed": Int(o.seed),
         ]
         try FileIO.writeAtomically(
-            (dir as NSString).appendingPathComponent("classifier.json"),
+            dir.appendingPathComponent("classifier.json"),
             data: try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]))
     }
 
@@ -129,7 +102,7 @@ public enum ClassifierTraining {
     public static func load(
         _ dir: String, maxBatch: Int, pool: Parallel
     ) throws -> (model: ImageClassifier, classes: [String]) {
-        let json = (dir as NSString).appendingPathComponent("classifier.json")
+        let json = dir.appendingPathComponent("classifier.json")
         guard let o = try JSONSerialization.jsonObject(with: try FileIO.read(json)) as? [String: Any],
             o["format"] as? String == "tessera-image-classifier", let classes = o["classes"] as? [String],
             classes.count >= 2,
@@ -140,8 +113,7 @@ public enum ClassifierTraining {
             throw TesseraError.data(file: json, "not a Tessera image classifier (needs format, classes, side, width)")
         }
         let model = ImageClassifier(side: side, classes: classes.count, width: width, maxBatch: maxBatch, pool: pool)
-        try Checkpoint.loadParameters(
-            file: (dir as NSString).appendingPathComponent("classifier.safetensors"), into: model.params)
+        try Checkpoint.loadParameters(file: dir.appendingPathComponent("classifier.safetensors"), into: model.params)
         return (model, classes)
     }
 }

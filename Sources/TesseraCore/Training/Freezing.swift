@@ -11,13 +11,15 @@ public enum Freezing {
     /// Globs of the trainable tensors for `spec` (a preset name or globs) in a model of `layers` layers.
     public static func patterns(_ spec: [String], layers: Int) -> [String] {
         guard spec.count == 1, presets.contains(spec[0]) else { return spec }
-        let embed = ["tok_embeddings.weight", "output.weight"]
-        let norms = embed + ["*norm.weight", "*norm.bias", "pos_embeddings.weight"]
+        typealias G = TransformerWeights.Global
+        let embed = [G.embedding.name, G.output.name]
+        // Every norm of the model: the blocks' two and the final one, weights and biases.
+        let norms = embed + ["*" + G.finalNorm.name, "*" + G.finalNormBias.name, G.positions.name]
         switch spec[0] {
         case "embed-output": return embed
         case "embed-output-norms": return norms
         case "first-half": return norms + (0..<(layers / 2)).map { "layers.\($0).*" }
-        case "ffn": return norms + ["layers.*.feed_forward.*"]
+        case "ffn": return norms + ["layers.*.feed_forward.*"]  // TransformerWeights.Block.w12, .w3 and their biases
         default: return ["*"]
         }
     }

@@ -24,7 +24,7 @@ public enum PretrainedInit {
         tokenizer: String?
     ) throws -> Report {
         let dir = try Checkpoint.resolve(path, role: "init.from")
-        let source = try TrainConfig.load(json: (dir as NSString).appendingPathComponent("config.json")).model
+        let source = try TrainConfig.load(json: dir.appendingPathComponent("config.json")).model
         let c = model.config
         var mismatch: [String] = []
         if source.dModel != c.dModel { mismatch.append("d_model \(source.dModel) vs \(c.dModel)") }
@@ -50,14 +50,14 @@ public enum PretrainedInit {
                 "init.from \(dir) has \(source.vocabSize) vocabulary rows; the data's text ids need \(shared)")
         }
         // Text ids must mean the same tokens in both: compare the tokenizers when both are files.
-        let srcTok = (dir as NSString).appendingPathComponent("tokenizer.json")
+        let srcTok = dir.appendingPathComponent("tokenizer.json")
         if let tokenizer, FileIO.exists(srcTok), FileIO.exists(tokenizer),
             TokenShards.fnv1a(try FileIO.read(srcTok)) != TokenShards.fnv1a(try FileIO.read(tokenizer))
         {
             throw TesseraError.data(
                 file: tokenizer, "is not the tokenizer of init.from (\(srcTok)); text ids would change meaning")
         }
-        let file = (dir as NSString).appendingPathComponent("model.safetensors")
+        let file = dir.appendingPathComponent("model.safetensors")
         let st = try SafetensorsFile(path: file)
         let d = c.dModel
         let std = configured > 0 ? Float(configured) : 1 / Float(d).squareRoot()
@@ -67,7 +67,9 @@ public enum PretrainedInit {
                 throw TesseraError.data(file: file, "missing tensor \"\(slot.name)\"")
             }
             let dst = model.params.values.pointer + slot.offset
-            if slot.name == "tok_embeddings.weight" || slot.name == "output.weight" {
+            if slot.name == TransformerWeights.Global.embedding.name
+                || slot.name == TransformerWeights.Global.output.name
+            {
                 guard e.shape == [source.vocabSize, d] else {
                     throw TesseraError.data(file: file, "tensor \"\(slot.name)\" has shape \(e.shape)")
                 }
@@ -101,7 +103,7 @@ extension PretrainedInit {
         from dir: String, to model: Transformer, layout: VocabularyLayout?,
         tokenizer: String?, imageTokenizerHash: String?
     ) throws -> (rows: Int, scale: Float) {
-        let file = (dir as NSString).appendingPathComponent("image_rows.safetensors")
+        let file = dir.appendingPathComponent("image_rows.safetensors")
         guard let layout else {
             throw TesseraError.config("init.aligned needs text-to-image shards (tokenize pairs) as data.train")
         }
@@ -124,7 +126,7 @@ extension PretrainedInit {
                 file: file, "was aligned on codes of image tokenizer \(want); the run's shards use \(have)")
         }
         let rows = try st.floats("image_embeddings")
-        let table = model.params.value("tok_embeddings.weight")
+        let table = model.params.value(.embedding)!
         let scale =
             meanNorm(table, rows: T, d: d)
             / max(rows.withUnsafeBufferPointer { meanNorm($0.baseAddress!, rows: K, d: d) }, 1e-12)
@@ -142,7 +144,7 @@ extension PretrainedInit {
             throw TesseraError.config("init.match_norm needs text-to-image shards (tokenize pairs) as data.train")
         }
         let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
-        let table = model.params.value("tok_embeddings.weight")
+        let table = model.params.value(.embedding)!
         let scale = meanNorm(table, rows: T, d: d) / max(meanNorm(table + T * d, rows: K, d: d), 1e-12)
         for i in 0..<(K * d) { table[T * d + i] *= scale }
         return (K, scale)

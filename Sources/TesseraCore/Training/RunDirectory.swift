@@ -4,15 +4,15 @@ import Foundation
 /// A new run refuses an existing non-empty directory unless told to overwrite it; a resume
 /// requires the directory and its config.json.
 public enum RunDirectory {
-    public static func configPath(_ dir: String) -> String { (dir as NSString).appendingPathComponent("config.json") }
+    public static func configPath(_ dir: String) -> String { dir.appendingPathComponent("config.json") }
 
     /// Default name: runs/<config file stem>-<UTC timestamp>.
     public static func defaultPath(configFile: String, root: String = "runs") -> String {
-        let stem = ((configFile as NSString).lastPathComponent as NSString).deletingPathExtension
+        let stem = configFile.lastPathComponent.deletingPathExtension
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.timeZone = TimeZone(identifier: "UTC")
-        return (root as NSString).appendingPathComponent("\(stem)-\(f.string(from: Date()))")
+        return root.appendingPathComponent("\(stem)-\(f.string(from: Date()))")
     }
 
     /// Fails if `dir` exists with content and `overwrite` is not set, or when `overwrite` would
@@ -79,6 +79,6 @@ public enum RunDirectory {
     }
 
     public static func writeSummary(_ dir: String, _ s: TrainSummary) {
-        try? FileIO.writeAtomically((dir as NSString).appendingPathComponent("summary.json"), data: s.json)
+        try? FileIO.writeAtomically(dir.appendingPathComponent("summary.json"), data: s.json)
     }
 }

@@ -1,50 +1,5 @@
 import Foundation
 
-/// How a run ended, written to `summary.json` whatever way it ends.
-public struct TrainSummary {
-    public var status: String  // completed | diverged | interrupted | failed
-    public var exitReason: String
-    public var exitCode: Int32
-    public var step: Int
-    public var tokens: Int
-    public var finalLoss: Double?
-    public var finalValLoss: Double?
-    public var bestValLoss: Double?
-    public var bestValStep: Int?
-    public var wallSeconds: Double
-    /// Further final / best figures (e.g. held-out PSNR of an image tokenizer).
-    public var finalMetrics: [String: Double] = [:]
-    public var bestMetrics: [String: Double] = [:]
-
-    public init(
-        status: String, exitReason: String, exitCode: Int32, step: Int = 0, tokens: Int = 0,
-        finalLoss: Double? = nil, finalValLoss: Double? = nil, bestValLoss: Double? = nil,
-        bestValStep: Int? = nil, wallSeconds: Double = 0
-    ) {
-        self.status = status; self.exitReason = exitReason; self.exitCode = exitCode; self.step = step
-        self.tokens = tokens; self.finalLoss = finalLoss; self.finalValLoss = finalValLoss
-        self.bestValLoss = bestValLoss; self.bestValStep = bestValStep; self.wallSeconds = wallSeconds
-    }
-
-    public var json: Data {
-        var o: [String: Any] = [
-            "status": status, "exit_reason": exitReason, "exit_code": Int(exitCode),
-            "step": step, "tokens": tokens, "wall_time_s": wallSeconds,
-        ]
-        var final: [String: Any] = [:]
-        if let l = finalLoss { final["loss"] = l }
-        if let v = finalValLoss { final["val_loss"] = v; final["val_ppl"] = Foundation.exp(v) }
-        for (k, v) in finalMetrics { final[k] = v }
-        o["final"] = final
-        var best: [String: Any] = [:]
-        if let b = bestValLoss { best["val_loss"] = b; best["val_ppl"] = Foundation.exp(b) }
-        if let s = bestValStep { best["step"] = s }
-        for (k, v) in bestMetrics { best[k] = v }
-        o["best"] = best
-        return try! JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
-    }
-}
-
 /// The training loop: gradient accumulation normalised by the step's total target count,
 /// global-norm clipping, AdamW with warmup+cosine, held-out evaluation, checkpoints, metrics.
 public final class Trainer {
@@ -59,7 +14,7 @@ public final class Trainer {
     var targets: [Int32]
     public private(set) var step = 0
     var tokensSeen = 0
-    var elapsedBefore = 0.0
+    public private(set) var elapsedBefore = 0.0
     var lastLoss: Double?
     var lastValLoss: Double?
     var bestValLoss: Double?
@@ -197,7 +152,7 @@ public final class Trainer {
                 writes: comm.isRoot, log: log,
                 load: { path, s in
                     // The id ranges the checkpoint was trained with must be the data's.
-                    let saved = (path as NSString).appendingPathComponent("layout.json")
+                    let saved = path.appendingPathComponent("layout.json")
                     if FileIO.exists(saved) || layout != nil {
                         guard FileIO.exists(saved), let layout else {
                             throw TesseraError.data(
@@ -236,7 +191,7 @@ public final class Trainer {
     /// Counter of the first training window of `step` in the "data/train" stream.
     func dataCounter(step: Int) -> UInt64 { UInt64(step * config.accumulation * config.optim.microBatch) }
 
-    var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
+    public var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
 
     /// One optimizer step: forward/backward over every micro-batch, clip, update. Returns
     /// (mean loss, gradient norm before clipping). Throws on a non-finite value, before the update.
@@ -331,101 +286,35 @@ public final class Trainer {
             inputs: &inputs, targets: &targets, split: &split)
     }
 
-    /// Runs to `optim.steps`. Checkpoints on the cadence and at the end; stops early on a signal.
+    /// Runs to `optim.steps` through `RunLifecycle` (which writes summary.json however it ends).
     public func run() throws -> TrainSummary {
+        let lifecycle = RunLifecycle(
+            runDir: comm.isRoot ? runDir : nil, log: log, progress: progress, stopRequested: stopRequested)
+        return try lifecycle.run { self }
+    }
+
+    /// What the run is, for the first lines of its log.
+    public var preamble: [String] {
         let c = config
-        let root = comm.isRoot
-        let metrics =
-            root ? try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl")) : nil
-        let firstStep = step
+        var lines: [String] = []
         if let better = BLASKernel.advice() {
-            log(
+            lines.append(
                 "note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster"
             )
         }
-        log(
+        lines.append(
             "model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
                 + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : "")
         )
-        while step < c.optim.steps {
-            // Every rank stops at the same step, whichever received the signal.
-            let requested = comm.allreduceMax(stopRequested() ?? 0)
-            if requested != 0 {
-                if root {
-                    let path = try Checkpoint.save(
-                        runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile,
-                        layout: layout)
-                    log("stopped by signal \(requested) at step \(step); checkpoint \(path)")
-                }
-                throw TesseraError.interrupted(signal: requested)
-            }
-            let t0 = Date()
-            let lr = c.schedule.lr(at: step)
-            var split: ModalityLoss?
-            let (loss, norm) = try trainStep(split: &split)
-            lastLoss = loss
-            let dt = Date().timeIntervalSince(t0)
-            let tps = Double(c.tokensPerStep) / max(dt, 1e-9)
-            var row: [String: Any] = [
-                "step": step, "tokens": tokensSeen, "lr": lr, "loss": loss, "grad_norm": norm,
-                "tokens_per_s": tps.rounded(), "elapsed_s": (elapsed * 1000).rounded() / 1000,
-            ]
-            if let split {
-                // Raw per-step values are noisy with few image or text targets per step; an EMA (0.9,
-                // bias-corrected) sits beside each. It restarts with a resumed process.
-                for (key, v) in [
-                    ("loss", split.meanAll), ("loss_text", split.meanText), ("loss_image", split.meanImage),
-                ] {
-                    guard let v else { continue }
-                    row[key] = v
-                    row[key + "_ema"] = smoothed.update(key, v)
-                }
-            }
-            let isLast = step == c.optim.steps
-            var valSplit: ModalityLoss?
-            if root, (c.eval.every > 0 && step % c.eval.every == 0) || isLast, let v = evaluate(split: &valSplit) {
-                row["val_loss"] = v
-                row["val_ppl"] = Foundation.exp(v)
-                if let t = valSplit?.meanText { row["val_loss_text"] = t; row["val_ppl_text"] = Foundation.exp(t) }
-                if let i = valSplit?.meanImage { row["val_loss_image"] = i; row["val_ppl_image"] = Foundation.exp(i) }
-                lastValLoss = v
-                if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
-            }
-            metrics?.write(MetricsLog.line(row))
-            let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
-            let text =
-                String(
-                    format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr,
-                    norm, tps)
-                + (row["val_loss"].map { String(format: "  val %.4f", $0 as! Double) } ?? "")
-                + "  eta " + Trainer.duration(remaining)
-            if let progress {
-                progress(text)
-            } else if step % c.logEvery == 0 || isLast || row["val_loss"] != nil {
-                log(text)
-            }
-            if root, (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast {
-                _ = try Checkpoint.save(
-                    runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile,
-                    layout: layout)
-                Checkpoint.prune(
-                    runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
-            }
-        }
-        return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
-    }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600
-            ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+        return lines
     }
 
     public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
-        TrainSummary(
-            status: status, exitReason: reason, exitCode: code, step: step, tokens: tokensSeen,
-            finalLoss: lastLoss, finalValLoss: lastValLoss, bestValLoss: bestValLoss, bestValStep: bestValStep,
-            wallSeconds: elapsed)
+        var s = TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, wallSeconds: elapsed)
+        s.tokens = tokensSeen
+        s.final = .init(loss: lastLoss, valLoss: lastValLoss)
+        s.best = .init(step: bestValStep, valLoss: bestValLoss)
+        return s
     }
 }
 
@@ -442,31 +331,63 @@ struct EMATracker {
     }
 }
 
-/// metrics.jsonl: one JSON object per optimizer step.
-public enum MetricsLog {
-    public static func line(_ row: [String: Any]) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+extension Trainer: LifecycleTrainer {
+    public var totalSteps: Int { config.optim.steps }
+    public var cadence: RunLifecycle.Cadence {
+        .init(evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery)
+    }
+    public var writesMetrics: Bool { comm.isRoot }
+
+    /// Every rank stops at the same step, whichever received the signal.
+    public func agreedStop(_ local: Int32?) -> Int32? {
+        let s = comm.allreduceMax(local ?? 0)
+        return s != 0 ? s : nil
     }
 
-    /// Drops rows past `step` (written by a run that died after its last checkpoint), atomically.
-    public static func truncate(runDir: String, afterStep step: Int) throws {
-        let path = (runDir as NSString).appendingPathComponent("metrics.jsonl")
-        guard let data = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        var kept: [Substring] = []
-        for line in data.split(separator: "\n") {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let s = obj["step"] as? Int
-            else { continue }
-            if s <= step { kept.append(line) }
+    public func advance() throws -> (row: TrainingStepRow, text: String) {
+        let c = config
+        let t0 = Date()
+        let lr = c.schedule.lr(at: step)
+        var split: ModalityLoss?
+        let (loss, norm) = try trainStep(split: &split)
+        lastLoss = loss
+        let tps = Double(c.tokensPerStep) / max(Date().timeIntervalSince(t0), 1e-9)
+        var row = TrainingStepRow(
+            step: step, tokens: tokensSeen, lr: lr, loss: loss, gradNorm: norm,
+            tokensPerSecond: tps.rounded(), elapsedSeconds: (elapsed * 1000).rounded() / 1000)
+        if let split {
+            // Raw per-step values are noisy with few image or text targets per step; an EMA (0.9,
+            // bias-corrected) sits beside each. It restarts with a resumed process.
+            if let v = split.meanAll { row.loss = v; row.lossEMA = smoothed.update("loss", v) }
+            if let v = split.meanText { row.lossText = v; row.lossTextEMA = smoothed.update("loss_text", v) }
+            if let v = split.meanImage { row.lossImage = v; row.lossImageEMA = smoothed.update("loss_image", v) }
         }
-        try FileIO.writeAtomically(path, data: Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8))
+        return (
+            row,
+            String(
+                format: "step %d/%d  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s", step, c.optim.steps, loss, lr, norm,
+                tps)
+        )
     }
 
-    /// Rows of a metrics.jsonl file.
-    public static func read(_ path: String) throws -> [[String: Any]] {
-        let text = String(decoding: try FileIO.read(path), as: UTF8.self)
-        return text.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+    /// Rank 0 only.
+    public func evaluate(into row: inout TrainingStepRow) throws -> String? {
+        var split: ModalityLoss?
+        guard comm.isRoot, let v = evaluate(split: &split) else { return nil }
+        row.heldOut = HeldOutLoss(mean: v, split: split)
+        lastValLoss = v
+        if bestValLoss.map({ v < $0 }) ?? true { bestValLoss = v; bestValStep = step }
+        return String(format: "  val %.4f", v)
+    }
+
+    /// Rank 0 writes; the others return nil.
+    @discardableResult
+    public func saveCheckpoint() throws -> String? {
+        guard comm.isRoot else { return nil }
+        let c = config
+        let path = try Checkpoint.save(
+            runDir: runDir, model: model, adam: adam, state: state, config: c, tokenizer: tokenizerFile, layout: layout)
+        Checkpoint.prune(runDir: runDir, keepLast: c.checkpoint.keepLast, milestoneEvery: c.checkpoint.milestoneEvery)
+        return path
     }
 }

@@ -20,10 +20,10 @@ public final class VQTrainer {
     let batchImages: FloatBuffer
     let dRecon: FloatBuffer
     public private(set) var step = 0
-    var elapsedBefore = 0.0
+    public private(set) var elapsedBefore = 0.0
     let started = Date()
     var lastLoss: Double?
-    var lastEval: [String: Double] = [:]
+    var lastEval: ReconstructionScores?
     var bestPSNR: Double?
     var bestStep: Int?
     let allowConfigChange: Bool
@@ -76,7 +76,7 @@ public final class VQTrainer {
         if resume { try restore() }
     }
 
-    var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
+    public var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
 
     // MARK: - data order
 
@@ -201,17 +201,17 @@ public final class VQTrainer {
     // MARK: - evaluation
 
     /// Held-out metrics with the EMA weights when kept; writes the reconstruction grid PNG.
-    public func evaluate(writeGrid: Bool = true) throws -> [String: Double] {
+    public func evaluate(writeGrid: Bool = true) throws -> ReconstructionScores {
         let saved = swapInEMA()
         defer { if let saved { model.params.values.pointer.update(from: saved.pointer, count: saved.count) } }
         let r = ReconstructionReport.measure(model: model, set: val, limit: config.eval.images, keep: config.eval.grid)
         if writeGrid && !r.originals.isEmpty {
-            let dir = (runDir as NSString).appendingPathComponent("samples")
+            let dir = runDir.appendingPathComponent("samples")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try r.grid(side: config.model.resolution).write(
-                path: (dir as NSString).appendingPathComponent(String(format: "recon_step_%08d.png", step)))
+                path: dir.appendingPathComponent(String(format: "recon_step_%08d.png", step)))
         }
-        return r.metrics
+        return r.scores
     }
 
     /// Puts the EMA weights in the model; returns the training weights to put back.
@@ -226,13 +226,16 @@ public final class VQTrainer {
     // MARK: - checkpoints
 
     var state: TrainState {
-        TrainState(
-            step: step, adamStep: adam.step, tokensSeen: step * config.optim.batch, elapsedSeconds: elapsed,
-            configHash: config.hash, seed: config.seed, lastLoss: lastLoss, bestValLoss: bestPSNR.map { -$0 },
-            bestValStep: bestStep, rng: ["data/train": UInt64(step * config.optim.batch)])
+        var s = TrainState(
+            step: step, adamStep: adam.step, tokensSeen: 0, elapsedSeconds: elapsed, configHash: config.hash,
+            seed: config.seed, lastLoss: lastLoss, bestValStep: bestStep,
+            rng: ["data/train": UInt64(step * config.optim.batch)])
+        s.bestValPSNR = bestPSNR
+        s.imagesSeen = step * config.optim.batch
+        return s
     }
 
-    func saveCheckpoint() throws -> String {
+    func writeCheckpoint() throws -> String {
         var extra: [String: SafetensorsPayload] = [:]
         if let ema {
             extra["ema.safetensors"] = .init(
@@ -268,7 +271,7 @@ public final class VQTrainer {
             let s = try Checkpoint.resumeNewest(
                 runDir: runDir, configHash: config.hash, allowConfigChange: allowConfigChange, log: log,
                 load: { path, _ in
-                    func at(_ f: String) -> String { (path as NSString).appendingPathComponent(f) }
+                    func at(_ f: String) -> String { path.appendingPathComponent(f) }
                     try Checkpoint.loadParameters(file: at("model.safetensors"), into: model.params)
                     try Checkpoint.loadOptimizer(path, into: adam)
                     if let ema {
@@ -300,72 +303,70 @@ public final class VQTrainer {
         step = s.step
         elapsedBefore = s.elapsedSeconds
         lastLoss = s.lastLoss
-        bestPSNR = s.bestValLoss.map { -$0 }
+        bestPSNR = s.bestValPSNR ?? s.bestValLoss.map { -$0 }  // checkpoints before best_val_psnr kept −PSNR
         bestStep = s.bestValStep
     }
 
     // MARK: - loop
 
+    /// Runs to `optim.steps` through `RunLifecycle` (which writes summary.json however it ends).
     public func run() throws -> TrainSummary {
-        let c = config
-        let metrics = try FileIO.LineWriter(path: (runDir as NSString).appendingPathComponent("metrics.jsonl"))
-        let firstStep = step
-        log(
-            "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)"
-        )
-        while step < c.optim.steps {
-            if let sig = stopRequested() {
-                let path = try saveCheckpoint()
-                log("stopped by signal \(sig) at step \(step); checkpoint \(path)")
-                throw TesseraError.interrupted(signal: sig)
-            }
-            let t0 = Date()
-            let lr = c.schedule.lr(at: step)
-            let r = try trainStep()
-            lastLoss = r.loss
-            let dt = Date().timeIntervalSince(t0)
-            var row: [String: Any] = [
-                "step": step, "images": step * c.optim.batch, "lr": lr, "loss": r.loss,
-                "rec_loss": r.reconstruction, "vq_loss": r.vq, "grad_norm": r.gradNorm,
-                "images_per_s": (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
-                "elapsed_s": (elapsed * 1000).rounded() / 1000,
-            ]
-            if let g = r.generatorAdversarial, let d = r.discriminatorLoss { row["g_adv_loss"] = g; row["d_loss"] = d }
-            let isLast = step == c.optim.steps
-            if (c.eval.every > 0 && step % c.eval.every == 0) || isLast {
-                let e = try evaluate()
-                for (k, v) in e { row[k] = v }
-                lastEval = e
-                if let p = e["val_psnr"], bestPSNR.map({ p > $0 }) ?? true { bestPSNR = p; bestStep = step }
-            }
-            metrics.write(MetricsLog.line(row))
-            let remaining = Double(c.optim.steps - step) * (elapsed - elapsedBefore) / Double(max(1, step - firstStep))
-            var text = String(
-                format: "step %d/%d  loss %.4f  rec %.4f  vq %.4f  %.1f img/s", step, c.optim.steps, r.loss,
-                r.reconstruction, r.vq, Double(c.optim.batch) / max(dt, 1e-9))
-            if let p = row["val_psnr"] as? Double {
-                text += String(
-                    format: "  val psnr %.2f dB  ssim %.3f  codes %.0f%%  ppl %.0f", p, row["val_ssim"] as! Double,
-                    100 * (row["val_code_usage"] as! Double), row["val_code_perplexity"] as! Double)
-            }
-            text += "  eta " + Trainer.duration(remaining)
-            if let progress, row["val_psnr"] == nil {
-                progress(text)
-            } else if step % c.logEvery == 0 || isLast || row["val_psnr"] != nil {
-                log(text)
-            }
-            if (c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || isLast { _ = try saveCheckpoint() }
-        }
-        return summary(status: "completed", reason: "reached optim.steps = \(c.optim.steps)", code: 0)
+        try RunLifecycle(runDir: runDir, log: log, progress: progress, stopRequested: stopRequested).run { self }
     }
 
     public func summary(status: String, reason: String, code: Int32) -> TrainSummary {
-        var s = TrainSummary(
-            status: status, exitReason: reason, exitCode: code, step: step, tokens: step * config.optim.batch,
-            finalLoss: lastLoss, wallSeconds: elapsed)
-        s.finalMetrics = lastEval
-        if let b = bestPSNR { s.bestMetrics = ["val_psnr": b] }
-        s.bestValStep = bestStep
+        var s = TrainSummary(status: status, exitReason: reason, exitCode: code, step: step, wallSeconds: elapsed)
+        s.images = step * config.optim.batch
+        s.final = .init(loss: lastLoss, reconstruction: lastEval)
+        s.best = .init(step: bestStep, psnr: bestPSNR)
         return s
     }
+}
+
+extension VQTrainer: LifecycleTrainer {
+    public var totalSteps: Int { config.optim.steps }
+    public var cadence: RunLifecycle.Cadence {
+        .init(evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery)
+    }
+
+    public var preamble: [String] {
+        let c = config
+        return [
+            "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)"
+        ]
+    }
+
+    public func advance() throws -> (row: VQStepRow, text: String) {
+        let c = config
+        let t0 = Date()
+        let lr = c.schedule.lr(at: step)
+        let r = try trainStep()
+        lastLoss = r.loss
+        let dt = Date().timeIntervalSince(t0)
+        var row = VQStepRow(
+            step: step, images: step * c.optim.batch, lr: lr, loss: r.loss, reconstructionLoss: r.reconstruction,
+            vqLoss: r.vq, gradNorm: r.gradNorm,
+            imagesPerSecond: (Double(c.optim.batch) / max(dt, 1e-9) * 10).rounded() / 10,
+            elapsedSeconds: (elapsed * 1000).rounded() / 1000)
+        if let g = r.generatorAdversarial, let d = r.discriminatorLoss {
+            row.generatorAdversarialLoss = g; row.discriminatorLoss = d
+        }
+        let text = String(
+            format: "step %d/%d  loss %.4f  rec %.4f  vq %.4f  %.1f img/s", step, c.optim.steps, r.loss,
+            r.reconstruction, r.vq, Double(c.optim.batch) / max(dt, 1e-9))
+        return (row, text)
+    }
+
+    public func evaluate(into row: inout VQStepRow) throws -> String? {
+        let e = try evaluate()
+        row.heldOut = e
+        lastEval = e
+        if bestPSNR.map({ e.psnr > $0 }) ?? true { bestPSNR = e.psnr; bestStep = step }
+        return String(
+            format: "  val psnr %.2f dB  ssim %.3f  codes %.0f%%  ppl %.0f", e.psnr, e.ssim, 100 * e.codeUsage,
+            e.codePerplexity)
+    }
+
+    @discardableResult
+    public func saveCheckpoint() throws -> String? { try writeCheckpoint() }
 }

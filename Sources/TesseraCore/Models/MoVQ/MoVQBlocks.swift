@@ -57,7 +57,7 @@ final class ResnetBlock {
         _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) -> FeatureMap {
         let pool = ws.pool, big = max(cin, cout) * out.height * out.width * batch
-        let tA = ws.scratch(3, big), tB = ws.scratch(4, big)
+        let tA = ws.scratch(.blockGradA, big), tB = ws.scratch(.blockGradB, big)
         let nOut = cout * out.height * out.width * batch, nIn = cin * out.height * out.width * batch
         tA.update(repeating: 0, count: nOut)
         conv2.backward(ws, dy, dx: tA, batch: batch)  // ∂/∂act2
@@ -127,8 +127,8 @@ final class AttnBlock {
         SpatialAttention.backward(
             ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
             channels: channels, positions: positions, dq: dQ.p, dk: dK.p, dv: dV.p,
-            scratch: ws.scratch(5, ws.pool.threads * positions * positions))
-        let dn = ws.scratch(3, count)
+            scratch: ws.scratch(.attentionProbs, ws.pool.threads * positions * positions))
+        let dn = ws.scratch(.blockGradA, count)
         dn.update(repeating: 0, count: count)
         q.backward(ws, dQ.p, dx: dn, batch: batch)
         k.backward(ws, dK.p, dx: dn, batch: batch)
@@ -176,7 +176,7 @@ final class UpsampleBlock {
         return conv.forward(ws, up.p, batch: batch)
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
-        let dUp = ws.scratch(3, up.count(batch))
+        let dUp = ws.scratch(.blockGradA, up.count(batch))
         dUp.update(repeating: 0, count: up.count(batch))
         conv.backward(ws, dy, dx: dUp, batch: batch)
         Nearest.backward(

@@ -63,7 +63,7 @@ final class MoVQCoder {
         dAct.p.update(repeating: 0, count: dAct.count(batch))
         convOut.backward(ws, dy, dx: dAct.p, batch: batch)
         SiLU.backward(ws.pool, x: normOut.out.p, dy: dAct.p, dx: dAct.p, count: dAct.count(batch))
-        let dh = ws.scratch(6, dAct.count(batch))
+        let dh = ws.scratch(.coderGrad, dAct.count(batch))
         normOut.backward(ws, dAct.p, dx: dh, accumulate: false, dzq: dzq, batch: batch)
         var g = UnsafePointer(dh)
         for s in stages.reversed() { g = UnsafePointer(s.backward(ws, g, dzq: dzq, batch: batch).p) }

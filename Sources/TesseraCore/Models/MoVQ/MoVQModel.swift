@@ -161,7 +161,7 @@ public final class MoVQModel {
             dim: config.embedDim, beta: config.beta, lossScale: vqScale, dzqST: dQuantRows.pointer,
             dz: dZRows.pointer, dCodebook: codebook.grad)
         toMap(dZRows.pointer, dZ.p, batch: batch)
-        let dH = workspace.scratch(7, encoder.convOut.out.count(batch))
+        let dH = workspace.scratch(.encoderGrad, encoder.convOut.out.count(batch))
         dH.update(repeating: 0, count: encoder.convOut.out.count(batch))
         quantConv.backward(workspace, dZ.p, dx: dH, batch: batch)
         encoder.backward(workspace, dH, dzq: nil, batch: batch)

@@ -104,19 +104,19 @@ public final class PatchDiscriminator {
     @discardableResult
     public func backward(dLogits: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         let ws = workspace, pool = ws.pool
-        var g = ws.scratch(3, acts[norms.count].count(batch))
+        var g = ws.scratch(.blockGradA, acts[norms.count].count(batch))
         g.update(repeating: 0, count: acts[norms.count].count(batch))
         convs.last!.backward(ws, dLogits, dx: g, batch: batch)
         for i in stride(from: norms.count - 1, through: 0, by: -1) {
             let n = norms[i], a = acts[i + 1], count = a.count(batch)
             LeakyReLU.backward(pool, x: n.out.p, dy: g, dx: g, count: count, slope: Self.slope)
-            let dConv = ws.scratch(4, count)
+            let dConv = ws.scratch(.blockGradB, count)
             BatchNorm.backward(
                 pool, x: convs[i + 1].out.p, batch: batch, channels: a.channels, spatial: a.height * a.width,
                 weight: n.weight.value, mean: n.mean.pointer, rstd: n.rstd.pointer, dy: g, dx: dConv,
                 dWeight: n.weight.grad, dBias: n.bias.grad)
             // g has been consumed into dConv, so its slot takes the next gradient.
-            let next = ws.scratch(3, acts[i].count(batch))
+            let next = ws.scratch(.blockGradA, acts[i].count(batch))
             next.update(repeating: 0, count: acts[i].count(batch))
             convs[i + 1].backward(ws, dConv, dx: next, batch: batch)
             g = next

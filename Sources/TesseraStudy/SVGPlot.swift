@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// A line chart as standalone SVG text: series of (x, y) points, linear x, linear or log-10 y,
 /// "nice" tick marks, a legend. No scripts, no external resources, so the page renders anywhere.

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// The rules a study's claims are judged by, written down before its runs (`configs/reproduce/
 /// study.yaml`, copied into the study's root by scripts/reproduce.sh before the first run) and

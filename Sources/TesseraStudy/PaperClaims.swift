@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// The paper's findings (and one of the other side's, C13), each re-measured on the runs at hand
 /// by a rule fixed before them (`StudyRules`): arms compared paired by seed, the mean per-seed
@@ -98,16 +99,16 @@ public enum PaperClaims {
             equivalence(
                 c, "C1", "§3.1, Fig. 3",
                 "A pre-trained LM reaches the same loss as a randomly initialised one on text-to-image training.",
-                key: "val_loss", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+                key: .valLoss, "pretrained", "random", in: c.t2i, what: "text-to-image"),
             equivalence(
                 c, "C2", "§3.1, Fig. 4",
                 "The loss on image tokens is the same for pre-trained and random initialisation.",
-                key: "val_loss_image", "pretrained", "random", in: c.t2i, what: "text-to-image"),
+                key: .valLossImage, "pretrained", "random", in: c.t2i, what: "text-to-image"),
             textStart(c), textGap(c), sampleQuality(c),
             equivalence(
                 c, "C6", "§3.1, Fig. 5",
                 "Trained on image tokens only, a pre-trained LM reaches the same loss as a random one.",
-                key: "val_loss", "pretrained", "random", in: c.uncond, what: "image-only"),
+                key: .valLoss, "pretrained", "random", in: c.uncond, what: "image-only"),
             freezing(c), freezingControl(c), plateau(c), nearestTokens(c), alignedInit(c),
         ]
         claims += forgetting(c)
@@ -119,10 +120,10 @@ public enum PaperClaims {
             for claim in [
                 equivalence(
                     o, "C1", "§3.1, Fig. 3", "At this learning rate: the same total loss, pre-trained vs random.",
-                    key: "val_loss", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                    key: .valLoss, "pretrained", "random", in: o.t2i, what: "text-to-image"),
                 equivalence(
                     o, "C2", "§3.1, Fig. 4", "At this learning rate: the same image-token loss, pre-trained vs random.",
-                    key: "val_loss_image", "pretrained", "random", in: o.t2i, what: "text-to-image"),
+                    key: .valLossImage, "pretrained", "random", in: o.t2i, what: "text-to-image"),
                 textGap(o), stepsToLoss(o),
             ] {
                 claims.append(
@@ -203,12 +204,12 @@ public enum PaperClaims {
     // MARK: text-to-image and image-only losses
 
     static func equivalence(
-        _ c: Context, _ id: String, _ source: String, _ statement: String, key: String,
+        _ c: Context, _ id: String, _ source: String, _ statement: String, key: Run.Series,
         _ a: String, _ b: String, in groups: [String: [Run]], what: String
     ) -> Claim {
         let region = PairedStatistics.Region.within(c.m.loss)
         let measure =
-            "final held-out \(key), \(a) − \(b) paired by seed; the same if the interval lies within ±\(fmt(c.m.loss, plus: false))"
+            "final held-out \(key.name), \(a) − \(b) paired by seed; the same if the interval lies within ±\(fmt(c.m.loss, plus: false))"
         let pairs = paired(bySeed(groups[a] ?? [], { $0.final(key) }), bySeed(groups[b] ?? [], { $0.final(key) }))
         guard !pairs.isEmpty else {
             return unmeasured(
@@ -225,8 +226,8 @@ public enum PaperClaims {
         let measure =
             "training loss_text at step 1 (the initial weights on the first batch), pretrained − random paired by seed; lower if the interval lies below −\(fmt(c.m.loss, plus: false))"
         let pairs = paired(
-            bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }),
-            bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+            bySeed(c.t2i["pretrained"] ?? [], { $0.first(.lossText) }),
+            bySeed(c.t2i["random"] ?? [], { $0.first(.lossText) }))
         guard !pairs.isEmpty else {
             return unmeasured(
                 "C3", "§3.1, Fig. 4", statement, measure,
@@ -244,18 +245,18 @@ public enum PaperClaims {
         let measure =
             "final held-out val_loss_text, pretrained − random paired by seed; gone if the interval lies within ±\(fmt(c.m.loss, plus: false))"
         let start = paired(
-            bySeed(c.t2i["pretrained"] ?? [], { $0.first("loss_text") }),
-            bySeed(c.t2i["random"] ?? [], { $0.first("loss_text") }))
+            bySeed(c.t2i["pretrained"] ?? [], { $0.first(.lossText) }),
+            bySeed(c.t2i["random"] ?? [], { $0.first(.lossText) }))
         let end = paired(
-            bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_text") }),
-            bySeed(c.t2i["random"] ?? [], { $0.final("val_loss_text") }))
+            bySeed(c.t2i["pretrained"] ?? [], { $0.final(.valLossText) }),
+            bySeed(c.t2i["random"] ?? [], { $0.final(.valLossText) }))
         guard !end.isEmpty else {
             return unmeasured(
                 "C4", "§3.1, Fig. 4", statement, measure,
                 "no text-to-image runs of both arms (pretrained, random) with a common seed")
         }
         let d0 = start.isEmpty ? nil : start.map { $0.a - $0.b }.reduce(0, +) / Double(start.count)
-        let gone = firstStep(Array(c.t2i.values.joined()), arms: ("pretrained", "random"), key: "val_loss_text") {
+        let gone = firstStep(Array(c.t2i.values.joined()), arms: ("pretrained", "random"), key: .valLossText) {
             abs($0) < c.m.loss
         }
         return judged(
@@ -269,7 +270,7 @@ public enum PaperClaims {
 
     /// The first step of the evaluation grid at which `holds(mean_a − mean_b)`, and the last step.
     static func firstStep(
-        _ runs: [Run], arms: (String, String), key: String, _ holds: (Double) -> Bool
+        _ runs: [Run], arms: (String, String), key: Run.Series, _ holds: (Double) -> Bool
     ) -> (step: Int, of: Int)? {
         func meanCurve(_ arm: String) -> [Int: Double] {
             let group = runs.filter { $0.arm == arm }
@@ -289,11 +290,9 @@ public enum PaperClaims {
 
     /// A sample set's quality score: the shapes recogniser's share of samples that match their
     /// caption, else the category classifier's share assigned to their caption's category.
-    static func sampleScore(_ summary: [String: Any]) -> (value: Double, kind: String)? {
-        if let v = (summary["consistency"] as? [String: Any])?["all"] as? Double {
-            return (v, "recognised as their caption by the shapes recogniser")
-        }
-        if let v = summary["class_accuracy"] as? Double {
+    static func sampleScore(_ summary: SampleSetSummary) -> (value: Double, kind: String)? {
+        if let v = summary.consistency?["all"] { return (v, "recognised as their caption by the shapes recogniser") }
+        if let v = summary.classAccuracy {
             return (v, "assigned to their caption's category by the category classifier")
         }
         return nil
@@ -335,7 +334,7 @@ public enum PaperClaims {
                 .text(1, unit: " points")
         }
         // Equal quality is not equal failure: with both arms near the scorer's chance, "the same" says nothing.
-        let chances = c.study.samples.compactMap { $0.summary["class_chance"] as? Double }
+        let chances = c.study.samples.compactMap(\.summary.classChance)
         guard let chance = chances.max(), case .held = claim.verdict else { return claim }
         let best = max(pairs.map(\.a).reduce(0, +), pairs.map(\.b).reduce(0, +)) / Double(pairs.count)
         guard best < c.m.qualityLift * chance else { return claim }
@@ -365,10 +364,10 @@ public enum PaperClaims {
             "Freezing any part of the pre-trained model makes the image-only loss worse than full fine-tuning."
         let measure =
             "final held-out val_loss of each freezing preset − the fully trainable pretrained run, paired by seed; worse if the interval lies above +\(fmt(c.m.loss, plus: false)), for every preset"
-        let full = bySeed(c.uncond["pretrained"] ?? [], { $0.final("val_loss") })
+        let full = bySeed(c.uncond["pretrained"] ?? [], { $0.final(.valLoss) })
         let parts = presets(c, "pretrained").keys.sorted().compactMap {
             p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
-            let pairs = paired(bySeed(presets(c, "pretrained")[p]!, { $0.final("val_loss") }), full)
+            let pairs = paired(bySeed(presets(c, "pretrained")[p]!, { $0.final(.valLoss) }), full)
             guard !pairs.isEmpty else { return nil }
             return (
                 p, pairs.map { $0.a - $0.b }, .above(c.m.loss),
@@ -394,7 +393,7 @@ public enum PaperClaims {
         let parts = pre.keys.sorted().compactMap {
             p -> (String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)? in
             guard let r = rnd[p] else { return nil }
-            let pairs = paired(bySeed(pre[p]!, { $0.final("val_loss") }), bySeed(r, { $0.final("val_loss") }))
+            let pairs = paired(bySeed(pre[p]!, { $0.final(.valLoss) }), bySeed(r, { $0.final(.valLoss) }))
             guard !pairs.isEmpty else { return nil }
             return (
                 p, pairs.map { $0.a - $0.b }, .above(-c.m.loss),
@@ -422,18 +421,13 @@ public enum PaperClaims {
         let probes = c.study.alignments.filter { !$0.control }
         var left: [Int: Double] = [:], lift: [Int: Double] = [:], texts: [String] = []
         for p in probes {
-            let rows = p.rows.compactMap { r -> (loss: Double, floor: Double)? in
-                guard let l = r["loss"] as? Double, let f = r["loss_floor"] as? Double else { return nil }
-                return (l, f)
-            }
+            let rows = p.rows.map { (loss: $0.loss, floor: $0.lossFloor) }
             guard let first = rows.first, rows.count >= 2, first.loss > first.floor else { continue }
             let tail = rows.suffix(max(1, rows.count / 10))
             let loss = tail.map(\.loss).reduce(0, +) / Double(tail.count),
                 floor = tail.map(\.floor).reduce(0, +) / Double(tail.count)
             left[p.seed] = (loss - floor) / (first.loss - first.floor)
-            if let r = p.summary["val_retrieval"] as? Double, let ch = p.summary["val_retrieval_chance"] as? Double,
-                ch > 0
-            {
+            if let v = p.summary.last.heldOut, case let (r, ch) = (v.retrieval, v.retrievalChance), ch > 0 {
                 lift[p.seed] = r / ch
                 texts.append(
                     String(
@@ -473,7 +467,7 @@ public enum PaperClaims {
         func shares(_ control: Bool) -> [Int: Double] {
             var out: [Int: Double] = [:]
             for p in c.study.alignments where p.control == control {
-                if let v = p.summary["nearest_content_word_share"] as? Double { out[p.seed] = v }
+                out[p.seed] = p.summary.nearestContentWordShare
             }
             return out
         }
@@ -486,7 +480,7 @@ public enum PaperClaims {
                     : "needs a probe and its shuffled-caption control (probe align --shuffle-captions --stopwords) with a common seed"
             )
         }
-        let chance = c.study.alignments.compactMap { $0.summary["vocabulary_content_word_share"] as? Double }.first
+        let chance = c.study.alignments.first?.summary.vocabularyContentWordShare
         return judged(
             c, "C9", "§3.2", statement, measure, values: pairs.map { $0.a - $0.b },
             region: .below(c.m.contentWordExcess)
@@ -509,14 +503,14 @@ public enum PaperClaims {
         // refutes it. An equivalence test would also call "aligned is worse" a failure of the claim.
         let measure =
             "final held-out val_loss_image, aligned − norm-matched random rows (same scale, random directions) paired by seed; no gain if the interval lies above −\(fmt(c.m.loss, plus: false)) (aligned not lower by more than the margin)"
-        let aligned = bySeed(c.t2i["aligned"] ?? [], { $0.final("val_loss_image") })
-        let matched = paired(aligned, bySeed(c.t2i["pretrained, norm-matched"] ?? [], { $0.final("val_loss_image") }))
+        let aligned = bySeed(c.t2i["aligned"] ?? [], { $0.final(.valLossImage) })
+        let matched = paired(aligned, bySeed(c.t2i["pretrained, norm-matched"] ?? [], { $0.final(.valLossImage) }))
         guard !matched.isEmpty else {
             return unmeasured(
                 "C10", "§3.2", statement, measure,
                 "no text-to-image runs of the aligned and norm-matched arms with a common seed")
         }
-        let plain = paired(aligned, bySeed(c.t2i["pretrained"] ?? [], { $0.final("val_loss_image") }))
+        let plain = paired(aligned, bySeed(c.t2i["pretrained"] ?? [], { $0.final(.valLossImage) }))
         let vsPretrained = PairedStatistics.interval(plain.map { $0.a - $0.b }, level: c.level)
         return judged(
             c, "C10", "§3.2", statement, measure, values: matched.map { $0.a - $0.b }, region: .above(-c.m.loss)
@@ -540,11 +534,9 @@ public enum PaperClaims {
             format:
                 "per seed: cloze and few-shot EN→FR accuracy at the last probed checkpoint ÷ before; lost if both intervals lie below %.2f; each half needs a non-zero accuracy before",
             c.m.knowledgeKept)
-        let rows = s.forgetting.map { r in
-            (step: r["step"] as? Int ?? 0, run: s.textToImageRun(of: r["checkpoint"] as? String ?? ""), row: r)
-        }
+        let rows = s.forgetting.map { r in (step: r.step ?? 0, run: s.textToImageRun(of: r.checkpoint), row: r) }
         let before = rows.first { $0.run == nil }
-        var bySeed: [Int: [(step: Int, row: [String: Any])]] = [:]
+        var bySeed: [Int: [(step: Int, row: ForgettingRow)]] = [:]
         for r in rows {
             guard let run = r.run, run.arm == "pretrained", c.lr.map({ same(run.lr, $0) }) ?? true else { continue }
             bySeed[run.seed, default: []].append((r.step, r.row))
@@ -561,13 +553,12 @@ public enum PaperClaims {
         let firsts = seeds.map { bySeed[$0]!.min { $0.step < $1.step }! },
             lasts = seeds.map { bySeed[$0]!.max { $0.step < $1.step }! }
         var claims: [Claim] = []
-        let textKey = before.row["val_ppl_text_only"] != nil ? "val_ppl_text_only" : "val_ppl"
-        if let p0 = before.row[textKey] as? Double, p0 > 0 {
-            let ratios = firsts.compactMap { ($0.row[textKey] as? Double).map { $0 / p0 } }
-            let full0 = before.row["val_ppl"] as? Double
-            let fullRatios = firsts.compactMap { r in
-                full0.flatMap { f in (r.row["val_ppl"] as? Double).map { $0 / f } }
-            }
+        let textOnly = before.row.perplexityTextOnly != nil
+        func textPerplexity(_ r: ForgettingRow) -> Double? { textOnly ? r.perplexityTextOnly : r.perplexity }
+        if let p0 = textPerplexity(before.row), p0 > 0 {
+            let ratios = firsts.compactMap { textPerplexity($0.row).map { $0 / p0 } }
+            let full0 = before.row.perplexity
+            let fullRatios = firsts.compactMap { r in full0.flatMap { f in r.row.perplexity.map { $0 / f } } }
             if ratios.count == firsts.count {
                 claims.append(
                     judged(
@@ -575,7 +566,7 @@ public enum PaperClaims {
                     ) { i in
                         String(format: "text-id perplexity %.1f before → ×", p0) + i.text(2, signed: false)
                             + " after step(s) \(Set(firsts.map(\.step)).sorted().map(String.init).joined(separator: "/"))"
-                            + (textKey == "val_ppl" ? " (full vocabulary: the probe predates the text-id figure)" : "")
+                            + (!textOnly ? " (full vocabulary: the probe predates the text-id figure)" : "")
                             + (fullRatios.count == firsts.count ? "; full vocabulary ×" + values(fullRatios, 1) : "")
                     })
             } else {
@@ -586,16 +577,14 @@ public enum PaperClaims {
             claims.append(
                 unmeasured("C11", "§3.1, Table 1", ppl, pplMeasure, "the forgetting probe ran without --corpus"))
         }
-        let halves: [(name: String, key: String)] = [
-            ("cloze", "cloze_accuracy"), ("translation", "translation_accuracy"),
+        let halves: [(name: String, key: KeyPath<ForgettingRow, Double?>)] = [
+            ("cloze", \.clozeAccuracy), ("translation", \.translationAccuracy),
         ]
         var parts: [(String, [Double], PairedStatistics.Region, (PairedStatistics.Interval) -> String)] = [],
             unmeasurable: [String] = [], numbers: [String] = []
         for h in halves {
-            guard let a0 = before.row[h.key] as? Double else {
-                unmeasurable.append("\(h.name) was not probed"); continue
-            }
-            let after = lasts.compactMap { $0.row[h.key] as? Double }
+            guard let a0 = before.row[keyPath: h.key] else { unmeasurable.append("\(h.name) was not probed"); continue }
+            let after = lasts.compactMap { $0.row[keyPath: h.key] }
             numbers.append(String(format: "%@ %.1f %% → ", h.name, 100 * a0) + values(after.map { 100 * $0 }, 1) + " %")
             if a0 == 0 {
                 unmeasurable.append("\(h.name): the LM answers no item before training, so nothing can be lost");
@@ -642,7 +631,7 @@ public enum PaperClaims {
         let random = Dictionary(grouping: c.t2i["random"] ?? [], by: \.seed),
             pre = Dictionary(grouping: c.t2i["pretrained"] ?? [], by: \.seed)
         for seed in Set(random.keys).intersection(pre.keys).sorted() {
-            let r = random[seed]![0].curve("val_loss_image"), p = pre[seed]![0].curve("val_loss_image")
+            let r = random[seed]![0].curve(.valLossImage), p = pre[seed]![0].curve(.valLossImage)
             guard let target = r.last?.y, let stepsRandom = stepReaching(r, target), stepsRandom > 0,
                 let lastP = p.last?.x
             else { continue }

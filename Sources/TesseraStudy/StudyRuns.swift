@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// Everything `tessera report` reads, found by content rather than by name: training runs
 /// (text-to-image, image-only, text LM), contrastive alignment probes, forgetting probe outputs and
@@ -16,41 +17,43 @@ public struct StudyRuns {
         /// Peak learning rate (optim.lr).
         public let lr: Double
         public let pretrained: String?
-        /// Training rows (one per logged step) and held-out evaluation rows.
-        public let rows: [[String: Any]]
-        public let evals: [[String: Any]]
+        /// One row per logged step; evaluation steps carry the held-out figures.
+        public let rows: [TrainingStepRow]
         public let completed: Bool
 
-        public var steps: Int { rows.last?["step"] as? Int ?? 0 }
-        /// (step, value) of `key` over the training rows, or the evaluation rows when `key` starts with "val_".
-        public func curve(_ key: String) -> [(x: Double, y: Double)] {
-            (key.hasPrefix("val_") ? evals : rows).compactMap { r in
-                guard let s = r["step"] as? Int, let v = r[key] as? Double, v.isFinite else { return nil }
-                return (Double(s), v)
+        public typealias Series = TrainingStepRow.Series
+        public var steps: Int { rows.last?.step ?? 0 }
+        /// Rows that measure `series`: every step, or the evaluation steps for a held-out series.
+        func measuring(_ series: Series) -> [TrainingStepRow] {
+            series.isHeldOut ? rows.filter { $0.heldOut != nil } : rows
+        }
+        /// (step, value) of `series`.
+        public func curve(_ series: Series) -> [(x: Double, y: Double)] {
+            measuring(series).compactMap { r in series.value(in: r).flatMap { $0.isFinite ? (Double(r.step), $0) : nil }
             }
         }
-        public func first(_ key: String) -> Double? { rows.first?[key] as? Double }
-        public func final(_ key: String) -> Double? { (key.hasPrefix("val_") ? evals : rows).last?[key] as? Double }
+        public func first(_ series: Series) -> Double? { rows.first.flatMap { series.value(in: $0) } }
+        public func final(_ series: Series) -> Double? { measuring(series).last.flatMap { series.value(in: $0) } }
     }
 
     public struct Alignment {
         public let dir: String
-        public var seed: Int { summary["seed"] as? Int ?? 0 }
+        public var seed: Int { summary.seed }
         /// A control probe: trained on captions shuffled across images.
-        public var control: Bool { summary["shuffled_captions"] as? Bool ?? false }
-        public let rows: [[String: Any]]
-        public let summary: [String: Any]
+        public var control: Bool { summary.shuffledCaptions }
+        public let rows: [AlignmentStepRow]
+        public let summary: AlignmentSummary
         /// nearest.tsv: per image code, its nearest text tokens (with cosines).
         public let nearest: [(code: Int, tokens: [(String, Double)])]
     }
 
     public struct SampleSet {
         public let dir: String
-        public let summary: [String: Any]
+        public let summary: SampleSetSummary
         /// (caption, image path relative to `dir`) of the first samples.
         public let entries: [(caption: String, file: String)]
         /// The run directory of the checkpoint that drew them.
-        public var runDir: String { StudyRuns.runDir(ofCheckpoint: summary["checkpoint"] as? String ?? dir) }
+        public var runDir: String { StudyRuns.runDir(ofCheckpoint: summary.checkpoint) }
     }
 
     public private(set) var textToImage: [TrainingRun] = []
@@ -58,7 +61,7 @@ public struct StudyRuns {
     public private(set) var textLMs: [TrainingRun] = []
     public private(set) var alignments: [Alignment] = []
     /// One row per checkpoint probed by `tessera probe forget --json`, in file order.
-    public private(set) var forgetting: [[String: Any]] = []
+    public private(set) var forgetting: [ForgettingRow] = []
     public private(set) var samples: [SampleSet] = []
     /// The rules written into a study root before its runs (study-rules.json), if any.
     public private(set) var rules: StudyRules?
@@ -78,36 +81,36 @@ public struct StudyRuns {
 
     /// Adds what `dir` is, or what it holds; false when nothing was found.
     private mutating func add(_ dir: String, depth: Int) throws -> Bool {
-        func has(_ f: String) -> Bool { FileIO.exists((dir as NSString).appendingPathComponent(f)) }
-        func path(_ f: String) -> String { (dir as NSString).appendingPathComponent(f) }
+        func has(_ f: String) -> Bool { FileIO.exists(dir.appendingPathComponent(f)) }
+        func path(_ f: String) -> String { dir.appendingPathComponent(f) }
         if has("forgetting.jsonl") {
-            forgetting += try MetricsLog.read(path("forgetting.jsonl"))
+            forgetting += try MetricsLog.rows(path("forgetting.jsonl"), as: ForgettingRow.self)
             return true
         }
         if has("nearest.tsv") && has("metrics.jsonl") {
             alignments.append(
                 Alignment(
-                    dir: dir, rows: try MetricsLog.read(path("metrics.jsonl")),
-                    summary: try Self.json(path("summary.json")), nearest: try Self.nearest(path("nearest.tsv"))))
+                    dir: dir, rows: try MetricsLog.rows(path("metrics.jsonl"), as: AlignmentStepRow.self),
+                    summary: try MetricsLog.read(path("summary.json"), as: AlignmentSummary.self),
+                    nearest: try Self.nearest(path("nearest.tsv"))))
             return true
         }
         if has("samples.jsonl") && has("summary.json") {
-            let entries = try MetricsLog.read(path("samples.jsonl")).compactMap { r -> (String, String)? in
-                guard let c = r["caption"] as? String, let f = r["file"] as? String else { return nil }
-                return (c, f)
-            }
-            samples.append(SampleSet(dir: dir, summary: try Self.json(path("summary.json")), entries: entries))
+            let entries = try MetricsLog.rows(path("samples.jsonl"), as: SampleRow.self).map { ($0.caption, $0.file) }
+            samples.append(
+                SampleSet(
+                    dir: dir, summary: try MetricsLog.read(path("summary.json"), as: SampleSetSummary.self),
+                    entries: entries))
             return true
         }
         if has("metrics.jsonl") && has("config.json") {
             let config = try Self.json(path("config.json"))
             if config["task"] as? String == "vq" { return true }  // the image tokenizer: nothing to plot here
-            let metrics = try MetricsLog.read(path("metrics.jsonl"))
-            let rows = metrics.filter { $0["loss"] != nil }
+            let rows = try MetricsLog.rows(path("metrics.jsonl"), as: TrainingStepRow.self)
             let modality: Modality =
-                rows.contains { $0["loss_text"] != nil }
+                rows.contains { $0.lossText != nil }
                 ? .textToImage
-                : rows.contains { $0["loss_image"] != nil } ? .imageOnly : .text
+                : rows.contains { $0.lossImage != nil } ? .imageOnly : .text
             let initSection = config["init"] as? [String: Any]
             let from = (initSection?["from"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             var arm = from == nil ? "random" : "pretrained"
@@ -123,8 +126,7 @@ public struct StudyRuns {
             let lr = (config["optim"] as? [String: Any])?["lr"] as? Double ?? 0
             let run = TrainingRun(
                 dir: dir, modality: modality, arm: arm, seed: config["seed"] as? Int ?? 0, lr: lr, pretrained: from,
-                rows: rows, evals: metrics.filter { $0["val_loss"] != nil },
-                completed: summary["status"] as? String == "completed")
+                rows: rows, completed: summary["status"] as? String == "completed")
             switch modality {
             case .textToImage: textToImage.append(run)
             case .imageOnly: imageOnly.append(run)
@@ -160,15 +162,14 @@ public struct StudyRuns {
 
     /// The text-to-image run that `path` (its directory or one of its checkpoints) belongs to.
     public func textToImageRun(of path: String) -> TrainingRun? {
-        let dir = (Self.runDir(ofCheckpoint: path) as NSString).standardizingPath
-        return textToImage.first { ($0.dir as NSString).standardizingPath == dir }
+        let dir = Self.runDir(ofCheckpoint: path).standardizingPath
+        return textToImage.first { $0.dir.standardizingPath == dir }
     }
 
     /// `RUN/checkpoints/step_N` → `RUN`; anything else unchanged.
     public static func runDir(ofCheckpoint path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
-        return (parent as NSString).lastPathComponent == "checkpoints"
-            ? (parent as NSString).deletingLastPathComponent : path
+        let parent = path.deletingLastPathComponent
+        return parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent : path
     }
 
     static func json(_ path: String) throws -> [String: Any] {

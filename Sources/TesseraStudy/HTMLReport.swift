@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// The study as one static page: the claims table, the paper's figures re-drawn as inline SVG
 /// (Figures 3–6 and forgetting along training), Table 1, sample grids (PNG beside the page),
@@ -25,14 +26,12 @@ public struct HTMLReport {
     /// Writes `dir`/index.html, report.json (the claims) and samples.png, crash-safely. An existing
     /// directory is replaced only when it is an earlier report (has report.json) or `overwrite`.
     public func write(to dir: String, overwrite: Bool) throws {
-        let earlier = FileIO.exists((dir as NSString).appendingPathComponent("report.json"))
+        let earlier = FileIO.exists(dir.appendingPathComponent("report.json"))
         try FileIO.buildDirectory(dir, overwrite: overwrite || earlier) { tmp in
             let grid = try sampleGrid()
-            if let grid {
-                try grid.image.write(path: (tmp as NSString).appendingPathComponent("samples.png"), durable: false)
-            }
+            if let grid { try grid.image.write(path: tmp.appendingPathComponent("samples.png"), durable: false) }
             try FileIO.writeAtomically(
-                (tmp as NSString).appendingPathComponent("index.html"), data: Data(page(grid: grid?.arms).utf8))
+                tmp.appendingPathComponent("index.html"), data: Data(page(grid: grid?.arms).utf8))
             let json = try JSONSerialization.data(
                 withJSONObject: [
                     "rules": rules.lines,
@@ -53,7 +52,7 @@ public struct HTMLReport {
                         return row
                     },
                 ], options: [.prettyPrinted, .sortedKeys])
-            try FileIO.writeAtomically((tmp as NSString).appendingPathComponent("report.json"), data: json)
+            try FileIO.writeAtomically(tmp.appendingPathComponent("report.json"), data: json)
         }
     }
 
@@ -80,14 +79,14 @@ public struct HTMLReport {
         h += claimsTable()
         h += "<h2 id=\"figures\">Figures 3–4: text-to-image training</h2><div class=\"figs\">"
         let t2i = t2iGroups()
-        h += curves(id: "fig3-total", title: "Fig. 3: total perplexity", groups: t2i, key: "loss_ema")
+        h += curves(id: "fig3-total", title: "Fig. 3: total perplexity", groups: t2i, key: .lossEMA)
         h += curves(
-            id: "fig4-text", title: "Fig. 4: text-token perplexity", groups: t2i, key: "loss_text_ema", tail: false)
-        h += curves(id: "fig4-image", title: "Fig. 4: image-token perplexity", groups: t2i, key: "loss_image_ema")
+            id: "fig4-text", title: "Fig. 4: text-token perplexity", groups: t2i, key: .lossTextEMA, tail: false)
+        h += curves(id: "fig4-image", title: "Fig. 4: image-token perplexity", groups: t2i, key: .lossImageEMA)
         h += "</div><h2>Figure 5: image-only training and freezing presets</h2><div class=\"figs\">"
         h += curves(
             id: "fig5-image-only", title: "Fig. 5: image-only perplexity", groups: StudyRuns.byArm(study.imageOnly),
-            key: "loss_ema")
+            key: .lossEMA)
         h += "</div><h2>Figure 6: image–text token contrastive alignment</h2><div class=\"figs\">"
         h += alignmentPlots()
         h += "</div>"
@@ -160,8 +159,8 @@ public struct HTMLReport {
     /// Perplexity curves of `key` (a loss), one colour per arm: thin per seed, thick mean.
     /// `tail`: the y range leaves out the first 10 % of steps.
     func curves(
-        id: String, title: String, groups: [(arm: String, runs: [StudyRuns.TrainingRun])], key: String,
-        tail: Bool = true
+        id: String, title: String, groups: [(arm: String, runs: [StudyRuns.TrainingRun])],
+        key: StudyRuns.TrainingRun.Series, tail: Bool = true
     ) -> String {
         var series: [SVGPlot.Series] = []
         for (i, g) in groups.enumerated() {
@@ -201,17 +200,18 @@ public struct HTMLReport {
         for (i, a) in study.alignments.enumerated() {
             let colour = SVGPlot.palette[i % SVGPlot.palette.count],
                 name = study.alignments.count > 1 ? a.dir + ": " : ""
-            func pts(_ key: String) -> [(x: Double, y: Double)] {
-                a.rows.compactMap { r in
-                    (r["step"] as? Int).flatMap { s in (r[key] as? Double).map { (Double(s), $0) } }
-                }
+            func pts(_ value: (AlignmentStepRow) -> Double?) -> [(x: Double, y: Double)] {
+                a.rows.compactMap { r in value(r).map { (Double(r.step), $0) } }
             }
-            let batch = (a.summary["batch"] as? Int).map { " (batch \($0))" } ?? ""
-            loss.append(.init(label: name + "training" + batch, points: pts("loss"), colour: colour, width: 1))
-            let valBatch = (a.summary["val_batch"] as? Int).map { " (batch \($0))" } ?? ""
             loss.append(
-                .init(label: name + "held-out" + valBatch, points: pts("val_loss"), colour: colour, dashed: true))
-            temp.append(.init(label: name + "temperature", points: pts("temperature"), colour: colour))
+                .init(
+                    label: name + "training (batch \(a.summary.batch))", points: pts(\.loss), colour: colour, width: 1))
+            let valBatch = a.summary.last.heldOut.map { " (batch \($0.batch))" } ?? ""
+            loss.append(
+                .init(
+                    label: name + "held-out" + valBatch, points: pts { $0.heldOut?.loss }, colour: colour, dashed: true)
+            )
+            temp.append(.init(label: name + "temperature", points: pts(\.temperature), colour: colour))
         }
         return SVGPlot(
             id: "fig6-loss", title: "Fig. 6 (left): contrastive loss", xLabel: "step", yLabel: "loss", series: loss
@@ -253,12 +253,12 @@ public struct HTMLReport {
         var groups: [String: [(x: Double, y: Double)]] = [:], fromLM: Set<String> = []
         var before: Double?
         for r in study.forgetting {
-            guard let ppl = (r["val_ppl_text_only"] ?? r["val_ppl"]) as? Double else { continue }
-            let path = r["checkpoint"] as? String ?? ""
+            guard let ppl = r.perplexityTextOnly ?? r.perplexity else { continue }
+            let path = r.checkpoint
             guard let run = study.textToImageRun(of: path) else { before = before ?? ppl; continue }
             let l = "text-to-image \(run.arm), seed \(run.seed)"
             if run.pretrained != nil { fromLM.insert(l) }
-            groups[l, default: []].append((Double(r["step"] as? Int ?? 0), ppl))
+            groups[l, default: []].append((Double(r.step ?? 0), ppl))
         }
         var series = groups.keys.sorted().enumerated().map { i, l in
             let start = fromLM.contains(l) ? [before.map { (x: 0.0, y: $0) }].compactMap { $0 } : []
@@ -289,17 +289,16 @@ public struct HTMLReport {
         var h =
             "<table id=\"table1\"><tr><th>model</th><th>step</th><th>held-out perplexity</th><th>over text ids</th><th>world-knowledge cloze</th><th>few-shot EN→FR</th><th>completions (model output in bold)</th></tr>"
         for r in study.forgetting {
-            func pct(_ k: String) -> String { (r[k] as? Double).map { String(format: "%.1f %%", 100 * $0) } ?? "—" }
-            let completions = (r["completions"] as? [[String: Any]] ?? []).map { c in
-                "\(e(c["prompt"] as? String ?? ""))<b class=\"c\">\(e(c["completion"] as? String ?? ""))</b>"
-            }.joined(separator: "<br>")
-            let path = r["checkpoint"] as? String ?? "", step = r["step"] as? Int ?? 0
+            func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", 100 * $0) } ?? "—" }
+            let completions = r.completions.map { c in "\(e(c.prompt))<b class=\"c\">\(e(c.completion))</b>" }.joined(
+                separator: "<br>")
+            let path = r.checkpoint, step = r.step ?? 0
             // The pre-trained LM's own step counts text pretraining, not text-to-image training.
             let stepCell = study.textToImageRun(of: path) == nil ? "0 (text LM at step \(step))" : "\(step)"
             h +=
                 "<tr><td>\(e(label(ofCheckpoint: path)))</td><td>\(stepCell)</td>"
-                + "<td>\((r["val_ppl"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td>"
-                + "<td>\((r["val_ppl_text_only"] as? Double).map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct("cloze_accuracy"))</td><td>\(pct("translation_accuracy"))</td><td>\(completions)</td></tr>"
+                + "<td>\(r.perplexity.map { String(format: "%.1f", $0) } ?? "—")</td>"
+                + "<td>\(r.perplexityTextOnly.map { String(format: "%.1f", $0) } ?? "—")</td><td>\(pct(r.clozeAccuracy))</td><td>\(pct(r.translationAccuracy))</td><td>\(completions)</td></tr>"
         }
         return h + "</table>"
     }
@@ -315,12 +314,11 @@ public struct HTMLReport {
             + "(shapes) or in the caption's category (classifier; chance)</th><th>Fréchet distance (real-vs-real floor)</th><th>ended the image</th></tr>"
         for s in study.samples {
             let c = PaperClaims.sampleScore(s.summary)?.value
-            let chance = s.summary["class_chance"] as? Double
-            let fd = s.summary["frechet_distance"] as? Double,
-                floor = s.summary["frechet_distance_real_train"] as? Double
-            let end = s.summary["image_end_rate"] as? Double
+            let chance = s.summary.classChance
+            let fd = s.summary.frechetDistance, floor = s.summary.frechetDistanceRealTrain
+            let end: Double? = s.summary.imageEndRate
             h +=
-                "<tr><td>\(e(s.dir))</td><td>\(e(s.runDir))</td><td>\(s.summary["images"] as? Int ?? 0)</td>"
+                "<tr><td>\(e(s.dir))</td><td>\(e(s.runDir))</td><td>\(s.summary.images)</td>"
                 + "<td>\(c.map { String(format: "%.1f %%", 100 * $0) } ?? "—")\(chance.map { String(format: " (%.1f %%)", 100 * $0) } ?? "")</td>"
                 + "<td>\(fd.map { String(format: "%.2f", $0) } ?? "—")\(floor.map { String(format: " (%.2f)", $0) } ?? "")</td>"
                 + "<td>\(end.map { String(format: "%.1f %%", 100 * $0) } ?? "—")</td></tr>"
@@ -332,7 +330,7 @@ public struct HTMLReport {
     func sampleGrid() throws -> (image: RGBImage, arms: [String])? {
         var sets: [(arm: String, set: StudyRuns.SampleSet)] = []
         for s in study.samples {
-            let arm = study.textToImageRun(of: s.runDir)?.arm ?? (s.dir as NSString).lastPathComponent
+            let arm = study.textToImageRun(of: s.runDir)?.arm ?? s.dir.lastPathComponent
             if !sets.contains(where: { $0.arm == arm }) { sets.append((arm, s)) }
         }
         sets.sort { (StudyRuns.armRank($0.arm), $0.arm) < (StudyRuns.armRank($1.arm), $1.arm) }
@@ -342,7 +340,7 @@ public struct HTMLReport {
         var images: [[UInt8]] = [], captions: [String] = [], side = 0
         for i in 0..<rows {
             for (arm, s) in sets {
-                let img = try RGBImage.read(path: (s.dir as NSString).appendingPathComponent(s.entries[i].file))
+                let img = try RGBImage.read(path: s.dir.appendingPathComponent(s.entries[i].file))
                 guard img.width == img.height, side == 0 || img.width == side else {
                     throw TesseraError.data(
                         file: s.dir,
@@ -367,7 +365,7 @@ public struct HTMLReport {
         var h =
             "<h2>Runs read</h2><table id=\"runs\"><tr><th>run</th><th>kind</th><th>initialisation</th><th>seed</th><th>lr</th><th>steps</th><th>status</th><th>final held-out loss (text / image)</th></tr>"
         for r in study.textToImage + study.imageOnly + study.textLMs {
-            let f = [r.final("val_loss"), r.final("val_loss_text"), r.final("val_loss_image")].map {
+            let f = [r.final(.valLoss), r.final(.valLossText), r.final(.valLossImage)].map {
                 $0.map { String(format: "%.4f", $0) } ?? "—"
             }
             h +=

@@ -1,0 +1,153 @@
+/// One pre-norm transformer block, the single definition the training pass and the KV-cache
+/// decoding step both run (a cache is a different source of keys and values, not another block):
+///
+///   ln₁ = Norm₁(x);  qkv = ln₁·W_inᵀ (+ b);  att = Attention(RoPE(qkv))
+///   mid = x + att·W_outᵀ (+ b)
+///   ln₂ = Norm₂(mid), or Norm₂(x) with a parallel residual (GPT-NeoX: both branches read x)
+///   gu = ln₂·W12ᵀ (+ b);  z = silu(g) ⊙ u over [g|u] (SwiGLU) or GELU(gu)
+///   out = mid + z·W3ᵀ (+ b)
+///
+/// `out` may be `x` itself (decoding keeps one residual row): x is last read by Norm₂, before
+/// the W3 product writes `out`.
+enum TransformerBlock {
+    /// Where attention finds its keys and values.
+    enum Source {
+        /// Training and evaluation: the rows are `shape.batch` whole sequences (positions
+        /// 0..<seqLen each), attending causally within their own sequence. The row log-sum-exp
+        /// goes to `lse` ([batch, H, seq]) for the backward pass.
+        case sequences(AttentionShape, lse: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+        /// Decoding: one row at `position`; its key and value are appended to this layer's cache
+        /// (`keys`, `values`: [maxLength, Hkv·hd]) and it attends to positions 0...position.
+        /// `scores` holds position + 1 floats.
+        case cache(
+            keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, position: Int,
+            scores: UnsafeMutablePointer<Float>)
+    }
+
+    static func forward(
+        _ c: ModelConfig, _ pool: Parallel, _ w: BlockWeights, rope: RotaryTable, source: Source,
+        x: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, acts a: BlockActivations,
+        rows N: Int, timer: PhaseTimer? = nil
+    ) {
+        let d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
+        func bias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>?, _ n: Int) {
+            if let b { LinearBias.forward(pool, y: y, bias: b, rows: N, n: n) }
+        }
+        timer.measure("norm fwd") {
+            Norm.forward(
+                c.norm, pool, x: x, weight: w.attentionNorm, bias: w.attentionNormBias.map { UnsafePointer($0) },
+                y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
+        }
+        timer.measure("linear fwd") {
+            Gemm.linearForward(pool, x: a.ln1, w: w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
+            bias(a.qkv, w.inProjBias, c.qkvDim)
+        }
+        attend(c, pool, rope: rope, source: source, qkv: a.qkv, out: a.att, rows: N, timer: timer)
+        timer.measure("linear fwd") {
+            Gemm.linearForward(pool, x: a.att, w: w.outProj, y: a.residMid, m: N, k: att, n: d)
+            bias(a.residMid, w.outProjBias, d)
+        }
+        timer.measure("residual fwd") {
+            addInPlace(pool, a.residMid, x, count: N * d)
+        }
+        timer.measure("norm fwd") {
+            Norm.forward(
+                c.norm, pool, x: c.parallelResidual ? x : a.residMid, weight: w.ffnNorm,
+                bias: w.ffnNormBias.map { UnsafePointer($0) },
+                y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
+        }
+        timer.measure("linear fwd") {
+            Gemm.linearForward(pool, x: a.ln2, w: w.w12, y: a.gu, m: N, k: d, n: g)
+            bias(a.gu, w.w12Bias, g)
+        }
+        timer.measure("mlp activation fwd") {
+            switch c.mlp {
+            case .swiglu: SwiGLU.forward(pool, gu: a.gu, z: a.z, rows: N, hidden: h)
+            case .gelu, .geluTanh: GELU.forward(pool, x: a.gu, y: a.z, count: N * h, tanh: c.mlp == .geluTanh)
+            }
+        }
+        timer.measure("linear fwd") {
+            Gemm.linearForward(pool, x: a.z, w: w.w3, y: out, m: N, k: h, n: d)
+            bias(out, w.w3Bias, d)
+        }
+        timer.measure("residual fwd") {
+            addInPlace(pool, out, a.residMid, count: N * d)
+        }
+    }
+
+    /// RoPE on the queries and keys of `qkv`, then attention into `out` ([rows, H·hd]).
+    static func attend(
+        _ c: ModelConfig, _ pool: Parallel, rope: RotaryTable, source: Source,
+        qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows N: Int, timer: PhaseTimer?
+    ) {
+        let heads = c.nHeads + c.nKVHeads
+        switch source {
+        case .sequences(let shape, let lse, let scratch):
+            timer.measure("rope fwd") {
+                rope.apply(
+                    pool, qkv, rows: N, seqLen: shape.seqLen, stride: c.qkvDim, column: 0, heads: heads, inverse: false)
+            }
+            timer.measure("attention fwd") {
+                Attention.forward(pool, shape, qkv: qkv, out: out, lse: lse, scratch: scratch)
+            }
+        case .cache(let keys, let values, let p, let scores):
+            precondition(N == 1, "a KV-cache step runs one row")
+            let hd = c.headDim, kvDim = c.nKVHeads * hd
+            rope.rotate(qkv, position: p, heads: heads)
+            (keys + p * kvDim).update(from: qkv + c.nHeads * hd, count: kvDim)
+            (values + p * kvDim).update(from: qkv + (c.nHeads + c.nKVHeads) * hd, count: kvDim)
+            Attention.decode(
+                query: qkv, keys: keys, values: values, count: p + 1, heads: c.nHeads, kvHeads: c.nKVHeads,
+                headDim: hd, scores: scores, out: out)
+        }
+    }
+
+    /// y += x, split across the pool.
+    static func addInPlace(_ pool: Parallel, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        pool.forEachChunk(count, grain: 1 << 16) { r in
+            Kernels.add(x + r.lowerBound, into: y + r.lowerBound, count: r.count)
+        }
+    }
+}
+
+/// The activations of one block, each named with its shape (N rows = batch·seq, d = d_model,
+/// q = (H + 2·Hkv)·hd, a = H·hd, g = the MLP's input width, h = ffn_hidden). Training keeps one
+/// set per layer for the backward pass; decoding one set of a single row that every layer reuses.
+final class BlockActivations {
+    /// [N, d] Norm₁(x), and its per-row mean and 1/σ [N].
+    let ln1, ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>
+    /// [N, q] queries | keys | values, rotated in place by RoPE.
+    let qkv: UnsafeMutablePointer<Float>
+    /// [N, a] attention output, heads side by side.
+    let att: UnsafeMutablePointer<Float>
+    /// [batch, H, seq] log-sum-exp of each attention row (sequences only; empty when decoding).
+    let lse: UnsafeMutablePointer<Float>
+    /// [N, d] x + attention branch: the stream between the two halves.
+    let residMid: UnsafeMutablePointer<Float>
+    /// [N, d] Norm₂ output, and its per-row mean and 1/σ [N].
+    let ln2, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
+    /// [N, g] W12 product (gate | up with SwiGLU).
+    let gu: UnsafeMutablePointer<Float>
+    /// [N, h] the MLP's hidden activation.
+    let z: UnsafeMutablePointer<Float>
+    private let storage: [FloatBuffer]
+
+    init(rows N: Int, config c: ModelConfig, lseCount: Int) {
+        var storage: [FloatBuffer] = []
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let b = FloatBuffer(count: n)
+            storage.append(b)
+            return b.pointer
+        }
+        let d = c.dModel
+        ln1 = take(N * d); ln1Mean = take(N); ln1Rstd = take(N)
+        qkv = take(N * c.qkvDim)
+        att = take(N * c.nHeads * c.headDim)
+        lse = take(lseCount)
+        residMid = take(N * d)
+        ln2 = take(N * d); ln2Mean = take(N); ln2Rstd = take(N)
+        gu = take(N * c.mlpInWidth)
+        z = take(N * c.ffnHidden)
+        self.storage = storage
+    }
+}

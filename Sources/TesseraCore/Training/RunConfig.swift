@@ -1,0 +1,69 @@
+import Foundation
+
+/// A config of either kind of run, told apart by its `task` key: the language model (`lm`, the
+/// default) or the image tokenizer (`vq`).
+public enum RunConfig {
+    case lm(TrainConfig)
+    case vq(VQTrainConfig)
+
+    public var json: Data {
+        switch self {
+        case .lm(let c): c.json;
+        case .vq(let c): c.json
+        }
+    }
+    public var hash: String {
+        switch self {
+        case .lm(let c): c.hash;
+        case .vq(let c): c.hash
+        }
+    }
+    public var task: String {
+        switch self {
+        case .lm: "lm";
+        case .vq: "vq"
+        }
+    }
+
+    public init(reader r: ConfigReader) throws {
+        switch try r.string("task", "lm") {
+        case "lm": self = .lm(try TrainConfig(reader: r))
+        case "vq": self = .vq(try VQTrainConfig(reader: r))
+        case let t:
+            throw TesseraError.config("\(r.file): task: \"\(t)\" is not lm (language model) or vq (image tokenizer)")
+        }
+    }
+
+    /// The config a run directory was started with.
+    public static func saved(_ dir: String) throws -> RunConfig {
+        if try RunDirectory.savedTask(dir) == "vq" {
+            return .vq(try VQTrainConfig.load(json: RunDirectory.configPath(dir)))
+        }
+        return .lm(try RunDirectory.savedConfig(dir))
+    }
+
+    /// The config a resumed run continues with: its own config.json (with `threads` when given),
+    /// or `given` when it has the same hash — or any hash of the same task with `allowChange`.
+    public static func forResume(_ dir: String, given: RunConfig?, threads: Int?, allowChange: Bool) throws -> RunConfig
+    {
+        let saved = try saved(dir)
+        guard let given else { return saved.with(threads: threads) }
+        guard given.task == saved.task else {
+            throw TesseraError.runState("--config is a \(given.task) config but \(dir) is a \(saved.task) run")
+        }
+        guard given.hash == saved.hash || allowChange else {
+            throw TesseraError.runState(
+                "--config differs from \(dir)/config.json (hash \(given.hash) vs \(saved.hash)); pass --allow-config-change to use it"
+            )
+        }
+        return given
+    }
+
+    public func with(threads: Int?) -> RunConfig {
+        guard let threads else { return self }
+        switch self {
+        case .lm(var c): c.threads = threads; return .lm(c)
+        case .vq(var c): c.threads = threads; return .vq(c)
+        }
+    }
+}
