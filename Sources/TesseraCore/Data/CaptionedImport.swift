@@ -201,19 +201,9 @@ public enum CaptionedImport {
     /// by the same one-code-point rule, with the group of `names` where the emoji is listed there;
     /// names with "middle finger" are left out.
     public static func gemojione(root: String, names: EmojiNames) throws -> [Source] {
-        let indexPath = root.appendingPathComponent("config/index.json")
-        guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
-            throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")
-        }
+        let (indexPath, entries) = try ImageImporters.emojiOneIndex(root)
         var out: [Source] = []
-        for key in index.keys.sorted() {
-            guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String,
-                let name = e["name"] as? String,
-                !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" })
-            else {
-                throw TesseraError.data(
-                    file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
-            }
+        for (code, name, e) in entries {
             let scalars = EmojiNames.key(code.split(separator: "-").compactMap { UInt32($0, radix: 16) })
             guard scalars.count == 1, !name.contains("middle finger") else { continue }
             if let entry = names.entries[scalars], entry.status == "component" { continue }

@@ -146,21 +146,14 @@ public enum ImageImporters {
         return (counts[0], counts[1])
     }
 
-    /// The EmojiOne 2 art of Debian's ruby-gemojione (`root` = the gem directory holding
-    /// config/index.json and assets/png): one caption per emoji, its name ("steam locomotive"),
-    /// with category and keywords kept as attributes. Names with "middle finger" are left out.
-    /// Every 10th emoji by a hash of its name is held out, so the split does not depend on order.
-    @discardableResult
-    public static func emoji(from root: String, to out: String) throws -> (Int, Int) {
+    /// ruby-gemojione's config/index.json under `root`: its path and, in key order, each entry's
+    /// hexadecimal code ("1f682", "1f1e6-1f1e8"), name and fields; an entry without them is an error.
+    static func emojiOneIndex(_ root: String) throws -> (path: String, entries: [(code: String, name: String, fields: [String: Any])]) {
         let indexPath = root.appendingPathComponent("config/index.json")
         guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
             throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")
         }
-        try FileManager.default.createDirectory(
-            atPath: out.appendingPathComponent("images"), withIntermediateDirectories: true)
-        var lines: [String] = []
-        var train = 0, val = 0
-        for key in index.keys.sorted() {
+        let entries = try index.keys.sorted().map { key -> (code: String, name: String, fields: [String: Any]) in
             guard let e = index[key] as? [String: Any], let code = e["unicode"] as? String,
                 let name = e["name"] as? String,
                 !code.isEmpty, code.allSatisfy({ $0.isHexDigit || $0 == "-" })
@@ -168,6 +161,23 @@ public enum ImageImporters {
                 throw TesseraError.data(
                     file: indexPath, "entry \"\(key)\" lacks a hexadecimal \"unicode\" or a \"name\"")
             }
+            return (code, name, e)
+        }
+        return (indexPath, entries)
+    }
+
+    /// The EmojiOne 2 art of Debian's ruby-gemojione (`root` = the gem directory holding
+    /// config/index.json and assets/png): one caption per emoji, its name ("steam locomotive"),
+    /// with category and keywords kept as attributes. Names with "middle finger" are left out.
+    /// Every 10th emoji by a hash of its name is held out, so the split does not depend on order.
+    @discardableResult
+    public static func emoji(from root: String, to out: String) throws -> (Int, Int) {
+        let (indexPath, entries) = try emojiOneIndex(root)
+        try FileManager.default.createDirectory(
+            atPath: out.appendingPathComponent("images"), withIntermediateDirectories: true)
+        var lines: [String] = []
+        var train = 0, val = 0
+        for (code, name, e) in entries {
             if name.contains("middle finger") { continue }
             let src = root.appendingPathComponent("assets/png/\(code).png")
             let image = try RGBImage.read(path: src)
