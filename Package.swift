@@ -31,9 +31,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Open MPI for data-parallel training (mpirun -np N tessera train …).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // oneDNN for bf16 products (precision: bf16) and convolutions; no pkg-config file in Debian's package.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(
             name: "TesseraCore",
-            dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib"],
+            dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib", "CDNNL"],
             swiftSettings: cpuFlags),
         // One paper's rubric on top of the numeric core: the claims C1–C13, their rules, the
         // study's runs as the report reads them, and the HTML report. The core carries no study.

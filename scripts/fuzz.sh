@@ -16,9 +16,9 @@ scripts/setup.sh
 out=.build-fuzz
 mkdir -p "$out"
 core=$(find Sources/TesseraCore -name '*.swift' | sort)
-incs=(-I Sources/COpenBLAS -I Sources/CPNG -I Sources/CZstd -I Sources/CZlib)
+incs=(-I Sources/COpenBLAS -I Sources/CPNG -I Sources/CZstd -I Sources/CZlib -I Sources/CDNNL)
 for f in $(pkg-config --cflags-only-I openblas libpng16 libzstd zlib); do incs+=(-Xcc "$f"); done
-libs=$(pkg-config --libs openblas libpng16 libzstd zlib)
+libs="$(pkg-config --libs openblas libpng16 libzstd zlib) -ldnnl -lgomp"   # oneDNN has no .pc file
 fx=Tests/TesseraCoreTests/Fixtures
 status=0
 for t in "${targets[@]}"; do

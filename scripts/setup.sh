@@ -2,7 +2,7 @@
 # Installs the system packages Tessera builds against. Idempotent and quiet: does nothing when
 # everything is present.
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libzstd-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config)
+packages=(libopenblas-dev libpng-dev libzstd-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -57,7 +57,12 @@ struct BenchTrain: ParsableCommand {
                         "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
                         "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
                         "gflops": (r.gflops * 10).rounded() / 10,
-                        "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10, "mfu": (r.mfu * 1000).rounded() / 1000,
+                        "precision": r.precision.rawValue,
+                        "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10,
+                        "bf16_peak_gflops": (r.peakBF16Gflops * 10).rounded() / 10,
+                        "mfu": (r.mfu * 1000).rounded() / 1000,
+                        "of_fp32_peak": (r.gflops / r.peakGflops * 1000).rounded() / 1000,
+                        "of_bf16_peak": (r.gflops / r.peakBF16Gflops * 1000).rounded() / 1000,
                         "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
                         "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
                     ].merging(
@@ -71,12 +76,13 @@ struct BenchTrain: ParsableCommand {
             Console.out(
                 String(
                     format: """
-                        config %@: %d parameters, %d tokens/step, %d thread(s), OpenBLAS kernel %@
+                        config %@: %d parameters, %d tokens/step, %d thread(s), %@, OpenBLAS kernel %@
                           %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
-                          %.1f GFLOP/s   MFU %.1f%% of %.1f GFLOP/s sgemm peak   peak RSS %.0f MB
-                        """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, Gemm.coreName,
-                    r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
-                    r.gflops, r.mfu * 100, r.peakGflops, r.peakRSSMegabytes))
+                          %.1f GFLOP/s = %.1f%% of the %.1f GFLOP/s sgemm peak, %.1f%% of the %.1f GFLOP/s bf16 peak   peak RSS %.0f MB
+                        """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, r.precision.rawValue,
+                    Gemm.coreName, r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
+                    r.gflops, 100 * r.gflops / r.peakGflops, r.peakGflops, 100 * r.gflops / r.peakBF16Gflops,
+                    r.peakBF16Gflops, r.peakRSSMegabytes))
             if r.ranks > 1 {
                 Console.out(
                     String(
@@ -147,7 +153,8 @@ struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
         abstract:
-            "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads.")
+            "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads, and the bf16 product through oneDNN."
+    )
 
     @OptionGroup var workers: ThreadsOption
     @Option(help: "Repetitions per shape (best is reported).") var repeats: Int = 5
@@ -173,21 +180,28 @@ struct BenchGemm: ParsableCommand {
             cols[0].padding(toLength: 34, withPad: " ", startingAt: 0)
                 + cols.dropFirst().map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
         }
-        if !json { Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool"])) }
+        if !json {
+            Console.out(
+                "bf16: oneDNN \(DNNL.isaName)\(DNNL.nativeBF16 ? "" : " (no native bf16 on this CPU: emulated, slow)")")
+            Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool", "bf16 1 thr", "bf16 dnnl"]))
+        }
         let single = Parallel(threads: 1)
         for (name, m, k, n, t) in shapes {
             let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
             let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
             let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: workers.threads)
+            let bf16One = Benchmark.gemmBF16(threads: 1, m: m, k: k, n: n, transB: t, repeats: repeats)
+            let bf16 = Benchmark.gemmBF16(threads: workers.threads, m: m, k: k, n: n, transB: t, repeats: repeats)
             if json {
                 Console.out(
                     MetricsLog.line([
                         "shape": name, "m": m, "k": k, "n": n, "threads": workers.threads, "blas_core": Gemm.coreName,
                         "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
-                        "gflops_blas_pool": blas.rounded(),
+                        "gflops_blas_pool": blas.rounded(), "dnnl_isa": DNNL.isaName,
+                        "gflops_bf16_1thread": bf16One.rounded(), "gflops_bf16_dnnl": bf16.rounded(),
                     ]))
             } else {
-                Console.out(row([name] + [one, sharded, blas].map { String(format: "%.1f", $0) }))
+                Console.out(row([name] + [one, sharded, blas, bf16One, bf16].map { String(format: "%.1f", $0) }))
             }
         }
     }

@@ -30,6 +30,7 @@ struct EvalLoss: ParsableCommand {
     var batch: Int = 8
 
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
 
     @Flag(help: "Print one JSON line instead of text.")
     var json = false
@@ -39,7 +40,8 @@ struct EvalLoss: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedCheckpoint(path: checkpoint, batch: batch, threads: workers.threads)
+        let loaded = try LoadedCheckpoint(
+            path: checkpoint, batch: batch, threads: workers.threads, precision: arithmetic.precision)
         var stream = TokenStream(name: "eval", tokens: try loaded.tokens(of: corpus))
         if let bad = stream.tokens.first(where: { Int($0) >= loaded.config.model.vocabSize }) {
             throw TesseraError.data(
@@ -107,6 +109,7 @@ struct EvalGenerate: ParsableCommand {
     @Option(help: "Tokens to generate.") var maxNewTokens: Int = 64
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "Print the completion's token ids instead of its text.") var ids = false
 
     func validate() throws {
@@ -114,7 +117,8 @@ struct EvalGenerate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let loaded = try LoadedCheckpoint(
+            path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1, precision: arithmetic.precision)
         let promptIDs = loaded.encode(prompt)
         guard !promptIDs.isEmpty else { throw TesseraError.config("--prompt is empty") }
         let length = min(loaded.config.model.maxSeqLen, promptIDs.count + maxNewTokens)
@@ -124,7 +128,7 @@ struct EvalGenerate: ParsableCommand {
         }
         let session = InferenceSession(
             config: loaded.config.model, params: loaded.model.params, maxLength: length,
-            pool: loaded.model.pool)
+            pool: loaded.model.pool, mixed: loaded.model.mixed)
         var sampler = Sampler(
             temperature: sampling.temperature ?? 0, topK: sampling.topK, topP: sampling.topP, seed: sampling.seed)
         let t0 = DispatchTime.now().uptimeNanoseconds

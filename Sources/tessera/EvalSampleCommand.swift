@@ -38,6 +38,7 @@ struct EvalSample: ParsableCommand {
     var label: String?
     @Option(help: "Images per grid row.") var columns = 8
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
     @Flag(help: "Print the summary as one JSON line.") var json = false
 
@@ -51,7 +52,8 @@ struct EvalSample: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let loaded = try LoadedCheckpoint(
+            path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1, precision: arithmetic.precision)
         guard let layout = try Checkpoint.layout(loaded.path) else {
             throw TesseraError.data(
                 file: loaded.path,
@@ -89,7 +91,8 @@ struct EvalSample: ParsableCommand {
         }
         let g = TextToImageGenerator(
             config: loaded.config.model, params: loaded.model.params, layout: layout,
-            codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool)
+            codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool,
+            bf16: loaded.model.mixed)
         let temperature = sampling.temperature ?? 1
         let t0 = Date()
         let result = try CaptionSamples.draw(
@@ -223,6 +226,7 @@ struct EvalClassifier: ParsableCommand {
     @Option(help: "Peak learning rate.") var lr = 2e-3
     @Option(help: "Seed.") var seed: UInt64 = 1337
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
 
     func validate() throws {

@@ -18,6 +18,7 @@ struct ProbeComplete: ParsableCommand {
     @Option(help: "Prompt text (repeatable).") var prompt: [String]
     @Option(help: "Tokens to generate per prompt.") var maxNewTokens: Int = 64
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
 
     func validate() throws {
         guard maxNewTokens >= 1 else { throw TesseraError.config("--max-new-tokens must be ≥ 1") }
@@ -25,10 +26,11 @@ struct ProbeComplete: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let loaded = try LoadedCheckpoint(
+            path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1, precision: arithmetic.precision)
         let session = InferenceSession(
             config: loaded.config.model, params: loaded.model.params,
-            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool, mixed: loaded.model.mixed)
         for p in prompt {
             var greedy = Sampler()
             let promptIDs = Array(loaded.encode(p).suffix(loaded.config.model.maxSeqLen - 1))
@@ -125,6 +127,7 @@ struct ProbeForget: ParsableCommand {
     @Option(help: "Held-out tokens for perplexity (0: all).") var tokens = 65536
     @Option(help: "Seed of the word sample.") var seed: UInt64 = 1337
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "One JSON line per checkpoint.") var json = false
 
     func validate() throws {
@@ -141,7 +144,8 @@ struct ProbeForget: ParsableCommand {
         let items = try cloze.map { try ForgettingProbe.readCloze($0) }
         var table: [[String]] = []
         for path in checkpoint {
-            let loaded = try LoadedCheckpoint(path: path, batch: 4, threads: workers.threads)
+            let loaded = try LoadedCheckpoint(
+                path: path, batch: 4, threads: workers.threads, precision: arithmetic.precision)
             let row = try ForgettingProbe.measure(
                 loaded, prompts: prompt, maxNewTokens: maxNewTokens, corpus: corpus, tokens: tokens,
                 pairs: pairs, cloze: items)

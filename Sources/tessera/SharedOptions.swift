@@ -14,6 +14,19 @@ struct ThreadsOption: ParsableArguments {
     }
 }
 
+/// --precision of the commands that run a trained model: fp32 (OpenBLAS), or bf16 products with
+/// fp32 accumulation (oneDNN), refused on a CPU without bf16 instructions.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: "Arithmetic of the products: fp32 or bf16 (bf16 operands, fp32 accumulation; needs avx512_bf16).")
+    var precision: Precision = .fp32
+
+    func validate() throws {
+        if let why = precision.unsupported() { throw TesseraError.config(why) }
+    }
+}
+
+extension Precision: ExpressibleByArgument {}
+
 /// How the next token is drawn: greedy at temperature 0, else softmax(logits / T) within the
 /// top k and the top-p nucleus, from a seeded stream (`Sampler`). Shared by `eval generate` (text,
 /// greedy by default) and `eval sample` (image codes, T = 1 by default).

@@ -3,11 +3,12 @@
 
 Reads a Tessera YAML config (model, data.seq_len, optim.micro_batch/lr/weight_decay/grad_clip):
 pre-norm decoder-only transformer, RMSNorm or LayerNorm, half-split RoPE, SwiGLU, untied or tied
-output, causal SDPA attention, fp32, random tokens; one optimizer step = forward, cross-entropy,
+output, causal SDPA attention, fp32 (or, with --bf16, bf16 autocast: torch.autocast("cpu",
+dtype=torch.bfloat16) around forward and loss, fp32 master weights and AdamW), random tokens; one optimizer step = forward, cross-entropy,
 backward, clip_grad_norm_, AdamW. Prints one JSON line with the same keys as
 `tessera bench train --json` (tokens_per_s, gflops, step_ms, peak_rss_mb).
 
-Usage: scripts/bench/torch_train.py CONFIG.yaml [--steps N] [--warmup N] [--threads N]
+Usage: scripts/bench/torch_train.py CONFIG.yaml [--steps N] [--warmup N] [--threads N] [--bf16]
 """
 import argparse, json, math, resource, time
 import torch
@@ -89,6 +90,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (PyTorch's mixed precision on CPU)")
     a = ap.parse_args()
     cfg = yaml.safe_load(open(a.config))
     m, seq = cfg["model"], cfg["data"]["seq_len"]
@@ -108,7 +110,8 @@ def main():
         y = torch.randint(0, V, (B, seq))
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x).view(-1, V), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = F.cross_entropy(model(x).view(-1, V), y.view(-1))
         loss.backward()
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -120,6 +123,7 @@ def main():
     tokens = B * seq
     print(json.dumps({
         "config": a.config, "framework": f"torch {torch.__version__}", "threads": threads,
+        "precision": "bf16" if a.bf16 else "fp32",
         "parameters": sum(p.numel() for p in model.parameters()), "tokens_per_step": tokens,
         "tokens_per_s": round(tokens / med, 1), "step_ms": round(med * 1000, 1), "best_step_ms": round(times[0] * 1000, 1),
         "gflops": round(tokens * flops_per_token(m, seq) / med / 1e9, 1),

@@ -33,6 +33,11 @@ public enum Benchmark {
         }
         if blasThreads > 0 { Gemm.setBLASThreads(blasThreads) }
         defer { if blasThreads > 0 { Gemm.setBLASThreads(1) } }
+        return bestGflops(2 * Double(m) * Double(n) * Double(k), repeats: repeats, once)
+    }
+
+    /// `flops` / the best of `repeats` timed calls of `once`, after one untimed call, in GFLOP/s.
+    static func bestGflops(_ flops: Double, repeats: Int, _ once: () -> Void) -> Double {
         once()
         var best = Double.infinity
         for _ in 0..<repeats {
@@ -40,7 +45,29 @@ public enum Benchmark {
             once()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+        return flops / best / 1e9
+    }
+
+    /// Best GFLOP/s of the same product in bf16 through oneDNN (operands converted once, before
+    /// timing; fp32 result), on `threads` OpenMP threads.
+    public static func gemmBF16(
+        threads: Int, m: Int, k: Int, n: Int, transB: Bool = false, repeats: Int = 3, seed: UInt64 = 7
+    ) -> Double {
+        let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
+        var rng = RandomStream(seed: seed, name: "bench/gemm")
+        for i in 0..<a.count { a[i] = rng.uniform() - 0.5 }
+        for i in 0..<b.count { b[i] = rng.uniform() - 0.5 }
+        let a16 = UnsafeMutablePointer<UInt16>.allocate(capacity: a.count)
+        let b16 = UnsafeMutablePointer<UInt16>.allocate(capacity: b.count)
+        defer { a16.deallocate(); b16.deallocate() }
+        DNNL.shared.toBF16(a.pointer, a16, count: a.count, threads: threads)
+        DNNL.shared.toBF16(b.pointer, b16, count: b.count, threads: threads)
+        func once() {
+            DNNL.shared.matmul(
+                threads: threads, transA: false, transB: transB, m: m, n: n, k: k, a: a16, lda: k, b: b16,
+                ldb: transB ? k : n, accumulate: false, c: c.pointer, ldc: n)
+        }
+        return bestGflops(2 * Double(m) * Double(n) * Double(k), repeats: repeats, once)
     }
 
     /// Model FLOPs per token, PaLM convention: 6·N_matmul + 12·L·d·T (attention counted in full;
@@ -57,7 +84,10 @@ public enum Benchmark {
         public let medianStepSeconds: Double
         public let bestStepSeconds: Double
         public let gflops: Double
+        /// The best sgemm (fp32) and oneDNN bf16 rates on 2048³ with the same threads.
         public let peakGflops: Double
+        public let peakBF16Gflops: Double
+        public let precision: Precision
         public let peakRSSMegabytes: Double
         public let parameters: Int
         /// Seconds per step in each phase (empty unless profiled).
@@ -65,7 +95,8 @@ public enum Benchmark {
         /// Data-parallel ranks, and the mean seconds per timed step spent summing gradients over them.
         public let ranks: Int
         public let allreduceSeconds: Double
-        public var mfu: Double { gflops / peakGflops }
+        /// Against the peak of the run's own precision.
+        public var mfu: Double { gflops / (precision == .bf16 ? peakBF16Gflops : peakGflops) }
     }
 
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens. With several
@@ -78,7 +109,7 @@ public enum Benchmark {
         let c = config
         let pool = c.makePool()
         let B = c.optim.microBatch, T = c.data.seqLen
-        let model = Transformer(config: c.model, batch: B, seqLen: T, pool: pool)
+        let model = Transformer(config: c.model, batch: B, seqLen: T, pool: pool, precision: c.precision)
         model.initialize(seed: c.seed)
         let adam = AdamW(store: model.params, config: c.optim.adam, decays: { !Glob.matchesAny(c.optim.noDecay, $0) })
         var inputs = [Int32](repeating: 0, count: B * T), targets = inputs
@@ -98,12 +129,14 @@ public enum Benchmark {
             if s == warmup { allreduceBefore = comm.allreduceSeconds }
             let t0 = DispatchTime.now().uptimeNanoseconds
             model.params.zeroGrads()
-            for _ in stride(from: comm.rank, to: accum, by: comm.size) {
+            for m in stride(from: comm.rank, to: accum, by: comm.size) {
                 for i in 0..<inputs.count {
                     inputs[i] = Int32(rng.int(below: c.model.vocabSize))
                     targets[i] = Int32(rng.int(below: c.model.vocabSize))
                 }
-                inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+                inputs.withUnsafeBufferPointer {
+                    model.forward(tokens: $0.baseAddress!, weightsUnchanged: m != comm.rank)
+                }
                 _ = targets.withUnsafeBufferPointer {
                     model.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: -1, scale: 1 / Float(B * T * accum))
                 }
@@ -127,9 +160,11 @@ public enum Benchmark {
         // compute-bound, best of runs before and after the timed steps (the second vCPU of a shared
         // host comes and goes; the best run is the honest ceiling).
         let peak = max(peakBefore, gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5))
+        let peakBF16 = gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: 5)
         return TrainResult(
             tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
-            gflops: gflops, peakGflops: peak, peakRSSMegabytes: peakRSSMegabytes,
+            gflops: gflops, peakGflops: peak, peakBF16Gflops: peakBF16, precision: c.precision,
+            peakRSSMegabytes: peakRSSMegabytes,
             parameters: model.params.parameterCount,
             phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) },
             ranks: comm.size, allreduceSeconds: (comm.allreduceSeconds - allreduceBefore) / Double(steps))

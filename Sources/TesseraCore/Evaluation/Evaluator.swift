@@ -46,7 +46,7 @@ public enum Evaluator {
                 }
             }
             counted += targets[0..<(B * T)].reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
-            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!) }
+            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!, weightsUnchanged: w > 0) }
             sum += targets.withUnsafeBufferPointer { model.loss(targets: $0.baseAddress!, ignoreIndex: ignoreIndex) }
             if let afterForward { targets.withUnsafeBufferPointer { afterForward($0.baseAddress!) } }
             if let layout {

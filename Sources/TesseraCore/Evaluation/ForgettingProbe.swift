@@ -103,7 +103,7 @@ extension ForgettingProbe {
         let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
         let session = InferenceSession(
             config: loaded.config.model, params: loaded.model.params,
-            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool)
+            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool, mixed: loaded.model.mixed)
         let probe = ForgettingProbe(session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
         var row = ForgettingRow(checkpoint: loaded.path, step: (try? Checkpoint.loadState(loaded.path))?.step)
         row.completions = (paperPrompts + prompts).map {

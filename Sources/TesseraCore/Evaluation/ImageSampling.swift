@@ -27,7 +27,7 @@ public final class TextToImageGenerator {
 
     public init(
         config: ModelConfig, params: ParameterStore, layout: VocabularyLayout, codesPerImage: Int,
-        sequenceLength: Int, guidance: Float = 1, pool: Parallel
+        sequenceLength: Int, guidance: Float = 1, pool: Parallel, bf16: MixedPrecision? = nil
     ) {
         precondition(layout.usedSize <= config.vocabSize && sequenceLength - 1 <= config.maxSeqLen)
         self.layout = layout
@@ -35,9 +35,10 @@ public final class TextToImageGenerator {
         self.sequenceLength = sequenceLength
         self.guidance = guidance
         let positions = sequenceLength - 1
-        cond = InferenceSession(config: config, params: params, maxLength: positions, pool: pool)
+        cond = InferenceSession(config: config, params: params, maxLength: positions, pool: pool, mixed: bf16)
         uncond =
-            guidance == 1 ? nil : InferenceSession(config: config, params: params, maxLength: positions, pool: pool)
+            guidance == 1
+            ? nil : InferenceSession(config: config, params: params, maxLength: positions, pool: pool, mixed: bf16)
         mixed = FloatBuffer(count: config.vocabSize)
     }
 

@@ -10,7 +10,8 @@ public struct LoadedCheckpoint {
     public let tokenizer: BPETokenizer?
 
     /// `seqLen` nil plans the training sequence length; generation passes 1 (it keeps its own cache).
-    public init(path given: String, batch: Int, threads: Int, seqLen: Int? = nil) throws {
+    /// `precision` bf16 runs the products in bf16 (`model.mixed`, which sessions pass on).
+    public init(path given: String, batch: Int, threads: Int, seqLen: Int? = nil, precision: Precision = .fp32) throws {
         let path = try Checkpoint.resolve(given, role: "--checkpoint")
         self.path = path
         config = try TrainConfig.load(json: path.appendingPathComponent("config.json"))
@@ -33,7 +34,8 @@ public struct LoadedCheckpoint {
                     ?? "missing tensor \"\(name)\" that config.json implies")
         }
         model = Transformer(
-            config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads))
+            config: config.model, batch: batch, seqLen: seqLen ?? config.data.seqLen, pool: Parallel(threads: threads),
+            precision: precision)
         try Checkpoint.loadWeights(path, into: model)
         let tokPath = path.appendingPathComponent("tokenizer.json")
         tokenizer = FileIO.exists(tokPath) ? try TokenizerFiles.load(tokPath) : nil

@@ -27,10 +27,16 @@ public final class InferenceSession {
     public private(set) var position = 0
 
     let blocks: [BlockWeights]
+    /// bf16 products (the model's `MixedPrecision`, its weight mirror made at init); nil in fp32.
+    let mixed: MixedPrecision?
     let embedding, output, finalNorm: UnsafeMutablePointer<Float>
     let positions, finalNormBias: UnsafeMutablePointer<Float>?
 
-    public init(config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel) {
+    /// `mixed`: the loaded model's, for bf16 decoding; the weights must not change while the
+    /// session is used (their bf16 mirror is made here).
+    public init(
+        config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel, mixed: MixedPrecision? = nil
+    ) {
         precondition(maxLength <= c.maxSeqLen, "maxLength \(maxLength) exceeds max_seq_len \(c.maxSeqLen)")
         config = c
         self.params = params
@@ -48,6 +54,8 @@ public final class InferenceSession {
         stat = FloatBuffer(count: 2)
         logitBuffer = FloatBuffer(count: c.vocabSize)
         blocks = (0..<c.nLayers).map { BlockWeights(params, layer: $0, base: params.values.pointer) }
+        self.mixed = mixed
+        mixed?.refreshWeights()
         guard let e = params.value(.embedding), let f = params.value(.finalNorm) else {
             fatalError(
                 "parameters without \(TransformerWeights.Global.embedding.name) or \(TransformerWeights.Global.finalNorm.name)"
@@ -80,7 +88,8 @@ public final class InferenceSession {
                 keys: kCache.pointer + l * maxLength * kvDim,
                 values: vCache.pointer + l * maxLength * kvDim,
                 position: p, scores: scores.pointer)
-            TransformerBlock.forward(c, pool, blocks[l], rope: rope, source: source, x: x, out: x, acts: acts, rows: 1)
+            TransformerBlock.forward(
+                c, pool, blocks[l], rope: rope, source: source, x: x, out: x, acts: acts, rows: 1, mixed: mixed)
         }
         Norm.forward(
             c.norm, pool, x: x, weight: finalNorm, bias: finalNormBias.map { UnsafePointer($0) }, y: xn.pointer,
@@ -88,7 +97,8 @@ public final class InferenceSession {
         let r = logitRange ?? 0..<c.vocabSize
         precondition(r.lowerBound >= 0 && r.upperBound <= c.vocabSize && !r.isEmpty)
         Gemm.linearForward(
-            pool, x: xn.pointer, w: output + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count)
+            pool, x: xn.pointer, w: output + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count,
+            mixed: mixed)
         position += 1
         return logits
     }

@@ -15,6 +15,9 @@ public final class Transformer {
     public let batch: Int
     public let seqLen: Int
     public let pool: Parallel
+    /// bf16 products (`precision: bf16`): the weights' mirror and operand scratch; nil in fp32.
+    public let mixed: MixedPrecision?
+    public var precision: Precision { mixed == nil ? .fp32 : .bf16 }
     let rope: RotaryTable
     let attnShape: AttentionShape
 
@@ -81,7 +84,7 @@ public final class Transformer {
             o ? nil : total, "\(training ? "training" : "running") this model on \(batch) × \(seqLen) tokens")
     }
 
-    public init(config c: ModelConfig, batch: Int, seqLen: Int, pool: Parallel) {
+    public init(config c: ModelConfig, batch: Int, seqLen: Int, pool: Parallel, precision: Precision = .fp32) {
         precondition(c.problems(memory: false).isEmpty, c.problems(memory: false).joined(separator: "; "))
         precondition(seqLen <= c.maxSeqLen, "seq_len \(seqLen) exceeds the model's max_seq_len \(c.maxSeqLen)")
         config = c
@@ -114,6 +117,14 @@ public final class Transformer {
         ceChunkRows = CrossEntropy.chunkRows(rows: N, vocab: c.vocabSize)
         ceChunk = take(ceChunkRows * c.vocabSize)
         self.storage = storage
+        // The largest operand a product converts: an activation or gradient [N, width], or a
+        // chunk of the cross-entropy's logit gradients [R, V].
+        let widest = max(c.dModel, c.qkvDim, c.nHeads * c.headDim, c.mlpInWidth, c.ffnHidden)
+        mixed =
+            precision == .bf16
+            ? MixedPrecision(
+                values: params.values, scratch: max(N * widest, ceChunkRows * c.vocabSize), threads: pool.threads)
+            : nil
 
         let store = params
         blockWeights = (0..<c.nLayers).map { BlockWeights(store, layer: $0, base: store.values.pointer) }
@@ -171,9 +182,12 @@ public final class Transformer {
 
     // MARK: forward
 
-    /// Runs the network on `tokens` ([batch, seq], row-major) up to the final norm.
-    public func forward(tokens: UnsafePointer<Int32>) {
+    /// Runs the network on `tokens` ([batch, seq], row-major) up to the final norm. In bf16 the
+    /// weights' mirror is made first, unless `weightsUnchanged` says this step already made it
+    /// (the micro-batches after the first of a step).
+    public func forward(tokens: UnsafePointer<Int32>, weightsUnchanged: Bool = false) {
         let c = config, N = rows, d = c.dModel
+        if let mixed, !weightsUnchanged { timer.measure("bf16 weights") { mixed.refreshWeights() } }
         for i in 0..<N { lastTokens[i] = tokens[i] }
         timer.measure("embedding fwd") {
             Embedding.forward(pool, ids: tokens, table: embedding, out: stream[0], rows: N, d: d)
@@ -188,7 +202,7 @@ public final class Transformer {
             TransformerBlock.forward(
                 c, pool, blockWeights[l], rope: rope,
                 source: .sequences(attnShape, lse: a.lse, scratch: attScratch),
-                x: stream[l], out: stream[l + 1], acts: a, rows: N, timer: timer)
+                x: stream[l], out: stream[l + 1], acts: a, rows: N, mixed: mixed, timer: timer)
         }
         timer.measure("norm fwd") {
             Norm.forward(
@@ -207,21 +221,21 @@ public final class Transformer {
             pool, x: lnf, w: output, targets: targets,
             ignoreIndex: ignoreIndex, rows: rows, d: config.dModel, vocab: v,
             scale: 0, chunk: ceChunk, chunkRows: ceChunkRows, losses: tokenLosses,
-            dx: nil, dw: nil)
+            dx: nil, dw: nil, mixed: mixed)
     }
 
     /// Full logits `[batch·seq, V]` of the last forward (for tests and small evaluations).
     public func logits(into out: UnsafeMutablePointer<Float>) {
         Gemm.linearForward(
             pool, x: lnf, w: output, y: out,
-            m: rows, k: config.dModel, n: config.vocabSize)
+            m: rows, k: config.dModel, n: config.vocabSize, mixed: mixed)
     }
 
     /// Logits `[V]` at one row (batch·seq index) of the last forward.
     public func logits(row: Int, into out: UnsafeMutablePointer<Float>) {
         Gemm.linearForward(
             pool, x: lnf + row * config.dModel, w: output, y: out,
-            m: 1, k: config.dModel, n: config.vocabSize)
+            m: 1, k: config.dModel, n: config.vocabSize, mixed: mixed)
     }
 
     // MARK: backward
@@ -238,7 +252,7 @@ public final class Transformer {
                 pool, x: lnf, w: output, targets: targets,
                 ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
                 scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
-                losses: tokenLosses, dx: dLn, dw: outputGrad)
+                losses: tokenLosses, dx: dLn, dw: outputGrad, mixed: mixed)
         }
         timer.measure("norm bwd") {
             Norm.backward(
@@ -250,10 +264,11 @@ public final class Transformer {
             let w = blockWeights[l], dw = blockGrads[l], a = blockActs[l], x = stream[l]
             // FFN branch: out = residMid + z·W3ᵀ
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dResid, w: w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false)
+                Gemm.linearBackwardInput(
+                    pool, dy: dResid, w: w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false, mixed: mixed)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: dw.w3, m: N, k: h, n: d)
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: dw.w3, m: N, k: h, n: d, mixed: mixed)
                 biasGrad(dResid, dw.w3Bias, d)
             }
             timer.measure("mlp activation bwd") {
@@ -264,10 +279,11 @@ public final class Transformer {
                 }
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(pool, dy: dGu, w: w.w12, dx: dLn, m: N, k: d, n: g, accumulate: false)
+                Gemm.linearBackwardInput(
+                    pool, dy: dGu, w: w.w12, dx: dLn, m: N, k: d, n: g, accumulate: false, mixed: mixed)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: dw.w12, m: N, k: d, n: g)
+                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: dw.w12, m: N, k: d, n: g, mixed: mixed)
                 biasGrad(dGu, dw.w12Bias, g)
             }
             timer.measure("norm bwd") {
@@ -282,10 +298,10 @@ public final class Transformer {
             // Attention branch: residMid = x + att·W_outᵀ
             timer.measure("linear bwd") {
                 Gemm.linearBackwardInput(
-                    pool, dy: dResid, w: w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false)
+                    pool, dy: dResid, w: w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false, mixed: mixed)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: dw.outProj, m: N, k: att, n: d)
+                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: dw.outProj, m: N, k: att, n: d, mixed: mixed)
                 biasGrad(dResid, dw.outProjBias, d)
             }
             timer.measure("attention bwd") {
@@ -300,10 +316,11 @@ public final class Transformer {
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackwardInput(
-                    pool, dy: dQkv, w: w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false)
+                    pool, dy: dQkv, w: w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false, mixed: mixed)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dQkv, x: a.ln1, dw: dw.inProj, m: N, k: d, n: c.qkvDim)
+                Gemm.linearBackwardWeight(
+                    pool, dy: dQkv, x: a.ln1, dw: dw.inProj, m: N, k: d, n: c.qkvDim, mixed: mixed)
                 biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
             }
             timer.measure("norm bwd") {

@@ -27,7 +27,7 @@ enum TransformerBlock {
     static func forward(
         _ c: ModelConfig, _ pool: Parallel, _ w: BlockWeights, rope: RotaryTable, source: Source,
         x: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, acts a: BlockActivations,
-        rows N: Int, timer: PhaseTimer? = nil
+        rows N: Int, mixed: MixedPrecision? = nil, timer: PhaseTimer? = nil
     ) {
         let d = c.dModel, h = c.ffnHidden, att = c.nHeads * c.headDim, g = c.mlpInWidth
         func bias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>?, _ n: Int) {
@@ -39,12 +39,12 @@ enum TransformerBlock {
                 y: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: N, d: d, eps: c.normEps)
         }
         timer.measure("linear fwd") {
-            Gemm.linearForward(pool, x: a.ln1, w: w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim)
+            Gemm.linearForward(pool, x: a.ln1, w: w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim, mixed: mixed)
             bias(a.qkv, w.inProjBias, c.qkvDim)
         }
         attend(c, pool, rope: rope, source: source, qkv: a.qkv, out: a.att, rows: N, timer: timer)
         timer.measure("linear fwd") {
-            Gemm.linearForward(pool, x: a.att, w: w.outProj, y: a.residMid, m: N, k: att, n: d)
+            Gemm.linearForward(pool, x: a.att, w: w.outProj, y: a.residMid, m: N, k: att, n: d, mixed: mixed)
             bias(a.residMid, w.outProjBias, d)
         }
         timer.measure("residual fwd") {
@@ -57,7 +57,7 @@ enum TransformerBlock {
                 y: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: N, d: d, eps: c.normEps)
         }
         timer.measure("linear fwd") {
-            Gemm.linearForward(pool, x: a.ln2, w: w.w12, y: a.gu, m: N, k: d, n: g)
+            Gemm.linearForward(pool, x: a.ln2, w: w.w12, y: a.gu, m: N, k: d, n: g, mixed: mixed)
             bias(a.gu, w.w12Bias, g)
         }
         timer.measure("mlp activation fwd") {
@@ -67,7 +67,7 @@ enum TransformerBlock {
             }
         }
         timer.measure("linear fwd") {
-            Gemm.linearForward(pool, x: a.z, w: w.w3, y: out, m: N, k: h, n: d)
+            Gemm.linearForward(pool, x: a.z, w: w.w3, y: out, m: N, k: h, n: d, mixed: mixed)
             bias(out, w.w3Bias, d)
         }
         timer.measure("residual fwd") {

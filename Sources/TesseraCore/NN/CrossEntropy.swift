@@ -24,15 +24,19 @@ public enum CrossEntropy {
         rows: Int, d: Int, vocab: Int, scale: Float,
         chunk: UnsafeMutablePointer<Float>, chunkRows R: Int,
         losses: UnsafeMutablePointer<Float>,
-        dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+        dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, mixed: MixedPrecision? = nil
     ) -> Double {
         var total = 0.0
         var r0 = 0
         while r0 < rows {
             let nr = min(R, rows - r0)
-            Gemm.parallel(
-                pool, transA: false, transB: true, m: nr, n: vocab, k: d,
-                a: x + r0 * d, lda: d, b: w, ldb: d, beta: 0, c: chunk, ldc: vocab)
+            if let mixed {
+                Gemm.linearForward(pool, x: x + r0 * d, w: w, y: chunk, m: nr, k: d, n: vocab, mixed: mixed)
+            } else {
+                Gemm.parallel(
+                    pool, transA: false, transB: true, m: nr, n: vocab, k: d,
+                    a: x + r0 * d, lda: d, b: w, ldb: d, beta: 0, c: chunk, ldc: vocab)
+            }
             let wantGrad = dx != nil
             pool.forEachChunk(nr, grain: 4) { range in
                 for i in range {
@@ -55,7 +59,11 @@ public enum CrossEntropy {
                 }
             }
             for i in 0..<nr where targets[r0 + i] != ignoreIndex { total += Double(losses[r0 + i]) }
-            if let dx, let dw {
+            if let dx, let dw, let mixed {
+                Gemm.linearBackwardInput(
+                    pool, dy: chunk, w: w, dx: dx + r0 * d, m: nr, k: d, n: vocab, accumulate: false, mixed: mixed)
+                Gemm.linearBackwardWeight(pool, dy: chunk, x: x + r0 * d, dw: dw, m: nr, k: d, n: vocab, mixed: mixed)
+            } else if let dx, let dw {
                 Gemm.parallel(
                     pool, transA: false, transB: false, m: nr, n: d, k: vocab,
                     a: chunk, lda: vocab, b: w, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)

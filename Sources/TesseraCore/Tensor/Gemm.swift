@@ -74,10 +74,15 @@ public enum Gemm {
 
     /// Y[M,N] = X[M,K]·Wᵀ (W is [N,K]), overwriting Y. One row (decoding) is a matrix–vector
     /// product: sgemv over blocks of W's rows, since sgemm packs both operands for nothing there.
+    /// With `mixed` (precision: bf16) the product runs in bf16 on oneDNN, W from the model's mirror.
     public static func linearForward(
         _ pool: Parallel, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-        y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+        y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, mixed: MixedPrecision? = nil
     ) {
+        if let mixed {
+            mixed.linearForward(x: x, w: w, y: y, m: m, k: k, n: n)
+            return
+        }
         if m == 1 {
             let grain = n * k >= 1 << 18 ? max(64, (n + 4 * pool.threads - 1) / (4 * pool.threads)) : n
             pool.forEachChunk(n, grain: grain) { r in
@@ -96,8 +101,12 @@ public enum Gemm {
     public static func linearBackwardInput(
         _ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
-        accumulate: Bool
+        accumulate: Bool, mixed: MixedPrecision? = nil
     ) {
+        if let mixed {
+            mixed.linearBackwardInput(dy: dy, w: w, dx: dx, m: m, k: k, n: n, accumulate: accumulate)
+            return
+        }
         parallel(
             pool, transA: false, transB: false, m: m, n: k, k: n, a: dy, lda: n, b: w, ldb: k,
             beta: accumulate ? 1 : 0, c: dx, ldc: k)
@@ -106,8 +115,12 @@ public enum Gemm {
     /// dW[N,K] += dY[M,N]ᵀ·X[M,K].
     public static func linearBackwardWeight(
         _ pool: Parallel, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, mixed: MixedPrecision? = nil
     ) {
+        if let mixed {
+            mixed.linearBackwardWeight(dy: dy, x: x, dw: dw, m: m, k: k, n: n)
+            return
+        }
         parallel(
             pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
             beta: 1, c: dw, ldc: k)

@@ -8,6 +8,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var threads: Int = 2
     /// How large GEMMs use the threads: Tessera's dynamic blocks (`sharded`) or OpenBLAS's pool (`openblas`).
     public var gemmThreading: GemmThreading = .sharded
+    /// The products' arithmetic: fp32 (OpenBLAS) or bf16 operands with fp32 accumulation (oneDNN).
+    public var precision: Precision = .fp32
     public var model: ModelConfig
     public var data = DataSection()
     public var optim = OptimSection()
@@ -117,6 +119,8 @@ public struct TrainConfig: Equatable, Sendable {
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1, max: 1024)
         gemmThreading = try r.choice("gemm_threading", GemmThreading.sharded)
+        precision = try r.choice("precision", Precision.fp32)
+        if let why = precision.unsupported() { throw r.fail("precision", why) }
         logEvery = try r.int("log_every", 1, min: 1)
 
         data.train = try r.string("data.train", "")
@@ -218,6 +222,7 @@ public struct TrainConfig: Equatable, Sendable {
                 .merging(initialization.aligned.isEmpty ? [:] : ["aligned": initialization.aligned]) { a, _ in a }
                 .merging(initialization.matchNorm ? ["match_norm": true] : [:]) { a, _ in a }
         }
+        if precision != .fp32 { t["precision"] = precision.rawValue }  // fp32 configs keep their hash
         if data.captionDropout > 0 {
             t["data"] = (t["data"] as! [String: Any]).merging(["caption_dropout": data.captionDropout]) { a, _ in a }
         }

@@ -106,7 +106,7 @@ public final class Trainer {
         if let why = Transformer.sizeProblem(config.model, batch: B, seqLen: T, training: true) {
             throw TesseraError.config(why)
         }
-        model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool)
+        model = Transformer(config: config.model, batch: B, seqLen: T, pool: pool, precision: config.precision)
         let o = config.optim
         let trainable = try Freezing.trainable(o.trainable, names: model.params.names, layers: config.model.nLayers)
         adam = AdamW(
@@ -216,7 +216,10 @@ public final class Trainer {
         var sum = 0.0
         let micro = B * T
         for m in stride(from: comm.rank, to: accum, by: comm.size) {
-            inputs.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress! + m * micro) }
+            // The weights change once per step (after the last micro-batch): one bf16 mirror per step.
+            inputs.withUnsafeBufferPointer {
+                model.forward(tokens: $0.baseAddress! + m * micro, weightsUnchanged: m != comm.rank)
+            }
             sum += targets.withUnsafeBufferPointer {
                 model.lossAndBackward(
                     targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
@@ -302,8 +305,23 @@ public final class Trainer {
                 "note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster"
             )
         }
+        if c.precision == .bf16 {
+            // A CPU with avx512_bf16 may still multiply bf16 more slowly than fp32 (this repository's
+            // Intel Xeon: about 0.65×): measured on a 512³ product of each, and said.
+            let r = (
+                fp32: Benchmark.gemm(pool, m: 512, k: 512, n: 512, transB: true),
+                bf16: Benchmark.gemmBF16(threads: pool.threads, m: 512, k: 512, n: 512, transB: true)
+            )
+            if r.bf16 < r.fp32 {
+                lines.append(
+                    String(
+                        format:
+                            "note: precision bf16 is slower than fp32 on this CPU: a 512³ product runs at %.0f GFLOP/s in bf16 (oneDNN %@) against %.0f in fp32",
+                        r.bf16, DNNL.isaName, r.fp32))
+            }
+        }
         lines.append(
-            "model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), BLAS kernel \(Gemm.coreName)"
+            "model: \(model.params.parameterCount) parameters (\(adam.trainableCount) trainable), \(c.accumulation) micro-batch(es) of \(c.optim.microBatch)×\(c.data.seqLen) per step, \(c.threads) thread(s), \(c.precision.rawValue), BLAS kernel \(Gemm.coreName)"
                 + (comm.size > 1 ? ", \(comm.size) MPI ranks (\(c.accumulation / comm.size) micro-batch(es) each)" : "")
         )
         return lines
