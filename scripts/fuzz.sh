@@ -51,6 +51,9 @@ for t in "${targets[@]}"; do
   esac
   # The *_config_values targets build their directories from the fixtures.
   export FUZZ_FIXTURES=$fx
+  # What Tessera may allocate, well below libFuzzer's -rss_limit_mb (ASan's quarantine and shadow
+  # come on top): an input whose sizes would need more must be refused, not allocated.
+  export TESSERA_MAX_MEMORY_MB=${TESSERA_MAX_MEMORY_MB:-1024}
   # Replay every stored crash first: each must now pass.
   for c in Tests/Fuzz/crashes/$t/*; do
     [ -f "$c" ] || continue

@@ -51,6 +51,23 @@ import Testing
 
     /// A checkpoint whose config.json describes another model than its weights (a larger width,
     /// more layers, a larger vocabulary) is refused before the model is allocated, naming the file.
+    /// The memory budget: MemAvailable, capped by TESSERA_MAX_MEMORY_MB (what the fuzzers run under;
+    /// their crash of a checkpoint planning 4 GB of activations under a 4 GB RSS limit).
+    @Test func theMemoryBudgetHonoursItsCap() throws {
+        let dir = tempDirectory("meminfo")
+        try FileIO.writeAtomically(
+            dir + "/meminfo", data: Data("MemTotal: 9000000 kB\nMemAvailable: 4194304 kB\n".utf8))
+        #expect(SizeLimits.availableMemory(meminfo: dir + "/meminfo", environment: [:]) == 4 << 30)
+        let capped = SizeLimits.availableMemory(
+            meminfo: dir + "/meminfo", environment: ["TESSERA_MAX_MEMORY_MB": "1024"])
+        #expect(capped == 1 << 30)
+        #expect(
+            SizeLimits.availableMemory(meminfo: dir + "/meminfo", environment: ["TESSERA_MAX_MEMORY_MB": "x"]) == 4
+                << 30)
+        #expect(SizeLimits.memoryProblem(2 << 30, "this", available: capped)?.contains("1.00 GiB available") == true)
+        #expect(SizeLimits.memoryProblem(1 << 29, "this", available: capped) == nil)
+    }
+
     @Test func checkpointConfigMustMatchItsWeights() throws {
         let dir = tempDirectory("ckpt-config")
         let c = ModelConfig(dModel: 32, nLayers: 2, nHeads: 4, vocabSize: 300, ffnHidden: 64, maxSeqLen: 33)

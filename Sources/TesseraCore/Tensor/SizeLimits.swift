@@ -17,15 +17,29 @@ public enum SizeLimits {
     /// Worker threads of one process (configs and --threads).
     public static let maxThreads = 1_024
 
-    /// Bytes the machine can give now: MemAvailable from /proc/meminfo, else physical memory.
-    public static func availableMemory(meminfo path: String = "/proc/meminfo") -> Int {
+    /// Bytes this process may allocate now: MemAvailable from /proc/meminfo (else physical memory),
+    /// capped by the process's address-space limit (`ulimit -v`) and by TESSERA_MAX_MEMORY_MB when
+    /// set (a budget on a shared machine; the fuzzers run under one, below libFuzzer's RSS limit).
+    public static func availableMemory(
+        meminfo path: String = "/proc/meminfo", environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Int {
+        var available = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if let text = try? String(contentsOfFile: path, encoding: .utf8),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
             let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
         {
-            return kb * 1024
+            available = kb * 1024
         }
-        return Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+            limit.rlim_cur < UInt64(Int.max)
+        {
+            available = min(available, Int(limit.rlim_cur))
+        }
+        if let cap = environment["TESSERA_MAX_MEMORY_MB"].flatMap({ Int($0) }), cap > 0, cap < Int.max >> 20 {
+            available = min(available, cap << 20)
+        }
+        return available
     }
 
     /// `count` × `bytesEach`, or nil when the product overflows.
