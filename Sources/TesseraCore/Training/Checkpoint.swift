@@ -340,7 +340,7 @@ public enum Checkpoint {
                 if writes { try MetricsLog.truncate(runDir: runDir, afterStep: s.step) }
                 return s
             } catch {
-                failures.append("\(error)")
+                failures.append(error is TesseraError ? "\(error)" : FileIO.describe(error))
             }
         }
         throw TesseraError.runState(

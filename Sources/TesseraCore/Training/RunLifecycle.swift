@@ -76,7 +76,8 @@ public final class RunLifecycle {
             return summary
         } catch {
             let (status, code) = Self.ending(of: error)
-            let reason = "\(error)"
+            // A TesseraError's one line; a Foundation error as its cause (errno name), not its raw dump.
+            let reason = error is TesseraError ? "\(error)" : FileIO.describe(error)
             write(
                 trainer?.summary(status: status, reason: reason, code: code)
                     ?? TrainSummary(status: status, exitReason: reason, exitCode: code))
