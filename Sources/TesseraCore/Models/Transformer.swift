@@ -264,11 +264,8 @@ public final class Transformer {
             let w = blockWeights[l], dw = blockGrads[l], a = blockActs[l], x = stream[l]
             // FFN branch: out = residMid + z·W3ᵀ
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(
-                    pool, dy: dResid, w: w.w3, dx: dZ, m: N, k: h, n: d, accumulate: false, mixed: mixed)
-            }
-            timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.z, dw: dw.w3, m: N, k: h, n: d, mixed: mixed)
+                Gemm.linearBackward(
+                    pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: dw.w3, m: N, k: h, n: d, mixed: mixed)
                 biasGrad(dResid, dw.w3Bias, d)
             }
             timer.measure("mlp activation bwd") {
@@ -279,11 +276,8 @@ public final class Transformer {
                 }
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(
-                    pool, dy: dGu, w: w.w12, dx: dLn, m: N, k: d, n: g, accumulate: false, mixed: mixed)
-            }
-            timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dGu, x: a.ln2, dw: dw.w12, m: N, k: d, n: g, mixed: mixed)
+                Gemm.linearBackward(
+                    pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: dw.w12, m: N, k: d, n: g, mixed: mixed)
                 biasGrad(dGu, dw.w12Bias, g)
             }
             timer.measure("norm bwd") {
@@ -297,11 +291,9 @@ public final class Transformer {
             }
             // Attention branch: residMid = x + att·W_outᵀ
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(
-                    pool, dy: dResid, w: w.outProj, dx: dAtt, m: N, k: att, n: d, accumulate: false, mixed: mixed)
-            }
-            timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(pool, dy: dResid, x: a.att, dw: dw.outProj, m: N, k: att, n: d, mixed: mixed)
+                Gemm.linearBackward(
+                    pool, dy: dResid, w: w.outProj, x: a.att, dx: dAtt, dw: dw.outProj, m: N, k: att, n: d, mixed: mixed
+                )
                 biasGrad(dResid, dw.outProjBias, d)
             }
             timer.measure("attention bwd") {
@@ -315,12 +307,9 @@ public final class Transformer {
                     heads: c.nHeads + c.nKVHeads, inverse: true)
             }
             timer.measure("linear bwd") {
-                Gemm.linearBackwardInput(
-                    pool, dy: dQkv, w: w.inProj, dx: dLn, m: N, k: d, n: c.qkvDim, accumulate: false, mixed: mixed)
-            }
-            timer.measure("linear bwd") {
-                Gemm.linearBackwardWeight(
-                    pool, dy: dQkv, x: a.ln1, dw: dw.inProj, m: N, k: d, n: c.qkvDim, mixed: mixed)
+                Gemm.linearBackward(
+                    pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: dw.inProj, m: N, k: d, n: c.qkvDim, mixed: mixed
+                )
                 biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
             }
             timer.measure("norm bwd") {

@@ -60,9 +60,8 @@ public enum CrossEntropy {
             }
             for i in 0..<nr where targets[r0 + i] != ignoreIndex { total += Double(losses[r0 + i]) }
             if let dx, let dw, let mixed {
-                Gemm.linearBackwardInput(
-                    pool, dy: chunk, w: w, dx: dx + r0 * d, m: nr, k: d, n: vocab, accumulate: false, mixed: mixed)
-                Gemm.linearBackwardWeight(pool, dy: chunk, x: x + r0 * d, dw: dw, m: nr, k: d, n: vocab, mixed: mixed)
+                Gemm.linearBackward(
+                    pool, dy: chunk, w: w, x: x + r0 * d, dx: dx + r0 * d, dw: dw, m: nr, k: d, n: vocab, mixed: mixed)
             } else if let dx, let dw {
                 Gemm.parallel(
                     pool, transA: false, transB: false, m: nr, n: d, k: vocab,

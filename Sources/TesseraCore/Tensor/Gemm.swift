@@ -101,12 +101,8 @@ public enum Gemm {
     public static func linearBackwardInput(
         _ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
-        accumulate: Bool, mixed: MixedPrecision? = nil
+        accumulate: Bool
     ) {
-        if let mixed {
-            mixed.linearBackwardInput(dy: dy, w: w, dx: dx, m: m, k: k, n: n, accumulate: accumulate)
-            return
-        }
         parallel(
             pool, transA: false, transB: false, m: m, n: k, k: n, a: dy, lda: n, b: w, ldb: k,
             beta: accumulate ? 1 : 0, c: dx, ldc: k)
@@ -115,15 +111,26 @@ public enum Gemm {
     /// dW[N,K] += dY[M,N]ᵀ·X[M,K].
     public static func linearBackwardWeight(
         _ pool: Parallel, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, mixed: MixedPrecision? = nil
+        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
     ) {
-        if let mixed {
-            mixed.linearBackwardWeight(dy: dy, x: x, dw: dw, m: m, k: k, n: n)
-            return
-        }
         parallel(
             pool, transA: true, transB: false, m: n, n: k, k: m, a: dy, lda: n, b: x, ldb: k,
             beta: 1, c: dw, ldc: k)
+    }
+
+    /// Both gradients of a linear layer: dX[M,K] = dY·W (overwritten), then dW[N,K] += dYᵀ·X. In
+    /// bf16, dY is converted once for the two products.
+    public static func linearBackward(
+        _ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
+        mixed: MixedPrecision? = nil
+    ) {
+        if let mixed {
+            mixed.linearBackward(dy: dy, w: w, x: x, dx: dx, dw: dw, m: m, k: k, n: n)
+            return
+        }
+        linearBackwardInput(pool, dy: dy, w: w, dx: dx, m: m, k: k, n: n, accumulate: false)
+        linearBackwardWeight(pool, dy: dy, x: x, dw: dw, m: m, k: k, n: n)
     }
 
     nonisolated(unsafe) static var currentBLASThreads = 1

@@ -63,22 +63,15 @@ public final class MixedPrecision {
             accumulate: false, c: y, ldc: n)
     }
 
-    /// dX[M,K] (+)= dY[M,N]·W[N,K].
-    func linearBackwardInput(
-        dy: UnsafePointer<Float>, w: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
-        accumulate: Bool
+    /// dX[M,K] = dY·W, then dW[N,K] += dYᵀ·X, dY converted once (it stays in `a16` for both).
+    func linearBackward(
+        dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
     ) {
         convert(dy, m * n, into: a16)
         DNNL.shared.matmul(
             threads: threads, transA: false, transB: false, m: m, n: k, k: n, a: a16, lda: n, b: weight(w), ldb: k,
-            accumulate: accumulate, c: dx, ldc: k)
-    }
-
-    /// dW[N,K] += dY[M,N]ᵀ·X[M,K].
-    func linearBackwardWeight(
-        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
-    ) {
-        convert(dy, m * n, into: a16)
+            accumulate: false, c: dx, ldc: k)
         convert(x, m * k, into: b16)
         DNNL.shared.matmul(
             threads: threads, transA: true, transB: false, m: n, n: k, k: m, a: a16, lda: n, b: b16, ldb: k,
