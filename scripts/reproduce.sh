@@ -6,11 +6,13 @@
 #   the image tokenizer (MoVQGAN architecture, 32×32 images → 8×8 codes of 256);
 #   on real images, the category classifier that scores samples (eval classifier --label category);
 #   a small text LM pretrained on the Debian English corpus (preset cpu), or the real SmolLM2-135M
-#     imported from its GGUF (preset smollm2, hours);
+#     imported from its GGUF (preset smollm2, about 2 hours: configs/reproduce/smollm2/);
 #   text-to-image training from the pretrained LM, from random weights, from the pretrained LM
 #     with contrastively aligned image rows and with norm-matched random rows (the control), and
 #     pretrained/random again at the pretraining peak learning rate (the sensitivity pair), once
-#     per seed (paper §3.1–3.2, Figures 3–4);
+#     per seed (paper §3.1–3.2, Figures 3–4); with smollm2, also from the LM with text replay
+#     (data.text_replay: a fifth of the rows plain text of the corpus, in the LM's tokenizer) and
+#     without the learning-rate pair;
 #   image-only training from random weights, from the pretrained LM, and with the four freezing
 #     presets from the pretrained LM and (the control) from random weights, per seed (Figure 5);
 #   the contrastive alignment probe and its shuffled-caption control per seed (Figure 6), the
@@ -24,7 +26,9 @@
 # samples), whose paired differences are the noisiest the report judges (C10, C13), 8 for the
 # learning-rate sensitivity pair (its C2 difference lies near the margin: two kernels' runs with 4
 # seeds read −0.049 [−0.062, −0.037] and −0.048 [−0.079, −0.017], not held and inconclusive), and
-# 3 for the image-only arms; --seeds N gives every arm N.
+# 3 for the image-only arms; --seeds N gives every arm N. The smollm2 preset: 3 seeds for every arm.
+# Progress lines give the elapsed time and an ETA for the whole study (the preset's measured stage
+# times, scaled by how fast this invocation's finished stages ran).
 # ROOT defaults to runs/reproduce-<preset> (…-shapes for the control). TESSERA_BIN skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,15 +48,40 @@ case $preset in cpu|smollm2) ;; *) echo "reproduce: unknown preset '$preset' (cp
 case $data in real|shapes) ;; *) echo "reproduce: unknown data '$data' (real | shapes)" >&2; exit 64 ;; esac
 [[ $seeds =~ ^[1-9][0-9]?$ ]] || { echo "reproduce: --seeds must be 1…99, got '$seeds'" >&2; exit 64; }
 [ "$seeds_given" = 1 ] && uncond_seeds=$seeds peak_seeds=$seeds
-[ "$preset" = smollm2 ] && peak_seeds=$seeds   # hours per seed there: the pair gets the arms' seeds
+if [ "$preset" = smollm2 ]; then
+  # Minutes per seed at this scale: 3 seeds of everything, no learning-rate pair (run it with the cpu preset).
+  [ "$seeds_given" = 1 ] || seeds=3 uncond_seeds=3
+  peak_seeds=0
+fi
 suffix=""; [ "$data" = shapes ] && suffix=-shapes
 root=${root:-runs/reproduce-$preset$suffix}
 configs=configs/reproduce; [ "$preset" = smollm2 ] && configs=configs/reproduce/smollm2
 rules=$configs/study.yaml; [ "$data" = shapes ] && rules=configs/reproduce/study-shapes.yaml
 start=$(date +%s) stage_no=0
+# Seconds each stage took in a whole run of the preset on the 2-core machine this was written on
+# (stages 1–11); the ETA scales what is left by how long this invocation's finished stages took
+# against their share (a resumed study skips finished stages quickly and is scaled by the rest).
+if [ "$preset" = smollm2 ]; then stage_cost=(180 120 60 240 30 240 3300 2030 480 660 30)
+else stage_cost=(134 41 250 20 105 607 247 35 71 2); fi
+stage_begin=$start measured=0 expected=0
+eta() {   # the whole study's estimated time left, as "1h02m"
+  local left=0 i now; now=$(date +%s)
+  for ((i = stage_no; i < ${#stage_cost[@]}; i++)); do left=$((left + stage_cost[i])); done
+  # the current stage: its cost less the time already spent in it, at the observed pace
+  local pace_num=$((measured > 0 ? measured : 1)) pace_den=$((expected > 0 ? expected : 1))
+  local in_stage=$((now - stage_begin)) cur=$((stage_no > 0 && stage_no <= ${#stage_cost[@]} ? stage_cost[stage_no - 1] : 0))
+  left=$(( (left * pace_num / pace_den) + (cur * pace_num / pace_den > in_stage ? cur * pace_num / pace_den - in_stage : 0) ))
+  printf '%dh%02dm' $((left / 3600)) $((left % 3600 / 60))
+}
 stage() {
-  stage_no=$((stage_no + 1)); local e=$(( $(date +%s) - start ))
-  printf '\n== reproduce [%d] %s (%dm%02ds elapsed)\n' "$stage_no" "$*" $((e / 60)) $((e % 60)) >&2
+  local now; now=$(date +%s)
+  # The stage that ends counts toward the pace only if it did real work (a resumed one takes seconds).
+  if [ "$stage_no" -gt 0 ] && [ $((now - stage_begin)) -ge 20 ]; then
+    measured=$((measured + now - stage_begin)) expected=$((expected + stage_cost[stage_no - 1]))
+  fi
+  stage_no=$((stage_no + 1)) stage_begin=$now
+  local e=$((now - start))
+  printf '\n== reproduce [%d] %s (%dm%02ds elapsed, study ETA %s)\n' "$stage_no" "$*" $((e / 60)) $((e % 60)) "$(eta)" >&2
 }
 . scripts/train-once.sh
 
@@ -71,7 +100,7 @@ job() {   # job NAME COMMAND... — in the background once a slot is free
   mkdir -p "$root/logs"
   local log=$root/logs/$name.log
   echo "reproduce: $name started (log $log)" >&2
-  ( if "$@" >"$log" 2>&1; then echo "reproduce: $name: $(tail -n 1 "$log")" >&2
+  ( if "$@" >"$log" 2>&1; then echo "reproduce: $name: $(tail -n 1 "$log") (study ETA $(eta))" >&2
     else echo "reproduce: $name FAILED; last lines of $log:" >&2; tail -n 5 "$log" >&2; exit 1; fi ) &
 }
 jobs_wait() {   # the end of a stage: every job finished, none failed
@@ -172,14 +201,22 @@ jobs_wait
 # The learning rate of the sensitivity pair: the text LM's pretraining peak.
 lr_peak=$(sed -n 's/^  lr: \([0-9.e-]*\).*/\1/p' "$configs/text-lm.yaml" 2>/dev/null || true)
 lr_peak=${lr_peak:-2.0e-3}
-stage "text-to-image, $seeds seed(s): pretrained, random, aligned, norm-matched; $peak_seeds seed(s): pretrained and random at lr $lr_peak (Figures 3–4), $jobs_max at a time"
+# smollm2: the pretrained arm keeps a checkpoint every 20 steps (the forgetting probe reads them),
+# the others only their last (1.6 GB each); the replay arm mixes in plain text of the LM's tokenizer.
+along=(); replay=""
+if [ "$preset" = smollm2 ]; then along=(--set checkpoint.every=20); replay=0.2; fi
+what="pretrained, random, aligned, norm-matched${replay:+, text replay $replay}"
+[ "$peak_seeds" -gt 0 ] && what+="; $peak_seeds seed(s): pretrained and random at lr $lr_peak"
+stage "text-to-image, $seeds seed(s): $what (Figures 3–4), $jobs_max at a time"
 for s in $(seq 1 "$(( seeds > peak_seeds ? seeds : peak_seeds ))"); do
   common=(--config "$configs/t2i.yaml" --set "data.train=$root/pairs" --set "seed=$s")
   if [ "$s" -le "$seeds" ]; then
-    train_job "$root/t2i-pretrained-s$s" "${common[@]}" --set "init.from=$textlm"
+    train_job "$root/t2i-pretrained-s$s" "${common[@]}" --set "init.from=$textlm" "${along[@]}"
     train_job "$root/t2i-random-s$s" "${common[@]}"
     train_job "$root/t2i-aligned-s$s" "${common[@]}" --set "init.from=$textlm" --set "init.aligned=$root/align-s$s"
     train_job "$root/t2i-normmatched-s$s" "${common[@]}" --set "init.from=$textlm" --set "init.match_norm=true"
+    [ -n "$replay" ] && train_job "$root/t2i-replay-s$s" "${common[@]}" --set "init.from=$textlm" \
+      --set "data.text_replay=$replay" --set "data.replay_corpus=$heldout"
   fi
   if [ "$s" -le "$peak_seeds" ]; then
     train_job "$root/t2i-pretrained-lrpeak-s$s" "${common[@]}" --set "init.from=$textlm" --set "optim.lr=$lr_peak"
@@ -202,21 +239,35 @@ jobs_wait
 
 stage "forgetting along text-to-image training, every seed (Table 1)"
 if [ ! -f "$root/forget/forgetting.jsonl" ]; then
-  ckpts=(--checkpoint "$textlm")
+  ckpts=("$textlm")
   for s in $(seq 1 "$seeds"); do
-    for c in "$root"/t2i-pretrained-s$s/checkpoints/step_*; do ckpts+=(--checkpoint "$c"); done
+    for c in "$root"/t2i-pretrained-s$s/checkpoints/step_*; do ckpts+=("$c"); done
+    [ -n "$replay" ] && ckpts+=("$root/t2i-replay-s$s")
   done
-  ckpts+=(--checkpoint "$root/t2i-random-s1")
+  ckpts+=("$root/t2i-random-s1")
   mkdir -p "$root/forget"
-  "$t" probe forget "${ckpts[@]}" --corpus "$heldout" --dictionary runs/data/freedict --tokens 32768 \
-    --cloze configs/probes/world-knowledge.tsv --json > "$root/forget/forgetting.jsonl.tmp"
+  # Perplexity over 32,768 held-out tokens (8,192 with SmolLM2: a minute a checkpoint otherwise);
+  # the checkpoints in two halves side by side, one thread each, joined in order.
+  tokens=32768; [ "$preset" = smollm2 ] && tokens=8192
+  half=$(( (${#ckpts[@]} + 1) / 2 ))
+  forget_part() {   # forget_part OUT CHECKPOINT...
+    local out=$1; shift
+    local args=(); for c in "$@"; do args+=(--checkpoint "$c"); done
+    "$t" probe forget "${args[@]}" --corpus "$heldout" --dictionary runs/data/freedict --tokens "$tokens" \
+      --cloze configs/probes/world-knowledge.tsv --threads 1 --json > "$out"
+  }
+  job forget-1 forget_part "$root/forget/part1.jsonl" "${ckpts[@]:0:half}"
+  job forget-2 forget_part "$root/forget/part2.jsonl" "${ckpts[@]:half}"
+  jobs_wait
+  cat "$root/forget/part1.jsonl" "$root/forget/part2.jsonl" > "$root/forget/forgetting.jsonl.tmp"
   mv "$root/forget/forgetting.jsonl.tmp" "$root/forget/forgetting.jsonl"
+  rm -f "$root/forget/part1.jsonl" "$root/forget/part2.jsonl"
 fi
 
 stage "samples for the held-out captions: pretrained and random of every seed, aligned and norm-matched of seed 1"
 sets=()
 for s in $(seq 1 "$seeds"); do sets+=(pretrained-s$s random-s$s); done
-sets+=(aligned-s1 normmatched-s1)
+sets+=(aligned-s1 normmatched-s1); [ -n "$replay" ] && sets+=(replay-s1)
 for set in "${sets[@]}"; do
   out=$root/samples-$set
   [ -f "$out/summary.json" ] || "$t" eval sample --checkpoint "$root/t2i-$set" --captions "$images/captions.jsonl" \

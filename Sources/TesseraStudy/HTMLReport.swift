@@ -51,6 +51,12 @@ public struct HTMLReport {
                         if let r = c.region { row["region"] = r.text }
                         return row
                     },
+                    "tokens": tokensSeen.map { t -> [String: Any] in
+                        [
+                            "training": t.modality, "arm": t.arm, "runs": t.runs, "caption_text": t.text,
+                            "image": t.image, "replayed_text": t.replay,
+                        ]
+                    },
                 ], options: [.prettyPrinted, .sortedKeys])
             try FileIO.writeAtomically(tmp.appendingPathComponent("report.json"), data: json)
         }
@@ -77,6 +83,7 @@ public struct HTMLReport {
 
             """
         h += claimsTable()
+        h += tokensTable()
         h += "<h2 id=\"figures\">Figures 3–4: text-to-image training</h2><div class=\"figs\">"
         let t2i = t2iGroups()
         h += curves(id: "fig3-total", title: "Fig. 3: total perplexity", groups: t2i, key: .lossEMA)
@@ -280,6 +287,41 @@ public struct HTMLReport {
             xLabel: "text-to-image step",
             yLabel: "perplexity", logY: true, series: series
         ).svg
+    }
+
+    /// Per arm: the training targets each run learned from, by kind (mean over its runs), and the
+    /// image:text ratio (the paper's is about 30:1).
+    public var tokensSeen: [(modality: String, arm: String, runs: Int, text: Double, image: Double, replay: Double)] {
+        var out: [(String, String, Int, Double, Double, Double)] = []
+        for (modality, runs) in [("text-to-image", study.textToImage), ("image-only", study.imageOnly)] {
+            for (arm, group) in StudyRuns.byArm(runs) {
+                let counts = group.compactMap(\.targetsSeen)
+                guard !counts.isEmpty else { continue }
+                let n = Double(counts.count)
+                out.append(
+                    (
+                        modality, arm, counts.count, Double(counts.map(\.text).reduce(0, +)) / n,
+                        Double(counts.map(\.image).reduce(0, +)) / n, Double(counts.map(\.replay).reduce(0, +)) / n
+                    ))
+            }
+        }
+        return out
+    }
+
+    func tokensTable() -> String {
+        let rows = tokensSeen
+        guard !rows.isEmpty else { return "" }
+        var h =
+            "<h3>Tokens each arm learned from</h3><p class=\"note\">Counted training targets per run (mean over its seeds): caption text "
+            + "(with <code>&lt;/text&gt;</code>), image codes (with <code>&lt;/image&gt;</code>) and replayed plain text. The paper's image:text ratio is about 30:1.</p>"
+            + "<table id=\"tokens\"><tr><th>training</th><th>arm</th><th>runs</th><th>caption text</th><th>image</th><th>replayed text</th><th>image : text</th></tr>"
+        for r in rows {
+            let text = r.text + r.replay
+            h +=
+                "<tr><td>\(r.modality)</td><td>\(e(r.arm))</td><td>\(r.runs)</td><td>\(Int(r.text))</td><td>\(Int(r.image))</td><td>\(Int(r.replay))</td>"
+                + "<td>\(text > 0 ? String(format: "%.1f : 1", r.image / text) : "—")</td></tr>"
+        }
+        return h + "</table>"
     }
 
     func forgettingTable() -> String {

@@ -11,7 +11,8 @@ public struct StudyRuns {
     public struct TrainingRun {
         public let dir: String
         public let modality: Modality
-        /// "random", "pretrained", "aligned", "pretrained, norm-matched" or "<init>, trainable <preset>".
+        /// "random", "pretrained", "aligned", "pretrained, norm-matched", "pretrained, text replay 0.25"
+        /// or "<init>, trainable <preset>".
         public let arm: String
         public let seed: Int
         /// Peak learning rate (optim.lr).
@@ -30,6 +31,14 @@ public struct StudyRuns {
         /// (step, value) of `series`.
         public func curve(_ series: Series) -> [(x: Double, y: Double)] {
             measuring(series).compactMap { r in series.value(in: r).flatMap { $0.isFinite ? (Double(r.step), $0) : nil }
+            }
+        }
+        /// Training targets by kind summed over the run's steps: caption text, image codes and
+        /// replayed plain text (nil when its rows predate the counts).
+        public var targetsSeen: (text: Int, image: Int, replay: Int)? {
+            guard rows.contains(where: { $0.targetsImage != nil }) else { return nil }
+            return rows.reduce((0, 0, 0)) {
+                ($0.0 + ($1.targetsText ?? 0), $0.1 + ($1.targetsImage ?? 0), $0.2 + ($1.targetsReplay ?? 0))
             }
         }
         public func first(_ series: Series) -> Double? { rows.first.flatMap { series.value(in: $0) } }
@@ -118,6 +127,9 @@ public struct StudyRuns {
                 arm = "aligned"
             } else if initSection?["match_norm"] as? Bool == true {
                 arm += ", norm-matched"
+            }
+            if let f = (config["data"] as? [String: Any])?["text_replay"] as? Double, f > 0 {
+                arm += String(format: ", text replay %g", f)
             }
             if let trainable = (config["optim"] as? [String: Any])?["trainable"] as? [String], !trainable.isEmpty {
                 arm += ", trainable " + trainable.joined(separator: "+")

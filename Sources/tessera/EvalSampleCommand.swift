@@ -37,6 +37,8 @@ struct EvalSample: ParsableCommand {
         help: "Field of the --captions .jsonl rows that names each caption's class (with --classifier; e.g. category).")
     var label: String?
     @Option(help: "Images per grid row.") var columns = 8
+    @Option(help: "Captions decoded side by side (1–256): each step's products then read the weights once for all.")
+    var batch = 16
     @OptionGroup var workers: ThreadsOption
     @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "Replace an existing output directory.") var overwrite = false
@@ -49,6 +51,7 @@ struct EvalSample: ParsableCommand {
         guard guidance > 0, guidance.isFinite else {
             throw TesseraError.config("--guidance must be > 0")
         }
+        guard (1...256).contains(batch) else { throw TesseraError.config("--batch must be 1…256, got \(batch)") }
     }
 
     func run() throws {
@@ -92,7 +95,7 @@ struct EvalSample: ParsableCommand {
         let g = TextToImageGenerator(
             config: loaded.config.model, params: loaded.model.params, layout: layout,
             codesPerImage: tokenizer.config.tokensPerImage, sequenceLength: L, guidance: guidance, pool: pool,
-            bf16: loaded.model.mixed)
+            bf16: loaded.model.mixed, rows: min(batch, max(1, texts.count * samples)))
         let temperature = sampling.temperature ?? 1
         let t0 = Date()
         let result = try CaptionSamples.draw(

@@ -14,6 +14,33 @@ import Testing
         #expect(ForgettingProbe.begins(" loutre de mer", withAny: ["loutre de mer"]))
     }
 
+    /// Prompts completed side by side (right-aligned, 3 rows for 5 prompts) give the greedy
+    /// completions of one-at-a-time decoding restricted to text ids; an empty prompt gives "".
+    @Test func completionsSideBySideEqualOneAtATime() {
+        let pool = Parallel(threads: 2)
+        let c = ModelConfig(
+            dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 60, ffnHidden: 48, norm: .rmsNorm,
+            rope: .interleaved, tieEmbeddings: true, maxSeqLen: 24)
+        let model = Transformer(config: c, batch: 1, seqLen: 24, pool: pool)
+        model.initialize(seed: 12)
+        let encode: (String) -> [Int32] = { $0.unicodeScalars.map { Int32($0.value % 50) } }
+        let decode: ([Int32]) -> String = { $0.map { String(UnicodeScalar(UInt8(65 + $0 % 26))) }.joined() }
+        let prompts = ["the cat", "a", "", "some longer prompt", "xyz"]
+        let batched = ForgettingProbe(
+            session: InferenceSession(config: c, params: model.params, maxLength: 24, pool: pool, rows: 3),
+            textIds: 0..<50, encode: encode, decode: decode)
+        let got = batched.complete(prompts, maxNewTokens: 5)
+        let single = InferenceSession(config: c, params: model.params, maxLength: 24, pool: pool)
+        for (p, g) in zip(prompts, got) {
+            var greedy = Sampler()
+            let want =
+                encode(p).isEmpty
+                ? "" : decode(single.generate(prompt: encode(p), maxNewTokens: 5, sampler: &greedy, allowed: 0..<50))
+            #expect(g == want, "\(p)")
+            #expect(g.count == (p.isEmpty ? 0 : 5))
+        }
+    }
+
     @Test func clozeFileIsPromptTabAnswer() throws {
         let items = try ForgettingProbe.readCloze(packageRoot + "/configs/probes/world-knowledge.tsv")
         #expect(items.count >= 30 && items[0] == ("The capital of France is", "Paris"))

@@ -65,4 +65,40 @@ import Testing
         }
         #expect(result.stderr.contains("trainable"))
     }
+
+    /// Frozen matrices skip their weight-gradient products: every trainable tensor's gradient is
+    /// the same, bit for bit, as with all products computed (fp32 and bf16), and the frozen ones
+    /// stay zero — so a preset's run is unchanged, only faster.
+    @Test(arguments: ["first-half", "ffn", "embed-output"], [Precision.fp32, .bf16])
+    func frozenProductsAreSkippedWithoutChangingTheRest(preset: String, precision: Precision) throws {
+        if precision == .bf16, Precision.bf16.unsupported() != nil { return }
+        var c = ModelConfig(
+            dModel: 32, nLayers: 2, nHeads: 2, nKVHeads: nil, vocabSize: 80, ffnHidden: 48, ffnMultipleOf: 16,
+            norm: .rmsNorm, normEps: 1e-5, rope: .interleaved, ropeTheta: 10000, tieEmbeddings: true, maxSeqLen: 8)
+        c.linearBias = false
+        let tokens = (0..<16).map { Int32(($0 * 7) % 80) }, targets = (0..<16).map { Int32(($0 * 5 + 3) % 80) }
+        func grads(skip: Bool) throws -> (Transformer, Set<String>) {
+            let m = Transformer(config: c, batch: 2, seqLen: 8, pool: Parallel(threads: 1), precision: precision)
+            m.initialize(seed: 5)
+            let trainable = try Freezing.trainable([preset], names: m.params.names, layers: 2)
+            if skip { m.frozen(Set(m.params.names).subtracting(trainable)) }
+            m.params.zeroGrads()
+            tokens.withUnsafeBufferPointer { m.forward(tokens: $0.baseAddress!) }
+            _ = targets.withUnsafeBufferPointer {
+                m.lossAndBackward(targets: $0.baseAddress!, ignoreIndex: -1, scale: 1)
+            }
+            return (m, trainable)
+        }
+        let (all, trainable) = try grads(skip: false), (skipped, _) = try grads(skip: true)
+        #expect(trainable.count < all.params.names.count)
+        for slot in all.params.slots {
+            let a = Array(UnsafeBufferPointer(start: all.params.grads.pointer + slot.offset, count: slot.count))
+            let b = Array(UnsafeBufferPointer(start: skipped.params.grads.pointer + slot.offset, count: slot.count))
+            if trainable.contains(slot.name) {
+                #expect(a == b, "\(slot.name): gradient changed")
+            } else if slot.name.hasSuffix("proj.weight") || slot.name.contains("feed_forward") {
+                #expect(b.allSatisfy { $0 == 0 } && a.contains { $0 != 0 }, "\(slot.name): product not skipped")
+            }
+        }
+    }
 }

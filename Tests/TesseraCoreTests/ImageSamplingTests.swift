@@ -92,6 +92,20 @@ import Testing
         let after = Self.lastLogits(m, cond)
         let argmax = after[0..<Self.layout.usedSize].indices.max { after[$0] < after[$1] }!
         #expect(s.endsImage == (Int32(argmax) == Self.layout.special("</image>")))
+
+        // Side by side (captions of 5, 0 and 2 tokens right-aligned in one batch of 4 rows): each
+        // caption's codes are its own, drawn alone.
+        let batched = TextToImageGenerator(
+            config: c, params: m.params, layout: Self.layout, codesPerImage: codes,
+            sequenceLength: L, guidance: g, pool: m.pool, rows: 4)
+        let captions: [[Int32]] = [caption, [], [11, 2]]
+        var samplers = captions.map { _ in Sampler() }
+        let together = batched.sample(captions: captions, samplers: &samplers)
+        for (k, cap) in captions.enumerated() {
+            var alone = Sampler()
+            let one = gen.sample(caption: cap, sampler: &alone)
+            #expect(together[k].codes == one.codes && together[k].endsImage == one.endsImage, "caption \(k)")
+        }
     }
 
     /// The heap sort orders like Swift's sort; sampled frequencies follow softmax(logits / T).

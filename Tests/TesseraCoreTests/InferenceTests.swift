@@ -28,6 +28,46 @@ extension ReferenceCache {
         }
     }
 
+    /// Rows decoded side by side: each row's logits at each of its positions equal a single-row
+    /// session's on that sequence (to 1e-5), with prompts of different lengths right-aligned (rows
+    /// idle until their start), a restricted logit range, and a finished row idling at the end.
+    @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
+    func rowsSideBySideEqualOneAtATime(norm: NormKind) {
+        let pool = Parallel(threads: 2)
+        var c = ModelConfig(
+            dModel: 32, nLayers: 2, nHeads: 4, nKVHeads: norm == .rmsNorm ? 2 : 4, vocabSize: 50, ffnHidden: 48,
+            norm: norm, rope: norm == .rmsNorm ? .interleaved : .half, tieEmbeddings: norm == .rmsNorm, maxSeqLen: 12)
+        c.learnedPositions = norm == .layerNorm
+        let model = Transformer(config: c, batch: 1, seqLen: 12, pool: pool)
+        model.initialize(seed: 4)
+        let sequences: [[Int32]] = [
+            (0..<12).map { Int32(($0 * 7 + 3) % 50) }, (0..<9).map { Int32(($0 * 5 + 1) % 50) },
+            (0..<12).map { Int32(($0 * 3 + 2) % 50) },
+        ]
+        let L = 12
+        let batch = InferenceSession(config: c, params: model.params, maxLength: 12, pool: pool, rows: 3)
+        let single = InferenceSession(config: c, params: model.params, maxLength: 12, pool: pool)
+        var want: [[[Float]]] = []
+        for s in sequences {
+            single.reset()
+            want.append(s.map { Array(UnsafeBufferPointer(start: single.step($0), count: 50)) })
+        }
+        for t in 0..<L {
+            // Row 1 (9 tokens) starts 3 steps late; row 2 stops after 10 and idles at position 10.
+            let start = [0, 3, 0], stop = [12, 12, 10]
+            let active = (0..<3).map { t >= start[$0] && t < stop[$0] }
+            let tokens = (0..<3).map { r in active[r] ? sequences[r][t - start[r]] : Int32(49) }
+            let range = t % 2 == 0 ? 0..<50 : 10..<40
+            batch.step(tokens: tokens, active: active, logitRange: range)
+            for r in 0..<3 where active[r] {
+                let got = Array(UnsafeBufferPointer(start: batch.logits(row: r) + range.lowerBound, count: range.count))
+                let expected = Array(want[r][t - start[r]][range])
+                #expect(relativeError(got, expected) <= 1e-5, "row \(r), step \(t)")
+            }
+        }
+        #expect(batch.positions == [12, 9, 10])
+    }
+
     @Test func samplerIsSeededAndRespectsTopK() {
         let logits: [Float] = [1, 3, 2, 0.5, 2.9]
         var a = Sampler(temperature: 1, topK: 2, seed: 4), b = Sampler(temperature: 1, topK: 2, seed: 4)

@@ -42,6 +42,13 @@ struct StudyScenario {
     var cloze: (before: Double, after: (Int) -> Double) = (0.5, { _ in 0.0 })
     var translation: (before: Double, after: (Int) -> Double) = (0.2, { _ in 0.0 })
     var rules: StudyRules? = StudyRules()
+    /// A text-replay arm ("pretrained, text replay 0.25") per seed: its final image loss, and its
+    /// text-id perplexity, cloze and translation accuracy at its last probed checkpoint.
+    var replay = false
+    var replayImage: (Int) -> Double = { s in 1.995 + 0.002 * Double(s) + 0.001 }
+    var replayPpl: (Int) -> Double = { s in 180 + Double(s) }
+    var replayCloze: (Int) -> Double = { _ in 0.4 }
+    var replayTranslation: (Int) -> Double = { _ in 0.15 }
 }
 
 enum StudyFixture {
@@ -60,7 +67,7 @@ enum StudyFixture {
     /// A run whose losses fall from `start` to `end` (per modality) over `steps` steps, shaped f^k.
     static func run(
         _ dir: String, seed: Int, initFrom: String?, aligned: Bool = false, matchNorm: Bool = false,
-        trainable: [String]? = nil,
+        trainable: [String]? = nil, textReplay: Double? = nil,
         lr: Double = 6e-4, text: (start: Double, end: Double)?, image: (start: Double, end: Double, k: Double)?,
         steps: Int = 100
     ) throws {
@@ -68,6 +75,7 @@ enum StudyFixture {
         var optim: [String: Any] = ["lr": lr]
         if let trainable { optim["trainable"] = trainable }
         var config: [String: Any] = ["seed": seed, "model": ["d_model": 8], "optim": optim]
+        if let textReplay { config["data"] = ["text_replay": textReplay, "replay_corpus": "text"] }
         if let initFrom {
             var i: [String: Any] = ["from": initFrom, "new_rows_std": 0.02]
             if aligned { i["aligned"] = dir + "/../align-s1" }
@@ -91,6 +99,12 @@ enum StudyFixture {
             if let image {
                 let v = image.end + (image.start - image.end) * Foundation.pow(f, image.k)
                 r.lossImage = v; r.lossImageEMA = v; parts.append((v, 8))
+            }
+            // Counted targets of a text-to-image or image-only step: 10 caption, 65 image, 20 replayed.
+            if image != nil {
+                r.targetsText = text != nil ? 10 : 0
+                r.targetsImage = 65
+                if textReplay != nil { r.targetsReplay = 20 }
             }
             let total = parts.map { $0.0 * $0.1 }.reduce(0, +) / parts.map(\.1).reduce(0, +)
             r.loss = total; r.lossEMA = total
@@ -136,6 +150,12 @@ enum StudyFixture {
                     matchNorm: arm.hasSuffix("norm-matched"),
                     text: (sc.t2iTextStart(arm, s), sc.t2iTextEnd(arm, s)),
                     image: (8, sc.t2iImage(arm, s), sc.t2iImageShape(arm, s)))
+            }
+            if sc.replay {
+                try run(
+                    root + "/t2i-replay-s\(s)", seed: s, initFrom: lm, textReplay: 0.25,
+                    text: (sc.t2iTextStart("pretrained", s), sc.t2iTextEnd("pretrained", s)),
+                    image: (8, sc.replayImage(s), 4))
             }
             for arm in ["random", "pretrained"] {
                 let from = arm == "pretrained" ? lm : nil
@@ -213,6 +233,16 @@ enum StudyFixture {
                         textOnly: sc.pplAfter(s) * (step == 50 ? 1 : 1.5),
                         cloze: step == 50 ? sc.cloze.before : sc.cloze.after(s),
                         translation: step == 50 ? sc.translation.before : sc.translation.after(s)))
+            }
+            if sc.replay {
+                for step in [50, 100] {
+                    rows.append(
+                        forgetting(
+                            root + "/t2i-replay-s\(s)/checkpoints/step_000000\(step)", step: step,
+                            ppl: 2 * sc.replayPpl(s), textOnly: step == 50 ? sc.pplBefore : sc.replayPpl(s),
+                            cloze: step == 50 ? sc.cloze.before : sc.replayCloze(s),
+                            translation: step == 50 ? sc.translation.before : sc.replayTranslation(s)))
+                }
             }
         }
         try writeLines(forget + "/forgetting.jsonl", rows)
@@ -316,6 +346,12 @@ enum StudyFixture {
         let json = try JSONSerialization.jsonObject(with: try FileIO.read(out + "/report.json")) as! [String: Any]
         let jsonClaims = json["claims"] as! [[String: Any]]
         #expect(jsonClaims.count == 14 && (json["rules"] as! [String]).count >= 10)
+        // Tokens each arm learned from: 100 steps of 10 caption and 65 image targets.
+        let tokens = try #require(json["tokens"] as? [[String: Any]])
+        let pretrained = try #require(
+            tokens.first { $0["arm"] as? String == "pretrained" && $0["training"] as? String == "text-to-image" })
+        #expect(pretrained["caption_text"] as? Double == 1000 && pretrained["image"] as? Double == 6500)
+        #expect(html.contains("id=\"tokens\"") && html.contains("6.5 : 1"))
         let c1 = try #require(jsonClaims.first { $0["id"] as? String == "C1" })
         let interval = try #require(c1["interval"] as? [String: Any])
         #expect(interval["n"] as? Int == 3 && (interval["lower"] as! Double) < (interval["upper"] as! Double))

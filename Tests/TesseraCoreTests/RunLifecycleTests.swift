@@ -60,6 +60,11 @@ final class CountingTrainer: LifecycleTrainer {
                 "step 2", "step 3", "step 4", "step 6", "step 7",
             ])
         #expect(try Self.summary(dir)["status"] as? String == "completed")
+        // checkpoint.final: false — the periodic checkpoints only, none at the last step.
+        let noFinal = CountingTrainer(
+            steps: 7, cadence: .init(evalEvery: 3, checkpointEvery: 5, logEvery: 2, checkpointAtEnd: false))
+        _ = try RunLifecycle(runDir: tempDirectory("lifecycle")).run { noFinal }
+        #expect(noFinal.checkpoints == [5])
     }
 
     /// summary.json records every ending: divergence, a signal (after a checkpoint), a trainer

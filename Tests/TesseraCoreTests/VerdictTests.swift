@@ -188,6 +188,31 @@ import Testing
         }
     }
 
+    /// Text replay (R1–R3, beyond the paper): judged only when a replay arm exists; each can hold,
+    /// fail and waver. R1 and R2 use C11's and C12's thresholds at the replay arm's last probe.
+    @Test func textReplayClaimsHoldFailAndWaver() throws {
+        var base = StudyScenario()
+        base.replay = true
+        let v = try Self.verdicts(base)
+        #expect(v.count == 17)
+        for id in ["R1", "R2", "R3"] { #expect(v[id] == .held, "\(id): \(String(describing: v[id]))") }
+        #expect(try Self.verdicts(StudyScenario())["R1"] == nil)
+
+        var worse = base
+        worse.replayPpl = { s in 500 + Double(s) }  // × 3.3 of 150
+        worse.replayCloze = { _ in 0.05 }  // kept × 0.1
+        worse.replayImage = { s in 2.2 + 0.002 * Double(s) }
+        let w = try Self.verdicts(worse)
+        for id in ["R1", "R2", "R3"] { #expect(w[id] == .notHeld, "\(id): \(String(describing: w[id]))") }
+
+        var noisy = base
+        noisy.replayPpl = { s in 150 * [1.5, 2.6, 2.0][s - 1] }
+        noisy.replayCloze = { s in 0.5 * [0.1, 0.4, 0.25][s - 1] }
+        noisy.replayImage = { s in 1.997 + [-0.05, 0.06, 0.0][s - 1] }
+        let n = try Self.verdicts(noisy)
+        for id in ["R1", "R2", "R3"] { #expect(n[id] == .inconclusive, "\(id): \(String(describing: n[id]))") }
+    }
+
     /// C10 says "no improvement": one-sided. Aligned rows that end worse than the control are no
     /// gain (held); only a loss lower than the control's by more than the margin refutes it.
     @Test func alignedInitIsJudgedOneSided() throws {

@@ -104,15 +104,24 @@ public struct TokenStream {
             }
             return
         }
+        for b in 0..<rows {
+            fillWindow(
+                row: (step * accumulation + micro) * rows + b, seqLen: seqLen, seed: seed, inputs: inputs + b * seqLen,
+                targets: targets + b * seqLen)
+        }
+    }
+
+    /// Plain text: training row `row`'s window, at an offset drawn from the stream "data/<name>"
+    /// at counter `row`.
+    public func fillWindow(
+        row: Int, seqLen: Int, seed: UInt64, inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>
+    ) {
         let span = tokens.count - seqLen - 1
+        var rng = RandomStream(seed: seed, name: "data/" + name, counter: UInt64(row))
+        let o = span > 0 ? rng.int(below: span + 1) : 0
         tokens.withUnsafeBufferPointer { src in
-            for b in 0..<rows {
-                let counter = UInt64((step * accumulation + micro) * rows + b)
-                var rng = RandomStream(seed: seed, name: "data/" + name, counter: counter)
-                let o = span > 0 ? rng.int(below: span + 1) : 0
-                (inputs + b * seqLen).update(from: src.baseAddress! + o, count: seqLen)
-                (targets + b * seqLen).update(from: src.baseAddress! + o + 1, count: seqLen)
-            }
+            inputs.update(from: src.baseAddress! + o, count: seqLen)
+            targets.update(from: src.baseAddress! + o + 1, count: seqLen)
         }
     }
 

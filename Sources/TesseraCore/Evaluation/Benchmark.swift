@@ -111,7 +111,12 @@ public enum Benchmark {
         let B = c.optim.microBatch, T = c.data.seqLen
         let model = Transformer(config: c.model, batch: B, seqLen: T, pool: pool, precision: c.precision)
         model.initialize(seed: c.seed)
-        let adam = AdamW(store: model.params, config: c.optim.adam, decays: { !Glob.matchesAny(c.optim.noDecay, $0) })
+        // optim.trainable as in training: frozen tensors get no optimizer state and no dW product.
+        let trainable = try Freezing.trainable(c.optim.trainable, names: model.params.names, layers: c.model.nLayers)
+        let adam = AdamW(
+            store: model.params, config: c.optim.adam, trainable: { trainable.contains($0) },
+            decays: { !Glob.matchesAny(c.optim.noDecay, $0) })
+        model.frozen(Set(model.params.names).subtracting(trainable))
         var inputs = [Int32](repeating: 0, count: B * T), targets = inputs
         var rng = RandomStream(seed: c.seed, name: "bench/tokens")
         var times: [Double] = []

@@ -2,7 +2,8 @@ import Foundation
 
 /// Images drawn for captions by a text-to-image LM and decoded by its image tokenizer, with the
 /// caption-consistency score when every caption is a shapes caption. Sample j of caption i uses the
-/// sampling stream (seed, counter i·samplesPerCaption + j): any subset of captions reproduces.
+/// sampling stream (seed, counter i·samplesPerCaption + j): any subset of captions reproduces (at the
+/// same number of rows decoded side by side, which sets the products' blocking).
 public struct CaptionSamples {
     public struct Item {
         public let caption: String
@@ -50,19 +51,23 @@ public struct CaptionSamples {
             }
             pending.removeAll()
         }
-        for (i, caption) in captions.enumerated() {
-            let ids = encode(caption)
-            for j in 0..<samplesPerCaption {
-                var sampler = Sampler(
-                    temperature: temperature, topK: topK, topP: topP, seed: seed,
-                    counter: UInt64(i * samplesPerCaption + j))
-                let s = g.sample(caption: ids, sampler: &sampler)
+        // (caption, sample) in order, `g.rows` drawn side by side.
+        let ids = captions.map(encode)
+        var next = 0
+        while next < total {
+            let batch = Array(next..<min(total, next + g.rows))
+            var samplers = batch.map {
+                Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed, counter: UInt64($0))
+            }
+            let drawn = g.sample(captions: batch.map { ids[$0 / samplesPerCaption] }, samplers: &samplers)
+            for (k, s) in drawn.enumerated() {
                 out.codeSeconds += s.seconds
                 out.codesSampled += s.codes.count
-                pending.append((caption, j, s))
+                pending.append((captions[batch[k] / samplesPerCaption], batch[k] % samplesPerCaption, s))
                 if pending.count == tokenizer.model.maxBatch { try flush() }
-                progress?(i * samplesPerCaption + j + 1, total)
             }
+            next += batch.count
+            progress?(next, total)
         }
         try flush()
         return out

@@ -28,14 +28,52 @@ public struct ForgettingProbe {
         self.session = session; self.textIds = textIds; self.encode = encode; self.decode = decode
     }
 
-    /// Greedy continuation of `prompt`, at most `maxNewTokens` text tokens (prompts longer than the
-    /// model's context keep their end).
+    /// Greedy continuation of `prompt`, `maxNewTokens` text tokens (prompts longer than the
+    /// session's context keep their end; an empty prompt gets an empty completion).
     public func complete(_ prompt: String, maxNewTokens: Int) -> String {
-        var ids = encode(prompt)
-        let room = session.maxLength - maxNewTokens
-        if ids.count > room { ids = Array(ids.suffix(max(1, room))) }
+        complete([prompt], maxNewTokens: maxNewTokens)[0]
+    }
+
+    /// `complete` of each prompt, `session.rows` side by side: prompts right-aligned (a shorter one
+    /// starts later, its row idle until then) so that every row generates on the same steps.
+    public func complete(_ prompts: [String], maxNewTokens: Int) -> [String] {
+        // A context shorter than the request keeps at least one prompt token.
+        let maxNewTokens = min(maxNewTokens, session.maxLength - 1)
+        let R = session.rows, room = session.maxLength - maxNewTokens
+        guard maxNewTokens >= 1 else { return prompts.map { _ in "" } }
+        let encoded = prompts.map { p -> [Int32] in
+            let ids = encode(p)
+            return ids.count > room ? Array(ids.suffix(room)) : ids
+        }
+        var out = [String](repeating: "", count: prompts.count)
+        var tokens = [Int32](repeating: 0, count: R), active = [Bool](repeating: false, count: R)
         var greedy = Sampler()
-        return decode(session.generate(prompt: ids, maxNewTokens: maxNewTokens, sampler: &greedy, allowed: textIds))
+        let nothing = textIds.lowerBound..<(textIds.lowerBound + 1)  // prompt steps need no logits
+        let waiting = encoded.indices.filter { !encoded[$0].isEmpty }
+        for first in stride(from: 0, to: waiting.count, by: R) {
+            let chunk = Array(waiting[first..<min(waiting.count, first + R)])
+            let L = chunk.map { encoded[$0].count }.max()!
+            session.reset()
+            for t in 0..<L {
+                for r in 0..<R {
+                    let start = r < chunk.count ? L - encoded[chunk[r]].count : L
+                    active[r] = t >= start
+                    tokens[r] = active[r] ? encoded[chunk[r]][t - start] : 0
+                }
+                session.step(tokens: tokens, active: active, logitRange: t == L - 1 ? textIds : nothing)
+            }
+            for r in 0..<R { active[r] = r < chunk.count }
+            var generated = [[Int32]](repeating: [], count: chunk.count)
+            for k in 0..<maxNewTokens {
+                for r in 0..<chunk.count {
+                    tokens[r] = greedy.next(session.logits(row: r), vocab: session.config.vocabSize, allowed: textIds)
+                    generated[r].append(tokens[r])
+                }
+                if k + 1 < maxNewTokens { session.step(tokens: tokens, active: active, logitRange: textIds) }
+            }
+            for (r, i) in chunk.enumerated() { out[i] = decode(generated[r]) }
+        }
+        return out
     }
 
     /// Whether a completion begins with one of `answers` (case-insensitive, leading space ignored,
@@ -56,18 +94,24 @@ public struct ForgettingProbe {
         public let right: Bool
     }
 
-    public func translation(_ pairs: [(english: String, french: [String])], maxNewTokens: Int = 8) -> [Scored] {
-        pairs.map { p in
-            let prompt = Self.translationShots + " " + p.english + " =>"
-            let c = complete(prompt, maxNewTokens: maxNewTokens)
-            return Scored(prompt: p.english, completion: c, right: Self.begins(c, withAny: p.french))
+    public static func translationPrompt(_ english: String) -> String { translationShots + " " + english + " =>" }
+
+    /// Tokens generated for a translation and for a cloze item (enough for the answer's first word).
+    public static let translationTokens = 8, clozeTokens = 6
+
+    public func translation(
+        _ pairs: [(english: String, french: [String])], maxNewTokens: Int = translationTokens
+    ) -> [Scored] {
+        let c = complete(pairs.map { Self.translationPrompt($0.english) }, maxNewTokens: maxNewTokens)
+        return zip(pairs, c).map { p, c in
+            Scored(prompt: p.english, completion: c, right: Self.begins(c, withAny: p.french))
         }
     }
 
-    public func cloze(_ items: [(prompt: String, answer: String)], maxNewTokens: Int = 6) -> [Scored] {
-        items.map { item in
-            let c = complete(item.prompt, maxNewTokens: maxNewTokens)
-            return Scored(prompt: item.prompt, completion: c, right: Self.begins(c, withAny: [item.answer]))
+    public func cloze(_ items: [(prompt: String, answer: String)], maxNewTokens: Int = clozeTokens) -> [Scored] {
+        let c = complete(items.map(\.prompt), maxNewTokens: maxNewTokens)
+        return zip(items, c).map { item, c in
+            Scored(prompt: item.prompt, completion: c, right: Self.begins(c, withAny: [item.answer]))
         }
     }
 
@@ -97,17 +141,25 @@ extension ForgettingProbe {
     public static func measure(
         _ loaded: LoadedCheckpoint, prompts: [String], maxNewTokens: Int, corpus: String?, tokens: Int,
         pairs: [(english: String, french: [String])]?,
-        cloze items: [(prompt: String, answer: String)]?
+        cloze items: [(prompt: String, answer: String)]?, rows: Int = 16
     ) throws -> ForgettingRow {
         let layout = try Checkpoint.layout(loaded.path)
         let textIds = 0..<(layout?.textSize ?? loaded.tokenizer?.vocabSize ?? loaded.config.model.vocabSize)
+        // The cache holds the longest prompt and its completion (within the model's context), for
+        // `rows` prompts decoded side by side.
+        let lengths =
+            (paperPrompts + prompts).map { loaded.encode($0).count + maxNewTokens }
+            + (items ?? []).map { loaded.encode($0.prompt).count + clozeTokens }
+            + (pairs ?? []).map { loaded.encode(translationPrompt($0.english)).count + translationTokens }
         let session = InferenceSession(
             config: loaded.config.model, params: loaded.model.params,
-            maxLength: loaded.config.model.maxSeqLen, pool: loaded.model.pool, mixed: loaded.model.mixed)
+            maxLength: min(loaded.config.model.maxSeqLen, lengths.max() ?? 1), pool: loaded.model.pool,
+            mixed: loaded.model.mixed, rows: rows)
         let probe = ForgettingProbe(session: session, textIds: textIds, encode: loaded.encode, decode: loaded.decode)
         var row = ForgettingRow(checkpoint: loaded.path, step: (try? Checkpoint.loadState(loaded.path))?.step)
-        row.completions = (paperPrompts + prompts).map {
-            .init(prompt: $0, completion: probe.complete($0, maxNewTokens: maxNewTokens))
+        let all = paperPrompts + prompts
+        row.completions = zip(all, probe.complete(all, maxNewTokens: maxNewTokens)).map {
+            .init(prompt: $0, completion: $1)
         }
         if let corpus {
             let ids = try loaded.tokens(of: corpus)

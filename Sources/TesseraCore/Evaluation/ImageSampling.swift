@@ -25,20 +25,27 @@ public final class TextToImageGenerator {
     let uncond: InferenceSession?
     let mixed: FloatBuffer
 
+    /// Captions drawn side by side (`sample(captions:samplers:)`).
+    public let rows: Int
+
     public init(
         config: ModelConfig, params: ParameterStore, layout: VocabularyLayout, codesPerImage: Int,
-        sequenceLength: Int, guidance: Float = 1, pool: Parallel, bf16: MixedPrecision? = nil
+        sequenceLength: Int, guidance: Float = 1, pool: Parallel, bf16: MixedPrecision? = nil, rows: Int = 1
     ) {
         precondition(layout.usedSize <= config.vocabSize && sequenceLength - 1 <= config.maxSeqLen)
         self.layout = layout
         self.codesPerImage = codesPerImage
         self.sequenceLength = sequenceLength
         self.guidance = guidance
+        self.rows = rows
         let positions = sequenceLength - 1
-        cond = InferenceSession(config: config, params: params, maxLength: positions, pool: pool, mixed: bf16)
+        cond = InferenceSession(
+            config: config, params: params, maxLength: positions, pool: pool, mixed: bf16, rows: rows)
         uncond =
             guidance == 1
-            ? nil : InferenceSession(config: config, params: params, maxLength: positions, pool: pool, mixed: bf16)
+            ? nil
+            : InferenceSession(
+                config: config, params: params, maxLength: positions, pool: pool, mixed: bf16, rows: rows)
         mixed = FloatBuffer(count: config.vocabSize)
     }
 
@@ -66,36 +73,64 @@ public final class TextToImageGenerator {
     }
 
     public func sample(caption: [Int32], sampler: inout Sampler) -> Sample {
-        let image = layout.imageRange
-        var c = cond.logits
+        var samplers = [sampler]
+        defer { sampler = samplers[0] }
+        return sample(captions: [caption], samplers: &samplers)[0]
+    }
+
+    /// One image for each of `captions` (at most `rows`), caption r drawn with `samplers[r]`. The
+    /// prompts are right-aligned (a shorter one starts later; its row idles until then), so every
+    /// row draws its codes on the same steps; the codes' seconds are the batch's, shared evenly.
+    public func sample(captions: [[Int32]], samplers: inout [Sampler]) -> [Sample] {
+        let n = captions.count
+        precondition(n >= 1 && n <= rows && samplers.count == n)
+        let image = layout.imageRange, V = layout.vocabSize
+        let prompts = captions.map { prompt(caption: $0) }, empty = prompt(caption: [])
+        let L = prompts.map(\.count).max()!
+        var tokens = [Int32](repeating: 0, count: rows), active = [Bool](repeating: false, count: rows)
         cond.reset()
-        for t in prompt(caption: caption) { c = cond.step(t, logitRange: image) }
-        var u = c
-        if let uncond {
-            uncond.reset()
-            for t in prompt(caption: []) { u = uncond.step(t, logitRange: image) }
-        }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var codes = [Int32](repeating: 0, count: codesPerImage)
-        for i in 0..<codesPerImage {
-            var source = UnsafePointer(c)
-            if uncond != nil {
-                let g = guidance
-                for v in image { mixed.pointer[v] = u[v] + g * (c[v] - u[v]) }
-                source = UnsafePointer(mixed.pointer)
+        uncond?.reset()
+        for t in 0..<L {
+            for r in 0..<rows {
+                let start = r < n ? L - prompts[r].count : L
+                active[r] = t >= start
+                tokens[r] = active[r] ? prompts[r][t - start] : 0
             }
-            let token = sampler.next(source, vocab: layout.vocabSize, allowed: image)
-            codes[i] = token - Int32(image.lowerBound)
+            cond.step(tokens: tokens, active: active, logitRange: image)
+            if let uncond, t >= L - empty.count {
+                for r in 0..<rows { active[r] = r < n; tokens[r] = empty[t - (L - empty.count)] }
+                uncond.step(tokens: tokens, active: active, logitRange: image)
+            }
+        }
+        for r in 0..<rows { active[r] = r < n; tokens[r] = 0 }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var codes = [[Int32]](repeating: [Int32](repeating: 0, count: codesPerImage), count: n)
+        for i in 0..<codesPerImage {
+            for r in 0..<n {
+                let c = cond.logits(row: r)
+                var source = UnsafePointer(c)
+                if let uncond {
+                    let u = uncond.logits(row: r), g = guidance
+                    for v in image { mixed.pointer[v] = u[v] + g * (c[v] - u[v]) }
+                    source = UnsafePointer(mixed.pointer)
+                }
+                tokens[r] = samplers[r].next(source, vocab: V, allowed: image)
+                codes[r][i] = tokens[r] - Int32(image.lowerBound)
+            }
             if i + 1 < codesPerImage {
-                c = cond.step(token, logitRange: image)
-                if let uncond { u = uncond.step(token, logitRange: image) }
+                cond.step(tokens: tokens, active: active, logitRange: image)
+                uncond?.step(tokens: tokens, active: active, logitRange: image)
             } else {
-                c = cond.step(token)  // full vocabulary: does the model close the image here?
+                cond.step(tokens: tokens, active: active)  // full vocabulary: does the model close the image here?
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var best = 0
-        for v in 0..<layout.usedSize where c[v] > c[best] { best = v }
-        return Sample(codes: codes, endsImage: Int32(best) == layout.special("</image>"), seconds: seconds)
+        return (0..<n).map { r in
+            let c = cond.logits(row: r)
+            var best = 0
+            for v in 0..<layout.usedSize where c[v] > c[best] { best = v }
+            return Sample(
+                codes: codes[r], endsImage: Int32(best) == layout.special("</image>"), seconds: seconds / Double(n))
+        }
     }
 }

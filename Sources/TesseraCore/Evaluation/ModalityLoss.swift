@@ -5,6 +5,8 @@
 public struct ModalityLoss: Equatable {
     public var all = 0.0, text = 0.0, image = 0.0
     public var allCount = 0, textCount = 0, imageCount = 0
+    /// Rows of replayed plain text (`TextReplay`): counted in `all`, neither text nor image.
+    public var replay = 0.0, replayCount = 0
 
     public init() {}
 
@@ -27,7 +29,18 @@ public struct ModalityLoss: Equatable {
         }
     }
 
+    public mutating func addReplay(
+        losses: UnsafePointer<Float>, targets: UnsafePointer<Int32>, count: Int, ignore: Int32
+    ) {
+        for i in 0..<count where targets[i] != ignore {
+            let l = Double(losses[i])
+            all += l; allCount += 1
+            replay += l; replayCount += 1
+        }
+    }
+
     public var meanAll: Double? { allCount > 0 ? all / Double(allCount) : nil }
     public var meanText: Double? { textCount > 0 ? text / Double(textCount) : nil }
     public var meanImage: Double? { imageCount > 0 ? image / Double(imageCount) : nil }
+    public var meanReplay: Double? { replayCount > 0 ? replay / Double(replayCount) : nil }
 }

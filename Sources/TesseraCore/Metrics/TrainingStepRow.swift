@@ -13,6 +13,12 @@ public struct TrainingStepRow: Codable, Equatable {
     /// EMA (0.9) of each series beside it (raw values are noisy with few targets of a kind per step).
     public var lossText, lossImage: Double?
     public var lossEMA, lossTextEMA, lossImageEMA: Double?
+    /// With `data.text_replay`: the step's loss on its rows of replayed plain text (in `loss`, not
+    /// in `loss_text`).
+    public var lossReplay: Double?
+    /// With a text/image layout: the step's counted targets of each kind (the report adds them up:
+    /// how many image and text tokens a run learned from); replayed text only with text replay.
+    public var targetsText, targetsImage, targetsReplay: Int?
     /// On evaluation steps.
     public var heldOut: HeldOutLoss?
 
@@ -28,7 +34,8 @@ public struct TrainingStepRow: Codable, Equatable {
         case step, tokens, lr, loss, gradNorm = "grad_norm", tokensPerSecond = "tokens_per_s", elapsedSeconds =
             "elapsed_s"
         case lossText = "loss_text", lossImage = "loss_image", lossEMA = "loss_ema", lossTextEMA = "loss_text_ema"
-        case lossImageEMA = "loss_image_ema"
+        case lossImageEMA = "loss_image_ema", lossReplay = "loss_replay", targetsText = "targets_text"
+        case targetsImage = "targets_image", targetsReplay = "targets_replay"
     }
 
     public init(from decoder: Decoder) throws {
@@ -45,6 +52,10 @@ public struct TrainingStepRow: Codable, Equatable {
         lossEMA = try c.decodeIfPresent(Double.self, forKey: .lossEMA)
         lossTextEMA = try c.decodeIfPresent(Double.self, forKey: .lossTextEMA)
         lossImageEMA = try c.decodeIfPresent(Double.self, forKey: .lossImageEMA)
+        lossReplay = try c.decodeIfPresent(Double.self, forKey: .lossReplay)
+        targetsText = try c.decodeIfPresent(Int.self, forKey: .targetsText)
+        targetsImage = try c.decodeIfPresent(Int.self, forKey: .targetsImage)
+        targetsReplay = try c.decodeIfPresent(Int.self, forKey: .targetsReplay)
         let v = try decoder.container(keyedBy: HeldOutLoss.CodingKeys.self)
         heldOut = v.contains(.loss) ? try HeldOutLoss(from: decoder) : nil
     }
@@ -63,6 +74,10 @@ public struct TrainingStepRow: Codable, Equatable {
         try c.encodeIfPresent(lossEMA, forKey: .lossEMA)
         try c.encodeIfPresent(lossTextEMA, forKey: .lossTextEMA)
         try c.encodeIfPresent(lossImageEMA, forKey: .lossImageEMA)
+        try c.encodeIfPresent(lossReplay, forKey: .lossReplay)
+        try c.encodeIfPresent(targetsText, forKey: .targetsText)
+        try c.encodeIfPresent(targetsImage, forKey: .targetsImage)
+        try c.encodeIfPresent(targetsReplay, forKey: .targetsReplay)
         try heldOut?.encode(to: encoder)  // the same object: val_loss, val_ppl, … beside the step's keys
     }
 

@@ -1,58 +1,83 @@
 import Foundation
 
 /// Token-by-token decoding with a KV cache, over a model's parameters (no training buffers):
-/// each step runs one position through every layer — the same `TransformerBlock` as training,
-/// its attention reading keys and values from the cache it appends to — so a token costs
-/// O(context) attention instead of a full re-run.
+/// each step runs one position of each of `rows` sequences through every layer — the same
+/// `TransformerBlock` as training, its attention reading keys and values from the row's own cache
+/// — so a token costs O(context) attention instead of a full re-run, and a batch of rows reads the
+/// weights once per step (a GEMM of `rows` rows instead of `rows` matrix–vector products: one row
+/// is memory-bound, ~0.5 GB of SmolLM2-135M weights per token).
+///
+/// Rows are independent sequences, each at its own position. `step` feeds one token to every row
+/// whose `active` flag is set; an inactive row is computed and discarded (it neither advances nor
+/// keeps what it wrote: its next real token overwrites the cache slot at its position). Callers
+/// right-align prompts of different lengths by starting the shorter ones later, so that every row
+/// reaches its first generated token on the same step.
 public final class InferenceSession {
     public let config: ModelConfig
     public let maxLength: Int
+    /// Sequences decoded side by side.
+    public let rows: Int
     let params: ParameterStore
     let pool: Parallel
     let rope: RotaryTable
-    /// Per layer, keys and values of every position so far: [layers, maxLength, Hkv·hd].
+    /// Keys and values of every row's positions so far: [layers, rows, maxLength, Hkv·hd].
     let kCache: FloatBuffer, vCache: FloatBuffer
-    /// The residual stream of the current row [d], updated in place by every block.
+    /// The residual stream of the current step [rows, d], updated in place by every block.
     let x: FloatBuffer
-    /// One block's activations for one row, reused by every layer (nothing is kept for a backward).
+    /// One block's activations for `rows` rows, reused by every layer (nothing kept for a backward).
     let acts: BlockActivations
-    /// [maxLength] attention scores of one head against the cache.
+    /// [rows, maxLength] attention scores of one head of each row against its cache.
     let scores: FloatBuffer
-    /// [d] final norm output and its mean and 1/σ.
+    /// [rows, d] final norm output and its per-row mean and 1/σ [rows, 2].
     let xn: FloatBuffer, stat: FloatBuffer
-    /// [V] logits of the last step.
-    let logitBuffer: FloatBuffer
+    /// [rows, V] logits of the last step (row r at r·V), and [rows, V] scratch for a restricted range.
+    let logitBuffer: FloatBuffer, rangeScratch: FloatBuffer
+    /// Row r's logits of the last step.
+    public func logits(row r: Int) -> UnsafeMutablePointer<Float> { logitBuffer.pointer + r * config.vocabSize }
+    /// Row 0's logits (single-sequence use).
     public var logits: UnsafeMutablePointer<Float> { logitBuffer.pointer }
-    /// Positions already in the cache.
-    public private(set) var position = 0
+    /// Per row, positions already in its cache.
+    public private(set) var positions: [Int]
+    /// Row 0's position (single-sequence use).
+    public var position: Int { positions[0] }
+    /// Per-step scratch: token ids and every row's position for the blocks (no allocation per step).
+    private var tokenRow: [Int32]
+    private var positionRow: [Int]
 
     let blocks: [BlockWeights]
     /// bf16 products (the model's `MixedPrecision`, its weight mirror made at init); nil in fp32.
     let mixed: MixedPrecision?
     let embedding, output, finalNorm: UnsafeMutablePointer<Float>
-    let positions, finalNormBias: UnsafeMutablePointer<Float>?
+    let positionTable, finalNormBias: UnsafeMutablePointer<Float>?
 
     /// `mixed`: the loaded model's, for bf16 decoding; the weights must not change while the
     /// session is used (their bf16 mirror is made here).
     public init(
-        config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel, mixed: MixedPrecision? = nil
+        config c: ModelConfig, params: ParameterStore, maxLength: Int, pool: Parallel, mixed: MixedPrecision? = nil,
+        rows: Int = 1
     ) {
         precondition(maxLength <= c.maxSeqLen, "maxLength \(maxLength) exceeds max_seq_len \(c.maxSeqLen)")
+        precondition(rows >= 1)
         config = c
         self.params = params
         self.maxLength = maxLength
+        self.rows = rows
         self.pool = pool
         rope = RotaryTable(
             kind: c.rope, headDim: c.headDim, positions: c.maxSeqLen, theta: c.ropeTheta, dims: c.ropeDims)
         let kv = c.nKVHeads * c.headDim
-        kCache = FloatBuffer(count: c.nLayers * maxLength * kv)
-        vCache = FloatBuffer(count: c.nLayers * maxLength * kv)
-        x = FloatBuffer(count: c.dModel)
-        acts = BlockActivations(rows: 1, config: c, lseCount: 0)
-        scores = FloatBuffer(count: maxLength)
-        xn = FloatBuffer(count: c.dModel)
-        stat = FloatBuffer(count: 2)
-        logitBuffer = FloatBuffer(count: c.vocabSize)
+        kCache = FloatBuffer(count: c.nLayers * rows * maxLength * kv)
+        vCache = FloatBuffer(count: c.nLayers * rows * maxLength * kv)
+        x = FloatBuffer(count: rows * c.dModel)
+        acts = BlockActivations(rows: rows, config: c, lseCount: 0)
+        scores = FloatBuffer(count: rows * maxLength)
+        xn = FloatBuffer(count: rows * c.dModel)
+        stat = FloatBuffer(count: 2 * rows)
+        logitBuffer = FloatBuffer(count: rows * c.vocabSize)
+        rangeScratch = FloatBuffer(count: rows > 1 ? rows * c.vocabSize : 0)
+        positions = [Int](repeating: 0, count: rows)
+        tokenRow = [Int32](repeating: 0, count: rows)
+        positionRow = positions
         blocks = (0..<c.nLayers).map { BlockWeights(params, layer: $0, base: params.values.pointer) }
         self.mixed = mixed
         mixed?.refreshWeights()
@@ -68,39 +93,73 @@ public final class InferenceSession {
         }
         output = o
         finalNormBias = params.value(.finalNormBias)
-        positions = params.value(.positions)
+        positionTable = params.value(.positions)
     }
 
-    public func reset() { position = 0 }
+    /// Every row starts over at position 0.
+    public func reset() { for r in 0..<rows { positions[r] = 0 } }
 
-    /// Feeds one token at the next position; returns the logits for the token after it. With
-    /// `logitRange`, only those logits are computed (the rest of the buffer is stale): sampling
-    /// image codes needs the code rows of the output layer, not the whole vocabulary.
+    /// Feeds one token at the next position of row 0 (a single-sequence session); returns the
+    /// logits for the token after it. With `logitRange`, only those logits are computed (the rest of
+    /// the buffer is stale): sampling image codes needs the code rows of the output layer only.
     @discardableResult
     public func step(_ token: Int32, logitRange: Range<Int>? = nil) -> UnsafeMutablePointer<Float> {
-        precondition(position < maxLength, "KV cache full (\(maxLength) positions)")
-        let c = config, d = c.dModel, kvDim = c.nKVHeads * c.headDim
-        let p = position, x = x.pointer
-        x.update(from: embedding + Int(token) * d, count: d)
-        if let positions { Kernels.add(positions + p * d, into: x, count: d) }
-        for l in 0..<c.nLayers {
-            let source = TransformerBlock.Source.cache(
-                keys: kCache.pointer + l * maxLength * kvDim,
-                values: vCache.pointer + l * maxLength * kvDim,
-                position: p, scores: scores.pointer)
-            TransformerBlock.forward(
-                c, pool, blocks[l], rope: rope, source: source, x: x, out: x, acts: acts, rows: 1, mixed: mixed)
+        precondition(rows == 1, "step(_:) feeds a single-row session; use step(tokens:active:)")
+        tokenRow[0] = token
+        return step(tokens: tokenRow, active: nil, logitRange: logitRange)
+    }
+
+    /// Feeds `tokens[r]` to every row r (with `active`, only where it is true) at the row's next
+    /// position; returns the logits buffer (row r's at r·V; with `logitRange` only that range is
+    /// fresh). Inactive rows' logits are meaningless.
+    @discardableResult
+    public func step(
+        tokens: [Int32], active: [Bool]?, logitRange: Range<Int>? = nil
+    ) -> UnsafeMutablePointer<Float> {
+        precondition(tokens.count == rows && (active?.count ?? rows) == rows)
+        let c = config, d = c.dModel, kvDim = c.nKVHeads * c.headDim, N = rows
+        for r in 0..<N {
+            let live = active?[r] ?? true
+            precondition(!live || positions[r] < maxLength, "KV cache full (\(maxLength) positions)")
+            precondition(tokens[r] >= 0 && Int(tokens[r]) < c.vocabSize)
+            // An inactive row computes at a position inside its cache (a finished row may be at the end).
+            positionRow[r] = live ? positions[r] : min(positions[r], maxLength - 1)
+            let xr = x.pointer + r * d
+            xr.update(from: embedding + Int(tokens[r]) * d, count: d)
+            if let positionTable { Kernels.add(positionTable + positionRow[r] * d, into: xr, count: d) }
+        }
+        positionRow.withUnsafeBufferPointer { pos in
+            for l in 0..<c.nLayers {
+                let source = TransformerBlock.Source.cache(
+                    keys: kCache.pointer + l * N * maxLength * kvDim,
+                    values: vCache.pointer + l * N * maxLength * kvDim,
+                    positions: pos.baseAddress!, maxLength: maxLength, scores: scores.pointer)
+                TransformerBlock.forward(
+                    c, pool, blocks[l], rope: rope, source: source, x: x.pointer, out: x.pointer, acts: acts, rows: N,
+                    mixed: mixed)
+            }
         }
         Norm.forward(
-            c.norm, pool, x: x, weight: finalNorm, bias: finalNormBias.map { UnsafePointer($0) }, y: xn.pointer,
-            mean: stat.pointer, rstd: stat.pointer + 1, rows: 1, d: d, eps: c.normEps)
-        let r = logitRange ?? 0..<c.vocabSize
-        precondition(r.lowerBound >= 0 && r.upperBound <= c.vocabSize && !r.isEmpty)
-        Gemm.linearForward(
-            pool, x: xn.pointer, w: output + r.lowerBound * d, y: logits + r.lowerBound, m: 1, k: d, n: r.count,
-            mixed: mixed)
-        position += 1
-        return logits
+            c.norm, pool, x: x.pointer, weight: finalNorm, bias: finalNormBias.map { UnsafePointer($0) },
+            y: xn.pointer, mean: stat.pointer, rstd: stat.pointer + N, rows: N, d: d, eps: c.normEps)
+        let v = c.vocabSize, r = logitRange ?? 0..<v
+        precondition(r.lowerBound >= 0 && r.upperBound <= v && !r.isEmpty)
+        if r.count == v || N == 1 {
+            Gemm.linearForward(
+                pool, x: xn.pointer, w: output + r.lowerBound * d, y: logitBuffer.pointer + r.lowerBound, m: N, k: d,
+                n: r.count, mixed: mixed)
+        } else {
+            // [N, |range|] contiguous, then each row's part to its place in the [N, V] buffer.
+            Gemm.linearForward(
+                pool, x: xn.pointer, w: output + r.lowerBound * d, y: rangeScratch.pointer, m: N, k: d, n: r.count,
+                mixed: mixed)
+            for row in 0..<N {
+                (logitBuffer.pointer + row * v + r.lowerBound).update(
+                    from: rangeScratch.pointer + row * r.count, count: r.count)
+            }
+        }
+        for row in 0..<N where active?[row] ?? true { positions[row] += 1 }
+        return logitBuffer.pointer
     }
 }
 

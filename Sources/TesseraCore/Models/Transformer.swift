@@ -57,6 +57,20 @@ public final class Transformer {
     public var rows: Int { batch * seqLen }
     /// When set, forward and backward time their phases into it.
     public var timer: PhaseTimer?
+    /// Gradient buffers of frozen matrices (`frozen(_:)`): their dW products are skipped, since no
+    /// optimizer reads them (they stay zero); dX still flows through them.
+    private var frozenGrads: Set<UnsafeMutablePointer<Float>> = []
+
+    /// Skips the weight-gradient products of the matrices named in `names` (frozen tensors); the
+    /// trainable tensors' gradients are unchanged, bit for bit.
+    public func frozen(_ names: Set<String>) {
+        frozenGrads = Set(names.compactMap { params.slot($0).map { params.grads.pointer + $0.offset } })
+    }
+
+    /// `dw`, or nil when it belongs to a frozen matrix.
+    private func trainable(_ dw: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float>? {
+        frozenGrads.contains(dw) ? nil : dw
+    }
 
     /// Parameter names and shapes in store order (`TransformerWeights`).
     public static func parameterShapes(_ c: ModelConfig) -> [(String, [Int])] { TransformerWeights.shapes(c) }
@@ -252,7 +266,7 @@ public final class Transformer {
                 pool, x: lnf, w: output, targets: targets,
                 ignoreIndex: ignoreIndex, rows: N, d: d, vocab: c.vocabSize,
                 scale: scale, chunk: ceChunk, chunkRows: ceChunkRows,
-                losses: tokenLosses, dx: dLn, dw: outputGrad, mixed: mixed)
+                losses: tokenLosses, dx: dLn, dw: trainable(outputGrad), mixed: mixed)
         }
         timer.measure("norm bwd") {
             Norm.backward(
@@ -265,7 +279,7 @@ public final class Transformer {
             // FFN branch: out = residMid + z·W3ᵀ
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: dw.w3, m: N, k: h, n: d, mixed: mixed)
+                    pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: trainable(dw.w3), m: N, k: h, n: d, mixed: mixed)
                 biasGrad(dResid, dw.w3Bias, d)
             }
             timer.measure("mlp activation bwd") {
@@ -277,7 +291,7 @@ public final class Transformer {
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: dw.w12, m: N, k: d, n: g, mixed: mixed)
+                    pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: trainable(dw.w12), m: N, k: d, n: g, mixed: mixed)
                 biasGrad(dGu, dw.w12Bias, g)
             }
             timer.measure("norm bwd") {
@@ -292,7 +306,8 @@ public final class Transformer {
             // Attention branch: residMid = x + att·W_outᵀ
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dResid, w: w.outProj, x: a.att, dx: dAtt, dw: dw.outProj, m: N, k: att, n: d, mixed: mixed
+                    pool, dy: dResid, w: w.outProj, x: a.att, dx: dAtt, dw: trainable(dw.outProj), m: N, k: att, n: d,
+                    mixed: mixed
                 )
                 biasGrad(dResid, dw.outProjBias, d)
             }
@@ -308,7 +323,8 @@ public final class Transformer {
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: dw.inProj, m: N, k: d, n: c.qkvDim, mixed: mixed
+                    pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: trainable(dw.inProj), m: N, k: d, n: c.qkvDim,
+                    mixed: mixed
                 )
                 biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
             }

@@ -16,12 +16,12 @@ enum TransformerBlock {
         /// 0..<seqLen each), attending causally within their own sequence. The row log-sum-exp
         /// goes to `lse` ([batch, H, seq]) for the backward pass.
         case sequences(AttentionShape, lse: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
-        /// Decoding: one row at `position`; its key and value are appended to this layer's cache
-        /// (`keys`, `values`: [maxLength, Hkv·hd]) and it attends to positions 0...position.
-        /// `scores` holds position + 1 floats.
+        /// Decoding: row r is one token at `positions[r]` of its own sequence; its key and value go
+        /// to row r's cache of this layer (`keys`, `values` + r·maxLength·Hkv·hd, each [maxLength,
+        /// Hkv·hd]) and it attends to its positions 0...positions[r]. `scores`: [rows, maxLength].
         case cache(
-            keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, position: Int,
-            scores: UnsafeMutablePointer<Float>)
+            keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int>,
+            maxLength: Int, scores: UnsafeMutablePointer<Float>)
     }
 
     static func forward(
@@ -90,15 +90,19 @@ enum TransformerBlock {
             timer.measure("attention fwd") {
                 Attention.forward(pool, shape, qkv: qkv, out: out, lse: lse, scratch: scratch)
             }
-        case .cache(let keys, let values, let p, let scores):
-            precondition(N == 1, "a KV-cache step runs one row")
-            let hd = c.headDim, kvDim = c.nKVHeads * hd
-            rope.rotate(qkv, position: p, heads: heads)
-            (keys + p * kvDim).update(from: qkv + c.nHeads * hd, count: kvDim)
-            (values + p * kvDim).update(from: qkv + (c.nHeads + c.nKVHeads) * hd, count: kvDim)
-            Attention.decode(
-                query: qkv, keys: keys, values: values, count: p + 1, heads: c.nHeads, kvHeads: c.nKVHeads,
-                headDim: hd, scores: scores, out: out)
+        case .cache(let keys, let values, let positions, let maxLength, let scores):
+            let hd = c.headDim, kvDim = c.nKVHeads * hd, slot = maxLength * kvDim
+            pool.forEachChunk(N, grain: 1) { range in
+                for r in range {
+                    let p = positions[r], q = qkv + r * c.qkvDim, k = keys + r * slot, v = values + r * slot
+                    rope.rotate(q, position: p, heads: heads)
+                    (k + p * kvDim).update(from: q + c.nHeads * hd, count: kvDim)
+                    (v + p * kvDim).update(from: q + (c.nHeads + c.nKVHeads) * hd, count: kvDim)
+                    Attention.decode(
+                        query: q, keys: k, values: v, count: p + 1, heads: c.nHeads, kvHeads: c.nKVHeads,
+                        headDim: hd, scores: scores + r * maxLength, out: out + r * c.nHeads * hd)
+                }
+            }
         }
     }
 

@@ -59,16 +59,10 @@ public enum CrossEntropy {
                 }
             }
             for i in 0..<nr where targets[r0 + i] != ignoreIndex { total += Double(losses[r0 + i]) }
-            if let dx, let dw, let mixed {
+            // dX of the chunk, and dW += its part (none for a frozen output layer).
+            if let dx {
                 Gemm.linearBackward(
                     pool, dy: chunk, w: w, x: x + r0 * d, dx: dx + r0 * d, dw: dw, m: nr, k: d, n: vocab, mixed: mixed)
-            } else if let dx, let dw {
-                Gemm.parallel(
-                    pool, transA: false, transB: false, m: nr, n: d, k: vocab,
-                    a: chunk, lda: vocab, b: w, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)
-                Gemm.parallel(
-                    pool, transA: true, transB: false, m: vocab, n: d, k: nr,
-                    a: chunk, lda: vocab, b: x + r0 * d, ldb: d, beta: 1, c: dw, ldc: d)
             }
             r0 += nr
         }

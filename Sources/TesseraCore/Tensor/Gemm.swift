@@ -118,11 +118,11 @@ public enum Gemm {
             beta: 1, c: dw, ldc: k)
     }
 
-    /// Both gradients of a linear layer: dX[M,K] = dY·W (overwritten), then dW[N,K] += dYᵀ·X. In
-    /// bf16, dY is converted once for the two products.
+    /// Both gradients of a linear layer: dX[M,K] = dY·W (overwritten), then dW[N,K] += dYᵀ·X
+    /// (skipped when `dw` is nil: a frozen weight). In bf16, dY is converted once for the two products.
     public static func linearBackward(
         _ pool: Parallel, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>,
-        dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int,
+        dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>?, m: Int, k: Int, n: Int,
         mixed: MixedPrecision? = nil
     ) {
         if let mixed {
@@ -130,7 +130,7 @@ public enum Gemm {
             return
         }
         linearBackwardInput(pool, dy: dy, w: w, dx: dx, m: m, k: k, n: n, accumulate: false)
-        linearBackwardWeight(pool, dy: dy, x: x, dw: dw, m: m, k: k, n: n)
+        if let dw { linearBackwardWeight(pool, dy: dy, x: x, dw: dw, m: m, k: k, n: n) }
     }
 
     nonisolated(unsafe) static var currentBLASThreads = 1

@@ -66,12 +66,13 @@ public final class MixedPrecision {
     /// dX[M,K] = dY·W, then dW[N,K] += dYᵀ·X, dY converted once (it stays in `a16` for both).
     func linearBackward(
         dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-        dw: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+        dw: UnsafeMutablePointer<Float>?, m: Int, k: Int, n: Int
     ) {
         convert(dy, m * n, into: a16)
         DNNL.shared.matmul(
             threads: threads, transA: false, transB: false, m: m, n: k, k: n, a: a16, lda: n, b: weight(w), ldb: k,
             accumulate: false, c: dx, ldc: k)
+        guard let dw else { return }
         convert(x, m * k, into: b16)
         DNNL.shared.matmul(
             threads: threads, transA: true, transB: false, m: n, n: k, k: m, a: a16, lda: n, b: b16, ldb: k,

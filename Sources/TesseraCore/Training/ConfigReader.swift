@@ -187,6 +187,7 @@ public final class ConfigReader {
         // At least 2: the newest may be the one a crash interrupted.
         c.keepLast = try int("checkpoint.keep_last", 2, min: 2)
         c.milestoneEvery = try int("checkpoint.milestone_every", 0, min: 0)
+        c.final = try bool("checkpoint.final", true)
         return c
     }
 

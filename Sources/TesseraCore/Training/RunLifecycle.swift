@@ -42,8 +42,11 @@ public final class RunLifecycle {
     /// Every how many steps to evaluate, checkpoint and log (0: only at the end).
     public struct Cadence {
         public var evalEvery, checkpointEvery, logEvery: Int
-        public init(evalEvery: Int, checkpointEvery: Int, logEvery: Int) {
+        /// Whether the last step saves a checkpoint (a signal always does).
+        public var checkpointAtEnd: Bool
+        public init(evalEvery: Int, checkpointEvery: Int, logEvery: Int, checkpointAtEnd: Bool = true) {
             self.evalEvery = evalEvery; self.checkpointEvery = checkpointEvery; self.logEvery = logEvery
+            self.checkpointAtEnd = checkpointAtEnd
         }
         func due(_ every: Int, _ step: Int) -> Bool { every > 0 && step % every == 0 }
     }
@@ -124,7 +127,7 @@ public final class RunLifecycle {
             } else if c.due(c.logEvery, t.step) || isLast || evalText != nil {
                 log(line)
             }
-            if c.due(c.checkpointEvery, t.step) || isLast { try t.saveCheckpoint() }
+            if c.due(c.checkpointEvery, t.step) || (isLast && c.checkpointAtEnd) { try t.saveCheckpoint() }
         }
         return t.summary(status: "completed", reason: "reached optim.steps = \(t.totalSteps)", code: 0)
     }

@@ -29,6 +29,10 @@ public final class Trainer {
     /// The id layout of text-to-image shards (nil for plain text).
     public let layout: VocabularyLayout?
     let captionDropout: CaptionDropout?
+    /// `data.text_replay`: rows of plain text among the text-to-image rows.
+    let replay: TextReplay?
+    /// Which rows of the current step's `inputs` are replayed text (accumulation × micro_batch).
+    var replayed: [Bool]
     /// Called with progress lines (the CLI prints them).
     public var log: (String) -> Void = { _ in }
     /// Called with a live progress line that may be overwritten (terminal only).
@@ -94,6 +98,18 @@ public final class Trainer {
             captionDropout = nil
         }
         let T = config.data.seqLen, B = config.optim.microBatch
+        if config.data.textReplay > 0 {
+            guard let m = streams.shards else {
+                throw TesseraError.config(
+                    "data.text_replay needs caption–image shards (tokenize pairs); \(config.data.train) is a text file")
+            }
+            replay = try TextReplay.load(
+                dir: config.data.replayCorpus, fraction: config.data.textReplay, seqLen: T, pairs: m,
+                pairsDir: config.data.train)
+        } else {
+            replay = nil
+        }
+        replayed = [Bool](repeating: false, count: config.accumulation * B)
         guard train.count >= T + 1 else {
             throw TesseraError.data(
                 file: config.data.train, "training text has \(train.count) tokens, fewer than seq_len + 1 = \(T + 1)")
@@ -112,6 +128,7 @@ public final class Trainer {
         adam = AdamW(
             store: model.params, config: o.adam, trainable: { trainable.contains($0) },
             decays: { !Glob.matchesAny(o.noDecay, $0) })
+        model.frozen(Set(model.params.names).subtracting(trainable))
         // One step's windows, all micro-batches: read once, counted, then fed slice by slice.
         inputs = [Int32](repeating: 0, count: config.accumulation * B * T)
         targets = [Int32](repeating: 0, count: config.accumulation * B * T)
@@ -225,10 +242,16 @@ public final class Trainer {
                     targets: $0.baseAddress! + m * micro, ignoreIndex: ignore, scale: 1 / Float(counted))
             }
             if let layout {
-                targets.withUnsafeBufferPointer {
-                    split!.add(
-                        losses: model.tokenLosses, targets: $0.baseAddress! + m * micro, count: micro, layout: layout,
-                        ignore: ignore)
+                // Row by row: replayed text counts apart from the captions' text.
+                targets.withUnsafeBufferPointer { t in
+                    for b in 0..<B {
+                        let losses = model.tokenLosses + b * T, tb = t.baseAddress! + m * micro + b * T
+                        if replayed[m * B + b] {
+                            split!.addReplay(losses: losses, targets: tb, count: T, ignore: ignore)
+                        } else {
+                            split!.add(losses: losses, targets: tb, count: T, layout: layout, ignore: ignore)
+                        }
+                    }
                 }
             }
         }
@@ -236,13 +259,17 @@ public final class Trainer {
             comm.allreduceSum(model.params.grads.pointer, count: model.params.grads.count)
             var sums = [sum]
             if let m = split {
-                sums += [m.all, m.text, m.image, Double(m.allCount), Double(m.textCount), Double(m.imageCount)]
+                sums += [
+                    m.all, m.text, m.image, Double(m.allCount), Double(m.textCount), Double(m.imageCount), m.replay,
+                    Double(m.replayCount),
+                ]
             }
             comm.allreduceSum(&sums)
             sum = sums[0]
             if split != nil {
                 split!.all = sums[1]; split!.text = sums[2]; split!.image = sums[3]
                 split!.allCount = Int(sums[4]); split!.textCount = Int(sums[5]); split!.imageCount = Int(sums[6])
+                split!.replay = sums[7]; split!.replayCount = Int(sums[8])
             }
         }
         let loss = sum / Double(counted)
@@ -272,6 +299,17 @@ public final class Trainer {
                         seqLen: c.data.seqLen,
                         seed: c.seed, captionDropout: captionDropout,
                         inputs: i.baseAddress! + m * micro, targets: t.baseAddress! + m * micro)
+                    for b in 0..<c.optim.microBatch {
+                        let row = (step * c.accumulation + m) * c.optim.microBatch + b
+                        let r = replay?.replaces(row: row, seed: c.seed) ?? false
+                        replayed[m * c.optim.microBatch + b] = r
+                        if r {
+                            let o = m * micro + b * c.data.seqLen
+                            replay!.fill(
+                                row: row, seqLen: c.data.seqLen, seed: c.seed, inputs: i.baseAddress! + o,
+                                targets: t.baseAddress! + o)
+                        }
+                    }
                 }
             }
         }
@@ -352,7 +390,9 @@ struct EMATracker {
 extension Trainer: LifecycleTrainer {
     public var totalSteps: Int { config.optim.steps }
     public var cadence: RunLifecycle.Cadence {
-        .init(evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery)
+        .init(
+            evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery,
+            checkpointAtEnd: config.checkpoint.final)
     }
     public var writesMetrics: Bool { comm.isRoot }
 
@@ -379,6 +419,10 @@ extension Trainer: LifecycleTrainer {
             if let v = split.meanAll { row.loss = v; row.lossEMA = smoothed.update("loss", v) }
             if let v = split.meanText { row.lossText = v; row.lossTextEMA = smoothed.update("loss_text", v) }
             if let v = split.meanImage { row.lossImage = v; row.lossImageEMA = smoothed.update("loss_image", v) }
+            if let v = split.meanReplay { row.lossReplay = v }
+            row.targetsText = split.textCount
+            row.targetsImage = split.imageCount
+            if replay != nil { row.targetsReplay = split.replayCount }
         }
         return (
             row,

@@ -183,10 +183,11 @@ public struct VQTrainConfig: Equatable, Sendable {
             "ema": ["decay": emaDecay, "warmup": emaWarmup],
             "gan": ["weight": gan.weight, "ndf": gan.ndf, "layers": gan.layers, "start": gan.start],
             "eval": ["every": eval.every, "images": eval.images, "grid": eval.grid],
-            "checkpoint": [
-                "every": checkpoint.every, "keep_last": checkpoint.keepLast,
-                "milestone_every": checkpoint.milestoneEvery,
-            ],
+            "checkpoint":
+                ([
+                    "every": checkpoint.every, "keep_last": checkpoint.keepLast,
+                    "milestone_every": checkpoint.milestoneEvery,
+                ] as [String: Any]).merging(checkpoint.final ? [:] : ["final": false]) { a, _ in a },
         ]
     }
 

@@ -326,7 +326,9 @@ public final class VQTrainer {
 extension VQTrainer: LifecycleTrainer {
     public var totalSteps: Int { config.optim.steps }
     public var cadence: RunLifecycle.Cadence {
-        .init(evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery)
+        .init(
+            evalEvery: config.eval.every, checkpointEvery: config.checkpoint.every, logEvery: config.logEvery,
+            checkpointAtEnd: config.checkpoint.final)
     }
 
     public var preamble: [String] {
