@@ -201,6 +201,23 @@ jobs_wait
 # The learning rate of the sensitivity pair: the text LM's pretraining peak.
 lr_peak=$(sed -n 's/^  lr: \([0-9.e-]*\).*/\1/p' "$configs/text-lm.yaml" 2>/dev/null || true)
 lr_peak=${lr_peak:-2.0e-3}
+# smollm2: bf16 where it trains faster on this CPU (oneDNN; on this repository's Intel Xeon it is
+# 0.7× fp32), else fp32 — measured once (two steps of each) and kept in ROOT/precision, so a resumed
+# study keeps its arithmetic.
+precision_set=()
+if [ "$preset" = smollm2 ]; then
+  if [ ! -f "$root/precision" ]; then
+    rate() {
+      "$t" bench train --config "$configs/t2i.yaml" --steps 2 --warmup 1 --threads 1 --set "precision=$1" --json 2>/dev/null |
+        sed -n 's/.*"tokens_per_s": *\([0-9.]*\).*/\1/p'
+    }
+    fp32=$(rate fp32) bf16=$(rate bf16 || true) choice=fp32
+    if [ -n "$bf16" ] && awk -v b="$bf16" -v f="$fp32" 'BEGIN { exit !(b > f) }'; then choice=bf16; fi
+    echo "$choice" > "$root/precision"
+    echo "reproduce: precision $choice (bench train, 1 thread: fp32 $fp32 tokens/s, bf16 ${bf16:-unsupported})" >&2
+  fi
+  precision_set=(--set "precision=$(cat "$root/precision")")
+fi
 # smollm2: the pretrained arm keeps a checkpoint every 20 steps (the forgetting probe reads them),
 # the others only their last (1.6 GB each); the replay arm mixes in plain text of the LM's tokenizer.
 along=(); replay=""
@@ -209,7 +226,7 @@ what="pretrained, random, aligned, norm-matched${replay:+, text replay $replay}"
 [ "$peak_seeds" -gt 0 ] && what+="; $peak_seeds seed(s): pretrained and random at lr $lr_peak"
 stage "text-to-image, $seeds seed(s): $what (Figures 3–4), $jobs_max at a time"
 for s in $(seq 1 "$(( seeds > peak_seeds ? seeds : peak_seeds ))"); do
-  common=(--config "$configs/t2i.yaml" --set "data.train=$root/pairs" --set "seed=$s")
+  common=(--config "$configs/t2i.yaml" --set "data.train=$root/pairs" --set "seed=$s" "${precision_set[@]}")
   if [ "$s" -le "$seeds" ]; then
     train_job "$root/t2i-pretrained-s$s" "${common[@]}" --set "init.from=$textlm" "${along[@]}"
     train_job "$root/t2i-random-s$s" "${common[@]}"
@@ -227,7 +244,7 @@ jobs_wait
 
 stage "image-only, $uncond_seeds seed(s): random, pretrained, four freezing presets from each (Figure 5), $jobs_max at a time"
 for s in $(seq 1 "$uncond_seeds"); do
-  common=(--config "$configs/uncond.yaml" --set "data.train=$root/pairs-uncond" --set "seed=$s")
+  common=(--config "$configs/uncond.yaml" --set "data.train=$root/pairs-uncond" --set "seed=$s" "${precision_set[@]}")
   train_job "$root/uncond-random-s$s" "${common[@]}"
   train_job "$root/uncond-pretrained-s$s" "${common[@]}" --set "init.from=$textlm"
   for p in embed-output embed-output-norms first-half ffn; do
