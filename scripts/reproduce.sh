@@ -59,8 +59,8 @@ configs=configs/reproduce; [ "$preset" = smollm2 ] && configs=configs/reproduce/
 rules=$configs/study.yaml; [ "$data" = shapes ] && rules=configs/reproduce/study-shapes.yaml
 start=$(date +%s) stage_no=0
 # Seconds each stage took in a whole run of the preset on the 2-core machine this was written on
-# (stages 1–11); the ETA scales what is left by how long this invocation's finished stages took
-# against their share (a resumed study skips finished stages quickly and is scaled by the rest).
+# (one entry per stage); the ETA scales what is left by how long this invocation's finished long
+# stages took against their share.
 if [ "$preset" = smollm2 ]; then stage_cost=(180 120 60 240 30 240 3300 2030 480 660 30)
 else stage_cost=(134 41 250 20 105 607 247 35 71 2); fi
 stage_begin=$start measured=0 expected=0
@@ -75,8 +75,9 @@ eta() {   # the whole study's estimated time left, as "1h02m"
 }
 stage() {
   local now; now=$(date +%s)
-  # The stage that ends counts toward the pace only if it did real work (a resumed one takes seconds).
-  if [ "$stage_no" -gt 0 ] && [ $((now - stage_begin)) -ge 20 ]; then
+  # The stage that ends sets the pace only if it is a long one (training, probes, samples: minutes
+  # spent in proportion to the work) that did real work here (a resumed one takes seconds).
+  if [ "$stage_no" -gt 0 ] && [ $((now - stage_begin)) -ge 20 ] && [ "${stage_cost[stage_no - 1]}" -ge 300 ]; then
     measured=$((measured + now - stage_begin)) expected=$((expected + stage_cost[stage_no - 1]))
   fi
   stage_no=$((stage_no + 1)) stage_begin=$now

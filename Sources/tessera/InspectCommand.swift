@@ -84,6 +84,7 @@ struct Inspect: ParsableCommand {
             )
         } else if FileIO.exists(manifest) {
             let m = try TokenShards.readManifest(path)
+            _ = try TokenShards.verifyTokenizer(dir: path, manifest: m)
             for (name, split) in m.splits.sorted(by: { $0.key < $1.key }) {
                 _ = try TokenShards.load(dir: path, split: name)
                 Console.out("\(name): \(split.tokens) tokens in \(split.shards.count) shard(s), verified")
@@ -101,9 +102,9 @@ struct Inspect: ParsableCommand {
                 "image tokenizer: MoVQ \(t.model.params.parameterCount) parameters, \(t.config.resolution)² images → \(t.config.gridSide)² codes of \(t.config.nEmbed), weights \(t.weightsFile.lastPathComponent) (\(t.hash))"
             )
         } else if FileIO.exists(path.appendingPathComponent("model.safetensors")) {
-            let c = try TrainConfig.load(json: path.appendingPathComponent("config.json"))
-            let model = Transformer(config: c.model, batch: 1, seqLen: 1, pool: Parallel(threads: 1))
-            try Checkpoint.loadWeights(path, into: model)
+            // As every reader loads one: checksums, shapes against config.json before allocating, finite weights.
+            let loaded = try LoadedCheckpoint(path: path, batch: 1, threads: 1, seqLen: 1)
+            let c = loaded.config, model = loaded.model
             if FileIO.exists(path.appendingPathComponent("state.json")) {
                 let s = try Checkpoint.loadState(path)
                 Console.out("checkpoint at step \(s.step), \(s.tokensSeen) tokens")

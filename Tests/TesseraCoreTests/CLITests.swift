@@ -243,9 +243,10 @@ import Testing
     }()
 
     @Test func corpusCoversEveryReader() {
-        #expect(Self.cases.count >= 150)
+        #expect(Self.cases.count >= 166)
         for kind in [
             ".safetensors", ".gguf", ".tokenizer.json", "shard-", ".yaml", ".png", "dataset-", ".ttf", ".gz", "codes-",
+            "checkpoint-", "shard-tokenizer-",
         ] {
             #expect(Self.cases.contains { $0.path.contains(kind) }, "no case for \(kind)")
         }

@@ -308,6 +308,51 @@ def main():
     case("font-cmap-groups.ttf", fpatch(sub_cmap + 12, struct.pack(">I", 1 << 28)), 3, "groups beyond the file")
     case("font-cmap-range.ttf", fpatch(sub_cmap + 16, struct.pack(">II", 0x20, 0x110000)), 3, "is not a range of Unicode code points")
     case("font-cmap-offset.ttf", fpatch(cmap + 8, struct.pack(">I", 1 << 30)), 3, "truncated")
+    # Links not verified: a shard folder's tokenizer that is not the one its manifest records, or
+    # is missing; a checkpoint whose bytes changed after its CRC-32s were recorded, whose weights
+    # hold a NaN (with matching CRCs), or whose config.json describes more than its weights.
+    ids = shard([1, 2, 3, 4])
+    tok = json.dumps({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}}).encode()
+    linked = shard_dir(ids, 4)
+    m = json.loads(linked["manifest.json"])
+    m.update(tokenizer="tokenizer.json", tokenizer_hash=fnv(tok))
+    case("shard-tokenizer-swapped", dict(linked, **{"manifest.json": json.dumps(m).encode(),
+                                                   "tokenizer.json": tok.replace(b'"b"', b'"c"')}),
+         3, "tokenizer.json")
+    case("shard-tokenizer-missing", dict(linked, **{"manifest.json": json.dumps(m).encode()}), 3, "is missing")
+    d, V = 8, 256
+    shapes = {"tok_embeddings.weight": [V, d], "layers.0.attention_norm.weight": [d],
+              "layers.0.attention.in_proj.weight": [3 * d, d], "layers.0.attention.out_proj.weight": [d, d],
+              "layers.0.ffn_norm.weight": [d], "layers.0.feed_forward.w12.weight": [2 * d, d],
+              "layers.0.feed_forward.w3.weight": [d, d], "norm.weight": [d]}
+    config = {"seed": 1, "threads": 1, "log_every": 1,
+              "model": {"d_model": d, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "vocab_size": V, "ffn_hidden": d,
+                        "norm": "rmsnorm", "rope": "half", "tie_embeddings": True, "max_seq_len": 4},
+              "data": {"train": "text.txt", "seq_len": 4}, "optim": {"steps": 1, "micro_batch": 1}}
+
+    def checkpoint(nan=False, flip=False, wider=False):
+        header, data = {"__metadata__": {"format": "tessera"}}, b""
+        for name, shape in shapes.items():
+            n = 1
+            for x in shape:
+                n *= x
+            values = [0.01 * ((i * 7) % 13 - 6) for i in range(n)]
+            if nan and name == "norm.weight":
+                values[3] = float("nan")
+            header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + 4 * n]}
+            data += struct.pack(f"<{n}f", *values)
+        cfg = json.loads(json.dumps(config))
+        if wider:
+            cfg["model"]["d_model"] = 16
+        files = {"config.json": json.dumps(cfg).encode(), "model.safetensors": st(header, data)}
+        marker = {"crc32": {k: f"{zlib.crc32(v):08x}" for k, v in files.items()}}
+        if flip:
+            b = bytearray(files["model.safetensors"]); b[-5] ^= 0x04; files["model.safetensors"] = bytes(b)
+        files["COMPLETE"] = json.dumps(marker).encode()
+        return files
+    case("checkpoint-bit-flipped", checkpoint(flip=True), 3, "checksum mismatch")
+    case("checkpoint-nan-weight", checkpoint(nan=True), 3, "holds a non-finite value")
+    case("checkpoint-config-wider", checkpoint(wider=True), 3, "config.json")
     json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1)
     print(len(cases), "malformed inputs in", OUT)
 
