@@ -114,20 +114,25 @@ struct BenchImageTokenizer: ParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(help: "Images per pass (default: the config's optim.batch).") var batch: Int?
     @Option(help: "Timed passes.") var repeats = 5
+    @Option(help: "Who runs the convolutions: im2col (+ OpenBLAS GEMM), onednn, onednn-bf16.")
+    var convolutions: ConvolutionEngine = .im2col
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
+        if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() { throw TesseraError.config(why) }
         guard case .vq(let c) = try options.loadRun() else {
             throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
         }
         let b = batch ?? c.optim.batch
         guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
-        let r = Benchmark.imageTokenizer(config: c.model, batch: b, threads: c.threads, repeats: repeats)
+        let r = Benchmark.imageTokenizer(
+            config: c.model, batch: b, threads: c.threads, repeats: repeats, convolutions: convolutions)
         func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
         if json {
             Console.out(
                 MetricsLog.line([
-                    "impl": "tessera", "config": options.config ?? "", "threads": c.threads, "batch": b,
+                    "impl": convolutions == .im2col ? "tessera" : "tessera-" + convolutions.rawValue,
+                    "config": options.config ?? "", "threads": c.threads, "batch": b,
                     "parameters": r.parameters,
                     "encode_images_per_s": r1(r.encodeImagesPerSecond),
                     "decode_images_per_s": r1(r.decodeImagesPerSecond),

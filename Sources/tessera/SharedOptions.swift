@@ -26,6 +26,7 @@ struct PrecisionOption: ParsableArguments {
 }
 
 extension Precision: ExpressibleByArgument {}
+extension ConvolutionEngine: ExpressibleByArgument {}
 
 /// How the next token is drawn: greedy at temperature 0, else softmax(logits / T) within the
 /// top k and the top-p nucleus, from a seeded stream (`Sampler`). Shared by `eval generate` (text,

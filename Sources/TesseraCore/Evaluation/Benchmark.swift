@@ -187,10 +187,11 @@ extension Benchmark {
     /// Median-timed encode, decode and full training passes (forward + backward, no optimizer)
     /// of a MoVQ model on random images in [−1, 1]. Training FLOPs are counted as 3× forward.
     public static func imageTokenizer(
-        config: MoVQConfig, batch: Int, threads: Int, repeats: Int
+        config: MoVQConfig, batch: Int, threads: Int, repeats: Int, convolutions: ConvolutionEngine = .im2col
     ) -> ImageTokenizerResult {
         let pool = Parallel(threads: threads)
         let model = MoVQModel(config: config, maxBatch: batch, pool: pool)
+        model.workspace.convolutions = convolutions
         model.initialize(seed: 1)
         var rng = RandomStream(seed: 1, name: "bench/images")
         let images = (0..<(batch * model.imageSize)).map { _ in rng.uniform() * 2 - 1 }

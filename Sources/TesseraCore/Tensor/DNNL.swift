@@ -19,9 +19,10 @@ import Foundation
 public final class DNNL: @unchecked Sendable {
     public static let shared = DNNL()
 
-    private let engine: dnnl_engine_t
-    private let stream: dnnl_stream_t
-    private let lock = NSLock()
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    /// Held by every call, DNNLConvolution's too: one oneDNN call at a time.
+    let lock = NSLock()
     private var matmuls: [MatmulKey: Cached] = [:]
     private var reorders: [ReorderKey: Cached] = [:]
     private var ompThreads = -1
@@ -130,7 +131,7 @@ public final class DNNL: @unchecked Sendable {
         DNNL.check(dnnl_stream_wait(stream), "stream wait")
     }
 
-    private func useThreads(_ threads: Int) {
+    func useThreads(_ threads: Int) {
         if ompThreads != threads {
             omp_set_num_threads(Int32(threads))
             ompThreads = threads
@@ -152,13 +153,7 @@ public final class DNNL: @unchecked Sendable {
             var alpha = key.alpha
             DNNL.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "output scale")
         }
-        if key.accumulate {
-            var ops: dnnl_post_ops_t?
-            DNNL.check(dnnl_post_ops_create(&ops), "post-ops")
-            defer { dnnl_post_ops_destroy(ops) }
-            DNNL.check(dnnl_post_ops_append_sum(ops, 1), "sum post-op")
-            DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post-ops")
-        }
+        if key.accumulate { DNNL.appendSum(to: attr) }
         var pd: dnnl_primitive_desc_t?
         DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "matmul primitive descriptor")
         defer { dnnl_primitive_desc_destroy(pd) }
@@ -183,6 +178,15 @@ public final class DNNL: @unchecked Sendable {
                 ? [(DNNL_ARG_SRC_0, f32), (DNNL_ARG_DST_0, bf16)] : [(DNNL_ARG_SRC_0, bf16), (DNNL_ARG_DST_0, f32)])
         reorders[key] = p
         return p
+    }
+
+    /// Adds the `sum` post-op to `attr`: the result is added to what the destination holds.
+    static func appendSum(to attr: dnnl_primitive_attr_t?) {
+        var ops: dnnl_post_ops_t?
+        check(dnnl_post_ops_create(&ops), "post-ops")
+        defer { dnnl_post_ops_destroy(ops) }
+        check(dnnl_post_ops_append_sum(ops, 1), "sum post-op")
+        check(dnnl_primitive_attr_set_post_ops(attr, ops), "post-ops")
     }
 
     /// The primitive of `pd`, with a buffer-less memory object for each (argument, descriptor).

@@ -6,6 +6,8 @@ import Foundation
 public struct VQTrainConfig: Equatable, Sendable {
     public var seed: UInt64 = 1337
     public var threads = 2
+    /// Who runs the convolutions: im2col + OpenBLAS (the oracle path), oneDNN fp32 or bf16.
+    public var convolutions = ConvolutionEngine.im2col
     public var logEvery = 10
     public var model = MoVQConfig()
     public var data = DataSection()
@@ -81,6 +83,8 @@ public struct VQTrainConfig: Equatable, Sendable {
         _ = try r.string("task", "vq")
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1, max: 1024)
+        convolutions = try r.choice("convolutions", ConvolutionEngine.im2col)
+        if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() { throw r.fail("convolutions", why) }
         logEvery = try r.int("log_every", 10, min: 1)
         var m = MoVQConfig()
         m.resolution = try r.int("model.resolution", 64, min: 1)
@@ -165,7 +169,7 @@ public struct VQTrainConfig: Equatable, Sendable {
 
     public var tree: [String: Any] {
         let m = model
-        return [
+        var t: [String: Any] = [
             "task": "vq", "seed": Int(seed), "threads": threads, "log_every": logEvery,
             "model": [
                 "resolution": m.resolution, "in_channels": m.inChannels, "ch": m.ch, "ch_mult": m.chMult,
@@ -189,6 +193,8 @@ public struct VQTrainConfig: Equatable, Sendable {
                     "milestone_every": checkpoint.milestoneEvery,
                 ] as [String: Any]).merging(checkpoint.final ? [:] : ["final": false]) { a, _ in a },
         ]
+        if convolutions != .im2col { t["convolutions"] = convolutions.rawValue }  // earlier configs keep their hash
+        return t
     }
 
     public var json: Data { try! JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys]) }

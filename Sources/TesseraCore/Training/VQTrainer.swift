@@ -52,6 +52,7 @@ public final class VQTrainer {
         }
         let batch = config.optim.batch
         model = MoVQModel(config: config.model, maxBatch: batch, pool: pool)
+        model.workspace.convolutions = config.convolutions
         adam = AdamW(store: model.params, config: config.optim.adam)
         batchImages = FloatBuffer(count: batch * model.imageSize)
         dRecon = FloatBuffer(count: batch * model.imageSize)

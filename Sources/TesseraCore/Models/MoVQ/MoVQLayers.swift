@@ -84,6 +84,8 @@ public final class Workspace {
     }
 
     public let pool: Parallel
+    /// Who runs the convolutions (im2col + GEMM by default, the oracle path).
+    public var convolutions: ConvolutionEngine = .im2col
     private var buffers: [FloatBuffer] = Slot.allCases.map { _ in FloatBuffer(count: 16) }
     public init(pool: Parallel) { self.pool = pool }
 
@@ -144,18 +146,18 @@ final class ConvBlock {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         input = x
         let s = shape.with(batch: batch)
-        Conv2d.forward(
+        ws.convolutions.forward(
             ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p,
-            cols: ws.scratch(.convColumns, s.scratch))
+            columns: { ws.scratch(.convColumns, s.scratch) })
         return out
     }
 
     /// dx += ∂L/∂x (when dx is given); parameter gradients accumulate.
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let s = shape.with(batch: batch)
-        Conv2d.backward(
+        ws.convolutions.backward(
             ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
-            cols: ws.scratch(.convColumns, s.scratch))
+            columns: { ws.scratch(.convColumns, s.scratch) })
     }
 }
 
