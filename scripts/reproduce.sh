@@ -61,7 +61,7 @@ start=$(date +%s) stage_no=0
 # Seconds each stage took in a whole run of the preset on the 2-core machine this was written on
 # (one entry per stage); the ETA scales what is left by how long this invocation's finished long
 # stages took against their share.
-if [ "$preset" = smollm2 ]; then stage_cost=(180 120 60 240 30 240 3300 2030 480 660 30)
+if [ "$preset" = smollm2 ]; then stage_cost=(180 60 30 140 15 240 2900 2030 480 400 30)
 else stage_cost=(134 41 250 20 105 607 247 35 71 2); fi
 stage_begin=$start measured=0 expected=0
 eta() {   # the whole study's estimated time left, as "1h02m"
