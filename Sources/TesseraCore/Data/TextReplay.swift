@@ -55,8 +55,7 @@ public struct TextReplay {
 
     /// Whether training row `row` (counted over the whole run) is replaced by text.
     public func replaces(row: Int, seed: UInt64) -> Bool {
-        var rng = RandomStream(seed: seed, name: "data/text-replay", counter: UInt64(row))
-        return Double(rng.uniform()) < fraction
+        RandomStream.chance(fraction, seed: seed, name: "data/text-replay", counter: row)
     }
 
     /// Overwrites one row with the text window of `row`.

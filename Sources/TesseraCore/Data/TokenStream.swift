@@ -178,8 +178,7 @@ public struct CaptionDropout: Sendable {
 
     /// Whether training row `row` (counted over the whole run) loses its caption.
     public func drops(row: Int, seed: UInt64) -> Bool {
-        var rng = RandomStream(seed: seed, name: "data/caption-dropout", counter: UInt64(row))
-        return Double(rng.uniform()) < probability
+        RandomStream.chance(probability, seed: seed, name: "data/caption-dropout", counter: row)
     }
 
     /// Rewrites one row in place. Inputs are ids 0..<count of the sequence, targets ids 1...count.

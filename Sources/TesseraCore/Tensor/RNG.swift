@@ -29,6 +29,12 @@ public struct RandomStream: Sendable {
     public let key: UInt64
     public var counter: UInt64
 
+    /// Whether the first uniform draw of stream `name` at `counter` falls below `p`: one row's coin.
+    public static func chance(_ p: Double, seed: UInt64, name: String, counter: Int) -> Bool {
+        var rng = RandomStream(seed: seed, name: name, counter: UInt64(counter))
+        return Double(rng.uniform()) < p
+    }
+
     public init(seed: UInt64, name: String, counter: UInt64 = 0) {
         self.key = RandomStream.mix(seed ^ RandomStream.fnv1a(name))
         self.counter = counter
