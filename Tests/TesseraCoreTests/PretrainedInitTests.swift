@@ -55,4 +55,36 @@ import Testing
             try PretrainedInit.apply(from: dir, to: target, textRows: 256, std: 0, seed: 1, tokenizer: nil)
         }
     }
+
+    /// `new_rows: mean`: by Jensen, k new rows at the text rows' mean add at most k/n of the partition
+    /// function, so the LM's loss on text tokens rises by at most log(1 + k/n) — for tied and untied
+    /// output layers. Random rows wide enough (std 3 here) break that bound: the check can fail.
+    @Test(arguments: [false, true])
+    func meanRowsBoundTheTextLoss(tied: Bool) throws {
+        let (dir, source) = try savedSource(tied: tied)
+        var rng = RandomStream(seed: 5, name: "test/tokens")
+        let tokens = (0..<8).map { _ in Int32(rng.int(below: 256)) }, targets = Array(tokens.dropFirst()) + [Int32(7)]
+        func textLoss(_ m: Transformer) -> Double {
+            tokens.withUnsafeBufferPointer { m.forward(tokens: $0.baseAddress!) }
+            return targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) } / 8  // Σ → mean
+        }
+        let before = textLoss(source), bound = log(1 + 128.0 / 256)
+        func extended(_ mode: TrainConfig.InitSection.NewRows, std: Double) throws -> (Transformer, Double) {
+            let m = Transformer(
+                config: config(vocab: 384, tied: tied).model, batch: 1, seqLen: 8, pool: Parallel(threads: 1))
+            m.initialize(seed: 9)
+            _ = try PretrainedInit.apply(
+                from: dir, to: m, textRows: 256, newRows: mode, std: std, seed: 9, tokenizer: nil)
+            return (m, textLoss(m) - before)
+        }
+        let (m, rise) = try extended(.mean, std: 0)
+        #expect(rise > 0 && rise <= bound + 1e-5, "mean rows: text loss \(before) rose \(rise), bound \(bound)")
+        let e = m.params.value(.embedding)!
+        for j in 0..<16 {
+            let mu = (0..<256).reduce(0.0) { $0 + Double(e[$1 * 16 + j]) } / 256
+            #expect(abs(Double(e[300 * 16 + j]) - mu) < 1e-6)
+        }
+        let (_, wide) = try extended(.normal, std: 3)
+        #expect(wide > bound, "random rows of std 3 should break the bound: \(wide)")
+    }
 }

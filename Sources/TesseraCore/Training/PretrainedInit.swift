@@ -3,9 +3,20 @@ import Foundation
 /// `init.from`: start a run from a text LM checkpoint whose vocabulary the run extends (the paper's
 /// "pre-trained" arm). Every tensor is copied by name and must have the run's shape, except the
 /// embedding and output matrices: their rows for the text ids are copied, and the rows the run adds
-/// (image codes, structure tokens, padding) are drawn from a truncated normal of `new_rows_std`
-/// (0: open_lm's 1/√d, the scale of a fresh embedding), stream "init/<name>/new-rows". With tied
-/// embeddings there is one matrix and it is extended once.
+/// (image codes, structure tokens, padding) start in one of two ways (`init.new_rows`):
+/// - `normal`: a truncated normal of `new_rows_std` (0: open_lm's 1/√d, the scale of a fresh
+///   embedding), stream "init/<name>/new-rows" — the paper's "randomly initialised" rows. With a
+///   tied output layer this can drown the LM: a new row's logit h·e is N(0, σ‖h‖), and with
+///   SmolLM2's final-norm outputs (‖h‖ in the hundreds) 320 such rows outweigh 49,152 text rows —
+///   the pilot's first text loss was 11.4 nats against the random model's 10.9.
+/// - `mean`: every new row is the mean μ of the copied text rows (Hewitt 2021, "Initializing new
+///   word embeddings for pretrained language models"; transformers' `mean_resizing`), plus
+///   truncated N(0, new_rows_std) noise when that is > 0. Why it is safe: a new row's logit is
+///   h·μ = the mean of the text logits, and by Jensen exp(mean zᵢ) ≤ mean exp(zᵢ), so the k new
+///   rows add at most k/n of the text rows' partition function Z: the LM's loss on any text token
+///   rises by at most log(1 + k/n) (n text rows; 0.0065 nats for SmolLM2's 320 new rows). Equal
+///   rows do not stay equal: each is a different target and a different input.
+/// With tied embeddings there is one matrix and it is extended once.
 public enum PretrainedInit {
     public struct Report {
         public let source: String
@@ -20,7 +31,8 @@ public enum PretrainedInit {
     /// `textRows`: how many leading rows are text ids shared with the source (the layout's text
     /// size for pair shards; else the source's whole vocabulary, capped at the run's).
     public static func apply(
-        from path: String, to model: Transformer, textRows: Int?, std configured: Double, seed: UInt64,
+        from path: String, to model: Transformer, textRows: Int?,
+        newRows mode: TrainConfig.InitSection.NewRows = .normal, std configured: Double, seed: UInt64,
         tokenizer: String?
     ) throws -> Report {
         let dir = try Checkpoint.resolve(path, role: "init.from")
@@ -60,7 +72,7 @@ public enum PretrainedInit {
         let file = dir.appendingPathComponent("model.safetensors")
         let st = try SafetensorsFile(path: file)
         let d = c.dModel
-        let std = configured > 0 ? Float(configured) : 1 / Float(d).squareRoot()
+        let std = configured > 0 || mode == .mean ? Float(configured) : 1 / Float(d).squareRoot()
         var tensors = 0, matrices = 0
         for slot in model.params.slots {
             guard let e = st.entries[slot.name] else {
@@ -76,7 +88,20 @@ public enum PretrainedInit {
                 let src = try st.floats(slot.name)
                 dst.update(from: src, count: shared * d)
                 var rng = RandomStream(seed: seed, name: "init/\(slot.name)/new-rows")
-                for i in (shared * d)..<(c.vocabSize * d) { dst[i] = rng.truncatedNormal(std: std) }
+                switch mode {
+                case .normal:
+                    for i in (shared * d)..<(c.vocabSize * d) { dst[i] = rng.truncatedNormal(std: std) }
+                case .mean:
+                    // μ in Double: 49,152 rows summed in Float would lose the low bits.
+                    var mu = [Double](repeating: 0, count: d)
+                    for r in 0..<shared { for j in 0..<d { mu[j] += Double(dst[r * d + j]) } }
+                    for r in shared..<c.vocabSize {
+                        for j in 0..<d {
+                            dst[r * d + j] =
+                                Float(mu[j] / Double(max(shared, 1))) + (std > 0 ? rng.truncatedNormal(std: std) : 0)
+                        }
+                    }
+                }
                 matrices += 1
             } else {
                 guard e.shape == slot.shape else {
@@ -136,15 +161,22 @@ extension PretrainedInit {
 
     /// `init.match_norm`: the control for `applyAligned`. The image-code rows keep the directions
     /// `apply` drew and are rescaled by the same rule (mean norm = the text rows' mean norm), so
-    /// aligned vs norm-matched separates direction from scale.
+    /// aligned vs norm-matched separates direction from scale. After `new_rows: mean` (every row μ,
+    /// no direction to keep) the image rows first take the directions `normal` would have drawn:
+    /// the same stream, truncated N(0, 1/√d).
     public static func matchImageRowNorm(
-        of model: Transformer, layout: VocabularyLayout?
+        of model: Transformer, layout: VocabularyLayout?, redraw: Bool = false, seed: UInt64 = 0
     ) throws -> (rows: Int, scale: Float) {
         guard let layout else {
             throw TesseraError.config("init.match_norm needs text-to-image shards (tokenize pairs) as data.train")
         }
         let d = model.config.dModel, K = layout.imageCodes, T = layout.textSize
         let table = model.params.value(.embedding)!
+        if redraw {
+            var rng = RandomStream(seed: seed, name: "init/\(TransformerWeights.Global.embedding.name)/new-rows")
+            let std = 1 / Float(d).squareRoot()
+            for i in 0..<(K * d) { table[T * d + i] = rng.truncatedNormal(std: std) }
+        }
         let scale = meanNorm(table, rows: T, d: d) / max(meanNorm(table + T * d, rows: K, d: d), 1e-12)
         for i in 0..<(K * d) { table[T * d + i] *= scale }
         return (K, scale)

@@ -22,13 +22,24 @@ public struct TrainConfig: Equatable, Sendable {
     public struct InitSection: Equatable, Sendable {
         /// Checkpoint or run directory; empty: random initialisation.
         public var from = ""
-        /// Std of the truncated normal for embedding/output rows the source lacks; 0: 1/√d_model.
+        /// How the embedding/output rows the source lacks start (see `PretrainedInit`).
+        public var newRows = NewRows.normal
+        /// `normal`: std of the truncated normal, 0 = 1/√d_model. `mean`: std of the noise added to
+        /// the text rows' mean, 0 = none.
         public var newRowsStd = 0.0
         /// `tessera probe align` output whose rows become the image codes' embeddings (needs `from`).
         public var aligned = ""
         /// Rescale the image-code embedding rows, as drawn, to the text rows' mean norm: the control
         /// arm for `aligned` (same scale, random directions). Needs `from` and pair shards.
         public var matchNorm = false
+
+        public enum NewRows: String, CaseIterable, Sendable {
+            /// Truncated N(0, new_rows_std): the paper's "randomly initialised" rows.
+            case normal
+            /// The mean of the text rows (Hewitt 2021; transformers' `mean_resizing`): with a tied or
+            /// copied output layer, the LM's text loss rises by at most log(1 + new/text rows).
+            case mean
+        }
     }
 
     public struct DataSection: Equatable, Sendable {
@@ -168,6 +179,7 @@ public struct TrainConfig: Equatable, Sendable {
         }
 
         initialization.from = try r.string("init.from", "")
+        initialization.newRows = try r.choice("init.new_rows", InitSection.NewRows.normal)
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
         initialization.aligned = try r.string("init.aligned", "")
         if !initialization.aligned.isEmpty && initialization.from.isEmpty {
@@ -240,6 +252,9 @@ public struct TrainConfig: Equatable, Sendable {
             t["init"] = ["from": initialization.from, "new_rows_std": initialization.newRowsStd]
                 .merging(initialization.aligned.isEmpty ? [:] : ["aligned": initialization.aligned]) { a, _ in a }
                 .merging(initialization.matchNorm ? ["match_norm": true] : [:]) { a, _ in a }
+                .merging(initialization.newRows == .normal ? [:] : ["new_rows": initialization.newRows.rawValue]) {
+                    a, _ in a
+                }
         }
         if precision != .fp32 { t["precision"] = precision.rawValue }  // fp32 configs keep their hash
         if data.captionDropout > 0 {

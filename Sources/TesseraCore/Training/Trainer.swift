@@ -136,12 +136,16 @@ public final class Trainer {
         if !config.initialization.from.isEmpty {
             let r = try PretrainedInit.apply(
                 from: config.initialization.from, to: model, textRows: layout?.textSize,
-                std: config.initialization.newRowsStd, seed: config.seed, tokenizer: tokenizerFile)
+                newRows: config.initialization.newRows, std: config.initialization.newRowsStd, seed: config.seed,
+                tokenizer: tokenizerFile)
             log(
                 String(
-                    format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ truncated N(0, %.4f)",
+                    format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ %@",
                     r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output",
-                    r.copiedRows, r.newRows, r.std))
+                    r.copiedRows, r.newRows,
+                    config.initialization.newRows == .mean
+                        ? String(format: "the text rows' mean + N(0, %.4f)", r.std)
+                        : String(format: "truncated N(0, %.4f)", r.std)))
             if !config.initialization.aligned.isEmpty {
                 let a = try PretrainedInit.applyAligned(
                     from: config.initialization.aligned, to: model, layout: layout, tokenizer: tokenizerFile,
@@ -151,7 +155,8 @@ public final class Trainer {
                         format: "init: %d image-code embedding rows from %@ (scaled ×%.3f to the text rows' mean norm)",
                         a.rows, config.initialization.aligned, a.scale))
             } else if config.initialization.matchNorm {
-                let a = try PretrainedInit.matchImageRowNorm(of: model, layout: layout)
+                let a = try PretrainedInit.matchImageRowNorm(
+                    of: model, layout: layout, redraw: config.initialization.newRows == .mean, seed: config.seed)
                 log(
                     String(
                         format:
