@@ -7,8 +7,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput and GEMM speed on this machine.",
         subcommands: [
-            BenchTrain.self, BenchImageTokenizer.self, BenchSample.self, BenchGemm.self, BenchTokenize.self,
-            BenchKernel.self,
+            BenchTrain.self, BenchImageTokenizer.self, BenchConvolutions.self, BenchSample.self, BenchGemm.self,
+            BenchTokenize.self, BenchKernel.self,
         ])
 }
 
@@ -150,6 +150,65 @@ struct BenchImageTokenizer: ParsableCommand {
                         """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
                     r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
                     r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
+        }
+    }
+}
+
+struct BenchConvolutions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract:
+            "Each convolution shape class of a task: vq config, forward and backward, on each engine side by side.",
+        discussion: """
+            A shape class is one (channels, size, kernel, stride, padding) wherever it occurs in the \
+            encoder and decoder. Random tensors; the engines alternate round by round and each figure \
+            is the median of --repeats rounds after a warm-up. Backward = input and weight gradients.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Images per pass (default: the config's optim.batch).") var batch: Int?
+    @Option(help: "Timed rounds.") var repeats = 5
+    @Option(help: "Engines, comma-separated (im2col, onednn, onednn-bf16).") var engines = "im2col,onednn"
+    @Flag(help: "One JSON line per shape class on stdout.") var json = false
+
+    func run() throws {
+        guard case .vq(let c) = try options.loadRun() else {
+            throw TesseraError.config("\(options.config ?? ""): bench conv needs a task: vq config")
+        }
+        var list: [ConvolutionEngine] = []
+        for name in engines.split(separator: ",") {
+            guard let e = ConvolutionEngine(rawValue: String(name)) else {
+                throw TesseraError.config(
+                    "--engines: unknown engine \"\(name)\" (\(ConvolutionEngine.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            if e == .onednnBF16, let why = Precision.bf16.unsupported() { throw TesseraError.config(why) }
+            list.append(e)
+        }
+        let b = batch ?? c.optim.batch
+        guard b >= 1, b <= 4096, repeats >= 1, repeats <= 1000, !list.isEmpty else {
+            throw TesseraError.config("--batch must be 1…4096, --repeats 1…1000, --engines not empty")
+        }
+        let model = MoVQModel(config: c.model, maxBatch: 1, pool: Parallel(threads: 1))
+        let rows = Benchmark.convolutions(
+            shapes: model.convolutionShapes, batch: b, threads: c.threads, repeats: repeats, engines: list)
+        if json {
+            for r in rows { Console.out(MetricsLog.line(r)) }
+            return
+        }
+        Console.out(
+            "config \(options.config ?? ""): batch \(b), \(c.threads) thread(s), median of \(repeats) rounds, ms")
+        let head = list.map { $0.rawValue }
+        Console.out(
+            "shape class".padding(toLength: 34, withPad: " ", startingAt: 0) + " layers"
+                + head.map { " fwd " + $0 }.joined() + head.map { " bwd " + $0 }.joined() + "  fastest")
+        for r in rows {
+            let cells =
+                head.map { String(format: " %*.2f", 4 + $0.count, r.forwardMs[$0]!) }.joined()
+                + head.map { String(format: " %*.2f", 4 + $0.count, r.backwardMs[$0]!) }.joined()
+            Console.out(
+                r.shape.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: " %6d", r.layers.count)
+                    + cells + "  " + r.fastest)
         }
     }
 }

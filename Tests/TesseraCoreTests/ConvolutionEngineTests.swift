@@ -84,6 +84,35 @@ import Testing
         let hashA = try TrainConfigHash.of(root + "/a"), hashRef = try TrainConfigHash.of(root + "/ref")
         #expect(hashA != hashRef)
     }
+
+    /// `bench conv`: the shape classes together cover every convolution of the model once (its
+    /// 4-D weights), each timed on every engine asked for; the command prints one JSON row per
+    /// class, and an unknown engine is a config error.
+    @Test func benchConvCoversEveryConvolutionOnce() throws {
+        let c = try VQTrainingTests.tinyConfig()
+        let model = MoVQModel(config: c.model, maxBatch: 1, pool: Parallel(threads: 1))
+        let rows = Benchmark.convolutions(
+            shapes: model.convolutionShapes, batch: 2, threads: 1, repeats: 1, engines: [.im2col, .onednn])
+        let layers = rows.flatMap(\.layers)
+        #expect(!rows.isEmpty && Set(layers).count == layers.count)
+        let weights = model.params.slots.filter { $0.shape.count == 4 }.map(\.name)
+        #expect(Set(layers.map { $0 + ".weight" }) == Set(weights))
+        for row in rows {
+            #expect(Set(row.forwardMs.keys) == ["im2col", "onednn"] && row.forwardMs.values.allSatisfy { $0 > 0 })
+            #expect(Set(row.backwardMs.keys) == ["im2col", "onednn"] && row.backwardMs.values.allSatisfy { $0 > 0 })
+        }
+        let r = try runTessera(
+            ["bench", "conv", "--config", "configs/vq-smoke.yaml", "--batch", "2", "--repeats", "1", "--json"],
+            cwd: packageRoot)
+        #expect(r.status == 0, "\(r.stderr)")
+        let printed = try r.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(Benchmark.ConvolutionRow.self, from: Data($0.utf8))
+        }
+        #expect(!printed.isEmpty)
+        let bad = try runTessera(
+            ["bench", "conv", "--config", "configs/vq-smoke.yaml", "--engines", "cudnn"], cwd: packageRoot)
+        #expect(bad.status == 2 && bad.stderr.contains("cudnn"), "\(bad.stderr)")
+    }
 }
 
 /// A run directory's recorded config hash (its config.json's `convolutions` counts).

@@ -107,6 +107,35 @@ extension ReferenceCache {
             prompt: tokenizer.encode("The capital of France is"), maxNewTokens: 3, sampler: &greedy)
         #expect(try tokenizer.decode(out).hasPrefix(" Paris"))
     }
+
+    /// The same model decoding with bf16 products (`precision: bf16` inference: operands rounded to
+    /// bf16's 8-bit mantissa, fp32 accumulation): still " Paris", and its logits visibly rounded
+    /// (not the fp32 path) yet near the fp32 ones — 30 layers of operands each off by ≤ 2⁻⁸
+    /// relative, so a few per cent, not 1e-3.
+    @Test(
+        .enabled(if: ReferenceCache.hasSmolLM2, "SmolLM2 GGUF absent: run scripts/fetch-reference.sh"),
+        .enabled(if: Precision.bf16.unsupported() == nil, "this CPU has no bf16 instructions"))
+    func smolLM2InBF16StillKnowsParis() throws {
+        let imported = try GGUFImport.load(try GGUFFile(path: ReferenceCache.smolLM2), maxSeqLen: 64)
+        let tokenizer = try #require(imported.tokenizer)
+        let c = imported.model
+        let mixed = MixedPrecision(
+            values: imported.store.values, scratch: max(c.vocabSize, 4 * c.ffnHidden), threads: 2)
+        let pool = Parallel(threads: 2)
+        let fp32 = InferenceSession(config: c, params: imported.store, maxLength: 64, pool: pool)
+        let bf16 = InferenceSession(config: c, params: imported.store, maxLength: 64, pool: pool, mixed: mixed)
+        let prompt = tokenizer.encode("The capital of France is")
+        var a = fp32.logits, b = bf16.logits
+        for t in prompt { a = fp32.step(t); b = bf16.step(t) }
+        let err = relativeError(
+            Array(UnsafeBufferPointer(start: b, count: c.vocabSize)),
+            Array(UnsafeBufferPointer(start: a, count: c.vocabSize)))
+        #expect(err > 1e-5 && err < 0.05, "bf16 vs fp32 logits: relative error \(err)")
+        bf16.reset()
+        var greedy = Sampler()
+        let out = bf16.generate(prompt: prompt, maxNewTokens: 3, sampler: &greedy)
+        #expect(try tokenizer.decode(out).hasPrefix(" Paris"))
+    }
 }
 
 /// A Hugging Face Llama checkpoint made by transformers (scripts/reference/make_hf_llama_fixture.py):

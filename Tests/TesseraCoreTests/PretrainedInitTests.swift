@@ -87,4 +87,31 @@ import Testing
         let (_, wide) = try extended(.normal, std: 3)
         #expect(wide > bound, "random rows of std 3 should break the bound: \(wide)")
     }
+
+    /// `new_rows: text`: distinct rows drawn from the text rows' Gaussian — their mean near μ, and
+    /// the text loss rising about as k more text-like rows would (here below log(1 + 2k/n)).
+    @Test func textRowsAreDrawnFromTheTextRowsGaussian() throws {
+        let (dir, source) = try savedSource(tied: true)
+        let m = Transformer(
+            config: config(vocab: 384, tied: true).model, batch: 1, seqLen: 8, pool: Parallel(threads: 1))
+        _ = try PretrainedInit.apply(from: dir, to: m, textRows: 256, newRows: .text, std: 0, seed: 9, tokenizer: nil)
+        let e = m.params.value(.embedding)!, d = 16
+        let rows = (256..<384).map { r in (0..<d).map { e[r * d + $0] } }
+        #expect(Set(rows.map { $0.map(\.bitPattern) }).count == 128, "new rows must be distinct")
+        let text = source.params.value(.embedding)!
+        for j in 0..<d {
+            let mu = (0..<256).reduce(0.0) { $0 + Double(text[$1 * d + j]) } / 256
+            let sd = ((0..<256).reduce(0.0) { $0 + pow(Double(text[$1 * d + j]) - mu, 2) } / 256).squareRoot()
+            let got = rows.reduce(0.0) { $0 + Double($1[j]) } / 128
+            #expect(abs(got - mu) < 4 * sd / Double(128).squareRoot(), "coordinate \(j): mean \(got) vs \(mu)")
+        }
+        var rng = RandomStream(seed: 5, name: "test/tokens")
+        let tokens = (0..<8).map { _ in Int32(rng.int(below: 256)) }, targets = Array(tokens.dropFirst()) + [Int32(7)]
+        func textLoss(_ m: Transformer) -> Double {
+            tokens.withUnsafeBufferPointer { m.forward(tokens: $0.baseAddress!) }
+            return targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) } / 8
+        }
+        let rise = textLoss(m) - textLoss(source)
+        #expect(rise > 0 && rise < log(1 + 2 * 128.0 / 256), "text loss rose \(rise)")
+    }
 }

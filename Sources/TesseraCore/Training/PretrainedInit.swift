@@ -16,6 +16,12 @@ import Foundation
 ///   rows add at most k/n of the text rows' partition function Z: the LM's loss on any text token
 ///   rises by at most log(1 + k/n) (n text rows; 0.0065 nats for SmolLM2's 320 new rows). Equal
 ///   rows do not stay equal: each is a different target and a different input.
+/// - `text`: draws from the Gaussian fitted to the text rows, N(μ, Σ) (`RowGaussian`). A new
+///   row's logit h·e is then N(h·μ, hᵀΣh), the spread of the text logits themselves, not σ‖h‖ (the
+///   final hidden states of an LM lie mostly where its embedding varies little); and unlike
+///   `mean`, the image codes are distinct inputs from the first step. In expectation each new row
+///   adds exp(h·μ + hᵀΣh/2) to the partition function — what a text row adds when the text logits
+///   are Gaussian; heavier-tailed real logits add more, so the rise stays near log(1 + k/n).
 /// With tied embeddings there is one matrix and it is extended once.
 public enum PretrainedInit {
     public struct Report {
@@ -69,6 +75,10 @@ public enum PretrainedInit {
             throw TesseraError.data(
                 file: tokenizer, "is not the tokenizer of init.from (\(srcTok)); text ids would change meaning")
         }
+        if mode != .normal && shared < 1 {
+            throw TesseraError.config(
+                "init.new_rows: \(mode.rawValue) needs text rows to take the \(mode.rawValue) of; there are none")
+        }
         let file = dir.appendingPathComponent("model.safetensors")
         let st = try SafetensorsFile(path: file)
         let d = c.dModel
@@ -98,9 +108,12 @@ public enum PretrainedInit {
                     for r in shared..<c.vocabSize {
                         for j in 0..<d {
                             dst[r * d + j] =
-                                Float(mu[j] / Double(max(shared, 1))) + (std > 0 ? rng.truncatedNormal(std: std) : 0)
+                                Float(mu[j] / Double(shared)) + (std > 0 ? rng.truncatedNormal(std: std) : 0)
                         }
                     }
+                case .text:
+                    let g = RowGaussian(rows: dst, count: shared, width: d)
+                    for r in shared..<c.vocabSize { g.sample(into: dst + r * d, &rng) }
                 }
                 matrices += 1
             } else {

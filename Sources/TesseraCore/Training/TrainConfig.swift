@@ -25,7 +25,7 @@ public struct TrainConfig: Equatable, Sendable {
         /// How the embedding/output rows the source lacks start (see `PretrainedInit`).
         public var newRows = NewRows.normal
         /// `normal`: std of the truncated normal, 0 = 1/√d_model. `mean`: std of the noise added to
-        /// the text rows' mean, 0 = none.
+        /// the text rows' mean, 0 = none. `text`: must be 0.
         public var newRowsStd = 0.0
         /// `tessera probe align` output whose rows become the image codes' embeddings (needs `from`).
         public var aligned = ""
@@ -39,6 +39,9 @@ public struct TrainConfig: Equatable, Sendable {
             /// The mean of the text rows (Hewitt 2021; transformers' `mean_resizing`): with a tied or
             /// copied output layer, the LM's text loss rises by at most log(1 + new/text rows).
             case mean
+            /// Draws from the Gaussian of the text rows, N(μ, Σ): distinct rows that look like tokens to
+            /// the input and output layers alike.
+            case text
         }
     }
 
@@ -181,6 +184,11 @@ public struct TrainConfig: Equatable, Sendable {
         initialization.from = try r.string("init.from", "")
         initialization.newRows = try r.choice("init.new_rows", InitSection.NewRows.normal)
         initialization.newRowsStd = try r.double("init.new_rows_std", 0, min: 0)
+        if initialization.newRows == .text && initialization.newRowsStd > 0 {
+            throw r.fail(
+                "init.new_rows_std", "has no meaning with init.new_rows: text (the rows take the text rows' covariance)"
+            )
+        }
         initialization.aligned = try r.string("init.aligned", "")
         if !initialization.aligned.isEmpty && initialization.from.isEmpty {
             throw r.fail("init.aligned", "needs init.from: the aligned rows extend a pre-trained text LM")

@@ -143,9 +143,13 @@ public final class Trainer {
                     format: "init: %@ — %d tensors copied; %@: %d text rows kept, %d new rows ~ %@",
                     r.source, r.copiedTensors, r.matrices == 1 ? "tied embedding" : "embedding and output",
                     r.copiedRows, r.newRows,
-                    config.initialization.newRows == .mean
-                        ? String(format: "the text rows' mean + N(0, %.4f)", r.std)
-                        : String(format: "truncated N(0, %.4f)", r.std)))
+                    {
+                        switch config.initialization.newRows {
+                        case .normal: String(format: "truncated N(0, %.4f)", r.std)
+                        case .mean: String(format: "the text rows' mean + N(0, %.4f)", r.std)
+                        case .text: "N(μ, Σ) of the text rows"
+                        }
+                    }()))
             if !config.initialization.aligned.isEmpty {
                 let a = try PretrainedInit.applyAligned(
                     from: config.initialization.aligned, to: model, layout: layout, tokenizer: tokenizerFile,

@@ -25,6 +25,8 @@ public final class ParamRegistry {
     /// Multiply-adds ×2 per image of every convolution and attention product, by module path
     /// (for benchmarks' GFLOP/s).
     var flops: [(name: String, perImage: Double)] = []
+    /// Every convolution's shape at the model's largest batch, by module path (`bench conv`).
+    var convolutions: [(name: String, shape: Conv2dShape)] = []
     func add(_ name: String, _ shape: [Int], _ initializer: Param.Init) -> Param {
         let p = Param(name, shape, initializer)
         params.append(p)
@@ -133,6 +135,7 @@ final class ConvBlock {
             stride: stride, padBefore: padBefore, padAfter: padAfter)
         out = FeatureMap(cout, shape.outHeight, shape.outWidth, maxBatch: maxBatch)
         r.flops.append((name, 2 * Double(shape.patch * cout * shape.outHeight * shape.outWidth)))
+        r.convolutions.append((name, shape))
     }
     convenience init(
         _ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, height: Int, width: Int, maxBatch: Int

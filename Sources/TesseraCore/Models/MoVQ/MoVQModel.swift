@@ -69,6 +69,8 @@ public final class MoVQModel {
     deinit { indices.deallocate() }
 
     private let registry: ParamRegistry
+    /// Every convolution of the encoder and decoder, by module path, at batch `maxBatch`.
+    public var convolutionShapes: [(name: String, shape: Conv2dShape)] { registry.convolutions }
     /// FLOPs per image of an encode (convolutions, attention, code distances) and of a decode.
     public let encodeFLOPs: Double
     public let decodeFLOPs: Double
