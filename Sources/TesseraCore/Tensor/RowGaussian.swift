@@ -2,8 +2,8 @@ import COpenBLAS
 
 /// The Gaussian fitted to the rows of a matrix, and draws from it: mean μ = (1/n) Σ xᵢ and
 /// covariance Σ = (1/n) Σ (xᵢ − μ)(xᵢ − μ)ᵀ, in Double. Σ is accumulated by `cblas_dsyrk` over
-/// chunks of centred rows (n·d²/2 multiply-adds: 8·10⁹ for SmolLM2's 49,152 × 576 embedding,
-/// about a second), then factored Σ + εI = L Lᵀ (Cholesky, d³/3) with ε = 10⁻⁶ · tr Σ / d, so
+/// chunks of centred rows (n·d²/2 multiply-adds: 8·10⁹ for SmolLM2's 49,152 × 576 embedding),
+/// then factored Σ + εI = L Lᵀ (Cholesky, d³/3) with ε = 10⁻⁶ · tr Σ / d, so
 /// that an embedding of low rank still factors. A draw is μ + L z with z ~ N(0, I) from the given
 /// stream: its covariance is Σ + εI.
 public struct RowGaussian {
@@ -15,9 +15,7 @@ public struct RowGaussian {
     public init(rows x: UnsafePointer<Float>, count n: Int, width d: Int) {
         precondition(n >= 1 && d >= 1)
         self.d = d
-        var mu = [Double](repeating: 0, count: d)
-        for r in 0..<n { for j in 0..<d { mu[j] += Double(x[r * d + j]) } }
-        for j in 0..<d { mu[j] /= Double(n) }
+        let mu = RowGaussian.mean(rows: x, count: n, width: d)
         // C (upper triangle) += Xcᵀ Xc, chunk by chunk of centred rows.
         var cov = [Double](repeating: 0, count: d * d)
         let chunk = max(1, min(n, (1 << 21) / d))
@@ -49,6 +47,14 @@ public struct RowGaussian {
         }
         mean = mu
         factor = L
+    }
+
+    /// The rows' mean, summed in Double (49,152 rows summed in Float would lose the low bits).
+    public static func mean(rows x: UnsafePointer<Float>, count n: Int, width d: Int) -> [Double] {
+        var mu = [Double](repeating: 0, count: d)
+        for r in 0..<n { for j in 0..<d { mu[j] += Double(x[r * d + j]) } }
+        for j in 0..<d { mu[j] /= Double(n) }
+        return mu
     }
 
     /// Writes one draw μ + L z into `out` (d floats).

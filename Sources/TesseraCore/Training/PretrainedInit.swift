@@ -103,14 +103,9 @@ public enum PretrainedInit {
                 case .normal:
                     for i in (shared * d)..<(c.vocabSize * d) { dst[i] = rng.truncatedNormal(std: std) }
                 case .mean:
-                    // μ in Double: 49,152 rows summed in Float would lose the low bits.
-                    var mu = [Double](repeating: 0, count: d)
-                    for r in 0..<shared { for j in 0..<d { mu[j] += Double(dst[r * d + j]) } }
+                    let mu = RowGaussian.mean(rows: dst, count: shared, width: d).map { Float($0) }
                     for r in shared..<c.vocabSize {
-                        for j in 0..<d {
-                            dst[r * d + j] =
-                                Float(mu[j] / Double(shared)) + (std > 0 ? rng.truncatedNormal(std: std) : 0)
-                        }
+                        for j in 0..<d { dst[r * d + j] = mu[j] + (std > 0 ? rng.truncatedNormal(std: std) : 0) }
                     }
                 case .text:
                     let g = RowGaussian(rows: dst, count: shared, width: d)
