@@ -6,7 +6,6 @@ extension PaperClaims {
     // MARK: forgetting
 
     static func forgetting(_ c: Context) -> [Claim] {
-        let s = c.study
         let ppl = "Text ability deteriorates severely after a small amount of text-to-image training."
         let pplMeasure = String(
             format:

@@ -6,7 +6,7 @@ import TesseraStudy
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reports over finished runs.",
-        subcommands: [ReportPage.self, ReportRules.self, ReportCompare.self],
+        subcommands: [ReportPage.self, ReportRules.self, ReportCompare.self, ReportAgree.self],
         defaultSubcommand: ReportPage.self)
 }
 
@@ -109,5 +109,43 @@ struct ReportCompare: ParsableCommand {
     func run() throws {
         let c = try RunComparison(runs: runs)
         Console.out(json ? MetricsLog.line(c.json) : c.table)
+    }
+}
+
+struct ReportAgree: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agree",
+        abstract: "Whether a run's held-out loss stays within a relative gap of a reference run's at every evaluation.",
+        discussion: """
+            The bf16 numerics rule (scripts/bench/bf16-numerics.sh): `tessera report agree FP32_RUN BF16_RUN \
+            --max-relative-gap 0.01`. Prints each evaluation and the verdict; exits 6 when the rule does not \
+            hold, 3 when the runs evaluated at different steps or not at all.
+            """)
+
+    @Argument(help: "The reference run directory (fp32).") var reference: String
+    @Argument(help: "The run judged against it (bf16).") var candidate: String
+    @Option(help: "Allowed |candidate − reference| / reference at every evaluation.") var maxRelativeGap: Double
+    @Option(help: "Held-out series: val_loss, val_loss_text or val_loss_image.") var series = "val_loss"
+    @Flag(help: "One JSON line instead of the table.") var json = false
+
+    func validate() throws {
+        guard maxRelativeGap.isFinite, maxRelativeGap >= 0, maxRelativeGap < 1 else {
+            throw TesseraError.config("--max-relative-gap must be in [0, 1), not \(maxRelativeGap)")
+        }
+        guard heldOutSeries != nil else {
+            let names = TrainingStepRow.Series.allCases.filter(\.isHeldOut).map(\.name)
+            throw TesseraError.config("--series: \"\(series)\" is not one of \(names.joined(separator: ", "))")
+        }
+    }
+
+    var heldOutSeries: TrainingStepRow.Series? {
+        TrainingStepRow.Series.allCases.first { $0.isHeldOut && $0.name == series }
+    }
+
+    func run() throws {
+        let a = try CurveAgreement(
+            reference: reference, candidate: candidate, series: heldOutSeries!, maxRelativeGap: maxRelativeGap)
+        Console.out(json ? MetricsLog.line(a) : a.table)
+        if !a.held { throw ExitCode(6) }
     }
 }

@@ -10,6 +10,7 @@ struct Tessera: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 2 config error; 3 data error (missing or malformed input);
             4 diverged (non-finite loss or gradient norm); 5 run-directory state (exists, nothing to resume);
+            6 a check's rule did not hold (report agree);
             64 command-line usage; 130/143 interrupted by SIGINT/SIGTERM after saving; 1 internal error.
             """,
         subcommands: [

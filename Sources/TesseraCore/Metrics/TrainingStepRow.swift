@@ -82,7 +82,7 @@ public struct TrainingStepRow: Codable, Equatable {
     }
 
     /// A series the report plots and judges, with its key in metrics.jsonl.
-    public enum Series: CaseIterable {
+    public enum Series: CaseIterable, Sendable {
         case loss, lossText, lossImage, lossEMA, lossTextEMA, lossImageEMA, valLoss, valLossText, valLossImage
 
         public var name: String {
