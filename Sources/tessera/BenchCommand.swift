@@ -57,15 +57,10 @@ struct BenchTrain: ParsableCommand {
                         "step_ms": (r.medianStepSeconds * 1e4).rounded() / 10,
                         "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
                         "gflops": (r.gflops * 10).rounded() / 10,
-                        "precision": r.precision.rawValue,
-                        "gemm_peak_gflops": (r.peakGflops * 10).rounded() / 10,
-                        "bf16_peak_gflops": (r.peakBF16Gflops * 10).rounded() / 10,
                         "mfu": (r.mfu * 1000).rounded() / 1000,
-                        "of_fp32_peak": (r.gflops / r.peakGflops * 1000).rounded() / 1000,
-                        "of_bf16_peak": (r.gflops / r.peakBF16Gflops * 1000).rounded() / 1000,
                         "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
                         "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
-                    ].merging(
+                    ].merging(r.peaks.json(gflops: r.gflops, precision: r.precision)) { a, _ in a }.merging(
                         profile
                             ? [
                                 "phases_ms": Dictionary(
@@ -78,11 +73,10 @@ struct BenchTrain: ParsableCommand {
                     format: """
                         config %@: %d parameters, %d tokens/step, %d thread(s), %@, OpenBLAS kernel %@
                           %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
-                          %.1f GFLOP/s = %.1f%% of the %.1f GFLOP/s sgemm peak, %.1f%% of the %.1f GFLOP/s bf16 peak   peak RSS %.0f MB
+                          %@   peak RSS %.0f MB
                         """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, r.precision.rawValue,
                     Gemm.coreName, r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
-                    r.gflops, 100 * r.gflops / r.peakGflops, r.peakGflops, 100 * r.gflops / r.peakBF16Gflops,
-                    r.peakBF16Gflops, r.peakRSSMegabytes))
+                    r.peaks.describe(gflops: r.gflops), r.peakRSSMegabytes))
             if r.ranks > 1 {
                 Console.out(
                     String(
@@ -114,8 +108,11 @@ struct BenchImageTokenizer: ParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(help: "Images per pass (default: the config's optim.batch).") var batch: Int?
     @Option(help: "Timed passes.") var repeats = 5
-    @Option(help: "Who runs the convolutions: im2col (+ OpenBLAS GEMM), onednn, onednn-bf16.")
-    var convolutions: ConvolutionEngine = .im2col
+    @Option(
+        help:
+            "Who runs the convolutions: auto (per shape), im2col (+ OpenBLAS GEMM), onednn, onednn-bf16 (default: the config's)."
+    )
+    var convolutions: ConvolutionEngine?
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
@@ -123,6 +120,7 @@ struct BenchImageTokenizer: ParsableCommand {
         guard case .vq(let c) = try options.loadRun() else {
             throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
         }
+        let convolutions = self.convolutions ?? c.convolutions
         let b = batch ?? c.optim.batch
         guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
         let r = Benchmark.imageTokenizer(
@@ -130,26 +128,28 @@ struct BenchImageTokenizer: ParsableCommand {
         func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
         if json {
             Console.out(
-                MetricsLog.line([
-                    "impl": convolutions == .im2col ? "tessera" : "tessera-" + convolutions.rawValue,
-                    "config": options.config ?? "", "threads": c.threads, "batch": b,
-                    "parameters": r.parameters,
-                    "encode_images_per_s": r1(r.encodeImagesPerSecond),
-                    "decode_images_per_s": r1(r.decodeImagesPerSecond),
-                    "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
-                    "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
-                    "peak_rss_mb": r.peakRSSMegabytes.rounded(),
-                ]))
+                MetricsLog.line(
+                    [
+                        "impl": "tessera-" + convolutions.rawValue, "convolutions": convolutions.rawValue,
+                        "config": options.config ?? "", "threads": c.threads, "batch": b,
+                        "parameters": r.parameters,
+                        "encode_images_per_s": r1(r.encodeImagesPerSecond),
+                        "decode_images_per_s": r1(r.decodeImagesPerSecond),
+                        "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
+                        "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
+                        "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                    ].merging(r.peaks.json(gflops: r.trainGflops, precision: r.precision)) { a, _ in a }))
         } else {
             Console.out(
                 String(
                     format: """
-                        config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@
+                        config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@, convolutions %@
                           encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
-                          train pass %.1f images/s (%.1f GFLOP/s)   peak RSS %.0f MB
+                          train pass %.1f images/s (%@)   peak RSS %.0f MB
                         """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
-                    r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond, r.decodeGflops,
-                    r.trainImagesPerSecond, r.trainGflops, r.peakRSSMegabytes))
+                    convolutions.rawValue, r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond,
+                    r.decodeGflops, r.trainImagesPerSecond, r.peaks.describe(gflops: r.trainGflops),
+                    r.peakRSSMegabytes))
         }
     }
 }
@@ -323,6 +323,7 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Codes per image (default: as many as fit after the prompt, at most 256).") var codes = 0
     @Option(help: "Timed images.") var repeats = 3
     @OptionGroup var workers: ThreadsOption
+    @OptionGroup var arithmetic: PrecisionOption
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func validate() throws {
@@ -330,7 +331,8 @@ struct BenchSample: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedCheckpoint(path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1)
+        let loaded = try LoadedCheckpoint(
+            path: checkpoint, batch: 1, threads: workers.threads, seqLen: 1, precision: arithmetic.precision)
         guard let layout = try Checkpoint.layout(loaded.path) else {
             throw TesseraError.data(file: loaded.path, "is not a text-to-image checkpoint (no layout.json)")
         }
@@ -345,7 +347,7 @@ struct BenchSample: ParsableCommand {
         }
         let g = TextToImageGenerator(
             config: loaded.config.model, params: loaded.model.params, layout: layout,
-            codesPerImage: n, sequenceLength: L, pool: loaded.model.pool)
+            codesPerImage: n, sequenceLength: L, pool: loaded.model.pool, bf16: loaded.model.mixed)
         precondition(g.prompt(caption: loaded.encode(caption)) == prompt)
         var times: [Double] = [], drawn: [Int32] = []
         for _ in 0..<(repeats + 1) {  // the first image warms caches and is not timed
@@ -354,6 +356,10 @@ struct BenchSample: ParsableCommand {
             times.append(s.seconds); drawn = s.codes
         }
         let median = times.dropFirst().sorted()[repeats / 2]
+        let gflops =
+            Benchmark.sampleFLOPs(
+                loaded.config.model, prompt: prompt.count, codes: n, codeRows: layout.imageRange.count) / median / 1e9
+        let peaks = Benchmark.Peaks.measure(loaded.model.pool)
         let row: [String: Any] = [
             "who": "tessera", "checkpoint": loaded.path, "threads": workers.threads, "codes": n,
             "prompt_ids": prompt.map(Int.init),
@@ -361,16 +367,17 @@ struct BenchSample: ParsableCommand {
             "codes_per_s": (Double(n) / median * 10).rounded() / 10,
             "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
             "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
-        ]
+            "gflops": (gflops * 10).rounded() / 10,
+        ].merging(peaks.json(gflops: gflops, precision: arithmetic.precision)) { a, _ in a }
         if json {
             Console.out(MetricsLog.line(row))
         } else {
             Console.out(
                 String(
                     format:
-                        "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), peak RSS %.0f MB, %d thread(s)",
-                    n, prompt.count, Double(n) / median, median / Double(n) * 1e3, Benchmark.peakRSSMegabytes,
-                    workers.threads))
+                        "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), %@, %@, peak RSS %.0f MB, %d thread(s)",
+                    n, prompt.count, Double(n) / median, median / Double(n) * 1e3, arithmetic.precision.rawValue,
+                    peaks.describe(gflops: gflops), Benchmark.peakRSSMegabytes, workers.threads))
         }
     }
 }

@@ -40,15 +40,25 @@ import Testing
         return r
     }
 
-    @Test(arguments: [true, false])
-    func onednnMatchesIm2col(bias: Bool) {
+    @Test(arguments: [true, false], [ConvolutionEngine.onednn, .auto])
+    func onednnMatchesIm2col(bias: Bool, engine: ConvolutionEngine) {
         for s in Self.shapes {
-            let want = Self.run(.im2col, s, bias: bias), got = Self.run(.onednn, s, bias: bias)
+            let want = Self.run(.im2col, s, bias: bias), got = Self.run(engine, s, bias: bias)
             #expect(relativeError(got.y, want.y) <= 1e-5, "\(s) forward")
             #expect(relativeError(got.dx, want.dx) <= 1e-5, "\(s) input gradient")
             #expect(relativeError(got.dw, want.dw) <= 1e-5, "\(s) weight gradient")
             #expect(relativeError(got.db, want.db) <= 1e-5, "\(s) bias gradient")
         }
+    }
+
+    /// `auto` is a rule of the shape alone: im2col for 1×1 over ≤ 4 input channels, else oneDNN fp32;
+    /// the other engines are themselves for every shape.
+    @Test func autoPicksAnEnginePerShape() {
+        let picks = Self.shapes.map { ConvolutionEngine.auto.engine(for: $0) }
+        #expect(picks == [.onednn, .onednn, .onednn, .onednn])
+        let narrow = Conv2dShape(batch: 2, inChannels: 4, outChannels: 4, height: 8, width: 8, kernel: 1)
+        #expect(ConvolutionEngine.auto.engine(for: narrow) == .im2col)
+        for e in [ConvolutionEngine.im2col, .onednn, .onednnBF16] { #expect(e.engine(for: narrow) == e) }
     }
 
     @Test func bf16OperandsAreRoundedToEightBits() {

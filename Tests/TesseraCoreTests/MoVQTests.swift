@@ -20,12 +20,15 @@ func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
 }
 
 @Suite struct MoVQTests {
-    /// Whole-model forward and backward against PyTorch (MoVQGAN's modules rebuilt), loaded by MoVQGAN's names.
-    @Test(arguments: [1, 2]) func matchesPyTorch(threads: Int) throws {
+    /// Whole-model forward and backward against PyTorch (MoVQGAN's modules rebuilt), loaded by
+    /// MoVQGAN's names, on the im2col oracle path and on the default per-shape engines.
+    @Test(arguments: [1, 2], [ConvolutionEngine.im2col, .auto])
+    func matchesPyTorch(threads: Int, convolutions: ConvolutionEngine) throws {
         let weights = try SafetensorsFile(path: Fixtures.path("movq_weights.safetensors"))
         let out = try SafetensorsFile(path: Fixtures.path("movq_outputs.safetensors"))
         let config = try movqFixtureConfig(weights)
         let model = MoVQModel(config: config, maxBatch: 2, pool: Parallel(threads: threads))
+        model.workspace.convolutions = convolutions
         #expect(Set(model.params.names) == Set(weights.names), "parameter names differ from MoVQGAN's")
         try Checkpoint.loadParameters(file: weights.path, into: model.params)
         let x = try out.floats("x")

@@ -2,7 +2,9 @@
 # Tessera vs PyTorch on the same MoVQ image tokenizer, side by side, interleaved rounds:
 # encode / decode / training-pass images/s.
 #   scripts/bench/compare-vq.sh [CONFIG ...]   (default: configs/vq-emoji.yaml)
-# Env: ROUNDS (default 3), REPEATS (timed passes per run, default 5), THREADS (default 2), BATCH.
+# Env: ROUNDS (default 3), REPEATS (timed passes per run, default 5), THREADS (default 2), BATCH,
+# ENGINES (Tessera's convolution engines, default "auto im2col onednn-bf16"). PyTorch runs in fp32
+# and under bf16 autocast; bf16 rows only on a CPU with avx512_bf16 or amx_bf16.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for these runs only, as in compare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,12 +17,22 @@ threads=${THREADS:-2}
 extra=()
 [ -n "${BATCH:-}" ] && extra=(--batch "$BATCH")
 out=$(mktemp)
+engines=${ENGINES:-auto im2col onednn-bf16}
+torch_modes=("" --bf16)
+if ! grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+  engines=${engines//onednn-bf16/}
+  torch_modes=("")
+fi
 for cfg in "${configs[@]}"; do
   for r in $(seq "${ROUNDS:-3}"); do
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench vq --config "$cfg" --threads "$threads" \
-      --repeats "${REPEATS:-5}" "${extra[@]}" --json | tee -a "$out" >&2
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_movq.py "$cfg" --threads "$threads" \
-      --repeats "${REPEATS:-5}" "${extra[@]}" | tee -a "$out" >&2
+    for e in $engines; do
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench vq --config "$cfg" --threads "$threads" \
+        --convolutions "$e" --repeats "${REPEATS:-5}" "${extra[@]}" --json | tee -a "$out" >&2
+    done
+    for m in "${torch_modes[@]}"; do
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_movq.py "$cfg" --threads "$threads" \
+        --repeats "${REPEATS:-5}" "${extra[@]}" $m | tee -a "$out" >&2
+    done
   done
 done
 python3 - "$out" <<'PY'

@@ -2,9 +2,10 @@
 """PyTorch side of `tessera bench vq`: the same MoVQ network (the MoVQGAN modules rebuilt in
 scripts/reference/make_movq_fixture.py) at a task: vq config's shape, random images in [-1, 1];
 median images/s of encode (encoder + quant_conv + nearest code), decode (post_quant_conv +
-decoder) and a training pass (forward + backward of L2 + VQ loss), fp32, torch.set_num_threads.
-Prints one JSON line.
-Usage: scripts/bench/torch_movq.py CONFIG.yaml [--batch B] [--repeats N] [--threads T]
+decoder) and a training pass (forward + backward of L2 + VQ loss), fp32 or, with --bf16, under
+torch.autocast("cpu", dtype=torch.bfloat16) (convolutions and matmuls in bf16, fp32 weights),
+torch.set_num_threads. Prints one JSON line.
+Usage: scripts/bench/torch_movq.py CONFIG.yaml [--batch B] [--repeats N] [--threads T] [--bf16]
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ ap.add_argument("config")
 ap.add_argument("--batch", type=int)
 ap.add_argument("--repeats", type=int, default=5)
 ap.add_argument("--threads", type=int)
+ap.add_argument("--bf16", action="store_true")
 a = ap.parse_args()
 c = yaml.safe_load(open(a.config))
 m = c.get("model", {})
@@ -41,6 +43,12 @@ x = torch.rand(batch, 3, cfg["resolution"], cfg["resolution"]) * 2 - 1
 
 
 def median(fn):
+    if a.bf16:
+        inner = fn
+
+        def fn():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return inner()
     fn()
     ts = []
     for _ in range(a.repeats):
@@ -55,7 +63,7 @@ def encode():
         return model.quantize(model.quant_conv(model.encoder(x)))
 
 
-quant = encode()[0]
+quant = encode()[0].float()
 
 
 def decode():
@@ -70,7 +78,7 @@ def train():
 
 
 enc, dec, tr = median(encode), median(decode), median(train)
-print(json.dumps({"impl": "torch " + torch.__version__, "config": a.config, "threads": threads, "batch": batch,
+print(json.dumps({"impl": "torch " + torch.__version__ + (" bf16" if a.bf16 else ""), "config": a.config, "threads": threads, "batch": batch,
                   "parameters": sum(p.numel() for p in model.parameters()),
                   "encode_images_per_s": round(batch / enc, 1), "decode_images_per_s": round(batch / dec, 1),
                   "train_images_per_s": round(batch / tr, 1),

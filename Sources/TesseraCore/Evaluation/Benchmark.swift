@@ -70,6 +70,36 @@ public enum Benchmark {
         return bestGflops(2 * Double(m) * Double(n) * Double(k), repeats: repeats, once)
     }
 
+    /// The machine's matmul ceilings with `threads`: the best sgemm (fp32, Tessera's sharding over
+    /// OpenBLAS) and oneDNN bf16 rates on a 2048³ product, big enough to be compute-bound. Each
+    /// benchmark reports its GFLOP/s against both, so fp32 and bf16 runs read on one scale.
+    public struct Peaks: Sendable {
+        public let fp32Gflops, bf16Gflops: Double
+
+        public static func measure(_ pool: Parallel, repeats: Int = 5) -> Peaks {
+            Peaks(
+                fp32Gflops: gemm(pool, m: 2048, k: 2048, n: 2048, repeats: repeats),
+                bf16Gflops: gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: repeats))
+        }
+
+        /// "G GFLOP/s = x % of the P GFLOP/s sgemm peak, y % of the Q GFLOP/s bf16 peak".
+        public func describe(gflops: Double) -> String {
+            String(
+                format: "%.1f GFLOP/s = %.1f%% of the %.1f GFLOP/s sgemm peak, %.1f%% of the %.1f GFLOP/s bf16 peak",
+                gflops, 100 * gflops / fp32Gflops, fp32Gflops, 100 * gflops / bf16Gflops, bf16Gflops)
+        }
+
+        /// `precision`, the peaks and the shares of both, for a --json row.
+        public func json(gflops: Double, precision: Precision) -> [String: Any] {
+            func r(_ x: Double, _ scale: Double) -> Double { (x * scale).rounded() / scale }
+            return [
+                "precision": precision.rawValue, "gemm_peak_gflops": r(fp32Gflops, 10),
+                "bf16_peak_gflops": r(bf16Gflops, 10), "of_fp32_peak": r(gflops / fp32Gflops, 1000),
+                "of_bf16_peak": r(gflops / bf16Gflops, 1000),
+            ]
+        }
+    }
+
     /// Model FLOPs per token, PaLM convention: 6·N_matmul + 12·L·d·T (attention counted in full;
     /// the embedding lookup is not a matmul, the output layer is).
     public static func flopsPerToken(_ c: ModelConfig, seqLen: Int) -> Double {
@@ -79,14 +109,25 @@ public enum Benchmark {
         return 6 * Double(matmul) + 12 * Double(c.nLayers) * Double(c.nHeads * c.headDim) * Double(seqLen)
     }
 
+    /// FLOPs of the timed part of drawing one image's `codes` codes after a `prompt`-token prompt
+    /// (`TextToImageGenerator.sample`): code i is fed at position prompt + i, through every block
+    /// (2·N_blocks) and attention over its prompt + i + 1 positions (4·L·d_attn·context), then the
+    /// output layer over the `codeRows` image rows — the full vocabulary after the last code.
+    public static func sampleFLOPs(_ c: ModelConfig, prompt: Int, codes n: Int, codeRows: Int) -> Double {
+        let d = c.dModel, h = c.ffnHidden, attn = c.nHeads * c.headDim
+        let blocks = Double(c.nLayers * (c.qkvDim * d + d * attn + 2 * h * d + d * h))
+        let contexts = Double(n) * Double(prompt) + Double(n) * Double(n + 1) / 2  // Σ_i (prompt + i + 1)
+        let head = 2 * Double(d) * (Double(n - 1) * Double(codeRows) + Double(c.vocabSize))
+        return 2 * blocks * Double(n) + 4 * Double(c.nLayers * attn) * contexts + head
+    }
+
     public struct TrainResult {
         public let tokensPerSecond: Double
         public let medianStepSeconds: Double
         public let bestStepSeconds: Double
         public let gflops: Double
         /// The best sgemm (fp32) and oneDNN bf16 rates on 2048³ with the same threads.
-        public let peakGflops: Double
-        public let peakBF16Gflops: Double
+        public let peaks: Peaks
         public let precision: Precision
         public let peakRSSMegabytes: Double
         public let parameters: Int
@@ -96,7 +137,7 @@ public enum Benchmark {
         public let ranks: Int
         public let allreduceSeconds: Double
         /// Against the peak of the run's own precision.
-        public var mfu: Double { gflops / (precision == .bf16 ? peakBF16Gflops : peakGflops) }
+        public var mfu: Double { gflops / (precision == .bf16 ? peaks.bf16Gflops : peaks.fp32Gflops) }
     }
 
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens. With several
@@ -168,7 +209,7 @@ public enum Benchmark {
         let peakBF16 = gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: 5)
         return TrainResult(
             tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
-            gflops: gflops, peakGflops: peak, peakBF16Gflops: peakBF16, precision: c.precision,
+            gflops: gflops, peaks: Peaks(fp32Gflops: peak, bf16Gflops: peakBF16), precision: c.precision,
             peakRSSMegabytes: peakRSSMegabytes,
             parameters: model.params.parameterCount,
             phases: timer.order.map { ($0, timer.totals[$0]! / Double(steps)) },
@@ -182,12 +223,16 @@ extension Benchmark {
         public let encodeGflops, decodeGflops, trainGflops: Double
         public let parameters: Int
         public let peakRSSMegabytes: Double
+        /// bf16 when the convolutions take bf16 operands (onednn-bf16).
+        public let precision: Precision
+        /// Measured after the timed passes, with the same threads.
+        public let peaks: Peaks
     }
 
     /// Median-timed encode, decode and full training passes (forward + backward, no optimizer)
     /// of a MoVQ model on random images in [−1, 1]. Training FLOPs are counted as 3× forward.
     public static func imageTokenizer(
-        config: MoVQConfig, batch: Int, threads: Int, repeats: Int, convolutions: ConvolutionEngine = .im2col
+        config: MoVQConfig, batch: Int, threads: Int, repeats: Int, convolutions: ConvolutionEngine = .auto
     ) -> ImageTokenizerResult {
         let pool = Parallel(threads: threads)
         let model = MoVQModel(config: config, maxBatch: batch, pool: pool)
@@ -219,6 +264,7 @@ extension Benchmark {
             encodeImagesPerSecond: b / enc, decodeImagesPerSecond: b / dec, trainImagesPerSecond: b / train,
             encodeGflops: b * model.encodeFLOPs / enc / 1e9, decodeGflops: b * model.decodeFLOPs / dec / 1e9,
             trainGflops: 3 * b * fwd / train / 1e9, parameters: model.params.parameterCount,
-            peakRSSMegabytes: peakRSSMegabytes)
+            peakRSSMegabytes: peakRSSMegabytes, precision: convolutions == .onednnBF16 ? .bf16 : .fp32,
+            peaks: Peaks.measure(pool))
     }
 }

@@ -1,22 +1,38 @@
 /// Which library runs a convolution, with `Conv2d`'s contract either way (y overwritten; dx, dW,
 /// dB accumulated): Tessera's im2col + OpenBLAS GEMM (`Conv2d`, the oracle the PyTorch fixtures
 /// and finite differences check) or oneDNN's convolution primitives (`DNNLConvolution`), with fp32
-/// operands or bf16 ones (fp32 results).
+/// operands or bf16 ones (fp32 results) — or, by default, `auto`: per shape, the fp32 engine that
+/// `tessera bench conv` measured faster on each MoVQ shape class.
 public enum ConvolutionEngine: String, Sendable, CaseIterable {
     case im2col
     case onednn
     case onednnBF16 = "onednn-bf16"
+    case auto
+
+    /// The engine that runs shape `s`; for `auto` a fixed rule of the shape alone (never a timing
+    /// taken at run time, which would make a run's bits depend on the machine's load):
+    ///
+    ///   k × k, k > 1 (every 3×3, stride 1 or 2)  → oneDNN   measured 2.3–5.2× faster forward and
+    ///                                                      1.8–4.2× backward (VQ-T64, batch 16)
+    ///   1 × 1 over ≤ 4 input channels             → im2col   a GEMM with K ≤ 4: the im2col copy is
+    ///                                                      the input itself, oneDNN's set-up dominates
+    ///   1 × 1 over more channels                  → oneDNN   split by thread count when measured
+    ///                                                      (≤ 0.1 ms either way), oneDNN ahead at 2
+    public func engine(for s: Conv2dShape) -> ConvolutionEngine {
+        guard self == .auto else { return self }
+        return s.kernel == 1 && s.inChannels <= 4 ? .im2col : .onednn
+    }
 
     /// y = conv(x, w) + b. `columns` gives the im2col scratch (only that engine asks for it).
     public func forward(
         _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: () -> UnsafeMutablePointer<Float>
     ) {
-        switch self {
-        case .im2col: Conv2d.forward(pool, s, x: x, weight: weight, bias: bias, y: y, cols: columns())
+        switch engine(for: s) {
+        case .im2col, .auto: Conv2d.forward(pool, s, x: x, weight: weight, bias: bias, y: y, cols: columns())
         case .onednn, .onednnBF16:
             DNNLConvolution.shared.forward(
-                threads: pool.threads, s, bf16: self == .onednnBF16, x: x, weight: weight, bias: bias, y: y)
+                threads: pool.threads, s, bf16: engine(for: s) == .onednnBF16, x: x, weight: weight, bias: bias, y: y)
         }
     }
 
@@ -26,12 +42,13 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
         dBias: UnsafeMutablePointer<Float>?, columns: () -> UnsafeMutablePointer<Float>
     ) {
-        switch self {
-        case .im2col:
+        let e = engine(for: s)
+        switch e {
+        case .im2col, .auto:
             Conv2d.backward(
                 pool, s, x: x, weight: weight, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias, cols: columns())
         case .onednn, .onednnBF16:
-            let bf16 = self == .onednnBF16, c = DNNLConvolution.shared
+            let bf16 = e == .onednnBF16, c = DNNLConvolution.shared
             if let dx { c.backwardData(threads: pool.threads, s, bf16: bf16, weight: weight, dy: dy, dx: dx) }
             c.backwardWeights(threads: pool.threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         }

@@ -25,6 +25,7 @@ public final class ImageTokenizer {
         let ema = dir.appendingPathComponent("ema.safetensors")
         weightsFile = useEMA && FileIO.exists(ema) ? ema : dir.appendingPathComponent("model.safetensors")
         model = MoVQModel(config: config, maxBatch: maxBatch, pool: pool)
+        model.workspace.convolutions = vq.convolutions  // encodes and decodes with the engine it trained on
         try Checkpoint.loadParameters(file: weightsFile, into: model.params)
         hash = TokenShards.fnv1a(try FileIO.read(weightsFile))
     }

@@ -6,8 +6,9 @@ import Foundation
 public struct VQTrainConfig: Equatable, Sendable {
     public var seed: UInt64 = 1337
     public var threads = 2
-    /// Who runs the convolutions: im2col + OpenBLAS (the oracle path), oneDNN fp32 or bf16.
-    public var convolutions = ConvolutionEngine.im2col
+    /// Who runs the convolutions: per shape the faster of im2col and oneDNN fp32 (`auto`), or one of
+    /// im2col + OpenBLAS (the oracle path), oneDNN fp32, oneDNN bf16 for every shape.
+    public var convolutions = ConvolutionEngine.auto
     public var logEvery = 10
     public var model = MoVQConfig()
     public var data = DataSection()
@@ -83,7 +84,7 @@ public struct VQTrainConfig: Equatable, Sendable {
         _ = try r.string("task", "vq")
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1, max: 1024)
-        convolutions = try r.choice("convolutions", ConvolutionEngine.im2col)
+        convolutions = try r.choice("convolutions", ConvolutionEngine.auto)
         if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() { throw r.fail("convolutions", why) }
         logEvery = try r.int("log_every", 10, min: 1)
         var m = MoVQConfig()
@@ -193,7 +194,9 @@ public struct VQTrainConfig: Equatable, Sendable {
                     "milestone_every": checkpoint.milestoneEvery,
                 ] as [String: Any]).merging(checkpoint.final ? [:] : ["final": false]) { a, _ in a },
         ]
-        if convolutions != .im2col { t["convolutions"] = convolutions.rawValue }  // earlier configs keep their hash
+        // Absent means im2col, the engine of configs written before `auto`: their hashes stay, and such a
+        // run read back parses as `auto`, so a resume that would change its kernels is refused.
+        if convolutions != .im2col { t["convolutions"] = convolutions.rawValue }
         return t
     }
 

@@ -86,8 +86,8 @@ public final class Workspace {
     }
 
     public let pool: Parallel
-    /// Who runs the convolutions (im2col + GEMM by default, the oracle path).
-    public var convolutions: ConvolutionEngine = .im2col
+    /// Who runs the convolutions (per shape the faster measured engine by default).
+    public var convolutions: ConvolutionEngine = .auto
     private var buffers: [FloatBuffer] = Slot.allCases.map { _ in FloatBuffer(count: 16) }
     public init(pool: Parallel) { self.pool = pool }
 
