@@ -120,7 +120,7 @@ struct BenchImageTokenizer: ParsableCommand {
         guard case .vq(let c) = try options.loadRun() else {
             throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
         }
-        let convolutions = self.convolutions ?? c.convolutions
+        let convolutions = self.convolutions ?? c.engine
         let b = batch ?? c.optim.batch
         guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
         let r = Benchmark.imageTokenizer(

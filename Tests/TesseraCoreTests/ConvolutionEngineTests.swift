@@ -61,6 +61,28 @@ import Testing
         for e in [ConvolutionEngine.im2col, .onednn, .onednnBF16] { #expect(e.engine(for: narrow) == e) }
     }
 
+    /// A VQ config's `precision` and `convolutions`: auto and fp32 by default; bf16 runs every
+    /// convolution on oneDNN bf16 and hashes like `convolutions: onednn-bf16`; bf16 with im2col, or
+    /// fp32 with onednn-bf16, is a config error naming the key.
+    @Test func vqPrecisionPicksTheEngine() throws {
+        let plain = try VQTrainingTests.tinyConfig()
+        #expect(plain.convolutions == .auto && plain.precision == .fp32 && plain.engine == .auto)
+        func error(_ extra: [String: Any]) -> String {
+            do { _ = try VQTrainingTests.tinyConfig(extra) } catch { return "\(error)" }
+            return "accepted"
+        }
+        if Precision.bf16.unsupported() != nil {
+            #expect(error(["precision": "bf16"]).contains("precision"))
+            return
+        }
+        let bf16 = try VQTrainingTests.tinyConfig(["precision": "bf16"])
+        let legacy = try VQTrainingTests.tinyConfig(["convolutions": "onednn-bf16"])
+        #expect(bf16.engine == .onednnBF16 && legacy.engine == .onednnBF16 && legacy.precision == .bf16)
+        #expect(bf16.hash == legacy.hash && bf16.hash != plain.hash)
+        #expect(error(["precision": "bf16", "convolutions": "im2col"]).contains("convolutions: im2col runs in fp32"))
+        #expect(error(["precision": "fp32", "convolutions": "onednn-bf16"]).contains("precision: fp32 contradicts"))
+    }
+
     @Test func bf16OperandsAreRoundedToEightBits() {
         if Precision.bf16.unsupported() != nil { return }
         for s in Self.shapes {

@@ -5,12 +5,18 @@
 # Env: ROUNDS (default 3), REPEATS (timed passes per run, default 5), THREADS (default 2), BATCH,
 # ENGINES (Tessera's convolution engines, default "auto im2col onednn-bf16"). PyTorch runs in fp32
 # and under bf16 autocast; bf16 rows only on a CPU with avx512_bf16 or amx_bf16.
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for these runs only, as in compare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/setup.sh
-python3 -c "import torch, yaml" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml >&2
+python3 -c "import torch, yaml, safetensors" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml safetensors >&2
 swift build -c release --product tessera >&2
+# Tessera's GEMMs run on the OpenBLAS kernel set this CPU supports, as scripts/reproduce.sh and
+# `tessera train`'s note arrange (OpenBLAS 0.3.21 falls back to generic SSE3 kernels on CPUs newer
+# than itself); PyTorch brings its own BLAS. A kernel set by the caller is kept.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  better=$(.build/release/tessera bench kernel --suggested)
+  [ -n "$better" ] && export OPENBLAS_CORETYPE=$better
+fi
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(configs/vq-emoji.yaml)
 threads=${THREADS:-2}
@@ -26,11 +32,11 @@ fi
 for cfg in "${configs[@]}"; do
   for r in $(seq "${ROUNDS:-3}"); do
     for e in $engines; do
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench vq --config "$cfg" --threads "$threads" \
+      .build/release/tessera bench vq --config "$cfg" --threads "$threads" \
         --convolutions "$e" --repeats "${REPEATS:-5}" "${extra[@]}" --json | tee -a "$out" >&2
     done
     for m in "${torch_modes[@]}"; do
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_movq.py "$cfg" --threads "$threads" \
+      python3 scripts/bench/torch_movq.py "$cfg" --threads "$threads" \
         --repeats "${REPEATS:-5}" "${extra[@]}" $m | tee -a "$out" >&2
     done
   done

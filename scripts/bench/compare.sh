@@ -4,13 +4,19 @@
 # Env: ROUNDS (default 3), STEPS (timed steps per run; default 5 tiny / 2 otherwise), THREADS (default 2),
 # PRECISIONS (default "fp32 bf16": Tessera's precision: bf16 against PyTorch's bf16 autocast; bf16 rows
 # only on a CPU with avx512_bf16 or amx_bf16).
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for these runs only, so each library picks its best
-# kernel as on a user's machine; the OpenBLAS kernel in use is printed.
+# The OpenBLAS kernel in use is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/setup.sh
 python3 -c "import torch, yaml" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml >&2
 swift build -c release --product tessera >&2
+# Tessera's GEMMs run on the OpenBLAS kernel set this CPU supports, as scripts/reproduce.sh and
+# `tessera train`'s note arrange (OpenBLAS 0.3.21 falls back to generic SSE3 kernels on CPUs newer
+# than itself); PyTorch brings its own BLAS. A kernel set by the caller is kept.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  better=$(.build/release/tessera bench kernel --suggested)
+  [ -n "$better" ] && export OPENBLAS_CORETYPE=$better
+fi
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(configs/bench-tiny.yaml configs/bench-small.yaml)
 rounds=${ROUNDS:-3}
@@ -23,9 +29,9 @@ for cfg in "${configs[@]}"; do
   for r in $(seq "$rounds"); do
     for p in $precisions; do
       flag=(); [ "$p" = bf16 ] && flag=(--bf16)
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench train --config "$cfg" --steps "$steps" \
+      .build/release/tessera bench train --config "$cfg" --steps "$steps" \
         --threads "$threads" --set "precision=$p" --json | sed 's/^{/{"who":"tessera",/' | tee -a "$out" >&2
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_train.py "$cfg" --steps "$steps" \
+      python3 scripts/bench/torch_train.py "$cfg" --steps "$steps" \
         --threads "$threads" "${flag[@]}" | sed 's/^{/{"who":"torch",/' | tee -a "$out" >&2
     done
   done

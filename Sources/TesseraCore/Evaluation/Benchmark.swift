@@ -93,7 +93,7 @@ public enum Benchmark {
         public func json(gflops: Double, precision: Precision) -> [String: Any] {
             func r(_ x: Double, _ scale: Double) -> Double { (x * scale).rounded() / scale }
             return [
-                "precision": precision.rawValue, "gemm_peak_gflops": r(fp32Gflops, 10),
+                "precision": precision.rawValue, "blas_core": Gemm.coreName, "gemm_peak_gflops": r(fp32Gflops, 10),
                 "bf16_peak_gflops": r(bf16Gflops, 10), "of_fp32_peak": r(gflops / fp32Gflops, 1000),
                 "of_bf16_peak": r(gflops / bf16Gflops, 1000),
             ]

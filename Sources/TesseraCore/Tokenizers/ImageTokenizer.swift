@@ -25,7 +25,9 @@ public final class ImageTokenizer {
         let ema = dir.appendingPathComponent("ema.safetensors")
         weightsFile = useEMA && FileIO.exists(ema) ? ema : dir.appendingPathComponent("model.safetensors")
         model = MoVQModel(config: config, maxBatch: maxBatch, pool: pool)
-        model.workspace.convolutions = vq.convolutions  // encodes and decodes with the engine it trained on
+        // Encodes and decodes with the engine it trained on; bf16 ones in fp32 on a CPU without bf16.
+        model.workspace.convolutions =
+            vq.engine == .onednnBF16 && Precision.bf16.unsupported() != nil ? .onednn : vq.engine
         try Checkpoint.loadParameters(file: weightsFile, into: model.params)
         hash = TokenShards.fnv1a(try FileIO.read(weightsFile))
     }

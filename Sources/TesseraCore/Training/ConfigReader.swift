@@ -5,6 +5,10 @@ import Foundation
 /// error naming the key path, never a silently ignored setting.
 public final class ConfigReader {
     public let file: String
+    /// Whether settings that need this CPU (precision: bf16) are checked against it: yes for a
+    /// config a user gives, no for a recorded config.json, so a checkpoint trained in bf16 still
+    /// loads for inference on a CPU without bf16 (a resume is checked by the trainer instead).
+    public var checksHardware = true
     private var values: [String: Any]
     private var known: Set<String> = []
 
@@ -167,7 +171,9 @@ public final class ConfigReader {
         guard let tree = (try? JSONSerialization.jsonObject(with: try FileIO.read(path))) as? [String: Any] else {
             throw TesseraError.data(file: path, "not a JSON object")
         }
-        do { return try make(ConfigReader(tree: tree, file: path)) } catch TesseraError.config(let m) {
+        let reader = ConfigReader(tree: tree, file: path)
+        reader.checksHardware = false
+        do { return try make(reader) } catch TesseraError.config(let m) {
             throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
         }
     }

@@ -9,6 +9,12 @@ public struct VQTrainConfig: Equatable, Sendable {
     /// Who runs the convolutions: per shape the faster of im2col and oneDNN fp32 (`auto`), or one of
     /// im2col + OpenBLAS (the oracle path), oneDNN fp32, oneDNN bf16 for every shape.
     public var convolutions = ConvolutionEngine.auto
+    /// bf16: every convolution on oneDNN with bf16 operands and fp32 accumulation (im2col has no
+    /// bf16 path); weights, gradients, Adam, norms, attention and the code search stay fp32.
+    /// `convolutions: onednn-bf16` says the same.
+    public var precision = Precision.fp32
+    /// What the model runs: the convolutions' engine, bf16 ones in bf16 precision.
+    public var engine: ConvolutionEngine { precision == .bf16 ? .onednnBF16 : convolutions }
     public var logEvery = 10
     public var model = MoVQConfig()
     public var data = DataSection()
@@ -85,7 +91,14 @@ public struct VQTrainConfig: Equatable, Sendable {
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1, max: 1024)
         convolutions = try r.choice("convolutions", ConvolutionEngine.auto)
-        if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() { throw r.fail("convolutions", why) }
+        precision = try r.choice("precision", convolutions == .onednnBF16 ? Precision.bf16 : .fp32)
+        if r.checksHardware, let why = precision.unsupported() { throw r.fail("precision", why) }
+        if precision == .fp32, convolutions == .onednnBF16 {
+            throw r.fail("precision", "fp32 contradicts convolutions: onednn-bf16")
+        }
+        if precision == .bf16, convolutions == .im2col {
+            throw r.fail("convolutions", "im2col runs in fp32 only; precision: bf16 runs the convolutions on oneDNN")
+        }
         logEvery = try r.int("log_every", 10, min: 1)
         var m = MoVQConfig()
         m.resolution = try r.int("model.resolution", 64, min: 1)
@@ -196,7 +209,8 @@ public struct VQTrainConfig: Equatable, Sendable {
         ]
         // Absent means im2col, the engine of configs written before `auto`: their hashes stay, and such a
         // run read back parses as `auto`, so a resume that would change its kernels is refused.
-        if convolutions != .im2col { t["convolutions"] = convolutions.rawValue }
+        // bf16 is written one way, whichever way the config said it.
+        if engine != .im2col { t["convolutions"] = engine.rawValue }
         return t
     }
 

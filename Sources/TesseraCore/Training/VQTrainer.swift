@@ -35,6 +35,8 @@ public final class VQTrainer {
         config: VQTrainConfig, runDir: String, resume: Bool, allowConfigChange: Bool = false,
         log: @escaping (String) -> Void = { _ in }
     ) throws {
+        // A resumed run's recorded config is read without the hardware check; training needs it.
+        if let why = config.precision.unsupported() { throw TesseraError.config(why) }
         self.config = config
         self.runDir = runDir
         self.log = log
@@ -52,7 +54,7 @@ public final class VQTrainer {
         }
         let batch = config.optim.batch
         model = MoVQModel(config: config.model, maxBatch: batch, pool: pool)
-        model.workspace.convolutions = config.convolutions
+        model.workspace.convolutions = config.engine
         adam = AdamW(store: model.params, config: config.optim.adam)
         batchImages = FloatBuffer(count: batch * model.imageSize)
         dRecon = FloatBuffer(count: batch * model.imageSize)
@@ -335,7 +337,7 @@ extension VQTrainer: LifecycleTrainer {
     public var preamble: [String] {
         let c = config
         return [
-            "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s)"
+            "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s), \(c.precision.rawValue), convolutions \(c.convolutions == .onednnBF16 ? "onednn" : c.convolutions.rawValue)"
         ]
     }
 
