@@ -51,13 +51,15 @@ import Testing
         }
     }
 
-    /// `auto` is a rule of the shape alone: im2col for 1×1 over ≤ 4 input channels, else oneDNN fp32;
+    /// `auto` is a rule of the shape alone: im2col for 1×1 with C_in·C_out ≤ 128, else oneDNN fp32;
     /// the other engines are themselves for every shape.
     @Test func autoPicksAnEnginePerShape() {
         let picks = Self.shapes.map { ConvolutionEngine.auto.engine(for: $0) }
-        #expect(picks == [.onednn, .onednn, .onednn, .onednn])
+        #expect(picks == [.onednn, .onednn, .im2col, .onednn])  // the third is 16→4 1×1
         let narrow = Conv2dShape(batch: 2, inChannels: 4, outChannels: 4, height: 8, width: 8, kernel: 1)
+        let wide = Conv2dShape(batch: 2, inChannels: 4, outChannels: 64, height: 8, width: 8, kernel: 1)
         #expect(ConvolutionEngine.auto.engine(for: narrow) == .im2col)
+        #expect(ConvolutionEngine.auto.engine(for: wide) == .onednn)
         for e in [ConvolutionEngine.im2col, .onednn, .onednnBF16] { #expect(e.engine(for: narrow) == e) }
     }
 

@@ -12,15 +12,20 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
     /// The engine that runs shape `s`; for `auto` a fixed rule of the shape alone (never a timing
     /// taken at run time, which would make a run's bits depend on the machine's load):
     ///
-    ///   k × k, k > 1 (every 3×3, stride 1 or 2)  → oneDNN   measured 2.3–5.2× faster forward and
-    ///                                                      1.8–4.2× backward (VQ-T64, batch 16)
-    ///   1 × 1 over ≤ 4 input channels             → im2col   a GEMM with K ≤ 4: the im2col copy is
-    ///                                                      the input itself, oneDNN's set-up dominates
-    ///   1 × 1 over more channels                  → oneDNN   split by thread count when measured
-    ///                                                      (≤ 0.1 ms either way), oneDNN ahead at 2
+    ///   k × k, k > 1 (every 3×3, stride 1 or 2)   → oneDNN   2.1–4.1× faster forward, 1.5–4.2×
+    ///                                                         backward (bench conv, vq-emoji, batch 8)
+    ///   1 × 1 with C_in · C_out ≤ 128 (4→4, 4→32)  → im2col   a GEMM of ≤ 128 multiply-adds per
+    ///                                                         pixel; the im2col copy is the input
+    ///                                                         itself and oneDNN's reorders dominate
+    ///                                                         (0.09–0.10 against 0.10–0.12 ms)
+    ///   1 × 1 over more (4→64, 64→64, 32→64, …)    → oneDNN   4→64: 0.19 against 0.21 ms; the
+    ///                                                         wider ones by 1.4–2.5× backward
+    /// A 2-thread training pass of the same network with every convolution on oneDNN was within
+    /// the rounds' spread of this rule's first version, which also put 4→64 on im2col (24.1
+    /// against 22.9 and 23.6 images/s).
     public func engine(for s: Conv2dShape) -> ConvolutionEngine {
         guard self == .auto else { return self }
-        return s.kernel == 1 && s.inChannels <= 4 ? .im2col : .onednn
+        return s.kernel == 1 && s.inChannels * s.outChannels <= 128 ? .im2col : .onednn
     }
 
     /// y = conv(x, w) + b. `columns` gives the im2col scratch (only that engine asks for it).
