@@ -116,7 +116,9 @@ struct BenchImageTokenizer: ParsableCommand {
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
-        if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() { throw TesseraError.config(why) }
+        if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() {
+            throw TesseraError.config("--convolutions onednn-bf16: \(why)")
+        }
         guard case .vq(let c) = try options.loadRun() else {
             throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
         }
@@ -182,7 +184,9 @@ struct BenchConvolutions: ParsableCommand {
                     "--engines: unknown engine \"\(name)\" (\(ConvolutionEngine.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
-            if e == .onednnBF16, let why = Precision.bf16.unsupported() { throw TesseraError.config(why) }
+            if e == .onednnBF16, let why = Precision.bf16.unsupported() {
+                throw TesseraError.config("--engines onednn-bf16: \(why)")
+            }
             list.append(e)
         }
         let b = batch ?? c.optim.batch

@@ -21,7 +21,7 @@ struct PrecisionOption: ParsableArguments {
     var precision: Precision = .fp32
 
     func validate() throws {
-        if let why = precision.unsupported() { throw TesseraError.config(why) }
+        if let why = precision.unsupported() { throw TesseraError.config("--precision bf16: \(why)") }
     }
 }
 

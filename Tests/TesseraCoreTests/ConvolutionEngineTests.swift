@@ -85,6 +85,23 @@ import Testing
         #expect(error(["precision": "fp32", "convolutions": "onednn-bf16"]).contains("precision: fp32 contradicts"))
     }
 
+    /// bf16 is checked against the CPU of a config a user gives (the error names the key and the
+    /// missing instructions), not against a recorded config.json's, so bf16 checkpoints load anywhere.
+    @Test func bf16IsCheckedAgainstTheCPUOfAGivenConfigOnly() throws {
+        let old: Set<String> = ["avx2", "avx512f"]
+        for (extra, key) in [(["precision": "bf16"], "precision"), (["convolutions": "onednn-bf16"], "convolutions")] {
+            do {
+                _ = try VQTrainingTests.tinyConfig(extra, cpuFlags: old)
+                Issue.record("\(extra) accepted on a CPU without bf16")
+            } catch {
+                #expect("\(error)".contains("test: \(key): bf16 needs the avx512_bf16"), "\(error)")
+            }
+            let recorded = try VQTrainingTests.tinyConfig(extra, cpuFlags: nil)
+            #expect(recorded.precision == .bf16 && recorded.engine == .onednnBF16)
+        }
+        #expect(try VQTrainingTests.tinyConfig(["precision": "bf16"], cpuFlags: ["avx512_bf16"]).engine == .onednnBF16)
+    }
+
     @Test func bf16OperandsAreRoundedToEightBits() {
         if Precision.bf16.unsupported() != nil { return }
         for s in Self.shapes {

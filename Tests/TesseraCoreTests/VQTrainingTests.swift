@@ -4,7 +4,9 @@ import Testing
 
 /// The image tokenizer's training loop, CLI and code files, end to end.
 @Suite struct VQTrainingTests {
-    static func tinyConfig(_ extra: [String: Any] = [:], steps: Int = 6) throws -> VQTrainConfig {
+    static func tinyConfig(
+        _ extra: [String: Any] = [:], steps: Int = 6, cpuFlags: Set<String>? = BLASKernel.cpuFlags()
+    ) throws -> VQTrainConfig {
         var tree: [String: Any] = [
             "task": "vq", "seed": 7, "threads": 2,
             "model": [
@@ -17,7 +19,9 @@ import Testing
             "checkpoint": ["every": 3],
         ]
         for (k, v) in extra { tree[k] = v }
-        return try VQTrainConfig(reader: ConfigReader(tree: tree, file: "test"))
+        let reader = ConfigReader(tree: tree, file: "test")
+        reader.cpuFlags = cpuFlags
+        return try VQTrainConfig(reader: reader)
     }
 
     static func losses(_ dir: String) throws -> [String] {

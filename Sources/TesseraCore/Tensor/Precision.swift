@@ -8,6 +8,6 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     public func unsupported(flags: Set<String> = BLASKernel.cpuFlags()) -> String? {
         guard self == .bf16, DNNL.bf16Instructions(flags: flags) == nil else { return nil }
         return
-            "precision: bf16 needs the avx512_bf16 (or amx_bf16) instructions, which this CPU lacks; use precision: fp32"
+            "bf16 needs the avx512_bf16 (or amx_bf16) instructions, which this CPU lacks; use fp32"
     }
 }

@@ -5,10 +5,12 @@ import Foundation
 /// error naming the key path, never a silently ignored setting.
 public final class ConfigReader {
     public let file: String
-    /// Whether settings that need this CPU (precision: bf16) are checked against it: yes for a
-    /// config a user gives, no for a recorded config.json, so a checkpoint trained in bf16 still
-    /// loads for inference on a CPU without bf16 (a resume is checked by the trainer instead).
-    public var checksHardware = true
+    /// The CPU flags that settings needing this CPU (precision: bf16) are checked against: this
+    /// CPU's for a config a user gives, none (no check) for a recorded config.json, so a checkpoint
+    /// trained in bf16 still loads for inference on a CPU without bf16 (a resume is checked by the
+    /// trainer instead).
+    public var cpuFlags: Set<String>? = ConfigReader.thisCPU
+    static let thisCPU = BLASKernel.cpuFlags()
     private var values: [String: Any]
     private var known: Set<String> = []
 
@@ -31,6 +33,11 @@ public final class ConfigReader {
         // An override replaces a whole subtree too (e.g. setting a list).
         for k in values.keys where k.hasPrefix(path + ".") { values.removeValue(forKey: k) }
         values[path] = value
+    }
+
+    /// Why this reader's CPU cannot run `precision`, nil if it can or no CPU is checked.
+    func unsupported(_ precision: Precision) -> String? {
+        cpuFlags.flatMap { precision.unsupported(flags: $0) }
     }
 
     func fail(_ path: String, _ message: String) -> TesseraError {
@@ -172,7 +179,7 @@ public final class ConfigReader {
             throw TesseraError.data(file: path, "not a JSON object")
         }
         let reader = ConfigReader(tree: tree, file: path)
-        reader.checksHardware = false
+        reader.cpuFlags = nil
         do { return try make(reader) } catch TesseraError.config(let m) {
             throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
         }

@@ -142,7 +142,7 @@ public struct TrainConfig: Equatable, Sendable {
         threads = try r.int("threads", 2, min: 1, max: 1024)
         gemmThreading = try r.choice("gemm_threading", GemmThreading.sharded)
         precision = try r.choice("precision", Precision.fp32)
-        if r.checksHardware, let why = precision.unsupported() { throw r.fail("precision", why) }
+        if let why = r.unsupported(precision) { throw r.fail("precision", why) }
         logEvery = try r.int("log_every", 1, min: 1)
 
         data.train = try r.string("data.train", "")

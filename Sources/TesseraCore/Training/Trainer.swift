@@ -51,7 +51,7 @@ public final class Trainer {
         comm: Communicator = SingleProcess(), log: @escaping (String) -> Void = { _ in }
     ) throws {
         // A resumed run's recorded config is read without the hardware check; training needs it.
-        if let why = config.precision.unsupported() { throw TesseraError.config(why) }
+        if let why = config.precision.unsupported() { throw TesseraError.config("precision: \(why)") }
         guard config.accumulation % comm.size == 0 else {
             throw TesseraError.config(
                 "optim.batch_tokens gives \(config.accumulation) micro-batch(es) per step, not a multiple of the \(comm.size) MPI ranks; make batch_tokens / (micro_batch × seq_len) a multiple of \(comm.size)"

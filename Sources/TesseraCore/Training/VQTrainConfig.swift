@@ -92,7 +92,9 @@ public struct VQTrainConfig: Equatable, Sendable {
         threads = try r.int("threads", 2, min: 1, max: 1024)
         convolutions = try r.choice("convolutions", ConvolutionEngine.auto)
         precision = try r.choice("precision", convolutions == .onednnBF16 ? Precision.bf16 : .fp32)
-        if r.checksHardware, let why = precision.unsupported() { throw r.fail("precision", why) }
+        if let why = r.unsupported(precision) {
+            throw r.fail(convolutions == .onednnBF16 ? "convolutions" : "precision", why)
+        }
         if precision == .fp32, convolutions == .onednnBF16 {
             throw r.fail("precision", "fp32 contradicts convolutions: onednn-bf16")
         }

@@ -36,7 +36,7 @@ public final class VQTrainer {
         log: @escaping (String) -> Void = { _ in }
     ) throws {
         // A resumed run's recorded config is read without the hardware check; training needs it.
-        if let why = config.precision.unsupported() { throw TesseraError.config(why) }
+        if let why = config.precision.unsupported() { throw TesseraError.config("precision: \(why)") }
         self.config = config
         self.runDir = runDir
         self.log = log
