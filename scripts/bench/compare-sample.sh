@@ -9,16 +9,17 @@ cd "$(dirname "$0")/../.."
 scripts/setup.sh
 python3 -c "import torch, safetensors" 2>/dev/null || pip install -q torch==2.13.0+cpu safetensors >&2
 swift build -c release --product tessera >&2
+. scripts/bench/openblas-kernel.sh
 ckpt=${1:?usage: scripts/bench/compare-sample.sh CHECKPOINT_OR_RUN [CAPTION]}
 caption=${2:-a cat}
 threads=${THREADS:-2}
 out=$(mktemp)
 for r in $(seq "${ROUNDS:-3}"); do
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tessera bench sample --checkpoint "$ckpt" --caption "$caption" \
+  .build/release/tessera bench sample --checkpoint "$ckpt" --caption "$caption" \
     --codes "${CODES:-0}" --threads "$threads" --json | tee -a "$out" >&2
   args=$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readlines()[-1]); print(r["checkpoint"], ",".join(map(str, r["prompt_ids"])), r["code_range"][0], r["code_range"][1], r["codes"])' "$out")
   read -r path prompt lo hi n <<< "$args"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench/torch_t2i_sample.py "$path" --prompt "$prompt" \
+  python3 scripts/bench/torch_t2i_sample.py "$path" --prompt "$prompt" \
     --lo "$lo" --hi "$hi" --codes "$n" --threads "$threads" | tee -a "$out" >&2
 done
 python3 - "$out" <<'PY'

@@ -10,13 +10,7 @@ cd "$(dirname "$0")/../.."
 scripts/setup.sh
 python3 -c "import torch, yaml, safetensors" 2>/dev/null || pip install -q torch==2.13.0+cpu pyyaml safetensors >&2
 swift build -c release --product tessera >&2
-# Tessera's GEMMs run on the OpenBLAS kernel set this CPU supports, as scripts/reproduce.sh and
-# `tessera train`'s note arrange (OpenBLAS 0.3.21 falls back to generic SSE3 kernels on CPUs newer
-# than itself); PyTorch brings its own BLAS. A kernel set by the caller is kept.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  better=$(.build/release/tessera bench kernel --suggested)
-  [ -n "$better" ] && export OPENBLAS_CORETYPE=$better
-fi
+. scripts/bench/openblas-kernel.sh
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(configs/vq-emoji.yaml)
 threads=${THREADS:-2}
