@@ -102,6 +102,28 @@ import Testing
         #expect(try VQTrainingTests.tinyConfig(["precision": "bf16"], cpuFlags: ["avx512_bf16"]).engine == .onednnBF16)
     }
 
+    /// A run's recorded config.json without `convolutions` was written for im2col (the key is left
+    /// out for im2col): it resumes on im2col with its own hash, while a config a user writes without
+    /// the key gets `auto`.
+    @Test func aRecordedConfigWithoutTheKeyRunsOnIm2col() throws {
+        let dir = tempDirectory("vq-recorded")
+        let run = dir + "/run"
+        let first = try runTessera(
+            [
+                "train", "--config", "configs/vq-smoke.yaml", "--run-dir", run, "--set", "convolutions=im2col",
+                "--set", "optim.steps=2", "--set", "checkpoint.every=1", "--set", "data.shapes.count=40",
+                "--set", "data.shapes.val_count=8", "--set", "eval.every=0",
+            ], cwd: packageRoot)
+        #expect(first.status == 0, "\(first.stderr)")
+        let recorded = try VQTrainConfig.load(json: run + "/config.json")
+        #expect(recorded.convolutions == .im2col && recorded.engine == .im2col)
+        // Resuming on the run's own config.json loads its checkpoint: the hash it reads back matches.
+        let resumed = try runTessera(["train", "--resume", "--run-dir", run], cwd: packageRoot)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let given = try VQTrainingTests.tinyConfig()
+        #expect(given.convolutions == .auto)
+    }
+
     @Test func bf16OperandsAreRoundedToEightBits() {
         if Precision.bf16.unsupported() != nil { return }
         for s in Self.shapes {

@@ -10,6 +10,9 @@ public final class ConfigReader {
     /// trained in bf16 still loads for inference on a CPU without bf16 (a resume is checked by the
     /// trainer instead).
     public var cpuFlags: Set<String>? = ConfigReader.thisCPU
+    /// A config.json Tessera wrote for a run or checkpoint: a key it leaves out when it holds the
+    /// old default reads as that old default, not as today's.
+    public var isRecorded = false
     static let thisCPU = BLASKernel.cpuFlags()
     private var values: [String: Any]
     private var known: Set<String> = []
@@ -180,6 +183,7 @@ public final class ConfigReader {
         }
         let reader = ConfigReader(tree: tree, file: path)
         reader.cpuFlags = nil
+        reader.isRecorded = true
         do { return try make(reader) } catch TesseraError.config(let m) {
             throw TesseraError.data(file: path, m.hasPrefix(path + ": ") ? String(m.dropFirst(path.count + 2)) : m)
         }

@@ -90,7 +90,8 @@ public struct VQTrainConfig: Equatable, Sendable {
         _ = try r.string("task", "vq")
         seed = UInt64(try r.int("seed", 1337, min: 0))
         threads = try r.int("threads", 2, min: 1, max: 1024)
-        convolutions = try r.choice("convolutions", ConvolutionEngine.auto)
+        // A recorded config without the key was written for im2col (see `tree`).
+        convolutions = try r.choice("convolutions", r.isRecorded ? ConvolutionEngine.im2col : .auto)
         precision = try r.choice("precision", convolutions == .onednnBF16 ? Precision.bf16 : .fp32)
         if let why = r.unsupported(precision) {
             throw r.fail(convolutions == .onednnBF16 ? "convolutions" : "precision", why)
@@ -209,8 +210,9 @@ public struct VQTrainConfig: Equatable, Sendable {
                     "milestone_every": checkpoint.milestoneEvery,
                 ] as [String: Any]).merging(checkpoint.final ? [:] : ["final": false]) { a, _ in a },
         ]
-        // Absent means im2col, the engine of configs written before `auto`: their hashes stay, and such a
-        // run read back parses as `auto`, so a resume that would change its kernels is refused.
+        // Absent means im2col, the engine of configs written before `auto`: their hashes stay, and a
+        // recorded config.json without the key reads back as im2col, so such runs resume as they ran
+        // and their tokenizers encode as they trained.
         // bf16 is written one way, whichever way the config said it.
         if engine != .im2col { t["convolutions"] = engine.rawValue }
         return t
