@@ -125,6 +125,9 @@ struct BenchImageTokenizer: ParsableCommand {
         let convolutions = self.convolutions ?? c.engine
         let b = batch ?? c.optim.batch
         guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
+        if let why = VQTrainConfig.batchMemoryProblem(c.model, batch: b, what: "--batch") {
+            throw TesseraError.config(why)
+        }
         let r = Benchmark.imageTokenizer(
             config: c.model, batch: b, threads: c.threads, repeats: repeats, convolutions: convolutions)
         func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
@@ -187,11 +190,15 @@ struct BenchConvolutions: ParsableCommand {
             if e == .onednnBF16, let why = Precision.bf16.unsupported() {
                 throw TesseraError.config("--engines onednn-bf16: \(why)")
             }
+            guard !list.contains(e) else { throw TesseraError.config("--engines: \(e.rawValue) is named twice") }
             list.append(e)
         }
         let b = batch ?? c.optim.batch
         guard b >= 1, b <= 4096, repeats >= 1, repeats <= 1000, !list.isEmpty else {
             throw TesseraError.config("--batch must be 1…4096, --repeats 1…1000, --engines not empty")
+        }
+        if let why = VQTrainConfig.batchMemoryProblem(c.model, batch: b, what: "--batch") {
+            throw TesseraError.config(why)
         }
         let model = MoVQModel(config: c.model, maxBatch: 1, pool: Parallel(threads: 1))
         let rows = Benchmark.convolutions(

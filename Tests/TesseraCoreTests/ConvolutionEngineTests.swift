@@ -186,6 +186,23 @@ import Testing
             ["bench", "conv", "--config", "configs/vq-smoke.yaml", "--engines", "cudnn"], cwd: packageRoot)
         #expect(bad.status == 2 && bad.stderr.contains("cudnn"), "\(bad.stderr)")
     }
+
+    /// bench conv and bench vq refuse what they cannot run before allocating: an engine named twice,
+    /// a --batch whose feature maps exceed the machine's memory (4,096 images of 512²: 550 GB).
+    @Test func benchRefusesDuplicateEnginesAndOversizedBatches() throws {
+        let twice = try runTessera(
+            ["bench", "conv", "--config", "configs/vq-smoke.yaml", "--engines", "im2col,im2col"], cwd: packageRoot)
+        #expect(twice.status == 2 && twice.stderr.contains("named twice"), "\(twice.stderr)")
+        for command in ["conv", "vq"] {
+            let huge = try runTessera(
+                [
+                    "bench", command, "--config", "configs/vq-emoji.yaml", "--batch", "4096", "--set",
+                    "model.resolution=512",
+                ],
+                cwd: packageRoot)
+            #expect(huge.status == 2 && huge.stderr.contains("--batch (4096)"), "\(command): \(huge.stderr)")
+        }
+    }
 }
 
 /// A run directory's recorded config hash (its config.json's `convolutions` counts).

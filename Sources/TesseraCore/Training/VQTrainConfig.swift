@@ -148,14 +148,7 @@ public struct VQTrainConfig: Equatable, Sendable {
         try r.finish()
 
         if let p = model.problems().first { throw TesseraError.config("\(r.file): \(p)") }
-        // A batch's feature maps at full resolution (a lower bound on what training holds).
-        let pixels = SizeLimits.bytes(model.resolution, model.resolution) ?? Int.max
-        let perImage = SizeLimits.bytes(
-            pixels, SizeLimits.bytes(model.ch * (model.chMult.first ?? 1), 4 * 4) ?? Int.max)
-        if let why = SizeLimits.memoryProblem(
-            perImage.flatMap { SizeLimits.bytes(optim.batch, $0) },
-            "optim.batch (\(optim.batch)) images of \(model.resolution)²")
-        {
+        if let why = Self.batchMemoryProblem(model, batch: optim.batch, what: "optim.batch") {
             throw TesseraError.config("\(r.file): \(why)")
         }
         let usesFolder = !data.folder.isEmpty, usesShapes = data.shapesCount > 0
@@ -230,6 +223,17 @@ public struct VQTrainConfig: Equatable, Sendable {
 
 extension VQTrainConfig {
     /// Loads a resolved `config.json` (written by a run or a checkpoint).
+    /// Why `batch` images of `model` do not fit in this machine's memory, nil if they do: a batch's
+    /// feature maps at full resolution, a lower bound on what a training pass holds. `what` names
+    /// the setting in the message.
+    public static func batchMemoryProblem(_ model: MoVQConfig, batch: Int, what: String) -> String? {
+        let pixels = SizeLimits.bytes(model.resolution, model.resolution) ?? Int.max
+        let perImage = SizeLimits.bytes(
+            pixels, SizeLimits.bytes(model.ch * (model.chMult.first ?? 1), 4 * 4) ?? Int.max)
+        return SizeLimits.memoryProblem(
+            perImage.flatMap { SizeLimits.bytes(batch, $0) }, "\(what) (\(batch)) images of \(model.resolution)²")
+    }
+
     public static func load(json path: String) throws -> VQTrainConfig {
         try ConfigReader.fromJSON(path, VQTrainConfig.init(reader:))
     }
