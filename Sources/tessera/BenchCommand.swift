@@ -257,7 +257,10 @@ struct BenchGemm: ParsableCommand {
         }
         if !json {
             Console.out(
-                "bf16: oneDNN \(DNNL.isaName)\(DNNL.nativeBF16 ? "" : " (no native bf16 on this CPU: emulated, slow)")")
+                "bf16: oneDNN \(DNNL.isaName)"
+                    + (DNNL.nativeBF16
+                        ? ""
+                        : DNNL.hasBF16Kernels ? " (no native bf16 on this CPU: emulated, slow)" : " (no bf16 kernels)"))
             Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool", "bf16 1 thr", "bf16 dnnl"]))
         }
         let single = Parallel(threads: 1)
@@ -265,18 +268,27 @@ struct BenchGemm: ParsableCommand {
             let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
             let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
             let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: workers.threads)
-            let bf16One = Benchmark.gemmBF16(threads: 1, m: m, k: k, n: n, transB: t, repeats: repeats)
-            let bf16 = Benchmark.gemmBF16(threads: workers.threads, m: m, k: k, n: n, transB: t, repeats: repeats)
+            // No bf16 kernels (an AVX2-only CPU): no bf16 figures, null in --json.
+            let bf16One =
+                DNNL.hasBF16Kernels
+                ? Benchmark.gemmBF16(threads: 1, m: m, k: k, n: n, transB: t, repeats: repeats) : nil
+            let bf16 =
+                DNNL.hasBF16Kernels
+                ? Benchmark.gemmBF16(threads: workers.threads, m: m, k: k, n: n, transB: t, repeats: repeats) : nil
             if json {
                 Console.out(
                     MetricsLog.line([
                         "shape": name, "m": m, "k": k, "n": n, "threads": workers.threads, "blas_core": Gemm.coreName,
                         "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
                         "gflops_blas_pool": blas.rounded(), "dnnl_isa": DNNL.isaName,
-                        "gflops_bf16_1thread": bf16One.rounded(), "gflops_bf16_dnnl": bf16.rounded(),
+                        "gflops_bf16_1thread": bf16One.map { $0.rounded() } ?? NSNull(),
+                        "gflops_bf16_dnnl": bf16.map { $0.rounded() } ?? NSNull(),
                     ]))
             } else {
-                Console.out(row([name] + [one, sharded, blas, bf16One, bf16].map { String(format: "%.1f", $0) }))
+                Console.out(
+                    row(
+                        [name]
+                            + [one, sharded, blas, bf16One, bf16].map { $0.map { String(format: "%.1f", $0) } ?? "-" }))
             }
         }
     }

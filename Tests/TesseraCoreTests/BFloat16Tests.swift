@@ -57,7 +57,7 @@ import Testing
     /// exact in fp32, so the only error is fp32 summation: |err| ≤ k·2⁻²⁴·Σ|a||b| (+ the rounding
     /// of the accumulated C). The same check of the product of the *unrounded* operands fails by
     /// far: the rule can tell bf16 rounding of the inputs from an exact product.
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    @Test(.bf16Kernels, arguments: [(false, false), (false, true), (true, false), (true, true)])
     func matmulMatchesDoubleProduct(transA: Bool, transB: Bool) {
         let m = 37, n = 45, k = 70, pad = 3
         let lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad

@@ -74,28 +74,42 @@ public enum Benchmark {
     /// OpenBLAS) and oneDNN bf16 rates on a 2048³ product, big enough to be compute-bound. Each
     /// benchmark reports its GFLOP/s against both, so fp32 and bf16 runs read on one scale.
     public struct Peaks: Sendable {
-        public let fp32Gflops, bf16Gflops: Double
+        public let fp32Gflops: Double
+        /// nil on a CPU where oneDNN has no bf16 kernels (`DNNL.hasBF16Kernels`): no bf16 peak exists.
+        public let bf16Gflops: Double?
+
+        public init(fp32Gflops: Double, bf16Gflops: Double?) {
+            self.fp32Gflops = fp32Gflops
+            self.bf16Gflops = bf16Gflops
+        }
 
         public static func measure(_ pool: Parallel, repeats: Int = 5) -> Peaks {
-            Peaks(
-                fp32Gflops: gemm(pool, m: 2048, k: 2048, n: 2048, repeats: repeats),
-                bf16Gflops: gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: repeats))
+            Peaks(fp32Gflops: gemm(pool, m: 2048, k: 2048, n: 2048, repeats: repeats), bf16Gflops: bf16(pool, repeats))
+        }
+
+        /// The bf16 rate on a 2048³ product, if this CPU has bf16 kernels.
+        static func bf16(_ pool: Parallel, _ repeats: Int) -> Double? {
+            DNNL.hasBF16Kernels ? gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: repeats) : nil
         }
 
         /// "G GFLOP/s = x % of the P GFLOP/s sgemm peak, y % of the Q GFLOP/s bf16 peak".
         public func describe(gflops: Double) -> String {
-            String(
-                format: "%.1f GFLOP/s = %.1f%% of the %.1f GFLOP/s sgemm peak, %.1f%% of the %.1f GFLOP/s bf16 peak",
-                gflops, 100 * gflops / fp32Gflops, fp32Gflops, 100 * gflops / bf16Gflops, bf16Gflops)
+            let fp32 = String(
+                format: "%.1f GFLOP/s = %.1f%% of the %.1f GFLOP/s sgemm peak", gflops, 100 * gflops / fp32Gflops,
+                fp32Gflops)
+            guard let bf16Gflops else { return fp32 + ", no bf16 peak: oneDNN \(DNNL.isaName) has no bf16 kernels" }
+            return fp32
+                + String(format: ", %.1f%% of the %.1f GFLOP/s bf16 peak", 100 * gflops / bf16Gflops, bf16Gflops)
         }
 
-        /// `precision`, the peaks and the shares of both, for a --json row.
+        /// `precision`, the peaks and the shares of both, for a --json row (null: no bf16 peak).
         public func json(gflops: Double, precision: Precision) -> [String: Any] {
             func r(_ x: Double, _ scale: Double) -> Double { (x * scale).rounded() / scale }
             return [
                 "precision": precision.rawValue, "blas_core": Gemm.coreName, "gemm_peak_gflops": r(fp32Gflops, 10),
-                "bf16_peak_gflops": r(bf16Gflops, 10), "of_fp32_peak": r(gflops / fp32Gflops, 1000),
-                "of_bf16_peak": r(gflops / bf16Gflops, 1000),
+                "bf16_peak_gflops": bf16Gflops.map { r($0, 10) } ?? NSNull(),
+                "of_fp32_peak": r(gflops / fp32Gflops, 1000),
+                "of_bf16_peak": bf16Gflops.map { r(gflops / $0, 1000) } ?? NSNull(),
             ]
         }
     }
@@ -137,7 +151,7 @@ public enum Benchmark {
         public let ranks: Int
         public let allreduceSeconds: Double
         /// Against the peak of the run's own precision.
-        public var mfu: Double { gflops / (precision == .bf16 ? peaks.bf16Gflops : peaks.fp32Gflops) }
+        public var mfu: Double { gflops / (precision == .bf16 ? peaks.bf16Gflops ?? .nan : peaks.fp32Gflops) }
     }
 
     /// Times full optimizer steps (forward, backward, clip, AdamW) on random tokens. With several
@@ -206,7 +220,7 @@ public enum Benchmark {
         // compute-bound, best of runs before and after the timed steps (the second vCPU of a shared
         // host comes and goes; the best run is the honest ceiling).
         let peak = max(peakBefore, gemm(pool, m: 2048, k: 2048, n: 2048, repeats: 5))
-        let peakBF16 = gemmBF16(threads: pool.threads, m: 2048, k: 2048, n: 2048, repeats: 5)
+        let peakBF16 = Peaks.bf16(pool, 5)
         return TrainResult(
             tokensPerSecond: tokens / median, medianStepSeconds: median, bestStepSeconds: times[0],
             gflops: gflops, peaks: Peaks(fp32Gflops: peak, bf16Gflops: peakBF16), precision: c.precision,

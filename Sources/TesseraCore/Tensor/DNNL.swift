@@ -61,6 +61,25 @@ public final class DNNL: @unchecked Sendable {
     /// converts to fp32 inside its kernels and bf16 is slower than fp32, never faster.
     public static let nativeBF16: Bool = bf16Instructions(flags: BLASKernel.cpuFlags()) != nil
 
+    /// Whether oneDNN has bf16 matmul and convolution kernels on this CPU at all: native with
+    /// `avx512_bf16` or AMX, emulated (operands widened to fp32 inside the kernel, slower than
+    /// fp32) on other `avx512_core` CPUs, none below — on an AVX2-only CPU oneDNN 2.6 answers
+    /// `unimplemented` to a bf16 primitive. Asked of oneDNN itself: a 16³ bf16 matmul descriptor.
+    /// `precision: bf16` needs more (`nativeBF16`); a benchmark or test of the kernels needs this.
+    public static let hasBF16Kernels: Bool = shared.canMakeBF16Matmul()
+
+    private func canMakeBF16Matmul() -> Bool {
+        var aMD = DNNL.matrix(rows: 16, cols: 16, strides: (16, 1), type: dnnl_bf16)
+        var bMD = aMD
+        var cMD = DNNL.matrix(rows: 16, cols: 16, strides: (16, 1), type: dnnl_f32)
+        var desc = dnnl_matmul_desc_t()
+        DNNL.check(dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD), "matmul descriptor")
+        var pd: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil) == dnnl_success else { return false }
+        dnnl_primitive_desc_destroy(pd)
+        return true
+    }
+
     /// The flag (of /proc/cpuinfo) that makes bf16 products native, nil if the CPU has none.
     public static func bf16Instructions(flags: Set<String>) -> String? {
         ["amx_bf16", "avx512_bf16"].first { flags.contains($0) }
@@ -214,7 +233,8 @@ public final class DNNL: @unchecked Sendable {
     }
 
     /// oneDNN refuses only what Tessera never asks of it (shapes and types are fixed by the code,
-    /// bounded before), so a failure is a programming error, reported with its status.
+    /// bounded before; bf16 only where `hasBF16Kernels`), so a failure is a programming error,
+    /// reported with its status.
     static func check(_ s: dnnl_status_t, _ what: String) {
         if s != dnnl_success { fatalError("oneDNN: \(what) failed with status \(s.rawValue)") }
     }

@@ -7,8 +7,11 @@ import COpenBLAS
 ///   input grad  dX[M,K] += dY[M,N] · W[N,K]     `nn`
 ///   weight grad dW[N,K] += dY[M,N]ᵀ · X[M,K]    `tn`
 /// Large products are cut into blocks of output rows (or columns) that the thread pool takes
-/// dynamically; each block is one single-threaded sgemm over the full K, so the partition
-/// changes nothing in the arithmetic.
+/// dynamically; each block is one single-threaded sgemm over the full K. The blocks are a function
+/// of the shape alone — one thread runs the same blocks in turn — because a kernel's arithmetic
+/// may depend on the shape it is given: OpenBLAS 0.3.21's Zen kernels give other last bits for
+/// the rows of a [512, 64]·[64, 64] product computed whole than in blocks of 64 rows. Same
+/// calls, same bits: a run repeats on any thread count.
 public enum Gemm {
     /// C = alpha · op(A) · op(B) + beta · C, single call, caller's thread.
     @inline(__always)
@@ -35,13 +38,14 @@ public enum Gemm {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
-        if pool.threads == 1 || m * n * k < parallelThreshold {
+        if m * n * k < parallelThreshold {
             sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        if pool.blasThreading {
+        if pool.blasThreading && pool.threads > 1 {
+            // OpenBLAS splits by its own thread count: bit-identical at the same count only.
             Gemm.useBLASThreads(pool.threads)
             sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
@@ -84,7 +88,9 @@ public enum Gemm {
             return
         }
         if m == 1 {
-            let grain = n * k >= 1 << 18 ? max(64, (n + 4 * pool.threads - 1) / (4 * pool.threads)) : n
+            // Blocks of W's rows fixed by the shape (not the thread count): the same sgemv calls
+            // on any number of threads.
+            let grain = n * k >= 1 << 18 ? max(64, ((n + 15) / 16 + 7) / 8 * 8) : n
             pool.forEachChunk(n, grain: grain) { r in
                 cblas_sgemv(
                     CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, w + r.lowerBound * k, Int32(k),
