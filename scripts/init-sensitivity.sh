@@ -21,7 +21,10 @@ if [ -z "${TESSERA_BIN:-}" ]; then
   TESSERA_BIN=.build/release/tessera
 fi
 t=$TESSERA_BIN
-[ -n "${OPENBLAS_CORETYPE:-}" ] || { better=$("$t" bench kernel --suggested); [ -n "$better" ] && export OPENBLAS_CORETYPE=$better; }
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  better=$("$t" bench kernel --suggested)
+  if [ -n "$better" ]; then export OPENBLAS_CORETYPE=$better; fi  # none: OpenBLAS's own pick is right
+fi
 source scripts/train-once.sh
 for mode in "$@"; do
   out=$root-newrows-$mode

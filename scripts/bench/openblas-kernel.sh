@@ -4,5 +4,7 @@
 # own BLAS. A kernel set by the caller is kept.
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   better=$(.build/release/tessera bench kernel --suggested)
-  [ -n "$better" ] && export OPENBLAS_CORETYPE=$better
+  # An if, not `[ … ] && export`: where OpenBLAS already picks the right kernel (Zen, say) the test
+  # fails, and a failing last command would end a sourcing script that runs under `set -e`.
+  if [ -n "$better" ]; then export OPENBLAS_CORETYPE=$better; fi
 fi
