@@ -56,6 +56,27 @@ import Testing
         #expect(FileIO.exists(a + "/samples/recon_step_00000006.png"))
     }
 
+    /// oneDNN's weight gradients sum in an order set by the thread count, so a resume keeps a
+    /// oneDNN run's count; an im2col run (Tessera's GEMM blocks) may change it.
+    @Test(arguments: [ConvolutionEngine.auto, .onednn, .im2col])
+    func aResumeKeepsTheThreadCountOnOneDNN(engine: ConvolutionEngine) throws {
+        let c = try Self.tinyConfig(["convolutions": engine.rawValue])
+        let dir = tempDirectory("vq-threads")
+        try RunDirectory.create(dir, configJSON: c.json, overwrite: true)
+        #expect(try RunConfig.forResume(dir, given: nil, threads: 2, allowChange: false).threads == 2)
+        #expect(try RunConfig.forResume(dir, given: nil, threads: 1, allowChange: true).threads == 1)
+        if engine == .im2col {
+            #expect(try RunConfig.forResume(dir, given: nil, threads: 1, allowChange: false).threads == 1)
+        } else {
+            do {
+                _ = try RunConfig.forResume(dir, given: nil, threads: 1, allowChange: false)
+                Issue.record("\(engine): a resume on 1 thread of a 2-thread oneDNN run was accepted")
+            } catch {
+                #expect("\(error)".contains("ran on 2 thread(s)"), "\(error)")
+            }
+        }
+    }
+
     /// configs/vq-smoke.yaml through the CLI: held-out PSNR rises; the run then tokenizes a folder
     /// and decodes the codes back to PNGs that match its own reconstructions.
     @Test func smokeConfigTrainsTokenizesAndDecodes() throws {

@@ -282,17 +282,13 @@ public struct TrainConfig: Equatable, Sendable {
 
     public func makePool() -> Parallel { Parallel(threads: threads, blasThreading: gemmThreading == .openblas) }
 
-    /// Hash of what determines the numbers a run produces. The logging/eval/checkpoint cadence is
-    /// left out, and so are `threads` and `gemm_threading: sharded` (Tessera's GEMM blocks do not
-    /// depend on the thread count): they change no loss, so a resume may change them. OpenBLAS's
-    /// own pool splits by its thread count, which changes the last bits on some kernels, so with
-    /// `gemm_threading: openblas` both are part of the hash.
+    /// Hash of what determines the numbers a run produces. `threads` and the logging/eval/checkpoint
+    /// cadence are left out: they change no loss with Tessera's GEMM blocks, so a resume may change
+    /// them (with OpenBLAS's pool the thread count does; `RunConfig.forResume` keeps it).
     public var hash: String {
         var t = tree
-        if gemmThreading == .sharded {
-            t["threads"] = nil
-            t["gemm_threading"] = nil
-        }
+        t["threads"] = nil
+        t["gemm_threading"] = nil
         t["log_every"] = nil
         t["eval"] = nil
         t["checkpoint"] = nil
