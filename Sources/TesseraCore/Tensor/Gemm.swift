@@ -11,7 +11,9 @@ import COpenBLAS
 /// of the shape alone — one thread runs the same blocks in turn — because a kernel's arithmetic
 /// may depend on the shape it is given: OpenBLAS 0.3.21's Zen kernels give other last bits for
 /// the rows of a [512, 64]·[64, 64] product computed whole than in blocks of 64 rows. Same
-/// calls, same bits: a run repeats on any thread count.
+/// calls, same bits: a run repeats on any thread count. The price on one thread, which now runs
+/// the blocks instead of one call (scripts/bench/gemm-blocks.py, Zen, best of 3): 4.6 % of
+/// bench-tiny's GEMM time (693 → 725 ms a step), none on bench-small's (26.6 → 26.4 s).
 public enum Gemm {
     /// C = alpha · op(A) · op(B) + beta · C, single call, caller's thread.
     @inline(__always)
