@@ -3,7 +3,12 @@
 # run in turn (what one thread does since the blocks stopped depending on the thread count), on
 # bench-tiny's and bench-small's training shapes, through the system libopenblas (ctypes; numpy).
 #   python3 scripts/bench/gemm-blocks.py      (OPENBLAS_CORETYPE as for Tessera: scripts/bench/openblas-kernel.sh)
-import ctypes, numpy as np, time
+import ctypes, subprocess, sys, time
+try:
+    import numpy as np
+except ImportError:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "numpy"])
+    import numpy as np
 lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_set_num_threads(1)
 P = ctypes.POINTER(ctypes.c_float)
 def call(tA,tB,m,n,k,a,lda,b,ldb,c,ldc,beta):
