@@ -71,8 +71,9 @@ public enum Benchmark {
     }
 
     /// The machine's matmul ceilings with `threads`: the best sgemm (fp32, the better of Tessera's
-    /// sharding and OpenBLAS's own pool) and oneDNN bf16 rates on a 2048³ product, big enough to be compute-bound. Each
-    /// benchmark reports its GFLOP/s against both, so fp32 and bf16 runs read on one scale.
+    /// sharding and OpenBLAS's own pool) and oneDNN bf16 rates on a 2048³ product, big enough to be
+    /// compute-bound. Each benchmark reports its GFLOP/s against both, so fp32 and bf16 runs read on
+    /// one scale.
     public struct Peaks: Sendable {
         public let fp32Gflops: Double
         /// nil on a CPU where oneDNN has no bf16 kernels (`DNNL.hasBF16Kernels`): no bf16 peak exists.

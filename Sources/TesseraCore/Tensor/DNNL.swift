@@ -64,7 +64,8 @@ public final class DNNL: @unchecked Sendable {
     /// Whether oneDNN has bf16 matmul and convolution kernels on this CPU at all: native with
     /// `avx512_bf16` or AMX, emulated (operands widened to fp32 inside the kernel, slower than
     /// fp32) on other `avx512_core` CPUs, none below — on an AVX2-only CPU oneDNN 2.6 answers
-    /// `unimplemented` to a bf16 primitive. Asked of oneDNN itself: a 16³ bf16 matmul descriptor.
+    /// `unimplemented` to a bf16 primitive. Asked of oneDNN itself: a 16³ bf16 matmul descriptor
+    /// (its bf16 convolutions have the same condition in 2.6, `avx512_core`).
     /// `precision: bf16` needs more (`nativeBF16`); a benchmark or test of the kernels needs this.
     public static let hasBF16Kernels: Bool = shared.canMakeBF16Matmul()
 

@@ -30,9 +30,12 @@ public enum RunConfig {
     public var threadCountChangesBits: String? {
         switch self {
         case .lm(let c):
-            c.gemmThreading == .openblas ? "gemm_threading: openblas splits each large GEMM by the thread count" : nil
+            if c.gemmThreading == .openblas {
+                return "gemm_threading: openblas splits each large GEMM by the thread count"
+            }
+            return c.precision == .bf16 ? "its bf16 products run on oneDNN, which blocks them by the thread count" : nil
         case .vq(let c):
-            c.engine == .im2col
+            return c.engine == .im2col
                 ? nil
                 : "its convolutions run on oneDNN, which sums weight gradients in an order set by the thread count"
         }
