@@ -269,12 +269,11 @@ struct BenchGemm: ParsableCommand {
             let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
             let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: workers.threads)
             // No bf16 kernels (an AVX2-only CPU): no bf16 figures, null in --json.
-            let bf16One =
+            func bf16Rate(threads: Int) -> Double? {
                 DNNL.hasBF16Kernels
-                ? Benchmark.gemmBF16(threads: 1, m: m, k: k, n: n, transB: t, repeats: repeats) : nil
-            let bf16 =
-                DNNL.hasBF16Kernels
-                ? Benchmark.gemmBF16(threads: workers.threads, m: m, k: k, n: n, transB: t, repeats: repeats) : nil
+                    ? Benchmark.gemmBF16(threads: threads, m: m, k: k, n: n, transB: t, repeats: repeats) : nil
+            }
+            let bf16One = bf16Rate(threads: 1), bf16 = bf16Rate(threads: workers.threads)
             if json {
                 Console.out(
                     MetricsLog.line([
