@@ -122,8 +122,6 @@ if [ -z "${TESSERA_BIN:-}" ]; then
   TESSERA_BIN=.build/release/tessera
 fi
 t=$TESSERA_BIN
-# oneDNN's OpenMP threads sleep at barriers rather than spin (README, "Convolutions on oneDNN").
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 # OpenBLAS 0.3.21 falls back to generic SSE3 kernels on CPU models newer than itself (≈ 2.7× slower
 # here). Unless OPENBLAS_CORETYPE is set already, use the kernel set the CPU's flags support.
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then

@@ -8,7 +8,7 @@ scripts/setup.sh
 # need them skip with a message saying so, and everything else still runs.
 scripts/fetch-reference.sh || echo "warning: scripts/fetch-reference.sh failed; tests needing reference files will skip" >&2
 swift build -c release --build-tests
-# oneDNN's OpenMP threads sleep at barriers instead of spinning: on a host that time-shares its
-# cores, spinning threads starve the one they wait for (README, "Convolutions on oneDNN").
+# oneDNN's OpenMP threads sleep between calls instead of spinning, as the tessera executable
+# arranges for itself (OpenMPWaitPolicy): the test runner calls oneDNN in-process too.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 swift test -c release --skip-build "$@"

@@ -63,8 +63,7 @@ struct BenchTrain: ParsableCommand {
                     ].merging(r.peaks.json(gflops: r.gflops, precision: r.precision)) { a, _ in a }.merging(
                         profile
                             ? [
-                                "phases_ms": Dictionary(
-                                    uniqueKeysWithValues: r.phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })
+                                "phases_ms": phasesJSON(r.phases)
                             ] : [:]
                     ) { a, _ in a }))
         } else {
@@ -84,12 +83,7 @@ struct BenchTrain: ParsableCommand {
                             "  %d MPI ranks × %d thread(s); gradient allreduce %.1f ms per step (%.1f%% of the step)",
                         r.ranks, c.threads, r.allreduceSeconds * 1000, 100 * r.allreduceSeconds / r.medianStepSeconds))
             }
-            let total = r.phases.reduce(0) { $0 + $1.1 }
-            for (name, t) in r.phases.sorted(by: { $0.1 > $1.1 }) {
-                Console.out(
-                    "    " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                        + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
-            }
+            printPhases(r.phases, per: "step")
         }
     }
 }
@@ -114,6 +108,10 @@ struct BenchImageTokenizer: ParsableCommand {
     )
     var convolutions: ConvolutionEngine?
     @Flag(help: "One JSON line on stdout.") var json = false
+    @Flag(
+        help: "Also print the time per training pass of each kind of work (convolutions by shape and pass, norms, ...)."
+    )
+    var profile = false
 
     func run() throws {
         if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() {
@@ -129,13 +127,16 @@ struct BenchImageTokenizer: ParsableCommand {
             throw TesseraError.config(why)
         }
         let r = Benchmark.imageTokenizer(
-            config: c.model, batch: b, threads: c.threads, repeats: repeats, convolutions: convolutions)
+            config: c.model, batch: b, threads: c.threads, repeats: repeats, convolutions: convolutions,
+            profile: profile)
         func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+        let ompPolicy = OpenMPWaitPolicy.inForce(in: ProcessInfo.processInfo.environment)
         if json {
             Console.out(
                 MetricsLog.line(
                     [
                         "impl": "tessera-" + convolutions.rawValue, "convolutions": convolutions.rawValue,
+                        "omp_wait_policy": ompPolicy,
                         "config": options.config ?? "", "threads": c.threads, "batch": b,
                         "parameters": r.parameters,
                         "encode_images_per_s": r1(r.encodeImagesPerSecond),
@@ -143,18 +144,21 @@ struct BenchImageTokenizer: ParsableCommand {
                         "train_images_per_s": r1(r.trainImagesPerSecond), "encode_gflops": r1(r.encodeGflops),
                         "decode_gflops": r1(r.decodeGflops), "train_gflops": r1(r.trainGflops),
                         "peak_rss_mb": r.peakRSSMegabytes.rounded(),
-                    ].merging(r.peaks.json(gflops: r.trainGflops, precision: r.precision)) { a, _ in a }))
+                    ].merging(r.peaks.json(gflops: r.trainGflops, precision: r.precision)) { a, _ in a }.merging(
+                        profile ? ["train_phases_ms": phasesJSON(r.trainPhases)] : [:]
+                    ) { a, _ in a }))
         } else {
             Console.out(
                 String(
                     format: """
-                        config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@, convolutions %@
+                        config %@: MoVQ %d parameters, %d² images, batch %d, %d thread(s), OpenBLAS kernel %@, convolutions %@, OpenMP wait %@
                           encode %.1f images/s (%.1f GFLOP/s)   decode %.1f images/s (%.1f GFLOP/s)
                           train pass %.1f images/s (%@)   peak RSS %.0f MB
                         """, options.config ?? "", r.parameters, c.model.resolution, b, c.threads, Gemm.coreName,
-                    convolutions.rawValue, r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond,
+                    convolutions.rawValue, ompPolicy, r.encodeImagesPerSecond, r.encodeGflops, r.decodeImagesPerSecond,
                     r.decodeGflops, r.trainImagesPerSecond, r.peaks.describe(gflops: r.trainGflops),
                     r.peakRSSMegabytes))
+            printPhases(r.trainPhases, per: "pass")
         }
     }
 }
@@ -425,5 +429,22 @@ struct BenchKernel: ParsableCommand {
         }
         Console.out("kernel \(Gemm.coreName)")
         if let advice { Console.out("suggested \(advice) (export OPENBLAS_CORETYPE=\(advice))") }
+    }
+}
+
+/// A profile's phases as JSON: milliseconds, one decimal.
+func phasesJSON(_ phases: [(String, Double)]) -> [String: Double] {
+    Dictionary(uniqueKeysWithValues: phases.map { ($0.0, ($0.1 * 1e4).rounded() / 10) })
+}
+
+/// A profile's phases, slowest first, with their share of the whole.
+func printPhases(_ phases: [(String, Double)], per unit: String) {
+    guard !phases.isEmpty else { return }
+    let total = phases.reduce(0) { $0 + $1.1 }
+    Console.out(String(format: "  profile, per %@ (%.1f ms):", unit, total * 1000))
+    for (name, t) in phases.sorted(by: { $0.1 > $1.1 }) {
+        Console.out(
+            "    " + name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                + String(format: "%9.1f ms  %5.1f%%", t * 1000, 100 * t / max(total, 1e-12)))
     }
 }

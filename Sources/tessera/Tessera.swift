@@ -25,6 +25,13 @@ struct Tessera: ParsableCommand {
     /// one line and exits with its code (`report`); command-line usage errors, --help and explicit
     /// exit codes are ArgumentParser's.
     static func main() {
+        // oneDNN's OpenMP workers must sleep, not spin, between convolutions (OpenMPWaitPolicy);
+        // libgomp has read the environment already, so set it and start again (same process id,
+        // same arguments). execv returns only if it failed: then run as we are.
+        if let v = OpenMPWaitPolicy.missing(in: ProcessInfo.processInfo.environment) {
+            setenv(v.name, v.value, 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+        }
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot(nil)
@@ -35,7 +42,8 @@ struct Tessera: ParsableCommand {
             // explicit exit codes are ArgumentParser's; anything else is an internal error.
             if let e = tesseraError(in: error) { exit(withError: report(e)) }
             if error is CleanExit || error is ExitCode || error is ValidationError
-                || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+                || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+            {
                 exit(withError: error)
             }
             exit(withError: report(error))

@@ -251,12 +251,16 @@ extension Benchmark {
         public let precision: Precision
         /// Measured after the timed passes, with the same threads.
         public let peaks: Peaks
+        /// Seconds per training pass by kind of work (empty unless profiled); what the timed
+        /// phases leave of the pass is "other" (quantizer, losses' gradient, parameter zeroing).
+        public let trainPhases: [(String, Double)]
     }
 
     /// Median-timed encode, decode and full training passes (forward + backward, no optimizer)
     /// of a MoVQ model on random images in [−1, 1]. Training FLOPs are counted as 3× forward.
     public static func imageTokenizer(
-        config: MoVQConfig, batch: Int, threads: Int, repeats: Int, convolutions: ConvolutionEngine = .auto
+        config: MoVQConfig, batch: Int, threads: Int, repeats: Int, convolutions: ConvolutionEngine = .auto,
+        profile: Bool = false
     ) -> ImageTokenizerResult {
         let pool = Parallel(threads: threads)
         let model = MoVQModel(config: config, maxBatch: batch, pool: pool)
@@ -274,14 +278,28 @@ extension Benchmark {
         }
         let enc = images.withUnsafeBufferPointer { x in median { model.encode(x.baseAddress!, batch: batch) } }
         let dec = median { model.decodeQuant(batch: batch) }
-        let train = images.withUnsafeBufferPointer { x in
-            dRecon.withUnsafeBufferPointer { d in
-                median {
+        func trainPass() {
+            images.withUnsafeBufferPointer { x in
+                dRecon.withUnsafeBufferPointer { d in
                     model.params.zeroGrads()
                     _ = model.reconstruct(x.baseAddress!, batch: batch)
                     model.backward(dRecon: d.baseAddress!, vqScale: 1, batch: batch)
                 }
             }
+        }
+        let train = median(trainPass)
+        // The profile is taken over passes of its own, after the timed ones, so that the timer's
+        // reads (a clock call per phase, ~100 per pass) never touch the headline figures.
+        var phases: [(String, Double)] = []
+        if profile {
+            let timer = PhaseTimer()
+            model.workspace.timer = timer
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<repeats { trainPass() }
+            let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            model.workspace.timer = nil
+            phases = timer.order.map { ($0, timer.totals[$0]! / Double(repeats)) }
+            phases.append(("other", max(0, total / Double(repeats) - phases.reduce(0) { $0 + $1.1 })))
         }
         let b = Double(batch), fwd = model.encodeFLOPs + model.decodeFLOPs
         return ImageTokenizerResult(
@@ -289,6 +307,6 @@ extension Benchmark {
             encodeGflops: b * model.encodeFLOPs / enc / 1e9, decodeGflops: b * model.decodeFLOPs / dec / 1e9,
             trainGflops: 3 * b * fwd / train / 1e9, parameters: model.params.parameterCount,
             peakRSSMegabytes: peakRSSMegabytes, precision: convolutions == .onednnBF16 ? .bf16 : .fp32,
-            peaks: Peaks.measure(pool))
+            peaks: Peaks.measure(pool), trainPhases: phases)
     }
 }

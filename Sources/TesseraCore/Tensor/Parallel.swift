@@ -18,6 +18,7 @@ public final class Parallel: @unchecked Sendable {
         self.blasThreading = blasThreading
         // Tessera shards matmuls itself: OpenBLAS's own pool would oversubscribe the cores.
         openblas_set_num_threads(1)
+        Gemm.warmBuffers(concurrent: threads)
     }
 
     /// A one-thread pool, for work already running inside another pool's task.

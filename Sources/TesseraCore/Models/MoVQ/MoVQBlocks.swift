@@ -42,13 +42,17 @@ final class ResnetBlock {
 
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, zq: UnsafePointer<Float>?, batch: Int) -> FeatureMap {
         let pool = ws.pool
-        SiLU.forward(pool, x: norm1.forward(ws, x, zq: zq, batch: batch).p, y: act1.p, count: act1.count(batch))
+        let n1 = norm1.forward(ws, x, zq: zq, batch: batch).p
+        ws.timer.measure("silu") { SiLU.forward(pool, x: n1, y: act1.p, count: act1.count(batch)) }
         let c1 = conv1.forward(ws, act1.p, batch: batch)
-        SiLU.forward(pool, x: norm2.forward(ws, c1.p, zq: zq, batch: batch).p, y: act2.p, count: act2.count(batch))
+        let n2 = norm2.forward(ws, c1.p, zq: zq, batch: batch).p
+        ws.timer.measure("silu") { SiLU.forward(pool, x: n2, y: act2.p, count: act2.count(batch)) }
         let c2 = conv2.forward(ws, act2.p, batch: batch)
         let skip = shortcut?.forward(ws, x, batch: batch).p ?? UnsafeMutablePointer(mutating: x)
         let o = out.p, h = c2.p
-        pool.forEachChunk(out.count(batch), grain: 1 << 14) { r in for i in r { o[i] = skip[i] + h[i] } }
+        ws.timer.measure("residual, zeroing") {
+            pool.forEachChunk(out.count(batch), grain: 1 << 14) { r in for i in r { o[i] = skip[i] + h[i] } }
+        }
         return out
     }
 
@@ -59,19 +63,21 @@ final class ResnetBlock {
         let pool = ws.pool, big = max(cin, cout) * out.height * out.width * batch
         let tA = ws.scratch(.blockGradA, big), tB = ws.scratch(.blockGradB, big)
         let nOut = cout * out.height * out.width * batch, nIn = cin * out.height * out.width * batch
-        tA.update(repeating: 0, count: nOut)
+        ws.timer.measure("residual, zeroing") { tA.update(repeating: 0, count: nOut) }
         conv2.backward(ws, dy, dx: tA, batch: batch)  // ∂/∂act2
-        SiLU.backward(pool, x: norm2.out.p, dy: tA, dx: tA, count: nOut)  // ∂/∂N2
+        ws.timer.measure("silu") { SiLU.backward(pool, x: norm2.out.p, dy: tA, dx: tA, count: nOut) }  // ∂/∂N2
         norm2.backward(ws, tA, dx: tB, accumulate: false, dzq: dzq, batch: batch)  // ∂/∂conv1 out
-        tA.update(repeating: 0, count: nIn)
+        ws.timer.measure("residual, zeroing") { tA.update(repeating: 0, count: nIn) }
         conv1.backward(ws, tB, dx: tA, batch: batch)  // ∂/∂act1
-        SiLU.backward(pool, x: norm1.out.p, dy: tA, dx: tA, count: nIn)
+        ws.timer.measure("silu") { SiLU.backward(pool, x: norm1.out.p, dy: tA, dx: tA, count: nIn) }
         norm1.backward(ws, tA, dx: dIn.p, accumulate: false, dzq: dzq, batch: batch)
         if let shortcut {
             shortcut.backward(ws, dy, dx: dIn.p, batch: batch)
         } else {
             let d = dIn.p
-            pool.forEachChunk(nIn, grain: 1 << 14) { r in for i in r { d[i] += dy[i] } }
+            ws.timer.measure("residual, zeroing") {
+                pool.forEachChunk(nIn, grain: 1 << 14) { r in for i in r { d[i] += dy[i] } }
+            }
         }
         return dIn
     }
@@ -110,11 +116,15 @@ final class AttnBlock {
         let n = norm.forward(ws, x, zq: zq, batch: batch).p
         let qo = q.forward(ws, n, batch: batch).p, ko = k.forward(ws, n, batch: batch).p,
             vo = v.forward(ws, n, batch: batch).p
-        SpatialAttention.forward(
-            ws.pool, q: qo, k: ko, v: vo, batch: batch, channels: channels, positions: positions,
-            o: attn.p, p: probs.p)
+        ws.timer.measure("attention") {
+            SpatialAttention.forward(
+                ws.pool, q: qo, k: ko, v: vo, batch: batch, channels: channels, positions: positions,
+                o: attn.p, p: probs.p)
+        }
         let h = proj.forward(ws, attn.p, batch: batch).p, o = out.p
-        ws.pool.forEachChunk(out.count(batch), grain: 1 << 14) { r in for i in r { o[i] = x[i] + h[i] } }
+        ws.timer.measure("residual, zeroing") {
+            ws.pool.forEachChunk(out.count(batch), grain: 1 << 14) { r in for i in r { o[i] = x[i] + h[i] } }
+        }
         return out
     }
 
@@ -122,20 +132,24 @@ final class AttnBlock {
         _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) -> FeatureMap {
         let count = out.count(batch)
-        dAttn.p.update(repeating: 0, count: count)
+        ws.timer.measure("residual, zeroing") { dAttn.p.update(repeating: 0, count: count) }
         proj.backward(ws, dy, dx: dAttn.p, batch: batch)
-        SpatialAttention.backward(
-            ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
-            channels: channels, positions: positions, dq: dQ.p, dk: dK.p, dv: dV.p,
-            scratch: ws.scratch(.attentionProbs, ws.pool.threads * positions * positions))
+        ws.timer.measure("attention") {
+            SpatialAttention.backward(
+                ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
+                channels: channels, positions: positions, dq: dQ.p, dk: dK.p, dv: dV.p,
+                scratch: ws.scratch(.attentionProbs, ws.pool.threads * positions * positions))
+        }
         let dn = ws.scratch(.blockGradA, count)
-        dn.update(repeating: 0, count: count)
+        ws.timer.measure("residual, zeroing") { dn.update(repeating: 0, count: count) }
         q.backward(ws, dQ.p, dx: dn, batch: batch)
         k.backward(ws, dK.p, dx: dn, batch: batch)
         v.backward(ws, dV.p, dx: dn, batch: batch)
         norm.backward(ws, dn, dx: dIn.p, accumulate: false, dzq: dzq, batch: batch)
         let d = dIn.p
-        ws.pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { d[i] += dy[i] } }
+        ws.timer.measure("residual, zeroing") {
+            ws.pool.forEachChunk(count, grain: 1 << 14) { r in for i in r { d[i] += dy[i] } }
+        }
         return dIn
     }
 }
@@ -154,7 +168,7 @@ final class DownsampleBlock {
         conv.forward(ws, x, batch: batch)
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
-        dIn.p.update(repeating: 0, count: dIn.count(batch))
+        ws.timer.measure("residual, zeroing") { dIn.p.update(repeating: 0, count: dIn.count(batch)) }
         conv.backward(ws, dy, dx: dIn.p, batch: batch)
         return dIn
     }
@@ -170,18 +184,22 @@ final class UpsampleBlock {
         dIn = FeatureMap(c, h, w, maxBatch: maxBatch)
     }
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
-        Nearest.forward(
-            ws.pool, x: x, planes: batch * up.channels, height: dIn.height, width: dIn.width,
-            y: up.p, outHeight: up.height, outWidth: up.width)
+        ws.timer.measure("upsample") {
+            Nearest.forward(
+                ws.pool, x: x, planes: batch * up.channels, height: dIn.height, width: dIn.width,
+                y: up.p, outHeight: up.height, outWidth: up.width)
+        }
         return conv.forward(ws, up.p, batch: batch)
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         let dUp = ws.scratch(.blockGradA, up.count(batch))
-        dUp.update(repeating: 0, count: up.count(batch))
+        ws.timer.measure("residual, zeroing") { dUp.update(repeating: 0, count: up.count(batch)) }
         conv.backward(ws, dy, dx: dUp, batch: batch)
-        Nearest.backward(
-            ws.pool, dy: dUp, planes: batch * up.channels, height: dIn.height, width: dIn.width,
-            dx: dIn.p, outHeight: up.height, outWidth: up.width, accumulate: false)
+        ws.timer.measure("upsample") {
+            Nearest.backward(
+                ws.pool, dy: dUp, planes: batch * up.channels, height: dIn.height, width: dIn.width,
+                dx: dIn.p, outHeight: up.height, outWidth: up.width, accumulate: false)
+        }
         return dIn
     }
 }

@@ -51,7 +51,8 @@ final class MoVQCoder {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, zq: UnsafePointer<Float>?, batch: Int) -> FeatureMap {
         var h = convIn.forward(ws, x, batch: batch)
         for s in stages { h = s.forward(ws, h.p, zq: zq, batch: batch) }
-        SiLU.forward(ws.pool, x: normOut.forward(ws, h.p, zq: zq, batch: batch).p, y: act.p, count: act.count(batch))
+        let n = normOut.forward(ws, h.p, zq: zq, batch: batch).p
+        ws.timer.measure("silu") { SiLU.forward(ws.pool, x: n, y: act.p, count: act.count(batch)) }
         return convOut.forward(ws, act.p, batch: batch)
     }
 
@@ -60,14 +61,16 @@ final class MoVQCoder {
     func backward(
         _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) -> FeatureMap? {
-        dAct.p.update(repeating: 0, count: dAct.count(batch))
+        ws.timer.measure("residual, zeroing") { dAct.p.update(repeating: 0, count: dAct.count(batch)) }
         convOut.backward(ws, dy, dx: dAct.p, batch: batch)
-        SiLU.backward(ws.pool, x: normOut.out.p, dy: dAct.p, dx: dAct.p, count: dAct.count(batch))
+        ws.timer.measure("silu") {
+            SiLU.backward(ws.pool, x: normOut.out.p, dy: dAct.p, dx: dAct.p, count: dAct.count(batch))
+        }
         let dh = ws.scratch(.coderGrad, dAct.count(batch))
         normOut.backward(ws, dAct.p, dx: dh, accumulate: false, dzq: dzq, batch: batch)
         var g = UnsafePointer(dh)
         for s in stages.reversed() { g = UnsafePointer(s.backward(ws, g, dzq: dzq, batch: batch).p) }
-        dIn?.p.update(repeating: 0, count: dIn!.count(batch))
+        ws.timer.measure("residual, zeroing") { dIn?.p.update(repeating: 0, count: dIn!.count(batch)) }
         convIn.backward(ws, g, dx: dIn?.p, batch: batch)
         return dIn
     }

@@ -88,6 +88,8 @@ public final class Workspace {
     public let pool: Parallel
     /// Who runs the convolutions (per shape the faster measured engine by default).
     public var convolutions: ConvolutionEngine = .auto
+    /// Wall time by kind of work (`tessera bench vq --profile`); nil costs nothing.
+    public var timer: PhaseTimer?
     private var buffers: [FloatBuffer] = Slot.allCases.map { _ in FloatBuffer(count: 16) }
     public init(pool: Parallel) { self.pool = pool }
 
@@ -149,18 +151,28 @@ final class ConvBlock {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         input = x
         let s = shape.with(batch: batch)
-        ws.convolutions.forward(
-            ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p,
-            columns: { ws.scratch(.convColumns, s.scratch) })
+        ws.timer.measure(phase("forward", ws)) {
+            ws.convolutions.forward(
+                ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p,
+                columns: { ws.scratch(.convColumns, s.scratch) })
+        }
         return out
     }
 
     /// dx += ∂L/∂x (when dx is given); parameter gradients accumulate.
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let s = shape.with(batch: batch)
-        ws.convolutions.backward(
-            ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
-            columns: { ws.scratch(.convColumns, s.scratch) })
+        ws.timer.measure(phase("backward", ws)) {
+            ws.convolutions.backward(
+                ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
+                columns: { ws.scratch(.convColumns, s.scratch) })
+        }
+    }
+
+    /// The profile's name for this convolution's pass: "conv 3×3 backward (onednn)".
+    private func phase(_ pass: String, _ ws: Workspace) -> String {
+        guard ws.timer != nil else { return "" }
+        return "conv \(shape.kernel)×\(shape.kernel) \(pass) (\(ws.convolutions.engine(for: shape).rawValue))"
     }
 }
 
@@ -212,18 +224,24 @@ final class NormBlock {
     func forward(_ ws: Workspace, _ x: UnsafePointer<Float>, zq: UnsafePointer<Float>?, batch: Int) -> FeatureMap {
         input = x
         guard let normed, let convY, let convB, let zq else {
-            GroupNorm.forward(
-                ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: out.p, mean: mean.pointer,
-                rstd: rstd.pointer)
+            ws.timer.measure("norm forward") {
+                GroupNorm.forward(
+                    ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: out.p, mean: mean.pointer,
+                    rstd: rstd.pointer)
+            }
             return out
         }
-        GroupNorm.forward(
-            ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: normed.p, mean: mean.pointer,
-            rstd: rstd.pointer)
+        ws.timer.measure("norm forward") {
+            GroupNorm.forward(
+                ws.pool, shape(batch), x: x, weight: weight.value, bias: bias.value, y: normed.p, mean: mean.pointer,
+                rstd: rstd.pointer)
+        }
         let a = convY.forward(ws, zq, batch: batch).p, b = convB.forward(ws, zq, batch: batch).p
-        SpatialNorm.forward(
-            ws.pool, normed: normed.p, scale: a, shift: b, out: out.p, planes: batch * out.channels,
-            height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth)
+        ws.timer.measure("norm forward") {
+            SpatialNorm.forward(
+                ws.pool, normed: normed.p, scale: a, shift: b, out: out.p, planes: batch * out.channels,
+                height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth)
+        }
         return out
     }
 
@@ -233,20 +251,24 @@ final class NormBlock {
         dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) {
         guard let normed, let dNormed, let convY, let convB else {
-            GroupNorm.backward(
-                ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
-                dy: dy, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+            ws.timer.measure("norm backward") {
+                GroupNorm.backward(
+                    ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
+                    dy: dy, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+            }
             return
         }
         let lo = batch * out.channels * zqHeight * zqWidth
         let dA = ws.scratch(.normScale, lo), dB = ws.scratch(.normShift, lo)
-        SpatialNorm.backward(
-            ws.pool, normed: normed.p, scale: convY.out.p, dy: dy, dNormed: dNormed.p, dScale: dA, dShift: dB,
-            planes: batch * out.channels, height: out.height, width: out.width, gridHeight: zqHeight, gridWidth: zqWidth
-        )
-        GroupNorm.backward(
-            ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
-            dy: dNormed.p, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+        ws.timer.measure("norm backward") {
+            SpatialNorm.backward(
+                ws.pool, normed: normed.p, scale: convY.out.p, dy: dy, dNormed: dNormed.p, dScale: dA, dShift: dB,
+                planes: batch * out.channels, height: out.height, width: out.width, gridHeight: zqHeight,
+                gridWidth: zqWidth)
+            GroupNorm.backward(
+                ws.pool, shape(batch), x: input, weight: weight.value, mean: mean.pointer, rstd: rstd.pointer,
+                dy: dNormed.p, dx: dx, accumulate: accumulate, dWeight: weight.grad, dBias: bias.grad)
+        }
         convY.backward(ws, dA, dx: dzq, batch: batch)
         convB.backward(ws, dB, dx: dzq, batch: batch)
     }
