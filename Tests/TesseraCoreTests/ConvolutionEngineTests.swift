@@ -51,6 +51,41 @@ import Testing
         }
     }
 
+    /// `backward` reorders dy once for its two passes; the gradients are those of `backwardData`
+    /// then `backwardWeights`, bit for bit, on every shape class, and again on a second call (the
+    /// plans are reused) — also when only the weight gradient is asked for.
+    @Test func sharedBackwardIsBitIdenticalToTheTwoPasses() {
+        let c = DNNLConvolution.shared
+        for s in Self.shapes {
+            func random(_ n: Int, _ name: String) -> [Float] { FiniteDifferences.random(n, name) }
+            let x = random(s.batch * s.inSize, "x"), w = random(s.outChannels * s.patch, "w")
+            let dy = random(s.batch * s.outSize, "dy")
+            func grads(shared: Bool, withInput: Bool) -> [Float] {
+                var dx = random(s.batch * s.inSize, "dx0"), dw = random(s.outChannels * s.patch, "dw0")
+                var db = random(s.outChannels, "db0")
+                for _ in 0..<2 {
+                    if shared {
+                        if withInput {
+                            c.backward(
+                                threads: 2, s, bf16: false, x: x, weight: w, dy: dy, dx: &dx, dWeight: &dw, dBias: &db)
+                        } else {
+                            c.backward(
+                                threads: 2, s, bf16: false, x: x, weight: w, dy: dy, dx: nil, dWeight: &dw, dBias: &db)
+                        }
+                    } else {
+                        if withInput { c.backwardData(threads: 2, s, bf16: false, weight: w, dy: dy, dx: &dx) }
+                        c.backwardWeights(threads: 2, s, bf16: false, x: x, dy: dy, dWeight: &dw, dBias: &db)
+                    }
+                }
+                return dx + dw + db
+            }
+            for withInput in [true, false] {
+                let want = grads(shared: false, withInput: withInput), got = grads(shared: true, withInput: withInput)
+                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(s), dx \(withInput)")
+            }
+        }
+    }
+
     /// `auto` is a rule of the shape alone: im2col for 1×1 with C_in·C_out ≤ 128, else oneDNN fp32;
     /// the other engines are themselves for every shape.
     @Test func autoPicksAnEnginePerShape() {

@@ -53,9 +53,9 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
             Conv2d.backward(
                 pool, s, x: x, weight: weight, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias, cols: columns())
         case .onednn, .onednnBF16:
-            let bf16 = e == .onednnBF16, c = DNNLConvolution.shared
-            if let dx { c.backwardData(threads: pool.threads, s, bf16: bf16, weight: weight, dy: dy, dx: dx) }
-            c.backwardWeights(threads: pool.threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
+            DNNLConvolution.shared.backward(
+                threads: pool.threads, s, bf16: e == .onednnBF16, x: x, weight: weight, dy: dy, dx: dx,
+                dWeight: dWeight, dBias: dBias)
         }
     }
 }

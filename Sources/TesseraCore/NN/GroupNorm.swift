@@ -37,46 +37,63 @@ public enum GroupNorm {
     }
 
     /// dx (+)= ∂/∂x; dWeight, dBias += their gradients (summed per channel in a fixed order).
+    ///
+    /// With x̂ = (x − μ)·r over a group of n values and g = w·dy:
+    ///   ∂L/∂x = r·(g − mean(g) − x̂·mean(g·x̂)),  ∂L/∂w_c = Σ dy·x̂,  ∂L/∂b_c = Σ dy.
+    /// Every one of them is made of two sums per (image, channel), S₁ = Σ dy and S₂ = Σ dy·(x − μ):
+    ///   mean(g) = Σ_c w_c·S₁ / n,  mean(g·x̂) = r·Σ_c w_c·S₂ / n,  ∂L/∂w_c = Σ_images r·S₂,
+    /// so one vectorised pass reads x and dy for the sums and a second writes dx, an affine map of
+    /// dy and x per channel: dx = (r·w)·dy − r²·mean(g·x̂)·(x − μ) − r·mean(g).
     public static func backward(
         _ pool: Parallel, _ s: GroupNormShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>, accumulate: Bool,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
     ) {
-        let cpg = s.channels / s.groups, n = Float(s.groupSize)
-        pool.run(tasks: s.batch * s.groups) { t in
-            let b = t / s.groups, g = t % s.groups
-            let base = (b * s.channels + g * cpg) * s.spatial
-            let m = mean[t], r = rstd[t]
-            var sumDn: Float = 0, sumDnXhat: Float = 0
-            for c in 0..<cpg {
-                let w = weight[g * cpg + c], off = base + c * s.spatial
-                for i in 0..<s.spatial {
-                    let dn = w * dy[off + i]
-                    sumDn += dn
-                    sumDnXhat += dn * (x[off + i] - m) * r
-                }
-            }
-            let a = sumDn / n, bq = sumDnXhat / n
-            for c in 0..<cpg {
-                let w = weight[g * cpg + c], off = base + c * s.spatial
-                for i in 0..<s.spatial {
-                    let xhat = (x[off + i] - m) * r
-                    let v = r * (w * dy[off + i] - a - xhat * bq)
-                    dx[off + i] = accumulate ? dx[off + i] + v : v
-                }
-            }
-        }
-        pool.run(tasks: s.channels) { ch in
-            let g = ch / cpg
-            var dw: Float = 0, db: Float = 0
-            for b in 0..<s.batch {
-                let t = b * s.groups + g, off = (b * s.channels + ch) * s.spatial
+        let cpg = s.channels / s.groups, n = Double(s.groupSize), hw = s.spatial
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * s.batch * s.channels) { sums in
+            let s1 = sums.baseAddress!, s2 = s1 + s.batch * s.channels
+            pool.run(tasks: s.batch * s.groups) { t in
+                let b = t / s.groups, g = t % s.groups
                 let m = mean[t], r = rstd[t]
-                for i in 0..<s.spatial { dw += dy[off + i] * (x[off + i] - m) * r; db += dy[off + i] }
+                var sumG = 0.0, sumGX = 0.0
+                for c in 0..<cpg {
+                    let ch = g * cpg + c, bc = b * s.channels + ch
+                    let (a1, a2) = Kernels.gradientMoments(dy + bc * hw, x + bc * hw, count: hw, shift: m)
+                    s1[bc] = a1; s2[bc] = a2
+                    sumG += Double(weight[ch]) * a1
+                    sumGX += Double(weight[ch]) * a2
+                }
+                let meanG = Float(sumG / n), meanGX = r * Float(sumGX / n)
+                let beta = Kernels.V(repeating: -r * r * meanGX), gamma = Kernels.V(repeating: -r * meanG)
+                let mv = Kernels.V(repeating: m)
+                for c in 0..<cpg {
+                    let ch = g * cpg + c, off = (b * s.channels + ch) * hw
+                    let alpha = Kernels.V(repeating: r * weight[ch])
+                    var i = 0
+                    while i + 16 <= hw {
+                        var v = alpha * Kernels.load(dy + off + i) + gamma
+                        v.addProduct(beta, Kernels.load(x + off + i) - mv)
+                        Kernels.store(accumulate ? Kernels.load(dx + off + i) + v : v, dx + off + i)
+                        i += 16
+                    }
+                    while i < hw {
+                        let v = alpha[0] * dy[off + i] + gamma[0] + beta[0] * (x[off + i] - m)
+                        dx[off + i] = accumulate ? dx[off + i] + v : v
+                        i += 1
+                    }
+                }
             }
-            dWeight[ch] += dw
-            dBias[ch] += db
+            for ch in 0..<s.channels {
+                var dw = 0.0, db = 0.0
+                for b in 0..<s.batch {
+                    let bc = b * s.channels + ch
+                    dw += Double(rstd[b * s.groups + ch / cpg]) * s2[bc]
+                    db += s1[bc]
+                }
+                dWeight[ch] += Float(dw)
+                dBias[ch] += Float(db)
+            }
         }
     }
 }

@@ -29,18 +29,27 @@ public enum SpatialNorm {
         planes: Int, height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int
     ) {
         let hw = h * w, lo = gh * gw
-        let sx = (0..<w).map { Nearest.source($0, gw, w) }
-        sx.withUnsafeBufferPointer { sx in
+        // The columns each grid column feeds: a run [starts[c], starts[c + 1]) (nearest is monotone),
+        // so a row's products and sums run per cell with the cell's value in a register.
+        var starts = [Int](repeating: w, count: gw + 1)
+        for x in stride(from: w - 1, through: 0, by: -1) { starts[Nearest.source(x, gw, w)] = x }
+        for c in stride(from: gw - 1, through: 0, by: -1) { starts[c] = min(starts[c], starts[c + 1]) }
+        starts.withUnsafeBufferPointer { starts in
             pool.run(tasks: planes) { t in
                 let base = t * hw, lb = t * lo
                 for i in 0..<lo { da[lb + i] = 0; db[lb + i] = 0 }
                 for y in 0..<h {
-                    let sy = lb + Nearest.source(y, gh, h) * gw
-                    for x in 0..<w {
-                        let s = sy + sx[x], i = base + y * w + x
-                        dn[i] = dy[i] * a[s]
-                        da[s] += dy[i] * n[i]
-                        db[s] += dy[i]
+                    let sy = lb + Nearest.source(y, gh, h) * gw, row = base + y * w
+                    for c in 0..<gw {
+                        let s = sy + c, av = a[s]
+                        var pa: Float = 0, pb: Float = 0
+                        for i in (row + starts[c])..<(row + starts[c + 1]) {
+                            dn[i] = dy[i] * av
+                            pa += dy[i] * n[i]
+                            pb += dy[i]
+                        }
+                        da[s] += pa
+                        db[s] += pb
                     }
                 }
             }

@@ -12,6 +12,9 @@ import Foundation
 /// asked — and the results back; a gradient comes back through a reorder with a `sum` post-op, so
 /// it accumulates in place. A layout that is already Tessera's is used as it is. Primitives,
 /// reorders and their buffers are made once per (shape, pass, precision, threads) and reused.
+/// `backward` reorders dy once for both of its passes when they want it in the same layout (they
+/// do on avx2 and avx512): each reorder of an activation costs about as much as a tenth of its
+/// convolution (ONEDNN_VERBOSE, VQ-T64, batch 8: 12 % of oneDNN's time is activation reorders).
 public final class DNNLConvolution: @unchecked Sendable {
     public static let shared = DNNLConvolution()
 
@@ -20,6 +23,9 @@ public final class DNNLConvolution: @unchecked Sendable {
     private struct Key: Hashable {
         let batch, inChannels, outChannels, height, width, kernel, stride, padBefore, padAfter: Int
         let pass: Pass, bf16: Bool, bias: Bool, threads: Int
+        /// backwardWeights right after backwardData of the same call: dy is already reordered,
+        /// in the backward-data plan's buffer, when the two layouts agree.
+        var dyReordered = false
     }
 
     /// One operand of the convolution: the user's buffer is either the primitive's argument
@@ -29,6 +35,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         let arg: Int
         /// user → owned (inputs) or owned → user (outputs, with the sum post-op when accumulating).
         let reorder: (primitive: dnnl_primitive_t, args: [dnnl_exec_arg_t])?
+        /// Bound for good to another plan's buffer, which that plan has filled: nothing to do.
+        var bound = false
     }
 
     private final class Plan {
@@ -38,6 +46,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         var outputs: [Operand] = []
         /// Owned buffers (oneDNN layouts), freed never: plans live as long as the process.
         var buffers: [UnsafeMutableRawPointer] = []
+        /// The owned buffer each reordered input lands in, and its layout, by argument id.
+        var reorderedInputs: [Int32: (md: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = [:]
         init(primitive: dnnl_primitive_t, args: [dnnl_exec_arg_t]) {
             self.primitive = primitive
             self.args = args
@@ -74,7 +84,28 @@ public final class DNNLConvolution: @unchecked Sendable {
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?
     ) {
-        let key = self.key(s, .backwardWeights, bf16: bf16, bias: dBias != nil, threads: threads)
+        backwardWeights(threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: false)
+    }
+
+    /// Both backward passes: dx += ∂L/∂x (when given), dWeight += ∂L/∂w, dBias += ∂L/∂b, with
+    /// dy reordered once. The same results as `backwardData` then `backwardWeights`, bit for bit
+    /// (the primitives and their inputs are the same; only a copy is skipped).
+    public func backward(
+        threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>?
+    ) {
+        if let dx { backwardData(threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: dx) }
+        backwardWeights(
+            threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: dx != nil)
+    }
+
+    private func backwardWeights(
+        threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?, after data: Bool
+    ) {
+        var key = self.key(s, .backwardWeights, bf16: bf16, bias: dBias != nil, threads: threads)
+        key.dyReordered = data
         var outputs = [UnsafeMutableRawPointer(dWeight)]
         if let dBias { outputs.append(UnsafeMutableRawPointer(dBias)) }
         execute(key, inputs: [raw(x), raw(dy)], outputs: outputs)
@@ -95,7 +126,7 @@ public final class DNNLConvolution: @unchecked Sendable {
         dnnl.useThreads(key.threads)
         let plan = plans[key] ?? make(key)
         precondition(inputs.count == plan.inputs.count && outputs.count == plan.outputs.count)
-        for (o, user) in zip(plan.inputs, inputs) {
+        for (o, user) in zip(plan.inputs, inputs) where !o.bound {
             if let r = o.reorder {
                 DNNL.check(dnnl_memory_set_data_handle_v2(r.args[0].memory, user, dnnl.stream), "memory handle")
                 DNNL.check(dnnl_primitive_execute(r.primitive, dnnl.stream, 2, r.args), "reorder")
@@ -211,6 +242,12 @@ public final class DNNLConvolution: @unchecked Sendable {
             if k.bias { roles.append((DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, userB, false)) }
         }
         defer { if k.pass != .forward { dnnl_primitive_desc_destroy(pd) } }
+        // dy as backward data left it, when this plan runs right after that one.
+        let dataKey = Key(
+            batch: k.batch, inChannels: k.inChannels, outChannels: k.outChannels, height: k.height, width: k.width,
+            kernel: k.kernel, stride: k.stride, padBefore: k.padBefore, padAfter: k.padAfter, pass: .backwardData,
+            bf16: k.bf16, bias: false, threads: k.threads)
+        let reorderedDy = k.dyReordered ? (plans[dataKey] ?? make(dataKey)).reorderedInputs[DNNL_ARG_DIFF_DST_0] : nil
 
         var prim: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&prim, pd!), "convolution primitive")
@@ -224,6 +261,14 @@ public final class DNNLConvolution: @unchecked Sendable {
             var mem: dnnl_memory_t?
             // Used as it is: an input in the user's layout and type, or an output that overwrites.
             let direct = dnnl_memory_desc_equal(&chosen, &user) != 0 && (role.input || !accumulate)
+            if !direct, role.arg == DNNL_ARG_DIFF_DST_0, var shared = reorderedDy,
+                dnnl_memory_desc_equal(&chosen, &shared.md) != 0
+            {
+                DNNL.check(dnnl_memory_create(&mem, &chosen, dnnl.engine, shared.buffer), "memory")
+                plan.args.append(dnnl_exec_arg_t(arg: role.arg, memory: mem))
+                plan.inputs.append(Operand(arg: i, reorder: nil, bound: true))
+                continue
+            }
             if direct {
                 DNNL.check(dnnl_memory_create(&mem, &chosen, dnnl.engine, nil), "memory")
                 plan.args.append(dnnl_exec_arg_t(arg: role.arg, memory: mem))
@@ -245,6 +290,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                 from: from, to: to, accumulate: !role.input && accumulate, owned: buffer!, ownedIsSource: !role.input)
             if role.input {
                 plan.inputs.append(Operand(arg: i, reorder: reorder))
+                plan.reorderedInputs[role.arg] = (chosen, buffer!)
             } else {
                 plan.outputs.append(Operand(arg: i, reorder: reorder))
             }

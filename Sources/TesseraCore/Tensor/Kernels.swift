@@ -139,6 +139,32 @@ public enum Kernels {
         return (total, squares)
     }
 
+    /// Σ dy and Σ dy·(x − shift), Float partials in 16 lanes per block of 4,096 summed in
+    /// Double, so the order is fixed (GroupNorm's backward: the per-channel sums it needs).
+    public static func gradientMoments(
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, shift: Float
+    ) -> (dy: Double, dyCentred: Double) {
+        var total = 0.0, centred = 0.0
+        var i = 0
+        let block = 4096, s = V(repeating: shift)
+        while i < count {
+            let n = Swift.min(block, count - i)
+            var acc = V(repeating: 0), acc2 = V(repeating: 0)
+            var j = 0
+            while j + 16 <= n {
+                let g = load(dy + i + j)
+                acc += g
+                acc2.addProduct(g, load(x + i + j) - s)
+                j += 16
+            }
+            var t = Double(acc.sum()), t2 = Double(acc2.sum())
+            while j < n { t += Double(dy[i + j]); t2 += Double(dy[i + j] * (x[i + j] - shift)); j += 1 }
+            total += t; centred += t2
+            i += n
+        }
+        return (total, centred)
+    }
+
     /// Σ x² in Double, 16 lanes of Float partials per block so the order is fixed.
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0
