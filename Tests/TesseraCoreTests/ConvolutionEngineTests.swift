@@ -51,38 +51,83 @@ import Testing
         }
     }
 
-    /// `backward` reorders dy once for its two passes; the gradients are those of `backwardData`
-    /// then `backwardWeights`, bit for bit, on every shape class, and again on a second call (the
-    /// plans are reused) — also when only the weight gradient is asked for.
+    /// `backward` reorders dy once for its two passes, and reads x as the forward pass kept it;
+    /// the gradients are those of `backwardData` then `backwardWeights`, bit for bit, on every
+    /// shape class, on a second call (the plans are reused), when only the weight gradient is
+    /// asked for, and when the kept copy is another shape's (then x is reordered again). Sharing
+    /// and keeping save reorders (counted over the backward calls of all shapes).
     @Test func sharedBackwardIsBitIdenticalToTheTwoPasses() {
         let c = DNNLConvolution.shared
-        for s in Self.shapes {
+        enum Way { case twoPasses, shared, kept, keptElsewhere }
+        var reorders: [Way: Int] = [:]
+        for (index, s) in Self.shapes.enumerated() {
             func random(_ n: Int, _ name: String) -> [Float] { FiniteDifferences.random(n, name) }
             let x = random(s.batch * s.inSize, "x"), w = random(s.outChannels * s.patch, "w")
             let dy = random(s.batch * s.outSize, "dy")
-            func grads(shared: Bool, withInput: Bool) -> [Float] {
+            var y = [Float](repeating: 0, count: s.batch * s.outSize)
+            func grads(_ way: Way, withInput: Bool) -> [Float] {
                 var dx = random(s.batch * s.inSize, "dx0"), dw = random(s.outChannels * s.patch, "dw0")
                 var db = random(s.outChannels, "db0")
+                let kept = DNNLConvolution.KeptInput()
+                if way == .kept { c.forward(threads: 2, s, bf16: false, x: x, weight: w, bias: nil, y: &y, keep: kept) }
+                if way == .keptElsewhere {
+                    let o = Self.shapes[(index + 1) % Self.shapes.count]
+                    let ox = random(o.batch * o.inSize, "ox"), ow = random(o.outChannels * o.patch, "ow")
+                    var oy = [Float](repeating: 0, count: o.batch * o.outSize)
+                    c.forward(threads: 2, o, bf16: false, x: ox, weight: ow, bias: nil, y: &oy, keep: kept)
+                }
                 for _ in 0..<2 {
-                    if shared {
+                    if way == .twoPasses {
                         if withInput {
-                            c.backward(
-                                threads: 2, s, bf16: false, x: x, weight: w, dy: dy, dx: &dx, dWeight: &dw, dBias: &db)
-                        } else {
-                            c.backward(
-                                threads: 2, s, bf16: false, x: x, weight: w, dy: dy, dx: nil, dWeight: &dw, dBias: &db)
+                            reorders[way, default: 0] += c.backwardData(
+                                threads: 2, s, bf16: false, weight: w, dy: dy, dx: &dx)
                         }
+                        reorders[way, default: 0] += c.backwardWeights(
+                            threads: 2, s, bf16: false, x: x, dy: dy, dWeight: &dw, dBias: &db)
                     } else {
-                        if withInput { c.backwardData(threads: 2, s, bf16: false, weight: w, dy: dy, dx: &dx) }
-                        c.backwardWeights(threads: 2, s, bf16: false, x: x, dy: dy, dWeight: &dw, dBias: &db)
+                        reorders[way, default: 0] += dx.withUnsafeMutableBufferPointer { dxp in
+                            c.backward(
+                                threads: 2, s, bf16: false, x: x, weight: w, dy: dy,
+                                dx: withInput ? dxp.baseAddress! : nil, dWeight: &dw, dBias: &db,
+                                kept: way == .shared ? nil : kept)
+                        }
                     }
                 }
                 return dx + dw + db
             }
             for withInput in [true, false] {
-                let want = grads(shared: false, withInput: withInput), got = grads(shared: true, withInput: withInput)
-                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(s), dx \(withInput)")
+                let want = grads(.twoPasses, withInput: withInput)
+                for way in [Way.shared, .kept, .keptElsewhere] {
+                    let got = grads(way, withInput: withInput)
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(s), \(way), dx \(withInput)")
+                }
             }
+        }
+        let r = reorders
+        #expect(r[.shared]! < r[.twoPasses]! && r[.kept]! < r[.shared]! && r[.keptElsewhere]! == r[.shared]!, "\(r)")
+    }
+
+    /// `accumulateDx: false` writes dx: the values of accumulating onto zeros (exactly, −0 = +0),
+    /// whatever dx held before, on both engines; the weight gradients do not change.
+    @Test(arguments: [ConvolutionEngine.im2col, .onednn])
+    func overwritingDxEqualsAccumulatingOntoZeros(engine: ConvolutionEngine) {
+        for s in Self.shapes {
+            func random(_ n: Int, _ name: String) -> [Float] { FiniteDifferences.random(n, name) }
+            let x = random(s.batch * s.inSize, "x"), w = random(s.outChannels * s.patch, "w")
+            let dy = random(s.batch * s.outSize, "dy")
+            let cols = FloatBuffer(count: s.scratch), pool = Parallel(threads: 2)
+            func grads(accumulate: Bool) -> (dx: [Float], dw: [Float], db: [Float]) {
+                var dx =
+                    accumulate ? [Float](repeating: 0, count: s.batch * s.inSize) : random(s.batch * s.inSize, "junk")
+                var dw = random(s.outChannels * s.patch, "dw0"), db = random(s.outChannels, "db0")
+                engine.backward(
+                    pool, s, x: x, weight: w, dy: dy, dx: &dx, dWeight: &dw, dBias: &db, columns: { cols.pointer },
+                    accumulateDx: accumulate)
+                return (dx, dw, db)
+            }
+            let want = grads(accumulate: true), got = grads(accumulate: false)
+            #expect(got.dx == want.dx, "\(s) dx")
+            #expect(got.dw.map(\.bitPattern) == want.dw.map(\.bitPattern) && got.db == want.db, "\(s) dw, db")
         }
     }
 

@@ -28,34 +28,40 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
         return s.kernel == 1 && s.inChannels * s.outChannels <= 128 ? .im2col : .onednn
     }
 
-    /// y = conv(x, w) + b. `columns` gives the im2col scratch (only that engine asks for it).
+    /// y = conv(x, w) + b. `columns` gives the im2col scratch (only that engine asks for it);
+    /// `keep`, the layer's copy of x in oneDNN's layout for its backward pass (only oneDNN's).
     public func forward(
         _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: () -> UnsafeMutablePointer<Float>
+        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, columns: () -> UnsafeMutablePointer<Float>,
+        keep: DNNLConvolution.KeptInput? = nil
     ) {
         switch engine(for: s) {
         case .im2col, .auto: Conv2d.forward(pool, s, x: x, weight: weight, bias: bias, y: y, cols: columns())
         case .onednn, .onednnBF16:
             DNNLConvolution.shared.forward(
-                threads: pool.threads, s, bf16: engine(for: s) == .onednnBF16, x: x, weight: weight, bias: bias, y: y)
+                threads: pool.threads, s, bf16: engine(for: s) == .onednnBF16, x: x, weight: weight, bias: bias, y: y,
+                keep: keep)
         }
     }
 
-    /// dx += ∂L/∂x (when given), dWeight += ∂L/∂w, dBias += ∂L/∂b.
+    /// dx += ∂L/∂x (when given; dx = ∂L/∂x unless `accumulateDx`), dWeight += ∂L/∂w,
+    /// dBias += ∂L/∂b. `kept`: what `forward` kept of this same x.
     public func backward(
         _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-        dBias: UnsafeMutablePointer<Float>?, columns: () -> UnsafeMutablePointer<Float>
+        dBias: UnsafeMutablePointer<Float>?, columns: () -> UnsafeMutablePointer<Float>,
+        kept: DNNLConvolution.KeptInput? = nil, accumulateDx: Bool = true
     ) {
         let e = engine(for: s)
         switch e {
         case .im2col, .auto:
+            if !accumulateDx, let dx { dx.update(repeating: 0, count: s.batch * s.inSize) }
             Conv2d.backward(
                 pool, s, x: x, weight: weight, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias, cols: columns())
         case .onednn, .onednnBF16:
             DNNLConvolution.shared.backward(
                 threads: pool.threads, s, bf16: e == .onednnBF16, x: x, weight: weight, dy: dy, dx: dx,
-                dWeight: dWeight, dBias: dBias)
+                dWeight: dWeight, dBias: dBias, kept: kept, accumulateDx: accumulateDx)
         }
     }
 }

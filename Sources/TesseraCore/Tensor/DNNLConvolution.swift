@@ -26,6 +26,34 @@ public final class DNNLConvolution: @unchecked Sendable {
         /// backwardWeights right after backwardData of the same call: dy is already reordered,
         /// in the backward-data plan's buffer, when the two layouts agree.
         var dyReordered = false
+        /// backwardData writing dx instead of adding to it — and the backwardWeights that shares
+        /// its reordered dy.
+        var overwrite = false
+    }
+
+    /// A layer's input as the forward pass reordered it into oneDNN's layout, kept by the layer
+    /// (`ConvBlock`) for its backward pass, whose weight gradient then reads it instead of
+    /// reordering x again: one activation reorder fewer per layer and step, for a copy of each
+    /// layer's input in memory (VQ-T64, batch 8: 88 reorders of 0.17 ms on average a training
+    /// pass, ONEDNN_VERBOSE). Used only when both passes chose the same layout; grows to the
+    /// largest batch it has seen.
+    public final class KeptInput {
+        fileprivate var buffer: UnsafeMutableRawPointer?
+        fileprivate var capacity = 0
+        /// The layout of what the last forward pass left in `buffer` (nil: nothing).
+        fileprivate var md: dnnl_memory_desc_t?
+        public init() {}
+        deinit { free(buffer) }
+
+        fileprivate func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+            if capacity < bytes {
+                free(buffer)
+                buffer = nil
+                precondition(posix_memalign(&buffer, 64, bytes) == 0, "oneDNN buffer of \(bytes) bytes")
+                capacity = bytes
+            }
+            return buffer!
+        }
     }
 
     /// One operand of the convolution: the user's buffer is either the primitive's argument
@@ -33,6 +61,10 @@ public final class DNNLConvolution: @unchecked Sendable {
     private struct Operand {
         /// Index into `Plan.args`.
         let arg: Int
+        /// oneDNN's argument id (DNNL_ARG_SRC_0, …).
+        var id: Int32 = 0
+        /// A reordered input's buffer and layout (nil otherwise).
+        var owned: (buffer: UnsafeMutableRawPointer, md: dnnl_memory_desc_t)?
         /// user → owned (inputs) or owned → user (outputs, with the sum post-op when accumulating).
         let reorder: (primitive: dnnl_primitive_t, args: [dnnl_exec_arg_t])?
         /// Bound for good to another plan's buffer, which that plan has filled: nothing to do.
@@ -46,8 +78,6 @@ public final class DNNLConvolution: @unchecked Sendable {
         var outputs: [Operand] = []
         /// Owned buffers (oneDNN layouts), freed never: plans live as long as the process.
         var buffers: [UnsafeMutableRawPointer] = []
-        /// The owned buffer each reordered input lands in, and its layout, by argument id.
-        var reorderedInputs: [Int32: (md: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = [:]
         init(primitive: dnnl_primitive_t, args: [dnnl_exec_arg_t]) {
             self.primitive = primitive
             self.args = args
@@ -59,57 +89,79 @@ public final class DNNLConvolution: @unchecked Sendable {
 
     private init() {}
 
-    /// y[N, Cout, Ho, Wo] = conv(x, w) + b.
+    /// y[N, Cout, Ho, Wo] = conv(x, w) + b. With `keep`, x as reordered stays there for `backward`.
+    /// Each call returns how many operand reorders it ran (what sharing and keeping save).
+    @discardableResult
     public func forward(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
-    ) {
+        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, keep: KeptInput? = nil
+    ) -> Int {
         let key = self.key(s, .forward, bf16: bf16, bias: bias != nil, threads: threads)
         var inputs = [raw(x), raw(weight)]
         if let bias { inputs.append(raw(bias)) }
-        execute(key, inputs: inputs, outputs: [UnsafeMutableRawPointer(y)])
+        return execute(key, inputs: inputs, outputs: [UnsafeMutableRawPointer(y)], kept: keep, fill: true)
     }
 
-    /// dx += ∂L/∂x for dy = ∂L/∂y.
+    /// dx += ∂L/∂x for dy = ∂L/∂y, or dx = ∂L/∂x when not `accumulate` (no zeroing first, and
+    /// the result's reorder back to NCHW reads only the result).
+    @discardableResult
     public func backwardData(
         threads: Int, _ s: Conv2dShape, bf16: Bool, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-        dx: UnsafeMutablePointer<Float>
-    ) {
-        let key = self.key(s, .backwardData, bf16: bf16, bias: false, threads: threads)
-        execute(key, inputs: [raw(dy), raw(weight)], outputs: [UnsafeMutableRawPointer(dx)])
+        dx: UnsafeMutablePointer<Float>, accumulate: Bool = true
+    ) -> Int {
+        var key = self.key(s, .backwardData, bf16: bf16, bias: false, threads: threads)
+        key.overwrite = !accumulate
+        return execute(key, inputs: [raw(dy), raw(weight)], outputs: [UnsafeMutableRawPointer(dx)])
     }
 
     /// dWeight += ∂L/∂w, dBias += ∂L/∂b.
+    @discardableResult
     public func backwardWeights(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?
-    ) {
-        backwardWeights(threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: false)
+    ) -> Int {
+        return backwardWeights(
+            threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: nil)
     }
 
-    /// Both backward passes: dx += ∂L/∂x (when given), dWeight += ∂L/∂w, dBias += ∂L/∂b, with
-    /// dy reordered once. The same results as `backwardData` then `backwardWeights`, bit for bit
-    /// (the primitives and their inputs are the same; only a copy is skipped).
+    /// Both backward passes: dx += ∂L/∂x (when given; dx = ∂L/∂x unless `accumulateDx`),
+    /// dWeight += ∂L/∂w, dBias += ∂L/∂b, with
+    /// dy reordered once, and x not at all when `kept` holds it as the forward pass of this same
+    /// x reordered it (the caller's promise: `kept` is this layer's, filled by its last forward).
+    /// The same results as `backwardData` then `backwardWeights`, bit for bit (the primitives and
+    /// their inputs are the same; only copies are skipped).
+    @discardableResult
     public func backward(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-        dBias: UnsafeMutablePointer<Float>?
-    ) {
-        if let dx { backwardData(threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: dx) }
-        backwardWeights(
-            threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: dx != nil)
+        dBias: UnsafeMutablePointer<Float>?, kept: KeptInput? = nil, accumulateDx: Bool = true
+    ) -> Int {
+        let data =
+            dx.map {
+                backwardData(threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: $0, accumulate: accumulateDx)
+            } ?? 0
+        return data
+            + backwardWeights(
+                threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias,
+                after: dx.map { _ in accumulateDx ? .accumulating : .overwriting }, kept: kept)
     }
 
+    @discardableResult
     private func backwardWeights(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?, after data: Bool
-    ) {
+        dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?, after data: DataPass?,
+        kept: KeptInput? = nil
+    ) -> Int {
         var key = self.key(s, .backwardWeights, bf16: bf16, bias: dBias != nil, threads: threads)
-        key.dyReordered = data
+        key.dyReordered = data != nil
+        key.overwrite = data == .overwriting
         var outputs = [UnsafeMutableRawPointer(dWeight)]
         if let dBias { outputs.append(UnsafeMutableRawPointer(dBias)) }
-        execute(key, inputs: [raw(x), raw(dy)], outputs: outputs)
+        return execute(key, inputs: [raw(x), raw(dy)], outputs: outputs, kept: kept, fill: false)
     }
+
+    /// The backward-data pass that ran just before a weight gradient (and reordered its dy).
+    private enum DataPass { case accumulating, overwriting }
 
     private func raw(_ p: UnsafePointer<Float>) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: p) }
 
@@ -120,19 +172,44 @@ public final class DNNLConvolution: @unchecked Sendable {
             bias: bias, threads: threads)
     }
 
-    private func execute(_ key: Key, inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer]) {
+    /// Runs a plan; returns how many reorders it ran. `kept`: the forward pass (`fill`) reorders
+    /// x into it; the weight gradient reads x from it when its layout is the one this plan wants.
+    @discardableResult
+    private func execute(
+        _ key: Key, inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer], kept: KeptInput? = nil,
+        fill: Bool = false
+    ) -> Int {
+        var reorders = 0
         dnnl.lock.lock()
         defer { dnnl.lock.unlock() }
         dnnl.useThreads(key.threads)
         let plan = plans[key] ?? make(key)
         precondition(inputs.count == plan.inputs.count && outputs.count == plan.outputs.count)
+        func point(_ memory: dnnl_memory_t?, _ at: UnsafeMutableRawPointer) {
+            DNNL.check(dnnl_memory_set_data_handle_v2(memory, at, dnnl.stream), "memory handle")
+        }
         for (o, user) in zip(plan.inputs, inputs) where !o.bound {
-            if let r = o.reorder {
-                DNNL.check(dnnl_memory_set_data_handle_v2(r.args[0].memory, user, dnnl.stream), "memory handle")
-                DNNL.check(dnnl_primitive_execute(r.primitive, dnnl.stream, 2, r.args), "reorder")
-            } else {
-                DNNL.check(dnnl_memory_set_data_handle_v2(plan.args[o.arg].memory, user, dnnl.stream), "memory handle")
+            guard let r = o.reorder, var owned = o.owned else {
+                if fill, o.id == DNNL_ARG_SRC_0 { kept?.md = nil }  // x used as it is: nothing kept
+                point(plan.args[o.arg].memory, user)
+                continue
             }
+            // Where x lands: the plan's own buffer, or the layer's (forward, to keep it).
+            var target = owned.buffer
+            if o.id == DNNL_ARG_SRC_0, let kept {
+                if fill {
+                    target = kept.reserve(dnnl_memory_desc_get_size(&owned.md))
+                    kept.md = owned.md
+                } else if var k = kept.md, dnnl_memory_desc_equal(&k, &owned.md) != 0, let buffer = kept.buffer {
+                    point(plan.args[o.arg].memory, buffer)
+                    continue
+                }
+            }
+            point(plan.args[o.arg].memory, target)
+            point(r.args[1].memory, target)
+            point(r.args[0].memory, user)
+            DNNL.check(dnnl_primitive_execute(r.primitive, dnnl.stream, 2, r.args), "reorder")
+            reorders += 1
         }
         for (o, user) in zip(plan.outputs, outputs) where o.reorder == nil {
             DNNL.check(dnnl_memory_set_data_handle_v2(plan.args[o.arg].memory, user, dnnl.stream), "memory handle")
@@ -143,8 +220,10 @@ public final class DNNLConvolution: @unchecked Sendable {
             guard let r = o.reorder else { continue }
             DNNL.check(dnnl_memory_set_data_handle_v2(r.args[1].memory, user, dnnl.stream), "memory handle")
             DNNL.check(dnnl_primitive_execute(r.primitive, dnnl.stream, 2, r.args), "reorder")
+            reorders += 1
         }
         DNNL.check(dnnl_stream_wait(dnnl.stream), "stream wait")
+        return reorders
     }
 
     // MARK: plans
@@ -246,13 +325,14 @@ public final class DNNLConvolution: @unchecked Sendable {
         let dataKey = Key(
             batch: k.batch, inChannels: k.inChannels, outChannels: k.outChannels, height: k.height, width: k.width,
             kernel: k.kernel, stride: k.stride, padBefore: k.padBefore, padAfter: k.padAfter, pass: .backwardData,
-            bf16: k.bf16, bias: false, threads: k.threads)
-        let reorderedDy = k.dyReordered ? (plans[dataKey] ?? make(dataKey)).reorderedInputs[DNNL_ARG_DIFF_DST_0] : nil
+            bf16: k.bf16, bias: false, threads: k.threads, overwrite: k.overwrite)
+        let reorderedDy =
+            k.dyReordered ? (plans[dataKey] ?? make(dataKey)).inputs.first { $0.id == DNNL_ARG_DIFF_DST_0 }?.owned : nil
 
         var prim: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&prim, pd!), "convolution primitive")
         let plan = Plan(primitive: prim!, args: [])
-        let accumulate = k.pass != .forward
+        let accumulate = k.pass == .backwardWeights || (k.pass == .backwardData && !k.overwrite)
         for (i, role) in roles.enumerated() {
             // The bias (and its gradient) is the second weights-like descriptor: index 1.
             let index: Int32 = role.arg == DNNL_ARG_BIAS || role.arg == DNNL_ARG_DIFF_BIAS ? 1 : 0
@@ -273,7 +353,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                 DNNL.check(dnnl_memory_create(&mem, &chosen, dnnl.engine, nil), "memory")
                 plan.args.append(dnnl_exec_arg_t(arg: role.arg, memory: mem))
                 if role.input {
-                    plan.inputs.append(Operand(arg: i, reorder: nil))
+                    plan.inputs.append(Operand(arg: i, id: role.arg, reorder: nil))
                 } else {
                     plan.outputs.append(Operand(arg: i, reorder: nil))
                 }
@@ -289,8 +369,7 @@ public final class DNNLConvolution: @unchecked Sendable {
             let reorder = makeReorder(
                 from: from, to: to, accumulate: !role.input && accumulate, owned: buffer!, ownedIsSource: !role.input)
             if role.input {
-                plan.inputs.append(Operand(arg: i, reorder: reorder))
-                plan.reorderedInputs[role.arg] = (chosen, buffer!)
+                plan.inputs.append(Operand(arg: i, id: role.arg, owned: (buffer!, chosen), reorder: reorder))
             } else {
                 plan.outputs.append(Operand(arg: i, reorder: reorder))
             }

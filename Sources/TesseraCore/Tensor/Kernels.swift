@@ -113,56 +113,71 @@ public enum Kernels {
         for i in 0..<count { y[i] += x[i] }
     }
 
-    /// Σ (x − shift) and Σ (x − shift)² in Double, from 16 lanes of Float partials per block of
-    /// 4096 (a fixed order, so results do not depend on threads).
+    /// Two sums over 0..<count in a fixed order (so results do not depend on threads): `lanes`
+    /// adds the terms of elements i..<i+16 into two 16-lane Float partials, one pair per block of
+    /// 4,096, whose lane sums add up in Double; `tail` adds an element past the last full 16.
+    @inline(__always)
+    static func blockedPairSums(
+        count: Int, lanes: (_ i: Int, _ a: inout V, _ b: inout V) -> Void,
+        tail: (_ i: Int, _ a: inout Double, _ b: inout Double) -> Void
+    ) -> (Double, Double) {
+        var first = 0.0, second = 0.0
+        var i = 0
+        while i < count {
+            let n = Swift.min(4096, count - i)
+            var acc = V(repeating: 0), acc2 = V(repeating: 0)
+            var j = 0
+            while j + 16 <= n {
+                lanes(i + j, &acc, &acc2)
+                j += 16
+            }
+            var t = Double(acc.sum()), t2 = Double(acc2.sum())
+            while j < n {
+                tail(i + j, &t, &t2)
+                j += 1
+            }
+            first += t; second += t2
+            i += n
+        }
+        return (first, second)
+    }
+
+    /// Σ (x − shift) and Σ (x − shift)² in Double (`blockedPairSums`' order).
     public static func shiftedMoments(
         _ x: UnsafePointer<Float>, count: Int, shift: Float
     ) -> (sum: Double, squares: Double) {
-        var total = 0.0, squares = 0.0
-        var i = 0
-        let block = 4096, s = V(repeating: shift)
-        while i < count {
-            let n = Swift.min(block, count - i)
-            var acc = V(repeating: 0), acc2 = V(repeating: 0)
-            var j = 0
-            while j + 16 <= n {
-                let v = load(x + i + j) - s
-                acc += v
-                acc2.addProduct(v, v)
-                j += 16
-            }
-            var t = Double(acc.sum()), t2 = Double(acc2.sum())
-            while j < n { let v = Double(x[i + j] - shift); t += v; t2 += v * v; j += 1 }
-            total += t; squares += t2
-            i += n
-        }
-        return (total, squares)
+        let s = V(repeating: shift)
+        return blockedPairSums(
+            count: count,
+            lanes: { i, a, b in
+                let v = load(x + i) - s
+                a += v
+                b.addProduct(v, v)
+            },
+            tail: { i, a, b in
+                let v = Double(x[i] - shift)
+                a += v
+                b += v * v
+            })
     }
 
-    /// Σ dy and Σ dy·(x − shift), Float partials in 16 lanes per block of 4,096 summed in
-    /// Double, so the order is fixed (GroupNorm's backward: the per-channel sums it needs).
+    /// Σ dy and Σ dy·(x − shift) in Double (`blockedPairSums`' order): the per-channel sums of
+    /// GroupNorm's backward.
     public static func gradientMoments(
         _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, shift: Float
     ) -> (dy: Double, dyCentred: Double) {
-        var total = 0.0, centred = 0.0
-        var i = 0
-        let block = 4096, s = V(repeating: shift)
-        while i < count {
-            let n = Swift.min(block, count - i)
-            var acc = V(repeating: 0), acc2 = V(repeating: 0)
-            var j = 0
-            while j + 16 <= n {
-                let g = load(dy + i + j)
-                acc += g
-                acc2.addProduct(g, load(x + i + j) - s)
-                j += 16
-            }
-            var t = Double(acc.sum()), t2 = Double(acc2.sum())
-            while j < n { t += Double(dy[i + j]); t2 += Double(dy[i + j] * (x[i + j] - shift)); j += 1 }
-            total += t; centred += t2
-            i += n
-        }
-        return (total, centred)
+        let s = V(repeating: shift)
+        return blockedPairSums(
+            count: count,
+            lanes: { i, a, b in
+                let g = load(dy + i)
+                a += g
+                b.addProduct(g, load(x + i) - s)
+            },
+            tail: { i, a, b in
+                a += Double(dy[i])
+                b += Double(dy[i] * (x[i] - shift))
+            })
     }
 
     /// Σ x² in Double, 16 lanes of Float partials per block so the order is fixed.

@@ -63,12 +63,10 @@ final class ResnetBlock {
         let pool = ws.pool, big = max(cin, cout) * out.height * out.width * batch
         let tA = ws.scratch(.blockGradA, big), tB = ws.scratch(.blockGradB, big)
         let nOut = cout * out.height * out.width * batch, nIn = cin * out.height * out.width * batch
-        ws.timer.measure("residual, zeroing") { tA.update(repeating: 0, count: nOut) }
-        conv2.backward(ws, dy, dx: tA, batch: batch)  // ∂/∂act2
+        conv2.backward(ws, dy, dx: tA, batch: batch, accumulate: false)  // ∂/∂act2
         ws.timer.measure("silu") { SiLU.backward(pool, x: norm2.out.p, dy: tA, dx: tA, count: nOut) }  // ∂/∂N2
         norm2.backward(ws, tA, dx: tB, accumulate: false, dzq: dzq, batch: batch)  // ∂/∂conv1 out
-        ws.timer.measure("residual, zeroing") { tA.update(repeating: 0, count: nIn) }
-        conv1.backward(ws, tB, dx: tA, batch: batch)  // ∂/∂act1
+        conv1.backward(ws, tB, dx: tA, batch: batch, accumulate: false)  // ∂/∂act1
         ws.timer.measure("silu") { SiLU.backward(pool, x: norm1.out.p, dy: tA, dx: tA, count: nIn) }
         norm1.backward(ws, tA, dx: dIn.p, accumulate: false, dzq: dzq, batch: batch)
         if let shortcut {
@@ -132,8 +130,7 @@ final class AttnBlock {
         _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) -> FeatureMap {
         let count = out.count(batch)
-        ws.timer.measure("residual, zeroing") { dAttn.p.update(repeating: 0, count: count) }
-        proj.backward(ws, dy, dx: dAttn.p, batch: batch)
+        proj.backward(ws, dy, dx: dAttn.p, batch: batch, accumulate: false)
         ws.timer.measure("attention") {
             SpatialAttention.backward(
                 ws.pool, q: q.out.p, k: k.out.p, v: v.out.p, p: probs.p, dout: dAttn.p, batch: batch,
@@ -168,8 +165,7 @@ final class DownsampleBlock {
         conv.forward(ws, x, batch: batch)
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
-        ws.timer.measure("residual, zeroing") { dIn.p.update(repeating: 0, count: dIn.count(batch)) }
-        conv.backward(ws, dy, dx: dIn.p, batch: batch)
+        conv.backward(ws, dy, dx: dIn.p, batch: batch, accumulate: false)
         return dIn
     }
 }
@@ -193,8 +189,7 @@ final class UpsampleBlock {
     }
     func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, batch: Int) -> FeatureMap {
         let dUp = ws.scratch(.blockGradA, up.count(batch))
-        ws.timer.measure("residual, zeroing") { dUp.update(repeating: 0, count: up.count(batch)) }
-        conv.backward(ws, dy, dx: dUp, batch: batch)
+        conv.backward(ws, dy, dx: dUp, batch: batch, accumulate: false)
         ws.timer.measure("upsample") {
             Nearest.backward(
                 ws.pool, dy: dUp, planes: batch * up.channels, height: dIn.height, width: dIn.width,

@@ -61,8 +61,7 @@ final class MoVQCoder {
     func backward(
         _ ws: Workspace, _ dy: UnsafePointer<Float>, dzq: UnsafeMutablePointer<Float>?, batch: Int
     ) -> FeatureMap? {
-        ws.timer.measure("residual, zeroing") { dAct.p.update(repeating: 0, count: dAct.count(batch)) }
-        convOut.backward(ws, dy, dx: dAct.p, batch: batch)
+        convOut.backward(ws, dy, dx: dAct.p, batch: batch, accumulate: false)
         ws.timer.measure("silu") {
             SiLU.backward(ws.pool, x: normOut.out.p, dy: dAct.p, dx: dAct.p, count: dAct.count(batch))
         }
@@ -70,8 +69,7 @@ final class MoVQCoder {
         normOut.backward(ws, dAct.p, dx: dh, accumulate: false, dzq: dzq, batch: batch)
         var g = UnsafePointer(dh)
         for s in stages.reversed() { g = UnsafePointer(s.backward(ws, g, dzq: dzq, batch: batch).p) }
-        ws.timer.measure("residual, zeroing") { dIn?.p.update(repeating: 0, count: dIn!.count(batch)) }
-        convIn.backward(ws, g, dx: dIn?.p, batch: batch)
+        convIn.backward(ws, g, dx: dIn?.p, batch: batch, accumulate: false)
         return dIn
     }
 

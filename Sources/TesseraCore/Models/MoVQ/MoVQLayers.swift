@@ -122,6 +122,8 @@ final class ConvBlock {
     let shape: Conv2dShape
     let out: FeatureMap
     private var input: UnsafePointer<Float>!
+    /// The input as oneDNN's forward reordered it, for the weight gradient (oneDNN engines only).
+    private let keptInput = DNNLConvolution.KeptInput()
     /// `initStd` set: weights ~ N(0, std) (the discriminator's init); otherwise PyTorch's default.
     init(
         _ r: ParamRegistry, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int = 1, padBefore: Int,
@@ -154,18 +156,21 @@ final class ConvBlock {
         ws.timer.measure(phase("forward", ws)) {
             ws.convolutions.forward(
                 ws.pool, s, x: x, weight: weight.value, bias: bias?.value, y: out.p,
-                columns: { ws.scratch(.convColumns, s.scratch) })
+                columns: { ws.scratch(.convColumns, s.scratch) }, keep: keptInput)
         }
         return out
     }
 
-    /// dx += ∂L/∂x (when dx is given); parameter gradients accumulate.
-    func backward(_ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int) {
+    /// dx += ∂L/∂x (when dx is given; dx = ∂L/∂x unless `accumulate`); parameter gradients accumulate.
+    func backward(
+        _ ws: Workspace, _ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, batch: Int,
+        accumulate: Bool = true
+    ) {
         let s = shape.with(batch: batch)
         ws.timer.measure(phase("backward", ws)) {
             ws.convolutions.backward(
                 ws.pool, s, x: input, weight: weight.value, dy: dy, dx: dx, dWeight: weight.grad, dBias: bias?.grad,
-                columns: { ws.scratch(.convColumns, s.scratch) })
+                columns: { ws.scratch(.convColumns, s.scratch) }, kept: keptInput, accumulateDx: accumulate)
         }
     }
 
