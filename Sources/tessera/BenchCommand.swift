@@ -232,7 +232,14 @@ struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
         abstract:
-            "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads, and the bf16 product through oneDNN."
+            "GFLOP/s of single GEMMs: Tessera's row/column sharding (OpenBLAS at 1 thread) vs OpenBLAS's own threads, and the bf16 product through oneDNN.",
+        discussion: """
+            Columns: "1 call" is one cblas_sgemm on one thread; "1 thread" is Tessera's blocks run in \
+            turn on one thread (what a 1-thread run does: the blocks depend on the shape alone, so \
+            the bits do not depend on the thread count), their ratio the blocks' price; "sharded" \
+            the same blocks on --threads workers; "blas-pool" one call on OpenBLAS's own threads; \
+            then the bf16 product through oneDNN on 1 and --threads threads ("-" without bf16 kernels).
+            """
     )
 
     @OptionGroup var workers: ThreadsOption
@@ -265,10 +272,12 @@ struct BenchGemm: ParsableCommand {
                     + (DNNL.nativeBF16
                         ? ""
                         : DNNL.hasBF16Kernels ? " (no native bf16 on this CPU: emulated, slow)" : " (no bf16 kernels)"))
-            Console.out(row(["shape (M x K x N)", "1 thread", "sharded", "blas-pool", "bf16 1 thr", "bf16 dnnl"]))
+            Console.out(
+                row(["shape (M x K x N)", "1 call", "1 thread", "sharded", "blas-pool", "bf16 1 thr", "bf16 dnnl"]))
         }
         let single = Parallel(threads: 1)
         for (name, m, k, n, t) in shapes {
+            let call = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: 1)
             let one = Benchmark.gemm(single, m: m, k: k, n: n, transB: t, repeats: repeats)
             let sharded = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats)
             let blas = Benchmark.gemm(pool, m: m, k: k, n: n, transB: t, repeats: repeats, blasThreads: workers.threads)
@@ -282,7 +291,8 @@ struct BenchGemm: ParsableCommand {
                 Console.out(
                     MetricsLog.line([
                         "shape": name, "m": m, "k": k, "n": n, "threads": workers.threads, "blas_core": Gemm.coreName,
-                        "gflops_1thread": one.rounded(), "gflops_sharded": sharded.rounded(),
+                        "gflops_1call": call.rounded(), "gflops_1thread": one.rounded(),
+                        "gflops_sharded": sharded.rounded(),
                         "gflops_blas_pool": blas.rounded(), "dnnl_isa": DNNL.isaName,
                         "gflops_bf16_1thread": bf16One.map { $0.rounded() } ?? NSNull(),
                         "gflops_bf16_dnnl": bf16.map { $0.rounded() } ?? NSNull(),
@@ -291,7 +301,9 @@ struct BenchGemm: ParsableCommand {
                 Console.out(
                     row(
                         [name]
-                            + [one, sharded, blas, bf16One, bf16].map { $0.map { String(format: "%.1f", $0) } ?? "-" }))
+                            + [call, one, sharded, blas, bf16One, bf16].map {
+                                $0.map { String(format: "%.1f", $0) } ?? "-"
+                            }))
             }
         }
     }

@@ -12,8 +12,9 @@ import COpenBLAS
 /// may depend on the shape it is given: OpenBLAS 0.3.21's Zen kernels give other last bits for
 /// the rows of a [512, 64]·[64, 64] product computed whole than in blocks of 64 rows. Same
 /// calls, same bits: a run repeats on any thread count. The price on one thread, which now runs
-/// the blocks instead of one call (scripts/bench/gemm-blocks.py, Zen, best of 3): 4.6 % of
-/// bench-tiny's GEMM time (693 → 725 ms a step), none on bench-small's (26.6 → 26.4 s).
+/// the blocks instead of one call (`tessera bench gemm`, "1 call" against "1 thread", Zen, best
+/// of 5): 0–8 % on bench-tiny's and bench-small's products, 14 % on bench-tiny's output layer
+/// (34.8 → 29.9 GFLOP/s); a run on more threads shards anyway and pays nothing.
 public enum Gemm {
     /// C = alpha · op(A) · op(B) + beta · C, single call, caller's thread.
     @inline(__always)
