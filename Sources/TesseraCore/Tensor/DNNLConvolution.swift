@@ -10,11 +10,12 @@ import Foundation
 /// oneDNN's fast kernels want their own blocked layouts (`format_tag_any`: nChw16c and friends on
 /// AVX-512), so each call reorders the operands into them — converting to bf16 on the way when
 /// asked — and the results back; a gradient comes back through a reorder with a `sum` post-op, so
-/// it accumulates in place. A layout that is already Tessera's is used as it is. Primitives,
+/// it accumulates in place (dx may instead be written, where the caller would zero it first). A layout that is already Tessera's is used as it is. Primitives,
 /// reorders and their buffers are made once per (shape, pass, precision, threads) and reused.
 /// `backward` reorders dy once for both of its passes when they want it in the same layout (they
-/// do on avx2 and avx512): each reorder of an activation costs about as much as a tenth of its
-/// convolution (ONEDNN_VERBOSE, VQ-T64, batch 8: 12 % of oneDNN's time is activation reorders).
+/// do on avx2 and avx512), and x not at all when its layer kept it (`KeptInput`): an activation's
+/// reorder costs about a tenth of its convolution (ONEDNN_VERBOSE, VQ-T64, batch 8, Zen: 12 % of
+/// oneDNN's time went to activation reorders; the two save 173 of them a training pass).
 public final class DNNLConvolution: @unchecked Sendable {
     public static let shared = DNNLConvolution()
 
@@ -33,10 +34,10 @@ public final class DNNLConvolution: @unchecked Sendable {
 
     /// A layer's input as the forward pass reordered it into oneDNN's layout, kept by the layer
     /// (`ConvBlock`) for its backward pass, whose weight gradient then reads it instead of
-    /// reordering x again: one activation reorder fewer per layer and step, for a copy of each
-    /// layer's input in memory (VQ-T64, batch 8: 88 reorders of 0.17 ms on average a training
-    /// pass, ONEDNN_VERBOSE). Used only when both passes chose the same layout; grows to the
-    /// largest batch it has seen.
+    /// reordering x again: one activation reorder fewer per layer and step (VQ-T64, batch 8: 86
+    /// a training pass, 0.17 ms each on average, ONEDNN_VERBOSE) for a copy of each layer's input
+    /// in memory (peak RSS +1 MB there: the plans' own buffers for x are no longer touched). Used
+    /// only when both passes chose the same layout; grows to the largest batch it has seen.
     public final class KeptInput {
         fileprivate var buffer: UnsafeMutableRawPointer?
         fileprivate var capacity = 0
@@ -125,11 +126,11 @@ public final class DNNLConvolution: @unchecked Sendable {
     }
 
     /// Both backward passes: dx += ∂L/∂x (when given; dx = ∂L/∂x unless `accumulateDx`),
-    /// dWeight += ∂L/∂w, dBias += ∂L/∂b, with
-    /// dy reordered once, and x not at all when `kept` holds it as the forward pass of this same
-    /// x reordered it (the caller's promise: `kept` is this layer's, filled by its last forward).
-    /// The same results as `backwardData` then `backwardWeights`, bit for bit (the primitives and
-    /// their inputs are the same; only copies are skipped).
+    /// dWeight += ∂L/∂w, dBias += ∂L/∂b, with dy reordered once, and x not at all when `kept`
+    /// holds it as the forward pass of this same x reordered it (the caller's promise: `kept` is
+    /// this layer's, filled by its last forward). The same results as `backwardData` then
+    /// `backwardWeights`, bit for bit (the same primitives on the same inputs; only copies are
+    /// skipped).
     @discardableResult
     public func backward(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
