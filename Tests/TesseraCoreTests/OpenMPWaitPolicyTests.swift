@@ -17,8 +17,9 @@ import Testing
     }
 
     /// The executable restarts itself with the policy set, and keeps a policy the user gave.
+    /// (The first run also asks for `--profile`: the training pass's time by kind of work.)
     @Test func theExecutableRunsPassiveUnlessTold() throws {
-        func policy(_ env: [String: String]) throws -> String {
+        func policy(_ env: [String: String], profile: Bool = false) throws -> String {
             let r = try runProcess(
                 "/usr/bin/env",
                 ["-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT"]
@@ -26,12 +27,17 @@ import Testing
                     + [
                         tesseraBinary(), "bench", "vq", "--config", packageRoot + "/configs/vq-smoke.yaml", "--batch",
                         "1", "--repeats", "1", "--json",
-                    ])
+                    ] + (profile ? ["--profile"] : []))
             #expect(r.status == 0, "\(r.stderr)")
             let row = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            if profile {
+                let phases = try #require(row?["train_phases_ms"] as? [String: Double])
+                #expect(phases.keys.contains { $0.hasPrefix("conv 3×3 forward") }, "\(phases)")
+                #expect(["norm backward", "silu", "attention", "other"].allSatisfy { phases[$0] != nil }, "\(phases)")
+            }
             return try #require(row?["omp_wait_policy"] as? String)
         }
-        #expect(try policy([:]) == "passive")
+        #expect(try policy([:], profile: true) == "passive")
         #expect(try policy(["OMP_WAIT_POLICY": "active"]) == "active")
         #expect(try policy(["GOMP_SPINCOUNT": "5000"]) == "GOMP_SPINCOUNT=5000")
     }

@@ -9,13 +9,15 @@ public enum SpatialNorm {
         height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int
     ) {
         let hw = h * w, lo = gh * gw
-        let sx = (0..<w).map { Nearest.source($0, gw, w) }  // per call, not per pixel: no division in the loop
-        sx.withUnsafeBufferPointer { sx in
+        columnRuns(grid: gw, width: w).withUnsafeBufferPointer { starts in
             pool.run(tasks: planes) { t in
                 let base = t * hw, lb = t * lo
                 for y in 0..<h {
                     let sy = lb + Nearest.source(y, gh, h) * gw, row = base + y * w
-                    for x in 0..<w { let s = sy + sx[x]; o[row + x] = n[row + x] * a[s] + b[s] }
+                    for c in 0..<gw {
+                        let av = a[sy + c], bv = b[sy + c]
+                        for i in (row + starts[c])..<(row + starts[c + 1]) { o[i] = n[i] * av + bv }
+                    }
                 }
             }
         }
@@ -29,12 +31,7 @@ public enum SpatialNorm {
         planes: Int, height h: Int, width w: Int, gridHeight gh: Int, gridWidth gw: Int
     ) {
         let hw = h * w, lo = gh * gw
-        // The columns each grid column feeds: a run [starts[c], starts[c + 1]) (nearest is monotone),
-        // so a row's products and sums run per cell with the cell's value in a register.
-        var starts = [Int](repeating: w, count: gw + 1)
-        for x in stride(from: w - 1, through: 0, by: -1) { starts[Nearest.source(x, gw, w)] = x }
-        for c in stride(from: gw - 1, through: 0, by: -1) { starts[c] = min(starts[c], starts[c + 1]) }
-        starts.withUnsafeBufferPointer { starts in
+        columnRuns(grid: gw, width: w).withUnsafeBufferPointer { starts in
             pool.run(tasks: planes) { t in
                 let base = t * hw, lb = t * lo
                 for i in 0..<lo { da[lb + i] = 0; db[lb + i] = 0 }
@@ -54,5 +51,15 @@ public enum SpatialNorm {
                 }
             }
         }
+    }
+
+    /// The columns each grid column feeds when `grid` columns are nearest-upsampled to `width`:
+    /// the run [starts[c], starts[c + 1]) (nearest is monotone; a cell that feeds none has an
+    /// empty run), so a row is processed per cell with the cell's values in registers.
+    static func columnRuns(grid gw: Int, width w: Int) -> [Int] {
+        var starts = [Int](repeating: w, count: gw + 1)
+        for x in stride(from: w - 1, through: 0, by: -1) { starts[Nearest.source(x, gw, w)] = x }
+        for c in stride(from: gw - 1, through: 0, by: -1) { starts[c] = min(starts[c], starts[c + 1]) }
+        return starts
     }
 }
