@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TesseraCore
 import Testing
 
@@ -105,6 +106,28 @@ import Testing
         }
         let r = reorders
         #expect(r[.shared]! < r[.twoPasses]! && r[.kept]! < r[.shared]! && r[.keptElsewhere]! == r[.shared]!, "\(r)")
+    }
+
+    /// Two threads running `backward` on the same shape at once (two models, or two tests) get
+    /// their own gradients: dy, reordered once for both passes, waits in a buffer the shape's
+    /// plans share, so the two passes must not let another call in between.
+    @Test func concurrentBackwardsOfOneShapeKeepTheirOwnDy() {
+        let s = Self.shapes[1], c = DNNLConvolution.shared
+        func random(_ n: Int, _ name: String) -> [Float] { FiniteDifferences.random(n, name) }
+        let x = random(s.batch * s.inSize, "x"), w = random(s.outChannels * s.patch, "w")
+        let dys = [random(s.batch * s.outSize, "dy0"), random(s.batch * s.outSize, "dy1")]
+        func grads(_ dy: [Float]) -> [Float] {
+            var dx = [Float](repeating: 0, count: s.batch * s.inSize)
+            var dw = [Float](repeating: 0, count: s.outChannels * s.patch)
+            c.backward(threads: 1, s, bf16: false, x: x, weight: w, dy: dy, dx: &dx, dWeight: &dw, dBias: nil)
+            return dx + dw
+        }
+        let want = dys.map(grads)
+        let wrong = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            for _ in 0..<200 where grads(dys[t]) != want[t] { wrong.add(1, ordering: .relaxed) }
+        }
+        #expect(wrong.load(ordering: .relaxed) == 0)
     }
 
     /// `accumulateDx: false` writes dx: the values of accumulating onto zeros (exactly, −0 = +0),

@@ -100,7 +100,7 @@ public final class DNNLConvolution: @unchecked Sendable {
         let key = self.key(s, .forward, bf16: bf16, bias: bias != nil, threads: threads)
         var inputs = [raw(x), raw(weight)]
         if let bias { inputs.append(raw(bias)) }
-        return execute(key, inputs: inputs, outputs: [UnsafeMutableRawPointer(y)], kept: keep, fill: true)
+        return locked { execute(key, inputs: inputs, outputs: [UnsafeMutableRawPointer(y)], kept: keep, fill: true) }
     }
 
     /// dx += ∂L/∂x for dy = ∂L/∂y, or dx = ∂L/∂x when not `accumulate` (no zeroing first, and
@@ -109,6 +109,16 @@ public final class DNNLConvolution: @unchecked Sendable {
     public func backwardData(
         threads: Int, _ s: Conv2dShape, bf16: Bool, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>, accumulate: Bool = true
+    ) -> Int {
+        locked {
+            backwardDataLocked(
+                threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: dx, accumulate: accumulate)
+        }
+    }
+
+    private func backwardDataLocked(
+        threads: Int, _ s: Conv2dShape, bf16: Bool, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, accumulate: Bool
     ) -> Int {
         var key = self.key(s, .backwardData, bf16: bf16, bias: false, threads: threads)
         key.overwrite = !accumulate
@@ -121,8 +131,10 @@ public final class DNNLConvolution: @unchecked Sendable {
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?
     ) -> Int {
-        return backwardWeights(
-            threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: nil)
+        locked {
+            backwardWeightsLocked(
+                threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias, after: nil)
+        }
     }
 
     /// Both backward passes: dx += ∂L/∂x (when given; dx = ∂L/∂x unless `accumulateDx`),
@@ -130,25 +142,29 @@ public final class DNNLConvolution: @unchecked Sendable {
     /// holds it as the forward pass of this same x reordered it (the caller's promise: `kept` is
     /// this layer's, filled by its last forward). The same results as `backwardData` then
     /// `backwardWeights`, bit for bit (the same primitives on the same inputs; only copies are
-    /// skipped).
+    /// skipped). Both passes run under one hold of the lock: dy waits in the backward-data plan's
+    /// buffer for the weight gradient, and another thread's backward of the same shape would
+    /// overwrite it in between.
     @discardableResult
     public func backward(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
         dBias: UnsafeMutablePointer<Float>?, kept: KeptInput? = nil, accumulateDx: Bool = true
     ) -> Int {
-        let data =
-            dx.map {
-                backwardData(threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: $0, accumulate: accumulateDx)
-            } ?? 0
-        return data
-            + backwardWeights(
-                threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias,
-                after: dx.map { _ in accumulateDx ? .accumulating : .overwriting }, kept: kept)
+        locked {
+            let data =
+                dx.map {
+                    backwardDataLocked(
+                        threads: threads, s, bf16: bf16, weight: weight, dy: dy, dx: $0, accumulate: accumulateDx)
+                } ?? 0
+            return data
+                + backwardWeightsLocked(
+                    threads: threads, s, bf16: bf16, x: x, dy: dy, dWeight: dWeight, dBias: dBias,
+                    after: dx.map { _ in accumulateDx ? .accumulating : .overwriting }, kept: kept)
+        }
     }
 
-    @discardableResult
-    private func backwardWeights(
+    private func backwardWeightsLocked(
         threads: Int, _ s: Conv2dShape, bf16: Bool, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?, after data: DataPass?,
         kept: KeptInput? = nil
@@ -173,16 +189,21 @@ public final class DNNLConvolution: @unchecked Sendable {
             bias: bias, threads: threads)
     }
 
-    /// Runs a plan; returns how many reorders it ran. `kept`: the forward pass (`fill`) reorders
-    /// x into it; the weight gradient reads x from it when its layout is the one this plan wants.
-    @discardableResult
+    /// `body` with oneDNN to itself (DNNL's lock: one call at a time, plans' buffers included).
+    private func locked<T>(_ body: () -> T) -> T {
+        dnnl.lock.lock()
+        defer { dnnl.lock.unlock() }
+        return body()
+    }
+
+    /// Runs a plan, the caller holding the lock; returns how many reorders it ran. `kept`: the
+    /// forward pass (`fill`) reorders x into it; the weight gradient reads x from it when its
+    /// layout is the one this plan wants.
     private func execute(
         _ key: Key, inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer], kept: KeptInput? = nil,
         fill: Bool = false
     ) -> Int {
         var reorders = 0
-        dnnl.lock.lock()
-        defer { dnnl.lock.unlock() }
         dnnl.useThreads(key.threads)
         let plan = plans[key] ?? make(key)
         precondition(inputs.count == plan.inputs.count && outputs.count == plan.outputs.count)
