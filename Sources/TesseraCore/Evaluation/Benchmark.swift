@@ -31,6 +31,7 @@ public enum Benchmark {
                     b: b.pointer, ldb: transB ? k : n, beta: 0, c: c.pointer, ldc: n)
             }
         }
+        pool.prepareGemm()
         if blasThreads > 0 { Gemm.setBLASThreads(blasThreads) }
         defer { if blasThreads > 0 { Gemm.setBLASThreads(1) } }
         return bestGflops(2 * Double(m) * Double(n) * Double(k), repeats: repeats, once)

@@ -34,6 +34,7 @@ public enum Attention {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
+        pool.prepareGemm()
         pool.runWithWorker(tasks: s.tasks) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let S = scratch + worker * s.scratchPerWorker
@@ -106,6 +107,7 @@ public enum Attention {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
+        pool.prepareGemm()
         pool.runWithWorker(tasks: s.tasks) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let P = scratch + worker * s.scratchPerWorker

@@ -135,6 +135,7 @@ public enum Conv2d {
         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, cols scratch: UnsafeMutablePointer<Float>
     ) {
         let n = s.outHeight * s.outWidth, chunk = s.chunk
+        pool.prepareGemm()  // the images' products run on the pool's threads
         if isPointwise(s) {
             // One image per task (a single image: the GEMM itself is sharded).
             let one = Parallel.serial
@@ -169,11 +170,12 @@ public enum Conv2d {
         }
     }
 
-    /// dx += ∂/∂x (when given), dWeight += ∂/∂w, dBias += ∂/∂b. `scratch` holds `shape.scratch` floats.
+    /// dx += ∂/∂x (when given; with `accumulateDx` false, dx = ∂/∂x), dWeight += ∂/∂w, dBias += ∂/∂b.
+    /// `scratch` holds `shape.scratch` floats.
     public static func backward(
         _ pool: Parallel, _ s: Conv2dShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-        dBias: UnsafeMutablePointer<Float>?, cols scratch: UnsafeMutablePointer<Float>
+        dBias: UnsafeMutablePointer<Float>?, cols scratch: UnsafeMutablePointer<Float>, accumulateDx: Bool = true
     ) {
         let n = s.outHeight * s.outWidth, chunk = s.chunk
         if let dBias {
@@ -204,7 +206,13 @@ public enum Conv2d {
                     a: weight, lda: s.patch, b: g, ldb: ld, beta: 0, c: cols, ldc: ld)
                 pool.run(tasks: count * s.inChannels) { t in
                     let b = t / s.inChannels, c = t % s.inChannels
-                    col2im(s, channel: c, cols + b * n, ld: ld, dx + (first + b) * s.inSize)
+                    let image = dx + (first + b) * s.inSize
+                    // col2im adds overlapping patches; overwriting starts this channel from zero
+                    // (in the task, while its slice is about to be in cache anyway).
+                    if !accumulateDx {
+                        (image + c * s.height * s.width).update(repeating: 0, count: s.height * s.width)
+                    }
+                    col2im(s, channel: c, cols + b * n, ld: ld, image)
                 }
             }
             first += count

@@ -55,9 +55,9 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
         let e = engine(for: s)
         switch e {
         case .im2col, .auto:
-            if !accumulateDx, let dx { dx.update(repeating: 0, count: s.batch * s.inSize) }
             Conv2d.backward(
-                pool, s, x: x, weight: weight, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias, cols: columns())
+                pool, s, x: x, weight: weight, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias, cols: columns(),
+                accumulateDx: accumulateDx)
         case .onednn, .onednnBF16:
             DNNLConvolution.shared.backward(
                 threads: pool.threads, s, bf16: e == .onednnBF16, x: x, weight: weight, dy: dy, dx: dx,

@@ -12,6 +12,7 @@ public enum SpatialAttention {
         o: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>
     ) {
         let scale = 1 / Float(c).squareRoot()
+        pool.prepareGemm()
         pool.run(tasks: batch) { b in
             let off = b * c * n, pb = p + b * n * n
             Gemm.sgemm(
@@ -37,6 +38,7 @@ public enum SpatialAttention {
         scratch: UnsafeMutablePointer<Float>
     ) {
         let scale = 1 / Float(c).squareRoot()
+        pool.prepareGemm()
         pool.runWithWorker(tasks: batch) { b, worker in
             let off = b * c * n, pb = p + b * n * n, ds = scratch + worker * n * n
             // dV = dO · P ;  dP = dOᵀ · V

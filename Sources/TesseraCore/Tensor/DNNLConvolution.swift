@@ -62,8 +62,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private struct Operand {
         /// Index into `Plan.args`.
         let arg: Int
-        /// oneDNN's argument id (DNNL_ARG_SRC_0, …).
-        var id: Int32 = 0
+        /// oneDNN's argument id (DNNL_ARG_SRC_0, DNNL_ARG_DST_0, …).
+        let id: Int32
         /// A reordered input's buffer and layout (nil otherwise).
         var owned: (buffer: UnsafeMutableRawPointer, md: dnnl_memory_desc_t)?
         /// user → owned (inputs) or owned → user (outputs, with the sum post-op when accumulating).
@@ -368,7 +368,7 @@ public final class DNNLConvolution: @unchecked Sendable {
             {
                 DNNL.check(dnnl_memory_create(&mem, &chosen, dnnl.engine, shared.buffer), "memory")
                 plan.args.append(dnnl_exec_arg_t(arg: role.arg, memory: mem))
-                plan.inputs.append(Operand(arg: i, reorder: nil, bound: true))
+                plan.inputs.append(Operand(arg: i, id: role.arg, reorder: nil, bound: true))
                 continue
             }
             if direct {
@@ -377,7 +377,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                 if role.input {
                     plan.inputs.append(Operand(arg: i, id: role.arg, reorder: nil))
                 } else {
-                    plan.outputs.append(Operand(arg: i, reorder: nil))
+                    plan.outputs.append(Operand(arg: i, id: role.arg, reorder: nil))
                 }
                 continue
             }
@@ -393,7 +393,7 @@ public final class DNNLConvolution: @unchecked Sendable {
             if role.input {
                 plan.inputs.append(Operand(arg: i, id: role.arg, owned: (buffer!, chosen), reorder: reorder))
             } else {
-                plan.outputs.append(Operand(arg: i, reorder: reorder))
+                plan.outputs.append(Operand(arg: i, id: role.arg, reorder: reorder))
             }
         }
         plans[k] = plan

@@ -41,6 +41,7 @@ public enum Gemm {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        pool.prepareGemm()
         if m * n * k < parallelThreshold {
             sgemm(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

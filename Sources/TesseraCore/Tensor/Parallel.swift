@@ -18,7 +18,19 @@ public final class Parallel: @unchecked Sendable {
         self.blasThreading = blasThreading
         // Tessera shards matmuls itself: OpenBLAS's own pool would oversubscribe the cores.
         openblas_set_num_threads(1)
+    }
+
+    /// Set once OpenBLAS's packing buffers have been warmed for this pool's threads.
+    private let gemmReady = Atomic<Bool>(false)
+
+    /// Call before running sgemm on this pool's threads: the first call warms one OpenBLAS packing
+    /// buffer per thread (`Gemm.warmBuffers`, a one-off 537 MFLOP product each), later calls cost
+    /// one atomic load. Lazy, so that commands which never multiply do not pay for it.
+    @inline(__always)
+    public func prepareGemm() {
+        if gemmReady.load(ordering: .acquiring) { return }
         Gemm.warmBuffers(concurrent: threads)
+        gemmReady.store(true, ordering: .releasing)
     }
 
     /// A one-thread pool, for work already running inside another pool's task.
