@@ -40,6 +40,12 @@ struct Train: ParsableCommand {
         let comm: Communicator = mpi ?? SingleProcess()
         let root = comm.isRoot
         do {
+            // Under mpirun the machine's threads are split between the ranks on it: a config's or
+            // --threads' count is the machine's, and the run's config.json records a rank's. The
+            // split comes before the resume check, which then compares a rank's count with the
+            // saved one (after it, a resume would halve the saved count again, unchecked).
+            let ranks = mpi?.size ?? 1
+            func perRank(_ n: Int) -> Int { ranks > 1 ? mpi!.threads(forConfigured: n) : n }
             var config: RunConfig
             var dir: String
             if resume {
@@ -48,22 +54,22 @@ struct Train: ParsableCommand {
                     throw TesseraError.config(
                         "--set needs --config with --resume (the run's own config.json is used otherwise)")
                 }
+                let given = try options.config == nil ? nil : options.loadRun()
                 config = try RunConfig.forResume(
-                    runDir, given: options.config == nil ? nil : try options.loadRun(),
-                    threads: options.threads, allowChange: allowConfigChange)
+                    runDir, given: given.map { $0.with(threads: perRank($0.threads)) },
+                    threads: options.threads.map(perRank), allowChange: allowConfigChange)
                 dir = runDir
             } else {
                 config = try options.loadRun()
+                config = config.with(threads: perRank(config.threads))
                 dir = runDir ?? RunDirectory.defaultPath(configFile: options.config ?? "run")
             }
-            if let mpi, mpi.size > 1 {
-                guard case .lm(var c) = config else {
+            if ranks > 1 {
+                guard case .lm = config else {
                     throw TesseraError.config(
                         "data-parallel training (mpirun) covers task lm; train the image tokenizer with one process")
                 }
                 dir = comm.broadcast(dir)  // the default name holds the time: rank 0's counts
-                c.threads = mpi.threads(forConfigured: c.threads)
-                config = .lm(c)
             }
             let session = try TrainingSession(
                 config: config, dir: dir, resume: resume, overwrite: overwrite,

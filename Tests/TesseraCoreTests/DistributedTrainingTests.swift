@@ -25,13 +25,14 @@ import Testing
     }
 
     /// A 2-rank training run in the background, returned once it has a checkpoint at step ≥ 10.
-    static func startTwoRanks(config c: String, runDir: String) throws -> Process {
+    static func startTwoRanks(config c: String, runDir: String, extra: [String] = []) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mpirun!)
-        p.arguments = [
-            "--allow-run-as-root", "--oversubscribe", "-np", "2", tesseraBinary(), "train", "--config", c, "--run-dir",
-            runDir,
-        ]
+        p.arguments =
+            [
+                "--allow-run-as-root", "--oversubscribe", "-np", "2", tesseraBinary(), "train", "--config", c,
+                "--run-dir", runDir,
+            ] + extra
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -88,6 +89,33 @@ import Testing
         let a = try Data(contentsOf: URL(fileURLWithPath: "\(whole)/checkpoints/\(name)/model.safetensors"))
         let b = try Data(contentsOf: URL(fileURLWithPath: "\(cut)/checkpoints/\(name)/model.safetensors"))
         #expect(a == b)
+    }
+
+    /// Thread counts under mpirun are the machine's, split between the ranks; config.json keeps a
+    /// rank's. A resume compares like with like: given the machine's count again it continues on
+    /// the rank's saved count (not half of it), and given another count where that changes the
+    /// bits (gemm_threading: openblas) it refuses (exit 5) instead of halving the saved count after
+    /// the check.
+    @Test(.enabled(if: mpirun != nil, "mpirun is not installed (scripts/setup.sh installs openmpi-bin)"))
+    func resumeKeepsEachRanksThreads() throws {
+        let c = try Self.config(steps: 60)
+        let run = tempDirectory("mpi-threads") + "/run"
+        let p = try Self.startTwoRanks(
+            config: c, runDir: run, extra: ["--threads", "4", "--set", "gemm_threading=openblas"])
+        _ = try runProcess("/usr/bin/pkill", ["-TERM", "-P", "\(p.processIdentifier)"])
+        p.waitUntilExit()
+        let stopped = Checkpoint.list(runDir: run).map(\.step).max() ?? 0
+        #expect(stopped >= 10 && stopped < 60, "stopped at \(stopped)")
+        let saved = try JSONSerialization.jsonObject(with: try FileIO.read(run + "/config.json")) as! [String: Any]
+        #expect(saved["threads"] as? Int == 2)  // 4 on the machine, 2 ranks on it
+        let other = try Self.mpi(2, ["train", "--resume", "--run-dir", run, "--threads", "2"])
+        #expect(other.status == 5, "\(other.stderr.suffix(1500))")
+        #expect(other.stderr.contains("ran on 2 thread(s)"))
+        let same = try Self.mpi(2, ["train", "--resume", "--run-dir", run, "--threads", "4"])
+        #expect(same.status == 0, "\(same.stderr.suffix(1500))")
+        let log = try String(contentsOfFile: run + "/train.log", encoding: .utf8)
+        let models = log.split(separator: "\n").filter { $0.contains("model: ") }
+        #expect(models.count == 2 && models.allSatisfy { $0.contains(", 2 thread(s),") }, "\(models)")
     }
 
     /// A rank killed outright (SIGKILL: no handler runs) takes the job down within seconds instead
