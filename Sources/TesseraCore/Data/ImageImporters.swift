@@ -1,87 +1,6 @@
 import CZlib
 import Foundation
 
-/// gzip files through zlib, with a cap on the inflated size so a hostile file cannot exhaust memory.
-public enum Gzip {
-    public static func decompress(path: String, maxBytes: Int = 1 << 30) throws -> Data {
-        try decompress(try FileIO.read(path), path: path, maxBytes: maxBytes)
-    }
-
-    /// `path` only names the input in errors.
-    public static func decompress(_ input: Data, path: String, maxBytes: Int = 1 << 30) throws -> Data {
-        var stream = z_stream()
-        // 15 window bits + 32: detect gzip or zlib headers.
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw TesseraError.data(file: path, "zlib could not start")
-        }
-        defer { inflateEnd(&stream) }
-        var out = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var status: Int32 = Z_OK
-        try input.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            stream.next_in = UnsafeMutablePointer(mutating: raw.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = uInt(raw.count)
-            while status != Z_STREAM_END {
-                try chunk.withUnsafeMutableBufferPointer { c in
-                    stream.next_out = c.baseAddress
-                    stream.avail_out = uInt(c.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    // Input used up before the end of the stream: truncated.
-                    if status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0 { status = Z_BUF_ERROR }
-                    guard status == Z_OK || status == Z_STREAM_END else {
-                        let why =
-                            status == Z_BUF_ERROR
-                            ? "truncated" : (stream.msg.map { String(cString: $0) } ?? "code \(status)")
-                        throw TesseraError.data(file: path, "not a valid gzip stream (\(why))")
-                    }
-                    out.append(c.baseAddress!, count: c.count - Int(stream.avail_out))
-                }
-                guard out.count <= maxBytes else {
-                    throw TesseraError.data(file: path, "inflates to more than \(maxBytes) bytes")
-                }
-            }
-        }
-        return out
-    }
-}
-
-/// The IDX format of (Fashion-)MNIST: big-endian magic 0x0000_08TT_ND (TT 08 = unsigned bytes,
-/// ND = number of dimensions), ND big-endian UInt32 sizes, then the bytes.
-public struct IDXArray {
-    public let shape: [Int]
-    public let bytes: [UInt8]
-
-    public init(data: Data, path: String, dimensions: Int) throws {
-        let b = [UInt8](data)
-        guard b.count >= 4 else { throw TesseraError.data(file: path, "too short for an IDX header") }
-        guard b[0] == 0, b[1] == 0, b[2] == 0x08, Int(b[3]) == dimensions else {
-            let magic = b[0..<4].map { String(format: "%02x", $0) }.joined()
-            throw TesseraError.data(
-                file: path,
-                "IDX magic 0x\(magic) is not unsigned bytes in \(dimensions) dimension(s) (expected 0x0000080\(dimensions))"
-            )
-        }
-        guard b.count >= 4 + 4 * dimensions else { throw TesseraError.data(file: path, "IDX header is truncated") }
-        var shape: [Int] = []
-        for d in 0..<dimensions {
-            let o = 4 + 4 * d
-            shape.append(Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]))
-        }
-        let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-        let header = 4 + 4 * dimensions
-        guard count == b.count - header else {
-            throw TesseraError.data(
-                file: path, "IDX header promises \(shape) = \(count) bytes, the file holds \(b.count - header)")
-        }
-        self.shape = shape
-        bytes = Array(b[header...])
-    }
-
-    public static func read(gzip path: String, dimensions: Int) throws -> IDXArray {
-        try IDXArray(data: try Gzip.decompress(path: path), path: path, dimensions: dimensions)
-    }
-}
-
 /// Converters from the Debian image datasets to a captioned image folder (PNG files + captions.jsonl).
 public enum ImageImporters {
     public static let fashionClasses = [
@@ -148,7 +67,9 @@ public enum ImageImporters {
 
     /// ruby-gemojione's config/index.json under `root`: its path and, in key order, each entry's
     /// hexadecimal code ("1f682", "1f1e6-1f1e8"), name and fields; an entry without them is an error.
-    static func emojiOneIndex(_ root: String) throws -> (path: String, entries: [(code: String, name: String, fields: [String: Any])]) {
+    static func emojiOneIndex(
+        _ root: String
+    ) throws -> (path: String, entries: [(code: String, name: String, fields: [String: Any])]) {
         let indexPath = root.appendingPathComponent("config/index.json")
         guard let index = (try? JSONSerialization.jsonObject(with: try FileIO.read(indexPath))) as? [String: Any] else {
             throw TesseraError.data(file: indexPath, "not a JSON object of emoji entries")

@@ -1,55 +1,5 @@
 import Foundation
 
-/// CLIP's symmetric contrastive loss over a batch of N paired, l2-normalised embeddings:
-/// logits = e^τ · Û T̂ᵀ (τ the learnable log-scale), loss = ½ (CE over rows + CE over columns)
-/// with the pairs on the diagonal, each averaged over N. Gradients for Û and τ (T̂ is frozen).
-public enum CLIPLoss {
-    /// `image`, `text`: [n, d] row-major unit rows. `dImage` receives ∂loss/∂Û; returns the loss,
-    /// ∂loss/∂τ and the fraction of rows whose best text is their own.
-    /// `best`, when given, receives each row's best caption index.
-    public static func forwardBackward(
-        image: UnsafePointer<Float>, text: UnsafePointer<Float>, n: Int, d: Int, logScale: Float,
-        dImage: UnsafeMutablePointer<Float>, pool: Parallel,
-        scratch: UnsafeMutablePointer<Float>,
-        best: UnsafeMutablePointer<Int32>? = nil
-    ) -> (loss: Double, dLogScale: Double, accuracy: Double) {
-        let s = Foundation.exp(logScale)
-        let sim = scratch, dl = scratch + n * n  // cosine [n, n] and ∂loss/∂logits [n, n]
-        Gemm.linearForward(pool, x: image, w: text, y: sim, m: n, k: d, n: n)
-        var loss = 0.0, correct = 0
-        dl.update(repeating: 0, count: n * n)
-        let inv2n = 1 / Double(2 * n)
-        // Each exponential once per direction: kept in `e` for the gradient (same values, same order).
-        var e = [Double](repeating: 0, count: n)
-        for i in 0..<n {  // rows: image i against every caption
-            var mx = -Float.infinity, arg = 0
-            for j in 0..<n where s * sim[i * n + j] > mx { mx = s * sim[i * n + j]; arg = j }
-            if arg == i { correct += 1 }
-            best?[i] = Int32(arg)
-            var z = 0.0
-            for j in 0..<n { e[j] = Foundation.exp(Double(s * sim[i * n + j] - mx)); z += e[j] }
-            loss += (Foundation.log(z) + Double(mx) - Double(s * sim[i * n + i])) * inv2n
-            for j in 0..<n { dl[i * n + j] += Float((e[j] / z - (i == j ? 1 : 0)) * inv2n) }
-        }
-        for j in 0..<n {  // columns: caption j against every image
-            var mx = -Float.infinity
-            for i in 0..<n { mx = max(mx, s * sim[i * n + j]) }
-            var z = 0.0
-            for i in 0..<n { e[i] = Foundation.exp(Double(s * sim[i * n + j] - mx)); z += e[i] }
-            loss += (Foundation.log(z) + Double(mx) - Double(s * sim[j * n + j])) * inv2n
-            for i in 0..<n { dl[i * n + j] += Float((e[i] / z - (i == j ? 1 : 0)) * inv2n) }
-        }
-        var dScale = 0.0
-        for k in 0..<(n * n) { dScale += Double(dl[k]) * Double(sim[k]) }
-        // ∂/∂Û = s · dL · T̂.
-        Gemm.parallel(
-            pool, transA: false, transB: false, m: n, n: d, k: n, a: dl, lda: n, b: text, ldb: d, beta: 0, c: dImage,
-            ldc: d)
-        for k in 0..<(n * d) { dImage[k] *= s }
-        return (loss, dScale * Double(s), Double(correct) / Double(n))
-    }
-}
-
 /// The paper's §3.2 probe: can image codes be aligned with text tokens at all? An image is the mean
 /// of its codes' embeddings (trainable, one row per code), a caption the mean of the frozen text
 /// LM's token embeddings; both l2-normalised and trained with `CLIPLoss` (log-scale starts at
@@ -186,59 +136,5 @@ public final class AlignmentProbe {
             nearest.isEmpty ? 0 : Double(hits) / Double(nearest.count),
             vocabulary == 0 ? 0 : Double(inVocabulary) / Double(vocabulary), words.count
         )
-    }
-}
-
-/// The lowest value CLIP's symmetric loss can reach on a batch, whatever the embeddings. Captions
-/// with the same bag of tokens have the same text embedding, images with the same bag of codes the
-/// same image embedding: a row cannot tell identical columns apart and vice versa. Group the n
-/// pairs by image class I and text class T, c(I,T) pairs in both. Row i puts mass q_T on text class
-/// T, spread evenly over its |T| columns; the row loss Σ_{i∈I} −log(q_T(i)/|T(i)|) is least at
-/// q_T = c(I,T)/|I|, so
-///     row floor(I)    = Σ_T c(I,T) · [log|T| − log(c(I,T)/|I|)],
-///     column floor(T) = Σ_I c(I,T) · [log|I| − log(c(I,T)/|T|)],
-///     floor = (Σ_I row floor + Σ_T column floor) / 2n,
-/// reached as the logit scale grows. With all images distinct it is (1/n) Σᵢ log kᵢ, kᵢ the number
-/// of captions in the batch equal to caption i. A loss that flattens at this floor has nothing left
-/// to learn; only the distance above it measures how hard alignment is.
-struct FloorCell<A: Hashable, B: Hashable>: Hashable { let a: A; let b: B }
-
-public enum ContrastiveFloor {
-    public static func floor<I: Hashable, T: Hashable>(imageKeys: [I], textKeys: [T]) -> Double {
-        precondition(imageKeys.count == textKeys.count)
-        let n = imageKeys.count
-        guard n > 0 else { return 0 }
-        var imageCount: [I: Int] = [:], textCount: [T: Int] = [:]
-        var cells: [FloorCell<I, T>: Int] = [:]
-        for k in 0..<n {
-            imageCount[imageKeys[k], default: 0] += 1
-            textCount[textKeys[k], default: 0] += 1
-            cells[FloorCell(a: imageKeys[k], b: textKeys[k]), default: 0] += 1
-        }
-        // Σ over cells of c(I,T)·[…] is Σ over pairs of the same bracket: summed in pair order, so the
-        // result does not depend on the dictionaries' (per-process) iteration order.
-        var total = 0.0
-        for k in 0..<n {
-            let c = Double(cells[FloorCell(a: imageKeys[k], b: textKeys[k])]!)
-            let sizeI = Double(imageCount[imageKeys[k]]!), sizeT = Double(textCount[textKeys[k]]!)
-            total += Foundation.log(sizeT) - Foundation.log(c / sizeI)  // row side
-            total += Foundation.log(sizeI) - Foundation.log(c / sizeT)  // column side
-        }
-        return total / Double(2 * n)
-    }
-
-    /// Top-1 retrieval counted by class: image i's best caption is right when its text equals
-    /// caption i's; chance is the mean share of the batch's captions equal to one's own.
-    public static func retrieval<T: Hashable>(best: [Int32], textKeys: [T]) -> (hits: Double, chance: Double) {
-        let n = textKeys.count
-        guard n > 0 else { return (0, 0) }
-        var count: [T: Int] = [:]
-        for k in textKeys { count[k, default: 0] += 1 }
-        var hits = 0, chance = 0.0
-        for i in 0..<n {
-            if textKeys[Int(best[i])] == textKeys[i] { hits += 1 }
-            chance += Double(count[textKeys[i]]!) / Double(n)
-        }
-        return (Double(hits) / Double(n), chance / Double(n))
     }
 }
