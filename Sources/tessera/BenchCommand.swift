@@ -19,7 +19,10 @@ struct BenchTrain: ParsableCommand {
         discussion: """
             FLOPs per token = 6·N_matmul + 12·L·d·T (PaLM's MFU convention). MFU is against the best \
             cblas_sgemm 2048³ rate measured in the same process with the same threads. The step time \
-            is the median of the timed steps. Under mpirun the ranks split each step's micro-batches \
+            is the median of the timed steps. Peak RSS is counted over the warm-up and timed steps, \
+            the model and optimizer already made (the high-water mark is reset before them, so the \
+            calibration product's operands do not count; the whole process's peak is printed beside \
+            it). Under mpirun the ranks split each step's micro-batches \
             and sum gradients as in training; rank 0 prints the global tokens/s and the allreduce time.
             """)
 
@@ -58,7 +61,9 @@ struct BenchTrain: ParsableCommand {
                         "best_step_ms": (r.bestStepSeconds * 1e4).rounded() / 10,
                         "gflops": (r.gflops * 10).rounded() / 10,
                         "mfu": (r.mfu * 1000).rounded() / 1000,
-                        "peak_rss_mb": r.peakRSSMegabytes.rounded(), "ranks": r.ranks,
+                        "peak_rss_mb": r.peakRSSMegabytes.rounded(),
+                        "peak_rss_scope": r.peakRSSScopedToSteps ? "steps" : "process",
+                        "process_peak_rss_mb": r.processPeakRSSMegabytes.rounded(), "ranks": r.ranks,
                         "allreduce_ms_per_step": (r.allreduceSeconds * 1e4).rounded() / 10,
                     ].merging(r.peaks.json(gflops: r.gflops, precision: r.precision)) { a, _ in a }.merging(
                         profile
@@ -72,10 +77,11 @@ struct BenchTrain: ParsableCommand {
                     format: """
                         config %@: %d parameters, %d tokens/step, %d thread(s), %@, OpenBLAS kernel %@
                           %.0f tokens/s   step %.1f ms (median of %d, best %.1f)
-                          %@   peak RSS %.0f MB
+                          %@   peak RSS %.0f MB (%@; whole process %.0f MB)
                         """, options.config ?? "", r.parameters, c.tokensPerStep, c.threads, r.precision.rawValue,
                     Gemm.coreName, r.tokensPerSecond, r.medianStepSeconds * 1000, steps, r.bestStepSeconds * 1000,
-                    r.peaks.describe(gflops: r.gflops), r.peakRSSMegabytes))
+                    r.peaks.describe(gflops: r.gflops), r.peakRSSMegabytes,
+                    r.peakRSSScopedToSteps ? "timed steps" : "could not be reset", r.processPeakRSSMegabytes))
             if r.ranks > 1 {
                 Console.out(
                     String(
@@ -397,6 +403,7 @@ struct BenchSample: ParsableCommand {
         let gflops =
             Benchmark.sampleFLOPs(
                 loaded.config.model, prompt: prompt.count, codes: n, codeRows: layout.imageRange.count) / median / 1e9
+        let peakRSS = Benchmark.peakRSSMegabytes  // before the calibration products below
         let peaks = Benchmark.Peaks.measure(loaded.model.pool)
         let row: [String: Any] = [
             "who": "tessera", "checkpoint": loaded.path, "threads": workers.threads, "codes": n,
@@ -404,7 +411,7 @@ struct BenchSample: ParsableCommand {
             "code_range": [layout.imageRange.lowerBound, layout.imageRange.upperBound],
             "codes_per_s": (Double(n) / median * 10).rounded() / 10,
             "ms_per_code": (median / Double(n) * 1e5).rounded() / 100,
-            "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": Benchmark.peakRSSMegabytes.rounded(),
+            "first_codes": drawn.prefix(16).map(Int.init), "peak_rss_mb": peakRSS.rounded(),
             "gflops": (gflops * 10).rounded() / 10,
         ].merging(peaks.json(gflops: gflops, precision: arithmetic.precision)) { a, _ in a }
         if json {
@@ -415,7 +422,7 @@ struct BenchSample: ParsableCommand {
                     format:
                         "%d codes after a %d-token prompt: %.1f codes/s (%.2f ms/code), %@, %@, peak RSS %.0f MB, %d thread(s)",
                     n, prompt.count, Double(n) / median, median / Double(n) * 1e3, arithmetic.precision.rawValue,
-                    peaks.describe(gflops: gflops), Benchmark.peakRSSMegabytes, workers.threads))
+                    peaks.describe(gflops: gflops), peakRSS, workers.threads))
         }
     }
 }

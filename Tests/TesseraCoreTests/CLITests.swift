@@ -51,6 +51,18 @@ import Testing
         #expect(r.stdout.contains("Exit codes"))
     }
 
+    /// `bench train` counts peak RSS over the steps: the 2048³ calibration product's operands
+    /// (3 × 16 MB, freed before the steps) are in the whole process's peak, not in the steps'.
+    @Test func benchTrainCountsPeakRSSOverTheSteps() throws {
+        let c = write(testConfigYAML(steps: 2))
+        let r = try runTessera(["bench", "train", "--config", c, "--steps", "1", "--warmup", "0", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(row["peak_rss_scope"] as? String == "steps")
+        let steps = row["peak_rss_mb"] as? Double ?? 0, process = row["process_peak_rss_mb"] as? Double ?? 0
+        #expect(steps > 0 && process - steps >= 24, "steps \(steps) MB, whole process \(process) MB")
+    }
+
     @Test func unknownKeyIsAConfigError() throws {
         let c = write(
             testConfigYAML(steps: 2).replacingOccurrences(of: "seq_len: 32", with: "seq_len: 32, shuffle: true"))
