@@ -77,8 +77,10 @@ public final class Transformer {
 
     /// Nil when a model of `c` with `batch` × `seqLen` rows fits this machine, else why not (the
     /// caller throws it as a config error). `training` adds gradients and both AdamW moments.
-    /// The activation term is a lower estimate (per layer, per row: the residual stream, norms,
-    /// q/k/v, attention output and the MLP's hidden width), so a refusal is never a false alarm.
+    /// The activation term is a lower estimate (per layer, per row: the residual stream, residMid,
+    /// q/k/v, the attention output and gu; once: the ln and z buffers the layers share, since ln₁,
+    /// ln₂ and z are recomputed in the backward pass, and the final norm), so a refusal is never a
+    /// false alarm.
     public static func sizeProblem(_ c: ModelConfig, batch: Int, seqLen: Int, training: Bool) -> String? {
         // Structure and maxima only: the memory check below covers the weights (and more).
         if let p = c.problems(memory: false).first { return p }
@@ -90,7 +92,8 @@ public final class Transformer {
             return
                 "batch × sequence length (\(batch) × \(seqLen)) exceeds Tessera's maximum of \(SizeLimits.maxRows) rows"
         }
-        let perRow = c.nLayers * (6 * c.dModel + c.qkvDim + c.mlpInWidth + c.ffnHidden) + c.dModel
+        let perRow =
+            c.nLayers * (2 * c.dModel + c.qkvDim + c.nHeads * c.headDim + c.mlpInWidth) + 2 * c.dModel + c.ffnHidden
         let weights = SizeLimits.bytes(c.parameterCountEstimate, training ? 16 : 4) ?? Int.max
         let activations = SizeLimits.bytes(rows, SizeLimits.bytes(perRow, 4) ?? Int.max) ?? Int.max
         let (total, o) = weights.addingReportingOverflow(activations)
@@ -120,7 +123,9 @@ public final class Transformer {
             return b.pointer
         }
         stream = (0...c.nLayers).map { _ in take(N * d) }
-        blockActs = (0..<c.nLayers).map { _ in BlockActivations(rows: N, config: c, lseCount: batch * c.nHeads * seqLen)
+        let recomputed = BlockActivations.Recomputed(rows: N, config: c)
+        blockActs = (0..<c.nLayers).map { _ in
+            BlockActivations(rows: N, config: c, lseCount: batch * c.nHeads * seqLen, shared: recomputed)
         }
         lnf = take(N * d); lnfMean = take(N); lnfRstd = take(N)
         tokenLosses = take(N)
@@ -276,7 +281,8 @@ public final class Transformer {
         }
         for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
             let w = blockWeights[l], dw = blockGrads[l], a = blockActs[l], x = stream[l]
-            // FFN branch: out = residMid + z·W3ᵀ
+            // FFN branch: out = residMid + z·W3ᵀ (z made again from the kept gu: the layers share it)
+            timer.measure("mlp activation fwd") { TransformerBlock.mlpActivation(c, pool, acts: a, rows: N) }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
                     pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: trainable(dw.w3), m: N, k: h, n: d, mixed: mixed)
@@ -289,6 +295,7 @@ public final class Transformer {
                     GELU.backward(pool, x: a.gu, dy: dZ, dx: dGu, count: N * h, tanh: c.mlp == .geluTanh)
                 }
             }
+            timer.measure("norm fwd") { TransformerBlock.norm2(c, pool, w, x: x, acts: a, rows: N) }  // ln₂ again
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
                     pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: trainable(dw.w12), m: N, k: d, n: g, mixed: mixed)
@@ -321,6 +328,7 @@ public final class Transformer {
                     pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
                     heads: c.nHeads + c.nKVHeads, inverse: true)
             }
+            timer.measure("norm fwd") { TransformerBlock.norm1(c, pool, w, x: x, acts: a, rows: N) }  // ln₁ again
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
                     pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: trainable(dw.inProj), m: N, k: d, n: c.qkvDim,
