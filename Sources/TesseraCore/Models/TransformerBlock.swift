@@ -141,7 +141,8 @@ enum TransformerBlock {
 /// calls on the same kept inputs, the same bits) just before the weight gradient that reads them.
 /// That saves (L − 1)·N·(2d + h) floats for a norm and an activation per layer more. Measured on
 /// the Zen machine (`bench train`, peak RSS over the steps, interleaved with the previous build):
-/// bench-tiny 409 → 371 MB, bench-small 2,956 → 2,651 MB; the extra work is about 1 % of a
+/// bench-tiny 409 → 371 MB, bench-small 2,956 → 2,651 MB, SmolLM2-135M text-to-image 2,938 →
+/// 2,730 MB (+60–80 ms of recomputation in a 10 s step); the extra work is about 1 % of a
 /// bench-tiny step (its profile: norm fwd 4.5 ms, mlp activation fwd 9.0 ms of 1,262), within
 /// the rounds' spread (tokens/s 1,610–2,036 before, 1,967–2,048 after). Losses and weights of
 /// configs/smoke.yaml's 60 steps are bit-identical to keeping them.
