@@ -33,9 +33,11 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // oneDNN for bf16 products (precision: bf16) and convolutions; no pkg-config file in Debian's package.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // glibc's malloc.h (malloc_trim: benchmarks hand freed heap back before measuring memory).
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "TesseraCore",
-            dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib", "CDNNL"],
+            dependencies: ["COpenBLAS", "CPNG", "CZstd", "CZlib", "CDNNL", "CMalloc"],
             swiftSettings: cpuFlags),
         // One paper's rubric on top of the numeric core: the claims C1–C13, their rules, the
         // study's runs as the report reads them, and the HTML report. The core carries no study.

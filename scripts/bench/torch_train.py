@@ -10,7 +10,8 @@ backward, clip_grad_norm_, AdamW. Prints one JSON line with the same keys as
 
 Usage: scripts/bench/torch_train.py CONFIG.yaml [--steps N] [--warmup N] [--threads N] [--bf16]
 """
-import argparse, json, math, resource, time
+import argparse
+import ctypes, json, math, resource, time
 import torch
 import torch.nn.functional as F
 import yaml
@@ -108,6 +109,10 @@ def main():
     # The peak RSS counted from here, as `tessera bench train` counts it: model and optimizer made,
     # then the steps (Linux: "5" to clear_refs resets the high-water mark to the current RSS).
     scope = "steps"
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed heap back to the system first, as Tessera does
+    except OSError:
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")

@@ -1,8 +1,9 @@
+import CMalloc
 import Foundation
 
 /// Throughput figures for the training step and for single GEMMs, measured in-process.
 public enum Benchmark {
-    /// Peak resident set size of this process so far, in MB.
+    /// Peak resident set size of this process so far (since the last `resetPeakRSS`), in MB.
     public static var peakRSSMegabytes: Double {
         var u = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
@@ -13,8 +14,12 @@ public enum Benchmark {
     /// /proc/self/clear_refs), so that memory a benchmark's own calibration took and gave back
     /// — the 2048³ peak products' operands, 48 MB in fp32 — does not count as the measured
     /// work's. False where the kernel refuses: the peak then covers the whole process.
+    /// Freed memory is first handed back to the system (`malloc_trim`): glibc keeps a freed block
+    /// resident when something allocated later sits above it in the heap, which depends on the
+    /// threads' timing (under load a test saw the 48 MB still resident after the calibration).
     @discardableResult
     public static func resetPeakRSS() -> Bool {
+        malloc_trim(0)
         let fd = open("/proc/self/clear_refs", O_WRONLY)
         guard fd >= 0 else { return false }
         defer { close(fd) }
