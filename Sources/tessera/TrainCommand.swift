@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
             // split comes before the resume check, which then compares a rank's count with the
             // saved one (after it, a resume would halve the saved count again, unchecked).
             let ranks = mpi?.size ?? 1
-            func perRank(_ n: Int) -> Int { ranks > 1 ? mpi!.threads(forConfigured: n) : n }
+            func perRank(_ n: Int) -> Int { mpi?.threads(forConfigured: n) ?? n }
             var config: RunConfig
             var dir: String
             if resume {

@@ -10,8 +10,7 @@ backward, clip_grad_norm_, AdamW. Prints one JSON line with the same keys as
 
 Usage: scripts/bench/torch_train.py CONFIG.yaml [--steps N] [--warmup N] [--threads N] [--bf16]
 """
-import argparse
-import ctypes, json, math, resource, time
+import argparse, ctypes, json, math, resource, time
 import torch
 import torch.nn.functional as F
 import yaml

@@ -15,8 +15,10 @@ public enum Benchmark {
     /// — the 2048³ peak products' operands, 48 MB in fp32 — does not count as the measured
     /// work's. False where the kernel refuses: the peak then covers the whole process.
     /// Freed memory is first handed back to the system (`malloc_trim`): glibc keeps a freed block
-    /// resident when something allocated later sits above it in the heap, which depends on the
-    /// threads' timing (under load a test saw the 48 MB still resident after the calibration).
+    /// resident when something allocated later sits above it in the heap. Measured by hand on a
+    /// small config under 3 CPU hogs: the steps' peak read 38, 85 and 85 MB without the trim,
+    /// 37–38 MB in 4 runs with it. Inside the full test suite the two peaks still came out equal
+    /// (CLITests.benchTrainCountsPeakRSSOverTheSteps; cause not found).
     @discardableResult
     public static func resetPeakRSS() -> Bool {
         malloc_trim(0)

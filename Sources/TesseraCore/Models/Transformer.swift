@@ -281,11 +281,15 @@ public final class Transformer {
         }
         for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
             let w = blockWeights[l], dw = blockGrads[l], a = blockActs[l], x = stream[l]
-            // FFN branch: out = residMid + z·W3ᵀ (z made again from the kept gu: the layers share it)
-            timer.measure("mlp activation fwd") { TransformerBlock.mlpActivation(c, pool, acts: a, rows: N) }
+            // FFN branch: out = residMid + z·W3ᵀ. z, ln₂ and ln₁ are made again (the layers share
+            // their buffers) only for a weight gradient that reads them: a frozen one does not.
+            let dw3 = trainable(dw.w3), dw12 = trainable(dw.w12), dwIn = trainable(dw.inProj)
+            if dw3 != nil {
+                timer.measure("mlp activation fwd") { TransformerBlock.mlpActivation(c, pool, acts: a, rows: N) }
+            }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: trainable(dw.w3), m: N, k: h, n: d, mixed: mixed)
+                    pool, dy: dResid, w: w.w3, x: a.z, dx: dZ, dw: dw3, m: N, k: h, n: d, mixed: mixed)
                 biasGrad(dResid, dw.w3Bias, d)
             }
             timer.measure("mlp activation bwd") {
@@ -295,10 +299,12 @@ public final class Transformer {
                     GELU.backward(pool, x: a.gu, dy: dZ, dx: dGu, count: N * h, tanh: c.mlp == .geluTanh)
                 }
             }
-            timer.measure("norm fwd") { TransformerBlock.norm2(c, pool, w, x: x, acts: a, rows: N) }  // ln₂ again
+            if dw12 != nil {
+                timer.measure("norm fwd") { TransformerBlock.norm2(c, pool, w, x: x, acts: a, rows: N) }
+            }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: trainable(dw.w12), m: N, k: d, n: g, mixed: mixed)
+                    pool, dy: dGu, w: w.w12, x: a.ln2, dx: dLn, dw: dw12, m: N, k: d, n: g, mixed: mixed)
                 biasGrad(dGu, dw.w12Bias, g)
             }
             timer.measure("norm bwd") {
@@ -328,10 +334,12 @@ public final class Transformer {
                     pool, dQkv, rows: N, seqLen: seqLen, stride: c.qkvDim, column: 0,
                     heads: c.nHeads + c.nKVHeads, inverse: true)
             }
-            timer.measure("norm fwd") { TransformerBlock.norm1(c, pool, w, x: x, acts: a, rows: N) }  // ln₁ again
+            if dwIn != nil {
+                timer.measure("norm fwd") { TransformerBlock.norm1(c, pool, w, x: x, acts: a, rows: N) }
+            }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
-                    pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: trainable(dw.inProj), m: N, k: d, n: c.qkvDim,
+                    pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: dwIn, m: N, k: d, n: c.qkvDim,
                     mixed: mixed
                 )
                 biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated

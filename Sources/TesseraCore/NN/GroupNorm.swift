@@ -31,13 +31,7 @@ public enum GroupNorm {
             for c in 0..<cpg {
                 let ch = g * cpg + c, w = weight[ch] * r, bb = bias[ch] - m * w
                 let off = base + c * s.spatial
-                let wv = Kernels.V(repeating: w), bv = Kernels.V(repeating: bb)
-                var i = 0
-                while i + 16 <= s.spatial {
-                    Kernels.store(Kernels.load(x + off + i) * wv + bv, y + off + i)
-                    i += 16
-                }
-                while i < s.spatial { y[off + i] = x[off + i] * w + bb; i += 1 }
+                Kernels.affine(x + off, into: y + off, count: s.spatial, scale: w, shift: bb)
             }
         }
     }

@@ -15,8 +15,10 @@ public enum SpatialNorm {
                 for y in 0..<h {
                     let sy = lb + Nearest.source(y, gh, h) * gw, row = base + y * w
                     for c in 0..<gw {
-                        let av = a[sy + c], bv = b[sy + c]
-                        for i in (row + starts[c])..<(row + starts[c + 1]) { o[i] = n[i] * av + bv }
+                        let from = row + starts[c]
+                        Kernels.affine(
+                            n + from, into: o + from, count: starts[c + 1] - starts[c], scale: a[sy + c],
+                            shift: b[sy + c])
                     }
                 }
             }

@@ -10,8 +10,9 @@ import Foundation
 /// oneDNN's fast kernels want their own blocked layouts (`format_tag_any`: nChw16c and friends on
 /// AVX-512), so each call reorders the operands into them — converting to bf16 on the way when
 /// asked — and the results back; a gradient comes back through a reorder with a `sum` post-op, so
-/// it accumulates in place (dx may instead be written, where the caller would zero it first). A layout that is already Tessera's is used as it is. Primitives,
-/// reorders and their buffers are made once per (shape, pass, precision, threads) and reused.
+/// it accumulates in place (dx may instead be written, where the caller would zero it first). A
+/// layout that is already Tessera's is used as it is. Primitives, reorders and their buffers are
+/// made once per (shape, pass, precision, threads) and reused.
 /// `backward` reorders dy once for both of its passes when they want it in the same layout (they
 /// do on avx2 and avx512), and x not at all when its layer kept it (`KeptInput`): an activation's
 /// reorder costs about a tenth of its convolution (ONEDNN_VERBOSE, VQ-T64, batch 8, Zen: 12 % of

@@ -107,6 +107,21 @@ public enum Kernels {
         return r
     }
 
+    /// y = x·scale + shift, 16 lanes at a time (the same operations, so the same bits, as the
+    /// scalar loop).
+    @inline(__always)
+    public static func affine(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float
+    ) {
+        let sv = V(repeating: scale), bv = V(repeating: shift)
+        var i = 0
+        while i + 16 <= count {
+            store(load(x + i) * sv + bv, y + i)
+            i += 16
+        }
+        while i < count { y[i] = x[i] * scale + shift; i += 1 }
+    }
+
     /// y += x
     @inline(__always)
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
