@@ -56,9 +56,12 @@ import Testing
     /// against the double-precision product of the same bf16 values. Products of bf16 numbers are
     /// exact in fp32, so the only error is fp32 summation: |err| ≤ k·2⁻²⁴·Σ|a||b| (+ the rounding
     /// of the accumulated C). The same check of the product of the *unrounded* operands fails by
-    /// far: the rule can tell bf16 rounding of the inputs from an exact product.
-    @Test(.bf16Kernels, arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func matmulMatchesDoubleProduct(transA: Bool, transB: Bool) {
+    /// far: the rule can tell bf16 rounding of the inputs from an exact product. Checked for
+    /// `DNNL.matmul` (oneDNN's kernels, or the emulation on a CPU without them) and for
+    /// `BF16Emulation` itself, so a CPU with the kernels checks both.
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)], [false, true])
+    func matmulMatchesDoubleProduct(layout: (Bool, Bool), emulated: Bool) {
+        let (transA, transB) = layout
         let m = 37, n = 45, k = 70, pad = 3
         let lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad
         var rng = RandomStream(seed: 11, name: "test/bf16-gemm")
@@ -78,10 +81,17 @@ import Testing
             a16.withUnsafeBufferPointer { ap in
                 b16.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer {
-                        DNNL.shared.matmul(
-                            threads: 2, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                            a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, accumulate: accumulate,
-                            c: $0.baseAddress!, ldc: ldc)
+                        if emulated {
+                            BF16Emulation().matmul(
+                                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, accumulate: accumulate,
+                                c: $0.baseAddress!, ldc: ldc)
+                        } else {
+                            DNNL.shared.matmul(
+                                threads: 2, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, accumulate: accumulate,
+                                c: $0.baseAddress!, ldc: ldc)
+                        }
                     }
                 }
             }

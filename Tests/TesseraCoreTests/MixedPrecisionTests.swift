@@ -29,7 +29,7 @@ import Testing
     /// amplification (a small, well-conditioned random network) the relative error of every
     /// gradient tensor stays below 8u = 3.1 %, and the loss within 2u of its value. The errors
     /// must also be visibly there (above u/64): the products really ran in bf16.
-    @Test(.bf16Kernels, arguments: [NormKind.layerNorm, NormKind.rmsNorm])
+    @Test(arguments: [NormKind.layerNorm, NormKind.rmsNorm])
     func gradientsAgreeWithFP32WithinBF16Rounding(norm: NormKind) {
         let c = ModelConfig(
             dModel: 64, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 97, ffnHidden: 96, norm: norm,
@@ -57,7 +57,7 @@ import Testing
 
     /// Same config, seed and threads: the same bits, step after step (oneDNN reduces each output
     /// element on one thread in a fixed order).
-    @Test(.bf16Kernels) func bf16IsDeterministic() {
+    @Test func bf16IsDeterministic() {
         let c = ModelConfig(
             dModel: 32, nLayers: 2, nHeads: 2, vocabSize: 61, ffnHidden: 64, norm: .rmsNorm, rope: .half,
             tieEmbeddings: false, maxSeqLen: 8)
@@ -71,7 +71,7 @@ import Testing
 
     /// The mirror follows the weights: after they change, the next forward uses the new values,
     /// and `weightsUnchanged` (a step's later micro-batches) reuses the mirror as made.
-    @Test(.bf16Kernels) func theWeightMirrorIsRefreshedPerForward() {
+    @Test func theWeightMirrorIsRefreshedPerForward() {
         let c = ModelConfig(
             dModel: 32, nLayers: 1, nHeads: 2, vocabSize: 61, ffnHidden: 64, norm: .rmsNorm, rope: .half,
             tieEmbeddings: false, maxSeqLen: 8)

@@ -25,7 +25,8 @@ public final class DNNL: @unchecked Sendable {
     let lock = NSLock()
     private var matmuls: [MatmulKey: Cached] = [:]
     private var reorders: [ReorderKey: Cached] = [:]
-    private var ompThreads = -1
+    /// The products where oneDNN has no bf16 kernels (`hasBF16Kernels` false).
+    private let emulation = BF16Emulation()
 
     /// `threads` is part of a primitive: oneDNN splits the work for the OpenMP team size it sees
     /// when the primitive is created (one made for 1 thread runs on 1 however many are given).
@@ -66,7 +67,9 @@ public final class DNNL: @unchecked Sendable {
     /// fp32) on other `avx512_core` CPUs, none below — on an AVX2-only CPU oneDNN 2.6 answers
     /// `unimplemented` to a bf16 primitive. Asked of oneDNN itself: a 16³ bf16 matmul descriptor
     /// (its bf16 convolutions have the same condition in 2.6, `avx512_core`).
-    /// `precision: bf16` needs more (`nativeBF16`); a benchmark or test of the kernels needs this.
+    /// `precision: bf16` needs more (`nativeBF16`); a benchmark of the kernels needs this. Without
+    /// them `matmul` and `DNNLConvolution` emulate bf16 (`BF16Emulation`), so the bf16 code and its
+    /// tests run on every CPU.
     public static let hasBF16Kernels: Bool = shared.canMakeBF16Matmul()
 
     private func canMakeBF16Matmul() -> Bool {
@@ -99,7 +102,8 @@ public final class DNNL: @unchecked Sendable {
         }
     }
 
-    /// C[m,n] = alpha·op(A)·op(B) (+ C when `accumulate`), A and B bf16, C fp32.
+    /// C[m,n] = alpha·op(A)·op(B) (+ C when `accumulate`), A and B bf16, C fp32 — on a CPU where
+    /// oneDNN has no bf16 kernels, by `BF16Emulation` (the same arithmetic, several times slower).
     public func matmul(
         threads: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
@@ -111,6 +115,12 @@ public final class DNNL: @unchecked Sendable {
             accumulate: accumulate, alpha: alpha, threads: threads)
         lock.lock()
         defer { lock.unlock() }
+        guard DNNL.hasBF16Kernels else {
+            emulation.matmul(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                accumulate: accumulate, c: c, ldc: ldc)
+            return
+        }
         useThreads(threads)
         let p = matmuls[key] ?? makeMatmul(key)
         run(
@@ -151,12 +161,17 @@ public final class DNNL: @unchecked Sendable {
         DNNL.check(dnnl_stream_wait(stream), "stream wait")
     }
 
+    /// Sets the OpenMP team size of the calling thread, on every call: `omp_set_num_threads`
+    /// sets a per-thread value (an ICV of the caller), so a process-wide note of the last count
+    /// set would skip the call on a thread that had set another one, and a primitive made for
+    /// 2 threads would run on a team of 1 (the full test suite saw other gradient bits from a
+    /// convolution test on 2 threads while other tests called oneDNN on 1).
     func useThreads(_ threads: Int) {
-        if ompThreads != threads {
-            omp_set_num_threads(Int32(threads))
-            ompThreads = threads
-        }
+        if omp_get_max_threads() != Int32(threads) { omp_set_num_threads(Int32(threads)) }
     }
+
+    /// The OpenMP team a oneDNN call from this thread runs on: the `threads` of its last call.
+    public static var callingThreadTeamSize: Int { Int(omp_get_max_threads()) }
 
     private func makeMatmul(_ key: MatmulKey) -> Cached {
         var aMD = DNNL.matrix(
@@ -234,7 +249,7 @@ public final class DNNL: @unchecked Sendable {
     }
 
     /// oneDNN refuses only what Tessera never asks of it (shapes and types are fixed by the code,
-    /// bounded before; bf16 only where `hasBF16Kernels`), so a failure is a programming error,
+    /// bounded before; bf16 primitives only where `hasBF16Kernels`), so a failure is a programming error,
     /// reported with its status.
     static func check(_ s: dnnl_status_t, _ what: String) {
         if s != dnnl_success { fatalError("oneDNN: \(what) failed with status \(s.rawValue)") }

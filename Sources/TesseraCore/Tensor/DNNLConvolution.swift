@@ -13,6 +13,8 @@ import Foundation
 /// it accumulates in place (dx may instead be written, where the caller would zero it first). A
 /// layout that is already Tessera's is used as it is. Primitives, reorders and their buffers are
 /// made once per (shape, pass, precision, threads) and reused.
+/// Where oneDNN has no bf16 kernels (`DNNL.hasBF16Kernels`), bf16 runs the fp32 primitives on
+/// operands rounded to bf16 values after their reorder — `BF16Emulation`'s arithmetic.
 /// `backward` reorders dy once for both of its passes when they want it in the same layout (they
 /// do on avx2 and avx512), and x not at all when its layer kept it (`KeptInput`): an activation's
 /// reorder costs about a tenth of its convolution (ONEDNN_VERBOSE, VQ-T64, batch 8, Zen: 12 % of
@@ -71,6 +73,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         let reorder: (primitive: dnnl_primitive_t, args: [dnnl_exec_arg_t])?
         /// Bound for good to another plan's buffer, which that plan has filled: nothing to do.
         var bound = false
+        /// bf16 emulated (`BF16Emulation`): the reordered fp32 operand is rounded to bf16 values.
+        var rounds = false
     }
 
     private final class Plan {
@@ -233,6 +237,10 @@ public final class DNNLConvolution: @unchecked Sendable {
             point(r.args[0].memory, user)
             DNNL.check(dnnl_primitive_execute(r.primitive, dnnl.stream, 2, r.args), "reorder")
             reorders += 1
+            if o.rounds {
+                BF16Emulation.roundInPlace(
+                    target.assumingMemoryBound(to: Float.self), count: dnnl_memory_desc_get_size(&owned.md) / 4)
+            }
         }
         for (o, user) in zip(plan.outputs, outputs) where o.reorder == nil {
             DNNL.check(dnnl_memory_set_data_handle_v2(plan.args[o.arg].memory, user, dnnl.stream), "memory handle")
@@ -263,7 +271,10 @@ public final class DNNLConvolution: @unchecked Sendable {
         let s = Conv2dShape(
             batch: k.batch, inChannels: k.inChannels, outChannels: k.outChannels, height: k.height, width: k.width,
             kernel: k.kernel, stride: k.stride, padBefore: k.padBefore, padAfter: k.padAfter)
-        let operand = k.bf16 ? dnnl_bf16 : dnnl_f32
+        // Without oneDNN's bf16 kernels, bf16 is emulated: fp32 primitives on operands that their
+        // reorders leave rounded to bf16 values (every one but the bias, fp32 in both cases).
+        let emulated = k.bf16 && !DNNL.hasBF16Kernels
+        let operand = k.bf16 && !emulated ? dnnl_bf16 : dnnl_f32
         let srcDims = [s.batch, s.inChannels, s.height, s.width]
         let dstDims = [s.batch, s.outChannels, s.outHeight, s.outWidth]
         let wDims = [s.outChannels, s.inChannels, s.kernel, s.kernel]
@@ -363,7 +374,8 @@ public final class DNNLConvolution: @unchecked Sendable {
             var user = role.user
             var mem: dnnl_memory_t?
             // Used as it is: an input in the user's layout and type, or an output that overwrites.
-            let direct = dnnl_memory_desc_equal(&chosen, &user) != 0 && (role.input || !accumulate)
+            let rounds = emulated && role.input && role.arg != DNNL_ARG_BIAS
+            let direct = dnnl_memory_desc_equal(&chosen, &user) != 0 && (role.input ? !rounds : !accumulate)
             if !direct, role.arg == DNNL_ARG_DIFF_DST_0, var shared = reorderedDy,
                 dnnl_memory_desc_equal(&chosen, &shared.md) != 0
             {
@@ -392,7 +404,8 @@ public final class DNNLConvolution: @unchecked Sendable {
             let reorder = makeReorder(
                 from: from, to: to, accumulate: !role.input && accumulate, owned: buffer!, ownedIsSource: !role.input)
             if role.input {
-                plan.inputs.append(Operand(arg: i, id: role.arg, owned: (buffer!, chosen), reorder: reorder))
+                plan.inputs.append(
+                    Operand(arg: i, id: role.arg, owned: (buffer!, chosen), reorder: reorder, rounds: rounds))
             } else {
                 plan.outputs.append(Operand(arg: i, id: role.arg, reorder: reorder))
             }

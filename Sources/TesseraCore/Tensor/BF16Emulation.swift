@@ -1,0 +1,70 @@
+import Foundation
+
+/// bf16 products where oneDNN 2.6 has no bf16 kernels (`DNNL.hasBF16Kernels` false: CPUs below
+/// `avx512_core`), with the arithmetic of the native ones: the operands are bf16 values and the
+/// products are summed in fp32. A product of two bf16 numbers is exact in fp32 (8 + 8 significand
+/// bits ≤ 24), so widening the bf16 operands to fp32 and multiplying them with OpenBLAS's sgemm
+/// computes the same sum of the same exact products; only the order of the fp32 additions is the
+/// kernel's own, which moves a result by at most k·2⁻²⁴·Σ|a||b| — the bound the native kernels
+/// are held to as well (BFloat16Tests).
+///
+/// It is several times slower than fp32 (every operand widened per call, one thread), so
+/// `precision: bf16` in a config still refuses such a CPU (`Precision.unsupported`). It exists so
+/// that the bf16 model code — the weight mirror, the conversions, which operand is rounded where —
+/// runs, and is tested against its oracles, on every machine, not only on one with avx512_bf16.
+public final class BF16Emulation {
+    private var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?
+    private var aCapacity = 0, bCapacity = 0
+
+    public init() {}
+
+    deinit {
+        a?.deallocate()
+        b?.deallocate()
+    }
+
+    /// C[m,n] = alpha·op(A)·op(B) (+ C when `accumulate`), A and B bf16 in `DNNL.matmul`'s
+    /// layouts, C fp32. One caller at a time (the scratch is shared; DNNL calls it under its lock).
+    public func matmul(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a a16: UnsafePointer<UInt16>, lda: Int, b b16: UnsafePointer<UInt16>, ldb: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // Stored shapes: A is [m, k] or, transposed, [k, m]; B is [k, n] or [n, k].
+        let aRows = transA ? k : m, aCols = transA ? m : k
+        let bRows = transB ? n : k, bCols = transB ? k : n
+        let a32 = Self.reserve(&a, &aCapacity, aRows * aCols)
+        let b32 = Self.reserve(&b, &bCapacity, bRows * bCols)
+        Self.widen(a16, ld: lda, rows: aRows, cols: aCols, into: a32)
+        Self.widen(b16, ld: ldb, rows: bRows, cols: bCols, into: b32)
+        Gemm.sgemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a32, lda: aCols, b: b32, ldb: bCols,
+            beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+    }
+
+    /// x[i] = the bf16 value nearest x[i] (ties to even), kept as fp32: an operand as a bf16
+    /// kernel would read it.
+    static func roundInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = BFloat16.float(BFloat16.round(x[i])) }
+    }
+
+    private static func widen(
+        _ x: UnsafePointer<UInt16>, ld: Int, rows: Int, cols: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let from = x + r * ld, to = y + r * cols
+            for c in 0..<cols { to[c] = Float(bitPattern: UInt32(from[c]) << 16) }
+        }
+    }
+
+    private static func reserve(
+        _ p: inout UnsafeMutablePointer<Float>?, _ capacity: inout Int, _ count: Int
+    ) -> UnsafeMutablePointer<Float> {
+        if p == nil || capacity < count {
+            p?.deallocate()
+            p = .allocate(capacity: max(count, 1))
+            capacity = max(count, 1)
+        }
+        return p!
+    }
+}
