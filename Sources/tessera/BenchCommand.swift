@@ -119,16 +119,19 @@ struct BenchImageTokenizer: ParsableCommand {
     )
     var profile = false
 
-    func run() throws {
+    func validate() throws {
         if convolutions == .onednnBF16, let why = Precision.bf16.unsupported() {
             throw TesseraError.config("--convolutions onednn-bf16: \(why)")
         }
+        guard (batch ?? 1) >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
+    }
+
+    func run() throws {
         guard case .vq(let c) = try options.loadRun() else {
             throw TesseraError.config("\(options.config ?? ""): bench vq needs a task: vq config")
         }
         let convolutions = self.convolutions ?? c.engine
         let b = batch ?? c.optim.batch
-        guard b >= 1, repeats >= 1 else { throw TesseraError.config("--batch and --repeats must be ≥ 1") }
         if let why = VQTrainConfig.batchMemoryProblem(c.model, batch: b, what: "--batch") {
             throw TesseraError.config(why)
         }
@@ -186,10 +189,8 @@ struct BenchConvolutions: ParsableCommand {
     @Option(help: "Engines, comma-separated (im2col, onednn, onednn-bf16).") var engines = "im2col,onednn"
     @Flag(help: "One JSON line per shape class on stdout.") var json = false
 
-    func run() throws {
-        guard case .vq(let c) = try options.loadRun() else {
-            throw TesseraError.config("\(options.config ?? ""): bench conv needs a task: vq config")
-        }
+    /// --engines as a list: each a known engine this CPU can run, none twice, at least one.
+    func engineList() throws -> [ConvolutionEngine] {
         var list: [ConvolutionEngine] = []
         for name in engines.split(separator: ",") {
             guard let e = ConvolutionEngine(rawValue: String(name)) else {
@@ -203,9 +204,26 @@ struct BenchConvolutions: ParsableCommand {
             guard !list.contains(e) else { throw TesseraError.config("--engines: \(e.rawValue) is named twice") }
             list.append(e)
         }
+        guard !list.isEmpty else { throw TesseraError.config("--engines names no engine") }
+        return list
+    }
+
+    func validate() throws {
+        _ = try engineList()
+        guard (1...4096).contains(batch ?? 1), (1...1000).contains(repeats) else {
+            throw TesseraError.config("--batch must be 1…4096 and --repeats 1…1000")
+        }
+    }
+
+    func run() throws {
+        guard case .vq(let c) = try options.loadRun() else {
+            throw TesseraError.config("\(options.config ?? ""): bench conv needs a task: vq config")
+        }
+        let list = try engineList()
         let b = batch ?? c.optim.batch
-        guard b >= 1, b <= 4096, repeats >= 1, repeats <= 1000, !list.isEmpty else {
-            throw TesseraError.config("--batch must be 1…4096, --repeats 1…1000, --engines not empty")
+        guard b <= 4096 else {
+            throw TesseraError.config(
+                "bench conv runs at most 4096 images; the config's optim.batch is \(b): give --batch")
         }
         if let why = VQTrainConfig.batchMemoryProblem(c.model, batch: b, what: "--batch") {
             throw TesseraError.config(why)
@@ -326,7 +344,6 @@ struct BenchTokenize: ParsableCommand {
     @Flag(help: "One JSON line on stdout.") var json = false
 
     func run() throws {
-        guard !inputs.isEmpty else { throw TesseraError.config("give at least one --in FILE") }
         var text: [UInt8] = []
         for f in inputs { text += try FileIO.read(f) }
         var best = Double.infinity

@@ -66,8 +66,22 @@ struct DataImport: ParsableCommand {
     @Flag(help: "Replace an existing folder.") var overwrite = false
 
     func validate() throws {
-        guard limit >= 0 else { throw ValidationError("--limit must be ≥ 0") }
-        guard (8...256).contains(size) else { throw ValidationError("--size must be 8…256") }
+        guard limit >= 0 else { throw TesseraError.config("--limit must be ≥ 0, got \(limit)") }
+        guard (8...256).contains(size) else { throw TesseraError.config("--size must be 8…256, got \(size)") }
+        _ = try sourceList()
+    }
+
+    /// --sources as a list: known names, each once, at least one.
+    func sourceList() throws -> [DebianImageSources] {
+        var kinds: [DebianImageSources] = []
+        for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let k = DebianImageSources(rawValue: name) else {
+                throw TesseraError.config("--sources: unknown source \"\(name)\" (openclipart, noto, gemojione)")
+            }
+            if !kinds.contains(k) { kinds.append(k) }
+        }
+        guard !kinds.isEmpty else { throw TesseraError.config("--sources names no source") }
+        return kinds
     }
 
     func run() throws {
@@ -85,14 +99,7 @@ struct DataImport: ParsableCommand {
     }
 
     func importCaptioned() throws {
-        var kinds: [DebianImageSources] = []
-        for name in sources.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            guard let k = DebianImageSources(rawValue: name) else {
-                throw TesseraError.config("--sources: unknown source \"\(name)\" (openclipart, noto, gemojione)")
-            }
-            if !kinds.contains(k) { kinds.append(k) }
-        }
-        guard !kinds.isEmpty else { throw TesseraError.config("--sources names no source") }
+        let kinds = try sourceList()
         let (images, excluded) = try DebianImageSources.load(kinds, root: from)
         var options = CaptionedImport.Options()
         options.side = size

@@ -66,6 +66,29 @@ import Testing
         #expect(steps > 0 && steps <= process, "steps \(steps) MB, whole process \(process) MB")
     }
 
+    /// Option values that are wrong on their face are refused by the command's validate(), before
+    /// anything is read: the config and input paths here do not exist, yet the error names the
+    /// option (exit 2, one line).
+    @Test(arguments: [
+        (["bench", "vq", "--config", "/nonexistent.yaml", "--repeats", "0"], "--repeats"),
+        (["bench", "conv", "--config", "/nonexistent.yaml", "--engines", "im2col,cudnn"], "cudnn"),
+        (["bench", "conv", "--config", "/nonexistent.yaml", "--batch", "5000"], "--batch must be 1…4096"),
+        (
+            [
+                "data", "import", "captioned", "--from", "/nonexistent", "--out", "/nonexistent/o", "--sources",
+                "noto,art",
+            ],
+            "unknown source \"art\""
+        ),
+        (
+            ["data", "import", "captioned", "--from", "/nonexistent", "--out", "/nonexistent/o", "--size", "4"],
+            "--size"
+        ),
+    ])
+    func optionErrorsComeBeforeAnyFileIsRead(args: [String], fragment: String) throws {
+        try expectError(args, code: 2, fragment)
+    }
+
     @Test func unknownKeyIsAConfigError() throws {
         let c = write(
             testConfigYAML(steps: 2).replacingOccurrences(of: "seq_len: 32", with: "seq_len: 32, shuffle: true"))
