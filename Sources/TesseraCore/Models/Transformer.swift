@@ -285,7 +285,7 @@ public final class Transformer {
             // their buffers) only for a weight gradient that reads them: a frozen one does not.
             let dw3 = trainable(dw.w3), dw12 = trainable(dw.w12), dwIn = trainable(dw.inProj)
             if dw3 != nil {
-                timer.measure("mlp activation fwd") { TransformerBlock.mlpActivation(c, pool, acts: a, rows: N) }
+                timer.measure("recompute mlp activation") { TransformerBlock.mlpActivation(c, pool, acts: a, rows: N) }
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
@@ -300,7 +300,7 @@ public final class Transformer {
                 }
             }
             if dw12 != nil {
-                timer.measure("norm fwd") { TransformerBlock.norm2(c, pool, w, x: x, acts: a, rows: N) }
+                timer.measure("recompute norm") { TransformerBlock.norm2(c, pool, w, x: x, acts: a, rows: N) }
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
@@ -335,7 +335,7 @@ public final class Transformer {
                     heads: c.nHeads + c.nKVHeads, inverse: true)
             }
             if dwIn != nil {
-                timer.measure("norm fwd") { TransformerBlock.norm1(c, pool, w, x: x, acts: a, rows: N) }
+                timer.measure("recompute norm") { TransformerBlock.norm1(c, pool, w, x: x, acts: a, rows: N) }
             }
             timer.measure("linear bwd") {
                 Gemm.linearBackward(
