@@ -62,6 +62,50 @@ func movqFixtureConfig(_ st: SafetensorsFile) throws -> MoVQConfig {
         #expect(worst.1 < 1e-4, "largest gradient error \(worst.1) in \(worst.0)")
     }
 
+    /// The same model with every convolution in bf16 (`precision: bf16`: operands rounded to 8
+    /// significand bits, fp32 sums) against the fp32 oracle path, on the fixture's weights and
+    /// images: the same codes, and a reconstruction and gradients near fp32's yet visibly rounded.
+    /// Each product errs by about 2u relative (u = 2⁻⁸, both operands rounded); the reconstruction
+    /// passes the encoder's and decoder's products in series and a gradient passes them twice, so
+    /// the bounds are 8u and 16u — twice what was measured (Zen, emulated: 4.0u, and 7.6u at worst,
+    /// in encoder.down.2.block.0.norm1.weight).
+    @Test func bf16ConvolutionsAgreeWithFP32() throws {
+        let weights = try SafetensorsFile(path: Fixtures.path("movq_weights.safetensors"))
+        let out = try SafetensorsFile(path: Fixtures.path("movq_outputs.safetensors"))
+        let config = try movqFixtureConfig(weights)
+        let x = try out.floats("x")
+        func run(_ engine: ConvolutionEngine) throws -> (recon: [Float], indices: [Int32], grads: [String: [Float]]) {
+            let model = MoVQModel(config: config, maxBatch: 2, pool: Parallel(threads: 2))
+            model.workspace.convolutions = engine
+            try Checkpoint.loadParameters(file: weights.path, into: model.params)
+            let (recon, _) = x.withUnsafeBufferPointer { model.reconstruct($0.baseAddress!, batch: 2) }
+            let got = Array(UnsafeBufferPointer(start: recon.p, count: x.count))
+            let dRecon = (0..<x.count).map { 2 * (got[$0] - x[$0]) / Float(x.count) }
+            model.params.zeroGrads()
+            dRecon.withUnsafeBufferPointer { model.backward(dRecon: $0.baseAddress!, vqScale: 1, batch: 2) }
+            var grads: [String: [Float]] = [:]
+            for s in model.params.slots {
+                grads[s.name] = Array(UnsafeBufferPointer(start: model.params.grads.pointer + s.offset, count: s.count))
+            }
+            return (got, Array(model.indices.prefix(2 * config.tokensPerImage)), grads)
+        }
+        let fp32 = try run(.im2col), bf16 = try run(.onednnBF16)
+        let u = BFloat16.unitRoundoff
+        #expect(bf16.indices == fp32.indices)
+        let r = relativeError(bf16.recon, fp32.recon)
+        #expect(r > u / 64 && r < 8 * u, "reconstruction: relative error \(r)")
+        // Each tensor's error relative to its norm, floored at 1e-3 of the largest tensor's norm:
+        // the keys' biases have an exactly-zero true gradient (softmax is shift-invariant per row).
+        func norm(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
+        let floor = 1e-3 * fp32.grads.values.map(norm).max()!
+        var worst = ("", 0.0)
+        for (name, g32) in fp32.grads {
+            let e = norm(zip(bf16.grads[name]!, g32).map { $0 - $1 }) / max(norm(g32), floor)
+            if e > worst.1 { worst = (name, e) }
+        }
+        #expect(worst.1 < 16 * u, "largest relative gradient error \(worst.1) in \(worst.0)")
+    }
+
     /// VQ-T64 of architecture.md §8.1 has the parameter count derived there.
     @Test func parameterCount() {
         var c = MoVQConfig()
