@@ -137,12 +137,14 @@ public final class Transformer {
         ceChunk = take(ceChunkRows * c.vocabSize)
         self.storage = storage
         // The largest operand a product converts: an activation or gradient [N, width], or a
-        // chunk of the cross-entropy's logit gradients [R, V].
+        // chunk of the cross-entropy's logit gradients [R, V]; the X of a weight gradient is at
+        // most [N, width] (the head's is a chunk of the final norm's rows, [R, d]).
         let widest = max(c.dModel, c.qkvDim, c.nHeads * c.headDim, c.mlpInWidth, c.ffnHidden)
         mixed =
             precision == .bf16
             ? MixedPrecision(
-                values: params.values, scratch: max(N * widest, ceChunkRows * c.vocabSize), threads: pool.threads)
+                values: params.values, scratch: max(N * widest, ceChunkRows * c.vocabSize),
+                gradientInputs: N * widest, threads: pool.threads)
             : nil
 
         let store = params

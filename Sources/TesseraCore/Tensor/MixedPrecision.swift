@@ -6,27 +6,37 @@
 /// The mirror is made once per optimizer step (`refreshWeights`, one conversion of the flat
 /// parameter buffer), not per use: a weight's bf16 copy sits at the same offset in `weights16`
 /// as the weight in the fp32 buffer, so any pointer into the parameters finds its mirror by
-/// offset. The operand that is not a weight (X forward, dY backward, X again for dW) is converted
-/// into `a16`/`b16` right before its product: a conversion reads 4 and writes 2 bytes per element,
-/// against the product's 2·k flops per element of the result.
+/// offset. The operand that is not a weight (X forward, dY backward) is converted into `a16`, and
+/// X again for a weight gradient into `b16`, right before its product: a conversion reads 4 and
+/// writes 2 bytes per element, against the product's 2·k flops per element of the result.
+///
+/// The two scratch buffers are sized apart: `a16` must hold the cross-entropy's logit-gradient
+/// chunk [R, V] (512 rows × a 66k vocabulary = 34M elements, 67 MB on SmolLM2 text-to-image), `b16`
+/// only the widest activation [N, width] (2 MB there; sized like `a16` it was never touched past
+/// that, so not resident, only reserved). Activations are not stored in bf16 for the
+/// backward pass: those that feed only a weight gradient (ln₁, ln₂, z) are recomputed into shared
+/// buffers anyway, and the attention output is needed in fp32 by the attention backward
+/// (rowsum(dO ∘ O)), so a bf16 copy would add memory, not halve it.
 public final class MixedPrecision {
     public let threads: Int
     private let base: UnsafePointer<Float>
     private let count: Int
     private let weights16: UnsafeMutablePointer<UInt16>
     private let a16, b16: UnsafeMutablePointer<UInt16>
-    private let scratch: Int
+    private let aCapacity, bCapacity: Int
 
-    /// `values`: the parameters (fp32, flat); `scratch`: the largest operand, in elements, that
-    /// any product of the model converts.
-    public init(values: FloatBuffer, scratch: Int, threads: Int) {
+    /// `values`: the parameters (fp32, flat); `scratch`: the largest X (forward) or dY (backward),
+    /// in elements, that a product of the model converts; `gradientInputs`: the largest X of a
+    /// weight gradient (0 for a model that only runs forward).
+    public init(values: FloatBuffer, scratch: Int, gradientInputs: Int = 0, threads: Int) {
         self.threads = threads
         base = UnsafePointer(values.pointer)
         count = values.count
-        self.scratch = max(scratch, 1)
+        aCapacity = max(scratch, 1)
+        bCapacity = max(gradientInputs, 1)
         weights16 = .allocate(capacity: max(count, 1))
-        a16 = .allocate(capacity: self.scratch)
-        b16 = .allocate(capacity: self.scratch)
+        a16 = .allocate(capacity: aCapacity)
+        b16 = .allocate(capacity: bCapacity)
     }
 
     deinit {
@@ -49,7 +59,8 @@ public final class MixedPrecision {
     }
 
     private func convert(_ x: UnsafePointer<Float>, _ n: Int, into p: UnsafeMutablePointer<UInt16>) {
-        precondition(n <= scratch, "bf16 operand of \(n) elements exceeds the scratch of \(scratch)")
+        let capacity = p == a16 ? aCapacity : bCapacity
+        precondition(n <= capacity, "bf16 operand of \(n) elements exceeds its scratch of \(capacity)")
         DNNL.shared.toBF16(x, p, count: n, threads: threads)
     }
 
