@@ -37,9 +37,10 @@ public final class BF16Emulation {
         let b32 = Self.reserve(&b, &bCapacity, bRows * bCols)
         Self.widen(a16, ld: lda, rows: aRows, cols: aCols, into: a32)
         Self.widen(b16, ld: ldb, rows: bRows, cols: bCols, into: b32)
+        // BLAS wants leading dimensions ≥ 1 even for an empty operand (k = 0: C = 0 or C unchanged).
         Gemm.sgemm(
-            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a32, lda: aCols, b: b32, ldb: bCols,
-            beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a32, lda: max(aCols, 1), b: b32,
+            ldb: max(bCols, 1), beta: accumulate ? 1 : 0, c: c, ldc: ldc)
     }
 
     /// x[i] = the bf16 value nearest x[i] (ties to even), kept as fp32: an operand as a bf16

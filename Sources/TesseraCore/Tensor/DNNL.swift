@@ -249,8 +249,8 @@ public final class DNNL: @unchecked Sendable {
     }
 
     /// oneDNN refuses only what Tessera never asks of it (shapes and types are fixed by the code,
-    /// bounded before; bf16 primitives only where `hasBF16Kernels`), so a failure is a programming error,
-    /// reported with its status.
+    /// bounded before; bf16 primitives only where `hasBF16Kernels`), so a failure is a programming
+    /// error, reported with its status.
     static func check(_ s: dnnl_status_t, _ what: String) {
         if s != dnnl_success { fatalError("oneDNN: \(what) failed with status \(s.rawValue)") }
     }
