@@ -103,7 +103,7 @@ public final class DNNL: @unchecked Sendable {
     }
 
     /// C[m,n] = alpha·op(A)·op(B) (+ C when `accumulate`), A and B bf16, C fp32 — on a CPU where
-    /// oneDNN has no bf16 kernels, by `BF16Emulation` (the same arithmetic, several times slower).
+    /// oneDNN has no bf16 kernels, by `BF16Emulation` (the same arithmetic, slower than fp32).
     public func matmul(
         threads: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
