@@ -244,10 +244,7 @@ public enum Benchmark {
             let t1 = DispatchTime.now().uptimeNanoseconds
             let norm = adam.gradNorm()
             guard norm.isFinite else { throw TesseraError.divergence("benchmark step \(s): gradient norm \(norm)") }
-            if c.optim.gradClip > 0, norm > c.optim.gradClip {
-                adam.scaleGrads(Float(c.optim.gradClip / (norm + 1e-6)), pool: pool)
-            }
-            adam.update(lr: c.schedule.lr(at: s), pool: pool)
+            adam.update(lr: c.schedule.lr(at: s), gradScale: c.optim.clipScale(norm: norm), pool: pool)
             if model.timer != nil { timer.add("clip+adamw", Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9) }
             if s >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
         }

@@ -56,18 +56,12 @@ public final class AdamW {
         return total.squareRoot()
     }
 
-    /// Multiplies trainable gradients by `factor`.
-    public func scaleGrads(_ factor: Float, pool: Parallel) {
-        for g in groups {
-            let p = store.grads.pointer + g.slot.offset
-            pool.forEachChunk(g.slot.count, grain: 1 << 15) { r in
-                Kernels.scale(p + r.lowerBound, count: r.count, by: factor)
-            }
-        }
-    }
-
-    /// One update at learning rate `lr`.
-    public func update(lr: Double, pool: Parallel) {
+    /// One update at learning rate `lr`, each gradient multiplied by `gradScale` as it is read:
+    /// gradient clipping (torch's `clip_grad_norm_` coefficient) without a pass of its own over
+    /// the gradients — the same product g·scale, so the same bits as scaling them first, for one
+    /// read and one write of the gradient buffer less (SmolLM2-135M: 2 × 539 MB a step). The
+    /// gradients are left unscaled.
+    public func update(lr: Double, gradScale: Float = 1, pool: Parallel) {
         step += 1
         let t = Double(step)
         let b1 = Float(config.beta1), b2 = Float(config.beta2), eps = Float(config.eps)
@@ -80,7 +74,7 @@ public final class AdamW {
             let mm = m.pointer + g.momentOffset, vv = v.pointer + g.momentOffset
             pool.forEachChunk(g.slot.count, grain: 1 << 15) { r in
                 for i in r {
-                    let gi = grad[i]
+                    let gi = grad[i] * gradScale
                     let mi = b1 * mm[i] + (1 - b1) * gi
                     let vi = b2 * vv[i] + (1 - b2) * gi * gi
                     mm[i] = mi

@@ -79,6 +79,16 @@ public struct TrainConfig: Equatable, Sendable {
         public var noDecay: [String] = []
         /// Trainable tensors: a `Freezing` preset or globs; everything else is frozen.
         public var trainable: [String] = ["all"]
+
+        public init() {}
+
+        /// What the gradients are multiplied by for a global norm `norm`: torch's
+        /// `clip_grad_norm_` coefficient gradClip / (norm + 1e-6) when below 1, else 1.
+        public func clipScale(norm: Double) -> Float {
+            guard gradClip > 0 else { return 1 }
+            let coef = gradClip / (norm + 1e-6)
+            return coef < 1 ? Float(coef) : 1
+        }
     }
 
     public struct EvalSection: Equatable, Sendable {

@@ -289,11 +289,7 @@ public final class Trainer {
             throw TesseraError.divergence(
                 "step \(step + 1): loss \(loss), gradient norm \(norm); the update was not applied")
         }
-        if c.optim.gradClip > 0 {
-            let coef = c.optim.gradClip / (norm + 1e-6)
-            if coef < 1 { adam.scaleGrads(Float(coef), pool: pool) }
-        }
-        adam.update(lr: c.schedule.lr(at: step), pool: pool)
+        adam.update(lr: c.schedule.lr(at: step), gradScale: c.optim.clipScale(norm: norm), pool: pool)
         step += 1
         tokensSeen += accum * B * T
         return (loss, norm)
