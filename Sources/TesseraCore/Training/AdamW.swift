@@ -59,8 +59,8 @@ public final class AdamW {
     /// One update at learning rate `lr`, each gradient multiplied by `gradScale` as it is read:
     /// gradient clipping (torch's `clip_grad_norm_` coefficient) without a pass of its own over
     /// the gradients — the same product g·scale, so the same bits as scaling them first, for one
-    /// read and one write of the gradient buffer less (SmolLM2-135M: 2 × 539 MB a step). The
-    /// gradients are left unscaled.
+    /// read and one write of the gradient buffer less on a clipped step (SmolLM2-135M: 2 × 539 MB).
+    /// The gradients are left unscaled.
     public func update(lr: Double, gradScale: Float = 1, pool: Parallel) {
         step += 1
         let t = Double(step)
