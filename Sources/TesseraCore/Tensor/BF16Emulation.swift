@@ -8,13 +8,12 @@ import Foundation
 /// kernel's own, which moves a result by at most k·2⁻²⁴·Σ|a||b| — the bound the native kernels
 /// are held to as well (BFloat16Tests).
 ///
-/// It runs on one thread and widens every operand per call: 1.0–1.6× the time of one-thread
-/// fp32 and 1.5–3.3× that of fp32 on 2 threads (Zen 1, both timed in one process, best of 5:
-/// 512³ 13.0 ms against 8.1 and 4.0; 2560×256×1024 38.0 against 38.8 and 25.1). So
-/// `precision: bf16` in a config still refuses such a CPU (`Precision.unsupported`) rather than
-/// run slower than fp32. The emulation exists so that the bf16 model code — the weight mirror,
-/// the conversions, which operand is rounded where — runs, and is tested against its oracles, on
-/// every machine, not only on one with avx512_bf16.
+/// It runs on one thread and widens every operand per call, so it is slower than fp32 on the
+/// pool's threads (a one-off timing on Zen 1, not a benchmark command: 512³ took 13.0 ms against
+/// 4.0 for fp32 on 2 threads). So `precision: bf16` in a config still refuses such a CPU
+/// (`Precision.unsupported`) rather than run slower than fp32. The emulation exists so that the
+/// bf16 model code — the weight mirror, the conversions, which operand is rounded where — runs,
+/// and is tested against its oracles, on every machine, not only on one with avx512_bf16.
 public final class BF16Emulation {
     private var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?
     private var aCapacity = 0, bCapacity = 0

@@ -110,9 +110,6 @@ public final class DNNL: @unchecked Sendable {
         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
-        let key = MatmulKey(
-            transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
-            accumulate: accumulate, alpha: alpha, threads: threads)
         lock.lock()
         defer { lock.unlock() }
         guard DNNL.hasBF16Kernels else {
@@ -121,6 +118,9 @@ public final class DNNL: @unchecked Sendable {
                 accumulate: accumulate, c: c, ldc: ldc)
             return
         }
+        let key = MatmulKey(
+            transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+            accumulate: accumulate, alpha: alpha, threads: threads)
         useThreads(threads)
         let p = matmuls[key] ?? makeMatmul(key)
         run(

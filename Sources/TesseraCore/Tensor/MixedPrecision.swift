@@ -58,8 +58,9 @@ public final class MixedPrecision {
         return UnsafePointer(weights16 + offset)
     }
 
-    private func convert(_ x: UnsafePointer<Float>, _ n: Int, into p: UnsafeMutablePointer<UInt16>) {
-        let capacity = p == a16 ? aCapacity : bCapacity
+    private func convert(
+        _ x: UnsafePointer<Float>, _ n: Int, into p: UnsafeMutablePointer<UInt16>, capacity: Int
+    ) {
         precondition(n <= capacity, "bf16 operand of \(n) elements exceeds its scratch of \(capacity)")
         DNNL.shared.toBF16(x, p, count: n, threads: threads)
     }
@@ -68,7 +69,7 @@ public final class MixedPrecision {
     func linearForward(
         x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
     ) {
-        convert(x, m * k, into: a16)
+        convert(x, m * k, into: a16, capacity: aCapacity)
         DNNL.shared.matmul(
             threads: threads, transA: false, transB: true, m: m, n: n, k: k, a: a16, lda: k, b: weight(w), ldb: k,
             accumulate: false, c: y, ldc: n)
@@ -79,12 +80,12 @@ public final class MixedPrecision {
         dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
         dw: UnsafeMutablePointer<Float>?, m: Int, k: Int, n: Int
     ) {
-        convert(dy, m * n, into: a16)
+        convert(dy, m * n, into: a16, capacity: aCapacity)
         DNNL.shared.matmul(
             threads: threads, transA: false, transB: false, m: m, n: k, k: n, a: a16, lda: n, b: weight(w), ldb: k,
             accumulate: false, c: dx, ldc: k)
         guard let dw else { return }
-        convert(x, m * k, into: b16)
+        convert(x, m * k, into: b16, capacity: bCapacity)
         DNNL.shared.matmul(
             threads: threads, transA: true, transB: false, m: n, n: k, k: m, a: a16, lda: n, b: b16, ldb: k,
             accumulate: true, c: dw, ldc: k)
