@@ -19,6 +19,24 @@ import Testing
         #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)")
     }
 
+    /// On a CPU without bf16 instructions `precision: bf16` is refused (exit 2, one line naming
+    /// them and the way to emulate), and with TESSERA_BF16_EMULATION=1 it trains, saying on its
+    /// first lines that it is emulated. On a CPU with them it trains either way and says nothing.
+    @Test func bf16EmulationIsAnExplicitChoice() throws {
+        let c = write(testConfigYAML(steps: 2, extra: "precision: bf16"))
+        let dir = tempDirectory("bf16-emulated")
+        if !DNNL.nativeBF16 {
+            try expectError(
+                ["train", "--config", c, "--run-dir", dir + "/refused"], code: 2, "TESSERA_BF16_EMULATION=1")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/refused"))
+        }
+        let r = try runTessera(
+            ["train", "--config", c, "--run-dir", dir + "/run"], cwd: packageRoot, env: ["TESSERA_BF16_EMULATION": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect((r.stdout + r.stderr).contains("bf16 is emulated") == !DNNL.nativeBF16)
+        #expect(try MetricsLog.rows(dir + "/run/metrics.jsonl", as: TrainingStepRow.self).count == 2)
+    }
+
     @Test func smokeConfigTrainsAndItsLossFalls() throws {
         let dir = tempDirectory("smoke") + "/run"
         let r = try runTessera(["train", "--config", "configs/smoke.yaml", "--run-dir", dir], cwd: packageRoot)

@@ -89,7 +89,10 @@ import Testing
 
     /// A CPU without bf16 instructions gets a config error naming them, never a silent slowdown.
     @Test func bf16WithoutTheInstructionsIsRefused() throws {
-        #expect(Precision.bf16.unsupported(flags: ["avx512f", "avx2"])?.contains("avx512_bf16") == true)
+        #expect(
+            Precision.bf16.unsupported(flags: ["avx512f", "avx2"], allowEmulation: false)?.contains("avx512_bf16")
+                == true)
+        #expect(Precision.bf16.unsupported(flags: ["avx512f", "avx2"], allowEmulation: true) == nil)
         #expect(Precision.bf16.unsupported(flags: ["avx512_bf16"]) == nil)
         #expect(Precision.fp32.unsupported(flags: []) == nil)
         func parse(_ value: String) throws -> TrainConfig {

@@ -144,7 +144,7 @@ public final class Transformer {
             precision == .bf16
             ? MixedPrecision(
                 values: params.values, scratch: max(N * widest, ceChunkRows * c.vocabSize),
-                gradientInputs: N * widest, threads: pool.threads)
+                gradientInputs: N * widest, attention: attnShape, threads: pool.threads)
             : nil
 
         let store = params
@@ -329,7 +329,7 @@ public final class Transformer {
             timer.measure("attention bwd") {
                 Attention.backward(
                     pool, attnShape, qkv: a.qkv, out: a.att, lse: a.lse, dOut: dAtt, dqkv: dQkv,
-                    scratch: attScratch)
+                    scratch: attScratch, bf16: mixed?.attention)
             }
             timer.measure("rope bwd") {
                 rope.apply(
@@ -344,7 +344,8 @@ public final class Transformer {
                     pool, dy: dQkv, w: w.inProj, x: a.ln1, dx: dLn, dw: dwIn, m: N, k: d, n: c.qkvDim,
                     mixed: mixed
                 )
-                biasGrad(dQkv, dw.inProjBias, c.qkvDim)  // the bias is added before the rotation, dQkv is already un-rotated
+                // the bias is added before the rotation, dQkv is already un-rotated
+                biasGrad(dQkv, dw.inProjBias, c.qkvDim)
             }
             timer.measure("norm bwd") {
                 Norm.backward(

@@ -38,7 +38,8 @@ enum TransformerBlock {
             Gemm.linearForward(pool, x: a.ln1, w: w.inProj, y: a.qkv, m: N, k: d, n: c.qkvDim, mixed: mixed)
             bias(a.qkv, w.inProjBias, c.qkvDim)
         }
-        attend(c, pool, rope: rope, source: source, qkv: a.qkv, out: a.att, rows: N, timer: timer)
+        attend(
+            c, pool, rope: rope, source: source, qkv: a.qkv, out: a.att, rows: N, bf16: mixed?.attention, timer: timer)
         timer.measure("linear fwd") {
             Gemm.linearForward(pool, x: a.att, w: w.outProj, y: a.residMid, m: N, k: att, n: d, mixed: mixed)
             bias(a.residMid, w.outProjBias, d)
@@ -92,10 +93,12 @@ enum TransformerBlock {
         }
     }
 
-    /// RoPE on the queries and keys of `qkv`, then attention into `out` ([rows, H·hd]).
+    /// RoPE on the queries and keys of `qkv`, then attention into `out` ([rows, H·hd]); `bf16`: its
+    /// products in bf16 (sequences only: decoding's one-row products are dot products, not GEMMs).
     static func attend(
         _ c: ModelConfig, _ pool: Parallel, rope: RotaryTable, source: Source,
-        qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows N: Int, timer: PhaseTimer?
+        qkv: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows N: Int, bf16: AttentionBF16?,
+        timer: PhaseTimer?
     ) {
         let heads = c.nHeads + c.nKVHeads
         switch source {
@@ -105,7 +108,7 @@ enum TransformerBlock {
                     pool, qkv, rows: N, seqLen: shape.seqLen, stride: c.qkvDim, column: 0, heads: heads, inverse: false)
             }
             timer.measure("attention fwd") {
-                Attention.forward(pool, shape, qkv: qkv, out: out, lse: lse, scratch: scratch)
+                Attention.forward(pool, shape, qkv: qkv, out: out, lse: lse, scratch: scratch, bf16: bf16)
             }
         case .cache(let keys, let values, let positions, let maxLength, let scores):
             let hd = c.headDim, kvDim = c.nKVHeads * hd, slot = maxLength * kvDim

@@ -8,7 +8,8 @@ import Foundation
 /// probabilities block by block (as flash attention does) instead of storing B·H·T² of them.
 /// Work is split by (batch, KV group), so the dK/dV sums of a group stay on one thread.
 /// Rows are processed in blocks of `blockRows`; a block only touches keys up to its last row,
-/// which skips most of the masked upper triangle.
+/// which skips most of the masked upper triangle. The products are fp32 on OpenBLAS, or with an
+/// `AttentionBF16` take bf16 operands (the same blocks and calls; only what they read differs).
 public struct AttentionShape {
     public let batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int
     public init(batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int) {
@@ -29,12 +30,13 @@ public enum Attention {
     public static func forward(
         _ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, bf16: AttentionBF16? = nil
     ) {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         pool.prepareGemm()
+        bf16?.bind(s, qkv: qkv, scratch: scratch)
         pool.runWithWorker(tasks: s.tasks) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let S = scratch + worker * s.scratchPerWorker
@@ -49,9 +51,9 @@ public enum Attention {
                 while r0 < T {
                     let r1 = min(T, r0 + blockRows), nr = r1 - r0
                     // S[r0:r1, 0:r1] = scale · Q Kᵀ
-                    Gemm.sgemm(
-                        transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
-                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: S, ldc: T)
+                    product(
+                        bf16, worker, transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, accumulate: false, c: S, ldc: T)
                     for i in 0..<nr {
                         let row = S + i * T, n = r0 + i + 1
                         let mx = Kernels.max(row, count: n)
@@ -62,9 +64,10 @@ public enum Attention {
                         lseRow[r0 + i] = mx + Foundation.log(sum)
                     }
                     // O[r0:r1] = P V
-                    Gemm.sgemm(
-                        transA: false, transB: false, m: nr, n: hd, k: r1,
-                        a: S, lda: T, b: v, ldb: ld, beta: 0, c: o + r0 * ldo, ldc: ldo)
+                    bf16?.round(S, rows: nr, cols: r1, ld: T)
+                    product(
+                        bf16, worker, transA: false, transB: false, m: nr, n: hd, k: r1,
+                        a: S, lda: T, b: v, ldb: ld, accumulate: false, c: o + r0 * ldo, ldc: ldo)
                     r0 = r1
                 }
             }
@@ -102,12 +105,13 @@ public enum Attention {
         _ pool: Parallel, _ s: AttentionShape, qkv: UnsafePointer<Float>,
         out: UnsafePointer<Float>, lse: UnsafePointer<Float>,
         dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, bf16: AttentionBF16? = nil
     ) {
         let T = s.seqLen, hd = s.headDim, ld = s.qkvStride, ldo = s.outStride
         let group = s.heads / s.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         pool.prepareGemm()
+        bf16?.bind(s, qkv: qkv, dOut: dOut, scratch: scratch)
         pool.runWithWorker(tasks: s.tasks) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let P = scratch + worker * s.scratchPerWorker
@@ -126,13 +130,13 @@ public enum Attention {
                 var r0 = 0
                 while r0 < T {
                     let r1 = min(T, r0 + blockRows), nr = r1 - r0
-                    Gemm.sgemm(
-                        transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
-                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: P, ldc: T)
+                    product(
+                        bf16, worker, transA: false, transB: true, m: nr, n: r1, k: hd, alpha: scale,
+                        a: q + r0 * ld, lda: ld, b: k, ldb: ld, accumulate: false, c: P, ldc: T)
                     // dP = dO Vᵀ
-                    Gemm.sgemm(
-                        transA: false, transB: true, m: nr, n: r1, k: hd,
-                        a: dO + r0 * ldo, lda: ldo, b: v, ldb: ld, beta: 0, c: dP, ldc: T)
+                    product(
+                        bf16, worker, transA: false, transB: true, m: nr, n: r1, k: hd,
+                        a: dO + r0 * ldo, lda: ldo, b: v, ldb: ld, accumulate: false, c: dP, ldc: T)
                     for i in 0..<nr {
                         let row = P + i * T, drow = dP + i * T, n = r0 + i + 1
                         _ = Kernels.expShiftSum(row, row, count: n, shift: lseRow[r0 + i])
@@ -143,18 +147,39 @@ public enum Attention {
                         (drow + n).update(repeating: 0, count: r1 - n)
                     }
                     // dV[0:r1] += Pᵀ dO ;  dQ[r0:r1] = scale·dS K ;  dK[0:r1] += scale·dSᵀ Q
-                    Gemm.sgemm(
-                        transA: true, transB: false, m: r1, n: hd, k: nr,
-                        a: P, lda: T, b: dO + r0 * ldo, ldb: ldo, beta: 1, c: dv, ldc: ld)
-                    Gemm.sgemm(
-                        transA: false, transB: false, m: nr, n: hd, k: r1, alpha: scale,
-                        a: dP, lda: T, b: k, ldb: ld, beta: 0, c: dq + r0 * ld, ldc: ld)
-                    Gemm.sgemm(
-                        transA: true, transB: false, m: r1, n: hd, k: nr, alpha: scale,
-                        a: dP, lda: T, b: q + r0 * ld, ldb: ld, beta: 1, c: dk, ldc: ld)
+                    bf16?.round(P, rows: nr, cols: r1, ld: T)
+                    bf16?.round(dP, rows: nr, cols: r1, ld: T)
+                    product(
+                        bf16, worker, transA: true, transB: false, m: r1, n: hd, k: nr,
+                        a: P, lda: T, b: dO + r0 * ldo, ldb: ldo, accumulate: true, c: dv, ldc: ld)
+                    product(
+                        bf16, worker, transA: false, transB: false, m: nr, n: hd, k: r1, alpha: scale,
+                        a: dP, lda: T, b: k, ldb: ld, accumulate: false, c: dq + r0 * ld, ldc: ld)
+                    product(
+                        bf16, worker, transA: true, transB: false, m: r1, n: hd, k: nr, alpha: scale,
+                        a: dP, lda: T, b: q + r0 * ld, ldb: ld, accumulate: true, c: dk, ldc: ld)
                     r0 = r1
                 }
             }
+        }
+    }
+
+    /// C = alpha·op(A)·op(B) (+ C when `accumulate`): fp32 on OpenBLAS, or with `bf16` on the
+    /// bf16 copies of A and B (fp32 accumulation), by worker `worker` on its own thread.
+    @inline(__always)
+    private static func product(
+        _ bf16: AttentionBF16?, _ worker: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if let bf16 {
+            bf16.products.matmul(
+                worker: worker, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: bf16.mirror(a), lda: lda, b: bf16.mirror(b), ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+        } else {
+            Gemm.sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }
 }

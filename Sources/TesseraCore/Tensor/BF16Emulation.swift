@@ -8,15 +8,17 @@ import Foundation
 /// kernel's own, which moves a result by at most k·2⁻²⁴·Σ|a||b| — the bound the native kernels
 /// are held to as well (BFloat16Tests).
 ///
-/// It runs on one thread and widens every operand per call, so it is slower than fp32 on the
-/// pool's threads (a one-off timing on Zen 1, not a benchmark command: 512³ took 13.0 ms against
-/// 4.0 for fp32 on 2 threads). So `precision: bf16` in a config still refuses such a CPU
-/// (`Precision.unsupported`) rather than run slower than fp32. The emulation exists so that the
-/// bf16 model code — the weight mirror, the conversions, which operand is rounded where — runs,
-/// and is tested against its oracles, on every machine, not only on one with avx512_bf16.
+/// It widens every operand per call, on one thread, so it is slower than fp32 (a one-off timing
+/// on Zen 1, not a benchmark command, when the product too ran on one thread: 512³ took 13.0 ms
+/// against 4.0 for fp32 on 2 threads). So `precision: bf16` in a config refuses such a CPU
+/// (`Precision.unsupported`) unless asked to emulate (`TESSERA_BF16_EMULATION=1`). The emulation
+/// exists so that the bf16 model code — the weight mirror, the conversions, which operand is
+/// rounded where — runs, and is tested against its oracles, on every machine, not only on one
+/// with avx512_bf16, and so that bf16's numerics can be checked on any machine.
 public final class BF16Emulation {
     private var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?
     private var aCapacity = 0, bCapacity = 0
+    private var pools: [Int: Parallel] = [:]
 
     public init() {}
 
@@ -26,9 +28,11 @@ public final class BF16Emulation {
     }
 
     /// C[m,n] = alpha·op(A)·op(B) (+ C when `accumulate`), A and B bf16 in `DNNL.matmul`'s
-    /// layouts, C fp32. One caller at a time (the scratch is shared; DNNL calls it under its lock).
+    /// layouts, C fp32, the product sharded over `threads` as `Gemm.parallel` shards (blocks fixed
+    /// by the shape, so the same bits on any thread count). One caller at a time (the scratch is
+    /// shared; DNNL calls it under its lock).
     public func matmul(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        threads: Int = 1, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a a16: UnsafePointer<UInt16>, lda: Int, b b16: UnsafePointer<UInt16>, ldb: Int,
         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
@@ -40,9 +44,17 @@ public final class BF16Emulation {
         Self.widen(a16, ld: lda, rows: aRows, cols: aCols, into: a32)
         Self.widen(b16, ld: ldb, rows: bRows, cols: bCols, into: b32)
         // BLAS wants leading dimensions ≥ 1 even for an empty operand (k = 0: C = 0 or C unchanged).
-        Gemm.sgemm(
-            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a32, lda: max(aCols, 1), b: b32,
+        Gemm.parallel(
+            pool(threads), transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a32,
+            lda: max(aCols, 1), b: b32,
             ldb: max(bCols, 1), beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+    }
+
+    private func pool(_ threads: Int) -> Parallel {
+        if let p = pools[threads] { return p }
+        let p = Parallel(threads: max(threads, 1))
+        pools[threads] = p
+        return p
     }
 
     /// x[i] = the bf16 value nearest x[i] (ties to even), kept as fp32: an operand as a bf16

@@ -114,7 +114,8 @@ public final class DNNL: @unchecked Sendable {
         defer { lock.unlock() }
         guard DNNL.hasBF16Kernels else {
             emulation.matmul(
-                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                threads: threads, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                b: b, ldb: ldb,
                 accumulate: accumulate, c: c, ldc: ldc)
             return
         }
@@ -174,27 +175,41 @@ public final class DNNL: @unchecked Sendable {
     public static var callingThreadTeamSize: Int { Int(omp_get_max_threads()) }
 
     private func makeMatmul(_ key: MatmulKey) -> Cached {
-        var aMD = DNNL.matrix(
-            rows: key.m, cols: key.k, strides: key.transA ? (1, key.lda) : (key.lda, 1), type: dnnl_bf16)
-        var bMD = DNNL.matrix(
-            rows: key.k, cols: key.n, strides: key.transB ? (1, key.ldb) : (key.ldb, 1), type: dnnl_bf16)
-        var cMD = DNNL.matrix(rows: key.m, cols: key.n, strides: (key.ldc, 1), type: dnnl_f32)
-        var desc = dnnl_matmul_desc_t()
-        DNNL.check(dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD), "matmul descriptor")
-        var attr: dnnl_primitive_attr_t?
-        DNNL.check(dnnl_primitive_attr_create(&attr), "attributes")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        if key.alpha != 1 {
-            var alpha = key.alpha
-            DNNL.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "output scale")
-        }
-        if key.accumulate { DNNL.appendSum(to: attr) }
-        var pd: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "matmul primitive descriptor")
-        defer { dnnl_primitive_desc_destroy(pd) }
-        let p = make(pd!, [(DNNL_ARG_SRC_0, aMD), (DNNL_ARG_WEIGHTS_0, bMD), (DNNL_ARG_DST_0, cMD)])
+        let d = DNNL.matmulDescriptor(
+            transA: key.transA, transB: key.transB, m: key.m, n: key.n, k: key.k, lda: key.lda, ldb: key.ldb,
+            ldc: key.ldc, alpha: key.alpha, accumulate: key.accumulate, operands: dnnl_bf16, userScratchpad: false)
+        defer { dnnl_primitive_desc_destroy(d.pd) }
+        let p = make(d.pd, [(DNNL_ARG_SRC_0, d.a), (DNNL_ARG_WEIGHTS_0, d.b), (DNNL_ARG_DST_0, d.c)])
         matmuls[key] = p
         return p
+    }
+
+    /// The primitive descriptor (the caller destroys it) of C[m,n] = alpha·op(A)·op(B) (+ C when
+    /// `accumulate`), A and B of type `operands` in `matmul`'s layouts, C fp32, with the memory
+    /// descriptors of A, B and C; `userScratchpad`: the caller hands each run its scratchpad.
+    static func matmulDescriptor(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, alpha: Float,
+        accumulate: Bool, operands: dnnl_data_type_t, userScratchpad: Bool
+    ) -> (pd: dnnl_primitive_desc_t, a: dnnl_memory_desc_t, b: dnnl_memory_desc_t, c: dnnl_memory_desc_t) {
+        var aMD = matrix(rows: m, cols: k, strides: transA ? (1, lda) : (lda, 1), type: operands)
+        var bMD = matrix(rows: k, cols: n, strides: transB ? (1, ldb) : (ldb, 1), type: operands)
+        var cMD = matrix(rows: m, cols: n, strides: (ldc, 1), type: dnnl_f32)
+        var desc = dnnl_matmul_desc_t()
+        check(dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD), "matmul descriptor")
+        var attr: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&attr), "attributes")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if userScratchpad {
+            check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+        }
+        if alpha != 1 {
+            var alpha = alpha
+            check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "output scale")
+        }
+        if accumulate { appendSum(to: attr) }
+        var pd: dnnl_primitive_desc_t?
+        check(dnnl_primitive_desc_create(&pd, &desc, attr, shared.engine, nil), "matmul primitive descriptor")
+        return (pd!, aMD, bMD, cMD)
     }
 
     private func makeReorder(_ key: ReorderKey) -> Cached {

@@ -1,6 +1,7 @@
 /// What `precision: bf16` adds to a model: a bf16 mirror of its parameters and bf16 scratch for
 /// the activations and gradients that enter a product. Every linear product then runs on oneDNN
-/// with bf16 operands and fp32 accumulation and result (`DNNL.matmul`); master weights, gradient
+/// with bf16 operands and fp32 accumulation and result (`DNNL.matmul`), and so do attention's
+/// products over whole sequences (`AttentionBF16`, per worker); master weights, gradient
 /// accumulation, AdamW, norms, softmax and the cross-entropy stay fp32, as in PyTorch's autocast.
 ///
 /// The mirror is made once per optimizer step (`refreshWeights`, one conversion of the flat
@@ -24,12 +25,18 @@ public final class MixedPrecision {
     private let weights16: UnsafeMutablePointer<UInt16>
     private let a16, b16: UnsafeMutablePointer<UInt16>
     private let aCapacity, bCapacity: Int
+    /// Attention's products in bf16, for a model that attends over whole sequences (nil: decoding).
+    public let attention: AttentionBF16?
 
     /// `values`: the parameters (fp32, flat); `scratch`: the largest X (forward) or dY (backward),
     /// in elements, that a product of the model converts; `gradientInputs`: the largest X of a
-    /// weight gradient (0 for a model that only runs forward).
-    public init(values: FloatBuffer, scratch: Int, gradientInputs: Int = 0, threads: Int) {
+    /// weight gradient (0 for a model that only runs forward); `attention`: the shape of the
+    /// model's attention over whole sequences, whose products then run in bf16 too.
+    public init(
+        values: FloatBuffer, scratch: Int, gradientInputs: Int = 0, attention: AttentionShape? = nil, threads: Int
+    ) {
         self.threads = threads
+        self.attention = attention.map { AttentionBF16(shape: $0, threads: threads) }
         base = UnsafePointer(values.pointer)
         count = values.count
         aCapacity = max(scratch, 1)
