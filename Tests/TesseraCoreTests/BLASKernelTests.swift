@@ -10,8 +10,10 @@ import Testing
     @Test func adviceOnlyForGenericFallbacks() {
         #expect(BLASKernel.advice(core: "Prescott", flags: Self.avx512, environment: [:]) == "SkylakeX")
         #expect(BLASKernel.advice(core: "Prescott", flags: ["sse3", "avx2", "fma"], environment: [:]) == "Haswell")
-        #expect(BLASKernel.advice(core: "Prescott", flags: ["sse3", "avx512f"], environment: [:]) == nil)  // AVX-512 F alone, no AVX2: nothing fits
-        #expect(BLASKernel.advice(core: "SkylakeX", flags: Self.avx512, environment: [:]) == nil)  // a specific set: keep it
+        // AVX-512 F alone, no AVX2: nothing fits
+        #expect(BLASKernel.advice(core: "Prescott", flags: ["sse3", "avx512f"], environment: [:]) == nil)
+        // a specific set: keep it
+        #expect(BLASKernel.advice(core: "SkylakeX", flags: Self.avx512, environment: [:]) == nil)
         #expect(
             BLASKernel.advice(core: "Prescott", flags: Self.avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"])
                 == nil)  // the user chose

@@ -85,7 +85,8 @@ import Testing
         let pairs = d.wordPairs(count: 10, seed: 1, exclude: ["cheese"])
         #expect(Set(pairs.map(\.english)) == ["dog", "run"])
         #expect(pairs.first { $0.english == "run" }!.french == ["fonctionner", "s'élancer"])
-        for bad in ["cheese\tBAD!\tA\n", "cheese\t////////////////////\tA\n", "cheese\tz\tzzzz\n"] {  // bad digit, overflow, past the end
+        // bad digit, overflow, past the end
+        for bad in ["cheese\tBAD!\tA\n", "cheese\t////////////////////\tA\n", "cheese\tz\tzzzz\n"] {
             try bad.write(toFile: dir + "/freedict-eng-fra.index", atomically: true, encoding: .utf8)
             #expect(throws: TesseraError.self) { try FreedictDictionary(dir: dir) }
         }

@@ -66,7 +66,8 @@ import Testing
         let tokens = (0..<8).map { _ in Int32(rng.int(below: 256)) }, targets = Array(tokens.dropFirst()) + [Int32(7)]
         func textLoss(_ m: Transformer) -> Double {
             tokens.withUnsafeBufferPointer { m.forward(tokens: $0.baseAddress!) }
-            return targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) } / 8  // Σ → mean
+            // Σ → mean
+            return targets.withUnsafeBufferPointer { m.loss(targets: $0.baseAddress!, ignoreIndex: -1) } / 8
         }
         let before = textLoss(source), bound = log(1 + 128.0 / 256)
         func extended(_ mode: TrainConfig.InitSection.NewRows, std: Double) throws -> (Transformer, Double) {

@@ -356,7 +356,8 @@ enum StudyFixture {
         let interval = try #require(c1["interval"] as? [String: Any])
         #expect(interval["n"] as? Int == 3 && (interval["lower"] as! Double) < (interval["upper"] as! Double))
         #expect(html.contains("id=\"rules\"") && html.contains("id=\"scale\""))
-        #expect(html.contains("/align-s1/nearest.tsv") && !html.contains("align-control-s1/nearest.tsv"))  // the real probe's tokens
+        // the real probe's tokens
+        #expect(html.contains("/align-s1/nearest.tsv") && !html.contains("align-control-s1/nearest.tsv"))
 
         // Writing again replaces the earlier report; another non-empty directory is refused.
         try report.write(to: out, overwrite: false)

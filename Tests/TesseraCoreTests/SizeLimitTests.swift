@@ -44,7 +44,8 @@ import Testing
         #expect(big.problems().contains { $0.contains("available") })
         #expect(big.problems(memory: false).isEmpty)
         #expect(big.parameterCountEstimate > 1 << 40)
-        #expect(SizeLimits.memoryProblem(SizeLimits.bytes(Int.max, 4), "x") != nil)  // overflow is a refusal, not a trap
+        // overflow is a refusal, not a trap
+        #expect(SizeLimits.memoryProblem(SizeLimits.bytes(Int.max, 4), "x") != nil)
         #expect(SizeLimits.memoryProblem(1 << 20, "x", available: 1 << 30) == nil)
         #expect(SizeLimits.memoryProblem(1 << 31, "x", available: 1 << 30)?.contains("2.00 GiB") == true)
     }

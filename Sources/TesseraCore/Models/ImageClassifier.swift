@@ -122,7 +122,8 @@ public final class ImageClassifier {
             SiLU.backward(ws.pool, x: n.p, dy: dActs[i].p, dx: dActs[i].p, count: count)
             let dConv = ws.scratch(.blockGradA, convs[i].out.count(batch))
             norms[i].backward(ws, dActs[i].p, dx: dConv, accumulate: false, dzq: nil, batch: batch)
-            if i > 0 { dActs[i - 1].p.update(repeating: 0, count: acts[i - 1].count(batch)) }  // conv backward adds into dx
+            // conv backward adds into dx
+            if i > 0 { dActs[i - 1].p.update(repeating: 0, count: acts[i - 1].count(batch)) }
             convs[i].backward(ws, dConv, dx: i > 0 ? dActs[i - 1].p : nil, batch: batch)
         }
     }
