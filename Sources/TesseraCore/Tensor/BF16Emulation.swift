@@ -57,6 +57,24 @@ public final class BF16Emulation {
         return p
     }
 
+    /// y[i] = bf16(x[i]), rounded to nearest even (NaN kept a quiet NaN), split over `threads`:
+    /// `DNNL.toBF16` where oneDNN has no bf16 kernels. oneDNN's own conversion there is its
+    /// reference reorder, one element at a time: converting bench-tiny's 5.8 M weights took 631 ms
+    /// a step (`bench train --profile`, "bf16 weights", Zen 1, the machine shared), 9 M elements/s.
+    /// The same bits (BFloat16Tests checks this rounding against oneDNN's conversion).
+    func toBF16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int, threads: Int) {
+        pool(threads).forEachChunk(count, grain: Parallel.grain(for: count, minimum: 1 << 16)) { r in
+            for i in r { y[i] = BFloat16.round(x[i]) }
+        }
+    }
+
+    /// y[i] = Float(x[i]) (exact), split over `threads`: `DNNL.toFloat` without bf16 kernels.
+    func toFloat(_ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
+        pool(threads).forEachChunk(count, grain: Parallel.grain(for: count, minimum: 1 << 16)) { r in
+            for i in r { y[i] = BFloat16.float(x[i]) }
+        }
+    }
+
     /// x[i] = the bf16 value nearest x[i] (ties to even), kept as fp32: an operand as a bf16
     /// kernel would read it.
     static func roundInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {

@@ -128,15 +128,35 @@ public final class DNNL: @unchecked Sendable {
             p, [UnsafeMutableRawPointer(mutating: a), UnsafeMutableRawPointer(mutating: b), UnsafeMutableRawPointer(c)])
     }
 
-    /// y[i] = bf16(x[i]), round to nearest even (NaN stays NaN).
-    public func toBF16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int, threads: Int) {
+    /// y[i] = bf16(x[i]), round to nearest even (NaN stays NaN): oneDNN's conversion, or
+    /// `BF16Emulation`'s where oneDNN has no bf16 kernels (its reorder is then the reference one,
+    /// far slower); `viaOneDNN` asks for oneDNN's whatever the CPU (tests compare the two).
+    public func toBF16(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int, threads: Int,
+        viaOneDNN: Bool = false
+    ) {
+        guard DNNL.hasBF16Kernels || viaOneDNN else {
+            lock.lock()
+            defer { lock.unlock() }
+            emulation.toBF16(x, y, count: count, threads: threads)
+            return
+        }
         reorder(
             UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(y), count: count, toBF16: true,
             threads: threads)
     }
 
-    /// y[i] = Float(x[i]) (exact).
-    public func toFloat(_ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
+    /// y[i] = Float(x[i]) (exact), by oneDNN or, without its bf16 kernels, `BF16Emulation`.
+    public func toFloat(
+        _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, count: Int, threads: Int,
+        viaOneDNN: Bool = false
+    ) {
+        guard DNNL.hasBF16Kernels || viaOneDNN else {
+            lock.lock()
+            defer { lock.unlock() }
+            emulation.toFloat(x, y, count: count, threads: threads)
+            return
+        }
         reorder(
             UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(y), count: count, toBF16: false,
             threads: threads)
