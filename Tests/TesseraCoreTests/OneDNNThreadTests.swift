@@ -14,7 +14,7 @@ import Testing
         let x = [Float](repeating: 1.5, count: 64)
         var y = [UInt16](repeating: 0, count: 64)
         func convert(threads: Int) -> Int {
-            DNNL.shared.toBF16(x, &y, count: 64, threads: threads)
+            DNNL.shared.toBF16(x, &y, count: 64, threads: threads, viaOneDNN: true)
             return DNNL.callingThreadTeamSize
         }
         let a = PinnedThread(), b = PinnedThread()

@@ -142,13 +142,14 @@ public final class DNNLWorkerMatmul: @unchecked Sendable {
         let p = primitive(key)
         let worker = workers[w]
         let args = worker.args[key] ?? makeArgs(p, key, worker)
-        let handles: [UnsafeMutableRawPointer?] = [
-            UnsafeMutableRawPointer(mutating: a), UnsafeMutableRawPointer(mutating: b), UnsafeMutableRawPointer(c),
-            worker.reserve(p.scratchpadBytes),
-        ]
-        for (arg, handle) in zip(args, handles) {
-            DNNL.check(dnnl_memory_set_data_handle_v2(arg.memory, handle, worker.stream), "memory handle")
+        // Pointed one by one (no array of handles: this runs per product, allocation-free).
+        func point(_ i: Int, _ handle: UnsafeMutableRawPointer?) {
+            DNNL.check(dnnl_memory_set_data_handle_v2(args[i].memory, handle, worker.stream), "memory handle")
         }
+        point(0, UnsafeMutableRawPointer(mutating: a))
+        point(1, UnsafeMutableRawPointer(mutating: b))
+        point(2, UnsafeMutableRawPointer(c))
+        if args.count > 3 { point(3, worker.reserve(p.scratchpadBytes)) }
         DNNL.check(dnnl_primitive_execute(p.primitive, worker.stream, Int32(args.count), args), "execute")
         DNNL.check(dnnl_stream_wait(worker.stream), "stream wait")
     }
