@@ -14,6 +14,13 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     /// Whether this process was asked to emulate bf16 (`emulationVariable` set to 1).
     public static var emulationAllowed: Bool { ProcessInfo.processInfo.environment[emulationVariable] == "1" }
 
+    /// What a run in `self` says on its first lines when it will be emulated (nil: it will not).
+    public var emulationNote: String? {
+        guard self == .bf16, !DNNL.nativeBF16 else { return nil }
+        return
+            "note: precision bf16 is emulated on this CPU, which has no bf16 instructions (\(Self.emulationVariable)=1): bf16's arithmetic, for checking its numerics, never faster than fp32"
+    }
+
     /// Why this machine cannot run `self`, nil if it can. bf16 without native instructions would
     /// run emulated, slower than fp32: refused rather than a silent slowdown, unless asked for.
     public func unsupported(

@@ -350,11 +350,7 @@ public final class Trainer {
                 "note: OpenBLAS fell back to its generic \(Gemm.coreName) kernels on this CPU; OPENBLAS_CORETYPE=\(better) runs the same GEMMs faster"
             )
         }
-        if c.precision == .bf16 && !DNNL.nativeBF16 {
-            lines.append(
-                "note: precision bf16 is emulated on this CPU, which has no bf16 instructions (\(Precision.emulationVariable)=1): bf16's arithmetic, for checking its numerics, never faster than fp32"
-            )
-        }
+        if let note = c.precision.emulationNote { lines.append(note) }
         if c.precision == .bf16 {
             // A CPU with avx512_bf16 may still multiply bf16 more slowly than fp32 (this repository's
             // Intel Xeon: about 0.65×): measured on a 512³ product of each, and said.

@@ -336,7 +336,7 @@ extension VQTrainer: LifecycleTrainer {
 
     public var preamble: [String] {
         let c = config
-        return [
+        return [c.precision.emulationNote].compactMap { $0 } + [
             "model: MoVQ \(model.params.parameterCount) parameters, \(c.model.resolution)² images → \(c.model.gridSide)×\(c.model.gridSide) codes of \(c.model.nEmbed); \(train.count) train / \(val.count) held-out images, batch \(c.optim.batch), \(c.threads) thread(s), \(c.precision.rawValue), convolutions \(c.convolutions == .onednnBF16 ? "onednn" : c.convolutions.rawValue)"
         ]
     }
