@@ -25,7 +25,7 @@ public final class DNNLWorkerMatmul: @unchecked Sendable {
 
     public let operands: Operands
     /// bf16 operands on a CPU without oneDNN's bf16 kernels: each worker emulates them.
-    public let emulated: Bool
+    public var emulated: Bool { operands == .bf16 && !DNNL.hasBF16Kernels }
 
     private struct Key: Hashable {
         let transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int
@@ -89,10 +89,9 @@ public final class DNNLWorkerMatmul: @unchecked Sendable {
     /// `workers`: the pool's thread count (a worker index of `Parallel.runWithWorker` is < it).
     public init(workers: Int, operands: Operands) {
         self.operands = operands
-        let emulated = operands == .bf16 && !DNNL.hasBF16Kernels
-        self.emulated = emulated
         let engine = DNNL.shared.engine
-        self.workers = (0..<max(workers, 1)).map { _ in Worker(engine: engine, emulated: emulated) }
+        let emulate = operands == .bf16 && !DNNL.hasBF16Kernels
+        self.workers = (0..<max(workers, 1)).map { _ in Worker(engine: engine, emulated: emulate) }
     }
 
     deinit {
